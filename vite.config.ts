@@ -1,0 +1,64 @@
+import type { Plugin } from 'vite';
+import { defineConfig } from 'vitest/config';
+
+/** Import `shaders/*.wgsl` as a plain string: `import src from '../../shaders/matmul.wgsl'`. */
+function wgsl(): Plugin {
+  return {
+    name: 'wgsl-as-text',
+    transform(code, id) {
+      if (!id.endsWith('.wgsl')) return null;
+      return { code: `export default ${JSON.stringify(code)};`, map: null };
+    },
+  };
+}
+
+/** Cross-origin isolation: SharedArrayBuffer and multi-threaded WASM (onnxruntime-web, clingo) need it. */
+const isolation = {
+  'Cross-Origin-Opener-Policy': 'same-origin',
+  'Cross-Origin-Embedder-Policy': 'require-corp',
+};
+
+export default defineConfig({
+  plugins: [wgsl()],
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  server: { headers: isolation },
+  preview: { headers: isolation },
+  worker: { format: 'es', plugins: () => [wgsl()] },
+  build: { target: 'es2022', sourcemap: true },
+  test: {
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'gpu',
+          include: ['test/kernels/**/*.test.ts'],
+          environment: 'node',
+          // SwiftShader already spreads each dispatch over every core; one file at a time.
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.e2e.test.ts'],
+          environment: 'node',
+          globalSetup: ['test/e2e/global-setup.ts'],
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+});
