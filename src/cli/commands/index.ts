@@ -1,7 +1,9 @@
 /** The CLI's command table. Add a command: write `./<name>.ts` exporting `command`, then list it here. */
 import type { CliCommand } from './types.ts';
 import { command as info } from './info.ts';
+import { command as plan } from './plan.ts';
 
 export const commands: Record<string, CliCommand> = {
   info,
+  plan,
 };

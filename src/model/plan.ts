@@ -1,0 +1,65 @@
+/** The memory plan: `modelAllocations` summed by category, with the peak over the train and generate phases. */
+import { type Allocation, type AllocationCategory, type AllocationSettings, LORA_TARGETS, modelAllocations, type WeightFormat } from './allocations.ts';
+import type { ModelDescription } from './config.ts';
+
+export type QuantChoice = 'none' | 'q8_0' | 'q4_0' | 'nf4';
+
+export interface PlanRequest {
+  quant: QuantChoice;
+  seq: number;
+  rank: number;
+  batch?: number;
+  checkpointing?: boolean;
+  targets?: AllocationSettings['targets'];
+  /** LoRA on the top N layers only (default: all). */
+  topLayers?: number;
+  /** KV cache for sample generation; defaults to the training sequence length. */
+  generateTokens?: number;
+}
+
+export interface MemoryPlan {
+  total_bytes: number;
+  by_category: Record<AllocationCategory, number>;
+  phase_bytes: { train: number; generate: number };
+  settings: AllocationSettings;
+}
+
+/** The stored dtype when the model is not quantized (bf16 checkpoints stay bf16 on the GPU). */
+export function storedFormat(d: ModelDescription): WeightFormat {
+  const t = (d.torchDtype ?? 'bfloat16').toLowerCase();
+  return t.includes('float32') ? 'f32' : t === 'float16' ? 'f16' : 'bf16';
+}
+
+/** Default formats: the chosen quantization for projections; embeddings and head as stored when unquantized, else q8_0. */
+export function settingsFor(d: ModelDescription, r: PlanRequest): AllocationSettings {
+  const stored = storedFormat(d);
+  const top = Math.min(d.layers, r.topLayers ?? d.layers);
+  return {
+    projections: r.quant === 'none' ? stored : r.quant,
+    embeddings: r.quant === 'none' ? stored : 'q8_0',
+    rank: r.rank,
+    targets: r.targets ?? LORA_TARGETS,
+    loraLayers: Array.from({ length: top }, (_, i) => d.layers - top + i),
+    seq: r.seq,
+    batch: r.batch ?? 1,
+    checkpointing: r.checkpointing ?? false,
+    generateTokens: r.generateTokens ?? r.seq,
+  };
+}
+
+export function summarize(allocations: Allocation[], settings: AllocationSettings): MemoryPlan {
+  const by: Record<AllocationCategory, number> = { weights: 0, lora: 0, optimizer: 0, activations: 0, kv_cache: 0, scratch: 0 };
+  const phase = { always: 0, train: 0, generate: 0 };
+  for (const a of allocations) {
+    by[a.category] += a.bytes;
+    phase[a.phase] += a.bytes;
+  }
+  const train = phase.always + phase.train;
+  const generate = phase.always + phase.generate;
+  return { total_bytes: Math.max(train, generate), by_category: by, phase_bytes: { train, generate }, settings };
+}
+
+export function planMemory(d: ModelDescription, r: PlanRequest): MemoryPlan {
+  const settings = settingsFor(d, r);
+  return summarize(modelAllocations(d, settings), settings);
+}
