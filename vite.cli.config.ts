@@ -1,4 +1,8 @@
-/** Builds the Node CLI (`src/cli/main.ts`) into one ES module, `dist/cli/main.js`, with WGSL inlined. */
+/**
+ * Builds the Node entries into ES modules under dist/cli/, with WGSL inlined:
+ *   main.js           the CLI (`npm run cli -- …`)
+ *   bench-kernels.js  the kernel benchmark (`npm run bench:kernels`)
+ */
 import { defineConfig } from 'vite';
 import base from './vite.config.ts';
 
@@ -6,11 +10,14 @@ export default defineConfig({
   plugins: base.plugins,
   logLevel: 'warn',
   build: {
-    ssr: 'src/cli/main.ts',
+    ssr: true,
     outDir: 'dist/cli',
     target: 'node20',
     emptyOutDir: true,
     sourcemap: true,
-    rollupOptions: { output: { entryFileNames: 'main.js' } },
+    rollupOptions: {
+      input: { main: 'src/cli/main.ts', 'bench-kernels': 'bench/kernels.ts' },
+      output: { entryFileNames: '[name].js' },
+    },
   },
 });

@@ -11,8 +11,9 @@
 override WG_X: u32 = 16;
 override WG_Y: u32 = 16;
 override TILE_K: u32 = 16;
-const TILE_R_PER_THREAD: u32 = 4u;
-const TILE_C_PER_THREAD: u32 = 4u;
+// Which axis of A / B is contiguous in memory; fixed per entry point by the wrapper so tile loads coalesce.
+override A_INNER_CONTIGUOUS: bool = true;
+override B_INNER_CONTIGUOUS: bool = true;
 
 struct Params {
   rows: u32,     // output rows
@@ -31,63 +32,60 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> out: array<f32>;
 
-var<workgroup> tile_a: array<f32, TILE_K * WG_Y * TILE_R_PER_THREAD>; // [TILE_K][TILE_R]
-var<workgroup> tile_b: array<f32, TILE_K * WG_X * TILE_C_PER_THREAD>; // [TILE_K][TILE_C]
+override TILE_R: u32 = WG_Y * 4u;
+override TILE_C: u32 = WG_X * 4u;
+var<workgroup> tile_a: array<vec4<f32>, TILE_K * WG_Y>; // [TILE_K][TILE_R / 4]
+var<workgroup> tile_b: array<vec4<f32>, TILE_K * WG_X>; // [TILE_K][TILE_C / 4]
 
 fn load_tiles(row0: u32, col0: u32, p0: u32, lid: u32) {
-  let tile_r = WG_Y * TILE_R_PER_THREAD;
-  let tile_c = WG_X * TILE_C_PER_THREAD;
   let threads = WG_X * WG_Y;
-  // A tile: TILE_R rows × TILE_K reduction steps. Walk the contiguous axis fastest.
-  for (var idx = lid; idx < tile_r * TILE_K; idx += threads) {
+  // A tile: TILE_R rows × TILE_K reduction steps, walking the contiguous axis fastest (A_INNER_CONTIGUOUS).
+  for (var idx = lid; idx < TILE_R * TILE_K; idx += threads) {
     var r: u32; var p: u32;
-    if (params.a_inner == 1u) { r = idx / TILE_K; p = idx % TILE_K; } else { p = idx / tile_r; r = idx % tile_r; }
+    if (A_INNER_CONTIGUOUS) { r = idx / TILE_K; p = idx % TILE_K; } else { p = idx / TILE_R; r = idx % TILE_R; }
     let gr = row0 + r; let gp = p0 + p;
     var v = 0.0;
     if (gr < params.rows && gp < params.inner) { v = a[gr * params.a_row + gp * params.a_inner]; }
-    tile_a[p * tile_r + r] = v;
+    tile_a[p * (TILE_R / 4u) + r / 4u][r % 4u] = v;
   }
   // B tile: TILE_K reduction steps × TILE_C columns.
-  for (var idx = lid; idx < tile_c * TILE_K; idx += threads) {
+  for (var idx = lid; idx < TILE_C * TILE_K; idx += threads) {
     var c: u32; var p: u32;
-    if (params.b_inner == 1u) { c = idx / TILE_K; p = idx % TILE_K; } else { p = idx / tile_c; c = idx % tile_c; }
+    if (B_INNER_CONTIGUOUS) { c = idx / TILE_K; p = idx % TILE_K; } else { p = idx / TILE_C; c = idx % TILE_C; }
     let gc = col0 + c; let gp = p0 + p;
     var v = 0.0;
     if (gc < params.cols && gp < params.inner) { v = b[gp * params.b_inner + gc * params.b_col]; }
-    tile_b[p * tile_c + c] = v;
+    tile_b[p * (TILE_C / 4u) + c / 4u][c % 4u] = v;
   }
 }
 
-fn tiled_product(wid: vec3<u32>, lid: vec3<u32>) -> array<array<f32, 4>, 4> {
-  let tile_r = WG_Y * TILE_R_PER_THREAD;
-  let tile_c = WG_X * TILE_C_PER_THREAD;
-  let row0 = wid.y * tile_r;
-  let col0 = wid.x * tile_c;
+fn tiled_product(wid: vec3<u32>, lid: vec3<u32>) -> array<vec4<f32>, 4> {
+  let row0 = wid.y * TILE_R;
+  let col0 = wid.x * TILE_C;
   let flat = lid.y * WG_X + lid.x;
-  var acc: array<array<f32, 4>, 4>;
-  var ar: array<f32, 4>;
-  var br: array<f32, 4>;
+  var acc: array<vec4<f32>, 4>; // acc[i][j]: row lid.y·4 + i, column lid.x·4 + j
   for (var p0 = 0u; p0 < params.inner; p0 += TILE_K) {
     load_tiles(row0, col0, p0, flat);
     workgroupBarrier();
     for (var p = 0u; p < TILE_K; p++) {
-      for (var i = 0u; i < 4u; i++) { ar[i] = tile_a[p * tile_r + lid.y * 4u + i]; }
-      for (var j = 0u; j < 4u; j++) { br[j] = tile_b[p * tile_c + lid.x * 4u + j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] = fma(ar[i], br[j], acc[i][j]); }
-      }
+      let ar = tile_a[p * (TILE_R / 4u) + lid.y];
+      let br = tile_b[p * (TILE_C / 4u) + lid.x];
+      acc[0] = fma(vec4<f32>(ar.x), br, acc[0]);
+      acc[1] = fma(vec4<f32>(ar.y), br, acc[1]);
+      acc[2] = fma(vec4<f32>(ar.z), br, acc[2]);
+      acc[3] = fma(vec4<f32>(ar.w), br, acc[3]);
     }
     workgroupBarrier();
   }
   return acc;
 }
 
-fn store(wid: vec3<u32>, lid: vec3<u32>, acc: array<array<f32, 4>, 4>) {
+fn store(wid: vec3<u32>, lid: vec3<u32>, acc: array<vec4<f32>, 4>) {
   for (var i = 0u; i < 4u; i++) {
-    let r = wid.y * WG_Y * 4u + lid.y * 4u + i;
+    let r = wid.y * TILE_R + lid.y * 4u + i;
     if (r >= params.rows) { continue; }
     for (var j = 0u; j < 4u; j++) {
-      let c = wid.x * WG_X * 4u + lid.x * 4u + j;
+      let c = wid.x * TILE_C + lid.x * 4u + j;
       if (c >= params.cols) { continue; }
       var v = acc[i][j];
       let o = r * params.cols + c;
@@ -107,7 +105,7 @@ fn matmul_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocati
   var acc = tiled_product(wid, lid);
   if (params.has_bias == 1u) {
     for (var j = 0u; j < 4u; j++) {
-      let c = wid.x * WG_X * 4u + lid.x * 4u + j;
+      let c = wid.x * TILE_C + lid.x * 4u + j;
       if (c < params.cols) {
         let bc = bias[c];
         for (var i = 0u; i < 4u; i++) { acc[i][j] += bc; }

@@ -60,7 +60,9 @@ async function record(
   tiles: MatmulTiles,
 ): Promise<void> {
   if (s.rows === 0 || s.cols === 0) return;
-  const pipeline = await rt.pipelines.get({ shader: MATMUL_SHADER, entryPoint, constants: { ...tiles } });
+  // The contiguous axis of each operand is a pipeline constant, so tile loads need no runtime branch.
+  const constants = { ...tiles, A_INNER_CONTIGUOUS: s.aInner === 1 ? 1 : 0, B_INNER_CONTIGUOUS: s.bInner === 1 ? 1 : 0 };
+  const pipeline = await rt.pipelines.get({ shader: MATMUL_SHADER, entryPoint, constants });
   rec.dispatch({ label: entryPoint, pipeline, buffers, params: params(s), workgroups: workgroups(s, tiles) });
 }
 
