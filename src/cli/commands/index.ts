@@ -2,8 +2,10 @@
 import type { CliCommand } from './types.ts';
 import { command as info } from './info.ts';
 import { command as plan } from './plan.ts';
+import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
   info,
   plan,
+  validate,
 };
