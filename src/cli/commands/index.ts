@@ -1,10 +1,12 @@
 /** The CLI's command table. Add a command: write `./<name>.ts` exporting `command`, then list it here. */
 import type { CliCommand } from './types.ts';
+import { command as data } from './data.ts';
 import { command as info } from './info.ts';
 import { command as plan } from './plan.ts';
 import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
+  data,
   info,
   plan,
   validate,

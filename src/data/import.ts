@@ -1,0 +1,216 @@
+/**
+ * The importer: files in, records + per-line problems + statistics out.
+ *
+ *   importDataset(files, settings, { tokenizer, onProgress })
+ *
+ * `files` are ImportInputs (see inputs.ts): a browser drop, a webkitdirectory input, Node's
+ * fs.openAsBlob or plain `{ path, bytes }` all work. Steps: plan sources (detect.ts) → read each
+ * (JSON/JSONL streamed, CSV/TSV, Parquet, problem folders, raw text) → add the system prompt where
+ * missing → remove exact duplicates → cut raw text into windows → (with a tokenizer) count tokens
+ * and apply the over-length policy → seeded split unless pre-split.
+ */
+import {
+  ASP_EXPERT_SYSTEM_PROMPT,
+  ImportSettingsSchema,
+  type DatasetRecord,
+  type ImportCounts,
+  type ImportSettings,
+  type ImportSettingsInput,
+  type Problem,
+  type Provenance,
+  type SourceFormat,
+  type SourceSummary,
+  type TokenStats,
+} from '../schema/dataset.ts';
+import { planSources, type Skipped, type SourcePlan } from './detect.ts';
+import { toImportFile, type ImportInput } from './inputs.ts';
+import { readJsonSource, type RowSourceOptions } from './json-source.ts';
+import { readProblemFolders } from './problem-folders.ts';
+import { readRawText } from './raw-text.ts';
+import { finalize, problem, withSystemPrompt, type ParsedRecord } from './records.ts';
+import type { RowFormat } from './rows.ts';
+import { assignSplits, dedupe, type Duplicate } from './split.ts';
+import type { SourceResult } from './source.ts';
+import { readCsvSource, readParquetSource } from './table-sources.ts';
+import { lengthPass, windowText } from './tokenize.ts';
+import type { ModelTokenizer } from './tokenizer.ts';
+
+export interface ImportProgress {
+  phase: 'read' | 'tokenize' | 'split';
+  /** Bytes read so far (read) or records processed (tokenize). */
+  done: number;
+  total: number;
+  file?: string;
+}
+
+export interface ImportOptions {
+  /** The chosen model's tokenizer: enables token counts, exact windows and the over-length policy. */
+  tokenizer?: ModelTokenizer | null;
+  onProgress?: (progress: ImportProgress) => void;
+}
+
+export interface DroppedRow {
+  source: Provenance;
+  reason: string;
+}
+
+export interface ImportResult {
+  records: DatasetRecord[];
+  /** Every problem with file, line and reason; the good rows are in `records`. */
+  problems: Problem[];
+  skipped: Skipped[];
+  sources: SourceSummary[];
+  /** The detected format: one source format, 'mixed', or 'none' when nothing was read. */
+  format: SourceFormat | 'mixed' | 'none';
+  kind: 'chat' | 'text' | 'mixed';
+  presplit: boolean;
+  counts: ImportCounts;
+  duplicates: Duplicate[];
+  /** Rows removed by the over-length policy (first 1000). */
+  dropped: DroppedRow[];
+  tokens: TokenStats | null;
+  /** How raw text was cut: by tokens (tokenizer), estimated (no tokenizer), or not at all. */
+  windowing: 'tokens' | 'estimated' | null;
+  warnings: string[];
+  settings: ImportSettings;
+  /** True when nothing was reported: every row of every file was imported. */
+  complete: boolean;
+}
+
+const ROW_FORMATS = new Set<SourceFormat>(['chat', 'prompt_completion', 'alpaca', 'text', 'pairs']);
+
+async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (path: string, n: number) => void): Promise<SourceResult[]> {
+  switch (plan.kind) {
+    case 'problem_folders':
+      return readProblemFolders(plan.files);
+    case 'raw_text':
+      return [await readRawText(plan.file)];
+    case 'rows': {
+      const forced = settings.format && ROW_FORMATS.has(settings.format) ? (settings.format as RowFormat) : null;
+      const opts: RowSourceOptions = {
+        format: forced,
+        mapping: (Object.hasOwn(settings.mappings, plan.file.path) ? settings.mappings[plan.file.path] : undefined) ?? settings.mapping ?? null,
+        presplit: plan.presplit,
+        onBytes: (n) => onBytes(plan.file.path, n),
+      };
+      if (plan.container === 'csv' || plan.container === 'tsv') return [await readCsvSource(plan.file, opts)];
+      if (plan.container === 'parquet') return [await readParquetSource(plan.file, opts)];
+      return [await readJsonSource(plan.file, opts)];
+    }
+  }
+}
+
+function systemPromptFor(format: SourceFormat | null, settings: ImportSettings): string {
+  if (settings.systemPrompt !== undefined) return settings.systemPrompt;
+  return format === 'problem_folders' ? ASP_EXPERT_SYSTEM_PROMPT : '';
+}
+
+export async function importDataset(
+  inputs: Iterable<ImportInput>,
+  settingsInput: ImportSettingsInput = {},
+  options: ImportOptions = {},
+): Promise<ImportResult> {
+  const settings = ImportSettingsSchema.parse(settingsInput);
+  const tok = options.tokenizer ?? null;
+  const files = [...inputs].map(toImportFile);
+  const totalBytes = files.reduce((a, f) => a + f.size, 0);
+  const planned = planSources(files, settings.format);
+  const problems: Problem[] = [...planned.problems];
+  const sources: SourceSummary[] = [];
+  const warnings: string[] = [];
+  let parsed: ParsedRecord[] = [];
+  let systemPromptAdded = 0;
+  let doneBytes = 0;
+  const report = (path: string, n: number) =>
+    options.onProgress?.({ phase: 'read', done: doneBytes + n, total: totalBytes, file: path });
+
+  for (const plan of planned.plans) {
+    for (const result of await readPlan(plan, settings, report)) {
+      sources.push(result.summary);
+      problems.push(...result.problems);
+      const system = systemPromptFor(result.summary.format, settings);
+      for (const record of result.records) {
+        if (record.kind === 'chat' && system) {
+          const withSystem = withSystemPrompt(record, system);
+          if (withSystem !== record) systemPromptAdded++;
+          parsed.push(withSystem);
+        } else parsed.push(record);
+      }
+    }
+    doneBytes += plan.kind === 'problem_folders' ? plan.files.reduce((a, f) => a + f.size, 0) : plan.file.size;
+    options.onProgress?.({ phase: 'read', done: doneBytes, total: totalBytes });
+  }
+  const rowsRead = parsed.length;
+
+  const dup = settings.dedupe ? dedupe(parsed) : { unique: parsed, removed: 0, examples: [] };
+  parsed = dup.unique;
+
+  const hasRawText = parsed.some((r) => r.kind === 'text' && r.window);
+  parsed = parsed.flatMap((r) => (r.kind === 'text' && r.window ? windowText(r, settings.maxLength, tok) : [r]));
+  const windowing = hasRawText ? (tok ? 'tokens' : 'estimated') : null;
+  if (windowing === 'estimated') {
+    warnings.push(`raw text was cut into windows of about ${settings.maxLength} tokens estimated from characters; choose a model to cut by tokens`);
+  }
+
+  let tokens: TokenStats | null = null;
+  const dropped: DroppedRow[] = [];
+  let noTrainedTokens = 0;
+  let droppedTooLong = 0;
+  let truncated = 0;
+  if (tok) {
+    const { pass, failures } = lengthPass(tok, parsed, settings, (done, total) =>
+      options.onProgress?.({ phase: 'tokenize', done, total }),
+    );
+    for (const f of failures) problems.push(problem(f.record.source.file, f.record.source.line, 'template_error', `chat template: ${f.reason}`));
+    for (const r of pass.droppedTooLong) {
+      if (dropped.length < 1000) dropped.push({ source: r.source, reason: `longer than ${settings.maxLength} tokens` });
+    }
+    for (const r of pass.droppedNoTrained) {
+      if (dropped.length < 1000) dropped.push({ source: r.source, reason: `no answer token left after truncating to ${settings.maxLength} tokens` });
+    }
+    droppedTooLong = pass.droppedTooLong.length;
+    noTrainedTokens = pass.droppedNoTrained.length;
+    truncated = pass.truncated;
+    tokens = pass.stats;
+    parsed = pass.kept;
+  }
+
+  options.onProgress?.({ phase: 'split', done: 0, total: parsed.length });
+  const splits = assignSplits(parsed, settings.trainFraction, settings.testFraction, settings.seed);
+  const records = parsed.map((r, i) => finalize(r, splits[i]!));
+  const count = (s: string) => records.filter((r) => r.split === s).length;
+
+  const formats = [...new Set(sources.filter((s) => s.rows > 0 && s.format).map((s) => s.format!))];
+  const kinds = new Set(records.map((r) => r.kind));
+  if (kinds.size > 1) warnings.push('the dataset mixes chat and text records; TRL and mlx-lm expect one kind per file');
+  const presplit = sources.some((s) => s.presplit !== null && s.rows > 0);
+  return {
+    records,
+    problems,
+    skipped: planned.skipped,
+    sources,
+    format: formats.length === 0 ? 'none' : formats.length === 1 ? formats[0]! : 'mixed',
+    kind: kinds.size > 1 ? 'mixed' : kinds.has('text') ? 'text' : 'chat',
+    presplit,
+    counts: {
+      rowsRead,
+      records: records.length,
+      duplicates: dup.removed,
+      problems: problems.length,
+      droppedTooLong,
+      truncated,
+      noTrainedTokens,
+      systemPromptAdded,
+      train: count('train'),
+      valid: count('valid'),
+      test: count('test'),
+    },
+    duplicates: dup.examples,
+    dropped,
+    tokens,
+    windowing,
+    warnings,
+    settings,
+    complete: problems.length === 0,
+  };
+}

@@ -1,0 +1,114 @@
+/**
+ * Tabular sources with a column mapping: CSV/TSV through papaparse, Parquet through hyparquet.
+ * Rows are objects keyed by column name and go through the same row reader as JSON rows.
+ */
+import Papa from 'papaparse';
+import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
+import { LineIndex, readText } from './decode.ts';
+import type { ImportFile } from './inputs.ts';
+import { extension } from './inputs.ts';
+import { skipSpace } from './json-array.ts';
+import { problem } from './records.ts';
+import { RowSink, type RowSourceOptions } from './json-source.ts';
+import { decodeFailure, type SourceResult } from './source.ts';
+
+const PARQUET_BATCH_ROWS = 5000;
+
+export async function readCsvSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
+  const container = extension(file.path) === 'tsv' || extension(file.path) === 'tab' ? 'tsv' : 'csv';
+  let text: string;
+  let encoding: string;
+  try {
+    ({ text, encoding } = await readText(file));
+  } catch (err) {
+    return decodeFailure(file.path, container, err);
+  }
+  const sink = new RowSink(file.path, opts);
+  if (text.trim() === '') {
+    sink.problems.push(problem(file.path, null, 'empty_file', 'empty file: no header and no rows'));
+    return sink.result(container, encoding);
+  }
+  const lines = new LineIndex(text);
+  // Rows start where the previous one ended; the first one after the header line.
+  let prevEnd = text.indexOf('\n') + 1;
+  let rows = 0;
+  Papa.parse<Record<string, string>>(text, {
+    header: true,
+    delimiter: container === 'tsv' ? '\t' : '',
+    skipEmptyLines: 'greedy',
+    dynamicTyping: false,
+    step(result) {
+      const line = lines.lineAt(skipSpace(text, prevEnd));
+      prevEnd = result.meta.cursor;
+      rows++;
+      const fatal = result.errors.find((e) => e.type === 'Quotes' || e.code === 'TooManyFields');
+      if (fatal) {
+        sink.problems.push(problem(file.path, line, 'csv_error', `CSV: ${fatal.message}`));
+        return;
+      }
+      sink.add(result.data, line);
+    },
+  });
+  if (rows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'only a header line, no rows'));
+  return sink.result(container, encoding);
+}
+
+/** hyparquet's file interface over an ImportFile (reads only the byte ranges it asks for). */
+function asyncBuffer(file: ImportFile): AsyncBuffer {
+  return {
+    byteLength: file.size,
+    async slice(start: number, end?: number): Promise<ArrayBuffer> {
+      const bytes = await file.slice(start, end ?? file.size);
+      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+        return bytes.buffer;
+      }
+      return bytes.slice().buffer as ArrayBuffer;
+    },
+  };
+}
+
+/** Parquet values → JSON-like values (bigint → number or string, typed arrays → arrays). */
+function plain(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (Array.isArray(value)) return value.map(plain);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  }
+  return value;
+}
+
+export async function readParquetSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
+  const sink = new RowSink(file.path, opts);
+  if (file.size === 0) {
+    sink.problems.push(problem(file.path, null, 'empty_file', 'empty file'));
+    return sink.result('parquet', null);
+  }
+  const buffer = asyncBuffer(file);
+  let numRows: number;
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    metadata = await parquetMetadataAsync(buffer);
+    numRows = Number(metadata.num_rows);
+  } catch (err) {
+    const msg = err instanceof Error ? err.message : String(err);
+    sink.problems.push(problem(file.path, null, 'parquet_error', `not a readable Parquet file: ${msg}`));
+    return sink.result('parquet', null);
+  }
+  if (numRows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'Parquet file has no rows'));
+  for (let start = 0; start < numRows; start += PARQUET_BATCH_ROWS) {
+    const end = Math.min(numRows, start + PARQUET_BATCH_ROWS);
+    let rows: Record<string, unknown>[];
+    try {
+      rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
+    } catch (err) {
+      const msg = err instanceof Error ? err.message : String(err);
+      sink.problems.push(problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${end}: ${msg}`));
+      continue;
+    }
+    rows.forEach((row, i) => sink.add(plain(row), start + i + 1));
+    opts.onBytes?.(Math.round((file.size * end) / numRows));
+  }
+  return sink.result('parquet', null);
+}

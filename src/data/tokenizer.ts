@@ -1,0 +1,116 @@
+/**
+ * A model's tokenizer: `tokenizer.json` + `tokenizer_config.json` through @huggingface/tokenizers,
+ * plus its chat template, special tokens and token byte offsets. Browser-safe (no node: imports);
+ * the model engine and the trainer reuse it.
+ */
+import { Tokenizer } from '@huggingface/tokenizers';
+import type { Message } from '../schema/dataset.ts';
+import { ChatTemplate, pickChatTemplate, type RenderOptions } from './chat-template.ts';
+import { alignTokenBytes, TokenByteMap, type TokenizerJsonLike } from './token-bytes.ts';
+
+export interface TokenizerFiles {
+  /** Parsed tokenizer.json. */
+  tokenizer: object;
+  /** Parsed tokenizer_config.json. */
+  config: object;
+  /** Contents of chat_template.jinja (or chat_template.json) when the model ships one. */
+  chatTemplate?: string | null;
+}
+
+interface AddedTokenJson {
+  id: number;
+  content: string;
+  special?: boolean;
+}
+
+const SPECIAL_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+
+/** tokenizer_config.json writes special tokens as a string or as {"content": ...}. */
+function tokenString(value: unknown): string | null {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null && 'content' in value) {
+    const c = (value as { content: unknown }).content;
+    return typeof c === 'string' ? c : null;
+  }
+  return null;
+}
+
+export class ModelTokenizer {
+  readonly tokenizer: Tokenizer;
+  readonly template: ChatTemplate | null;
+  /** bos_token, eos_token, ... as strings (absent when the config has none). */
+  readonly specialTokens: Partial<Record<(typeof SPECIAL_KEYS)[number], string>>;
+  readonly bosTokenId: number | null;
+  readonly eosTokenId: number | null;
+  /** Added tokens that are special (control tokens like <|im_end|>), longest first. */
+  readonly specialAdded: { id: number; content: string }[];
+  readonly bytes: TokenByteMap;
+
+  constructor(files: TokenizerFiles) {
+    const json = files.tokenizer as TokenizerJsonLike & { added_tokens?: AddedTokenJson[] };
+    const config = files.config as Record<string, unknown>;
+    this.tokenizer = new Tokenizer(files.tokenizer, files.config);
+    const specials: Partial<Record<(typeof SPECIAL_KEYS)[number], string>> = {};
+    for (const key of SPECIAL_KEYS) {
+      const s = tokenString(config[key]);
+      if (s !== null) specials[key] = s;
+    }
+    this.specialTokens = specials;
+    const added = json.added_tokens ?? [];
+    this.specialAdded = added
+      .filter((t) => t.special !== false)
+      .map((t) => ({ id: t.id, content: t.content }))
+      .sort((a, b) => b.content.length - a.content.length);
+    this.bosTokenId = specials.bos_token !== undefined ? (this.tokenizer.token_to_id(specials.bos_token) ?? null) : null;
+    this.eosTokenId = specials.eos_token !== undefined ? (this.tokenizer.token_to_id(specials.eos_token) ?? null) : null;
+    const source = pickChatTemplate(config.chat_template, files.chatTemplate);
+    this.template = source === null ? null : new ChatTemplate(source, specials as Record<string, string>);
+    this.bytes = new TokenByteMap(json, (id) => this.tokenizer.id_to_token(id), new Map(added.map((t) => [t.id, t.content])));
+  }
+
+  /** Token ids of `text`. `addSpecialTokens` applies the post-processor (e.g. Llama 3's BOS). */
+  encode(text: string, addSpecialTokens = false): number[] {
+    if (text === '') return addSpecialTokens ? this.tokenizer.encode('', { add_special_tokens: true }).ids : [];
+    return this.tokenizer.encode(text, { add_special_tokens: addSpecialTokens }).ids;
+  }
+
+  decode(ids: number[], skipSpecialTokens = false): string {
+    if (ids.length === 0) return '';
+    return this.tokenizer.decode(ids, { skip_special_tokens: skipSpecialTokens, clean_up_tokenization_spaces: false });
+  }
+
+  /** Renders a conversation with the chat template. */
+  renderChat(messages: Message[], opts?: RenderOptions): string {
+    if (!this.template) throw new Error('this tokenizer has no chat template');
+    return this.template.render(messages, opts);
+  }
+
+  /** The special added token that `text` starts with at `index`, if any (longest match). */
+  specialTokenAt(text: string, index: number): { id: number; content: string } | null {
+    return this.specialAdded.find((t) => t.content.length > 0 && text.startsWith(t.content, index)) ?? null;
+  }
+
+  /**
+   * Each token's [start, end) UTF-8 byte range in `text` (ids must be the encoding of `text`),
+   * or null when the tokenizer rewrites the text so that bytes cannot be matched.
+   */
+  byteOffsets(ids: number[], text: string): { starts: Int32Array; ends: Int32Array } | null {
+    return alignTokenBytes(
+      ids.map((id) => this.bytes.bytes(id)),
+      new TextEncoder().encode(text),
+    );
+  }
+}
+
+/** Reads a tokenizer from a model folder through `read(name)` (null when the file is absent). */
+export async function loadTokenizer(read: (name: string) => Promise<string | null>): Promise<ModelTokenizer> {
+  const tokenizerText = await read('tokenizer.json');
+  if (tokenizerText === null) throw new Error('the model folder has no tokenizer.json');
+  const configText = await read('tokenizer_config.json');
+  const chatTemplate = (await read('chat_template.jinja')) ?? (await read('chat_template.json'));
+  return new ModelTokenizer({
+    tokenizer: JSON.parse(tokenizerText) as object,
+    config: configText === null ? {} : (JSON.parse(configText) as object),
+    chatTemplate,
+  });
+}

@@ -1,0 +1,57 @@
+/**
+ * The app's IndexedDB database, opened through `idb`. This is the ONE place that defines object
+ * stores and upgrade steps: to add a store (e.g. checkpoints), bump DB_VERSION, add it to AppDB
+ * and append a step to UPGRADES. Steps run in order from the stored version to the new one.
+ */
+import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
+import type { DatasetMeta, DatasetRecord } from '../schema/dataset.ts';
+
+export const DB_NAME = 'webgpu-lora';
+
+/** One chunk of a dataset's records, keyed by [datasetId, index]. */
+export interface RecordChunk {
+  datasetId: string;
+  index: number;
+  records: DatasetRecord[];
+}
+
+export interface AppDB extends DBSchema {
+  datasets: {
+    key: string;
+    value: DatasetMeta;
+    indexes: { byUpdated: string };
+  };
+  datasetChunks: {
+    key: [string, number];
+    value: RecordChunk;
+  };
+}
+
+export type AppDatabase = IDBPDatabase<AppDB>;
+type UpgradeTx = IDBPTransaction<AppDB, StoreNames<AppDB>[], 'versionchange'>;
+
+/** UPGRADES[i] upgrades a database from version i to version i + 1. */
+const UPGRADES: ((db: AppDatabase, tx: UpgradeTx) => void)[] = [
+  (db) => {
+    const datasets = db.createObjectStore('datasets', { keyPath: 'id' });
+    datasets.createIndex('byUpdated', 'updatedAt');
+    db.createObjectStore('datasetChunks', { keyPath: ['datasetId', 'index'] });
+  },
+];
+
+export const DB_VERSION = UPGRADES.length;
+
+/** Opens (and creates or upgrades) the database. `name` is for tests. */
+export function openAppDb(name = DB_NAME): Promise<AppDatabase> {
+  return openDB<AppDB>(name, DB_VERSION, {
+    upgrade(db, oldVersion, _newVersion, tx) {
+      for (let v = oldVersion; v < DB_VERSION; v++) UPGRADES[v]!(db, tx);
+    },
+    blocked() {
+      // Another tab holds an older version open; it closes itself below when it sees the change.
+    },
+  }).then((db) => {
+    db.addEventListener('versionchange', () => db.close());
+    return db;
+  });
+}
