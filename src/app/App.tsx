@@ -1,14 +1,14 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type EngineClient, startEngine } from '../worker/client.ts';
 import type { DeviceStatus } from '../worker/contract.ts';
-import { DevicePanel } from './DevicePanel.tsx';
-import { NoGpuPanel } from './NoGpuPanel.tsx';
+import { GpuPage } from './GpuPage.tsx';
+import { type SectionId, SECTIONS, useSection } from './sections.ts';
 
-type Phase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
+export type DevicePhase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
 
-export function App() {
-  const [phase, setPhase] = useState<Phase>({ state: 'starting' });
-
+/** Starts the engine worker once and asks it for the GPU. */
+function useDevice(): DevicePhase {
+  const [phase, setPhase] = useState<DevicePhase>({ state: 'starting' });
   useEffect(() => {
     let engine: EngineClient | undefined;
     let cancelled = false;
@@ -32,7 +32,25 @@ export function App() {
       engine?.terminate();
     };
   }, []);
+  return phase;
+}
 
+function GpuBadge({ phase }: { phase: DevicePhase }) {
+  const text = phase.state === 'starting' ? 'Looking for GPU…' : phase.status.ok ? phase.status.info.adapter.description || phase.status.info.adapter.architecture || 'GPU ready' : 'No GPU';
+  const cls = phase.state === 'starting' ? 'gpu-badge' : phase.status.ok ? 'gpu-badge ok' : 'gpu-badge bad';
+  return (
+    <a class={cls} href="#/gpu" data-testid="gpu-badge">
+      <span class="dot" aria-hidden="true" /> {text}
+    </a>
+  );
+}
+
+export function App() {
+  const phase = useDevice();
+  const [section] = useSection();
+  const pages: Record<SectionId, preact.JSX.Element> = {
+    gpu: <GpuPage phase={phase} />,
+  };
   return (
     <div class="shell">
       <header class="topbar">
@@ -40,20 +58,16 @@ export function App() {
           <img src="/favicon.svg" alt="" width={28} height={28} />
           <span class="brand-name">LoRA Studio</span>
         </div>
-        <p class="tagline">Fine-tune language models on your own GPU. Nothing to install; your data never leaves this machine.</p>
+        <nav class="sections" aria-label="Sections">
+          {SECTIONS.map((s) => (
+            <a href={`#/${s.id}`} class={s.id === section ? 'section current' : 'section'} aria-current={s.id === section ? 'page' : undefined}>
+              {s.label}
+            </a>
+          ))}
+        </nav>
+        <GpuBadge phase={phase} />
       </header>
-      <main class="content">
-        {phase.state === 'starting' ? (
-          <section class="card" aria-busy="true" data-testid="gpu-starting">
-            <h2>Looking for your GPU…</h2>
-            <p class="muted">Starting the engine worker and asking the browser for a WebGPU adapter.</p>
-          </section>
-        ) : phase.status.ok ? (
-          <DevicePanel info={phase.status.info} />
-        ) : (
-          <NoGpuPanel error={phase.status.error} />
-        )}
-      </main>
+      <main class="content">{pages[section]}</main>
       <footer class="footer muted">Runs entirely in this tab through WebGPU. Models and datasets stay on your disk and in this browser's storage.</footer>
     </div>
   );

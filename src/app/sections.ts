@@ -1,0 +1,20 @@
+/** The app's sections, addressed by the URL hash (#/gpu, #/data, …) so a reload returns to the same place. */
+import { useEffect, useState } from 'preact/hooks';
+
+export const SECTIONS = [{ id: 'gpu', label: 'GPU' }] as const;
+export type SectionId = (typeof SECTIONS)[number]['id'];
+
+function fromHash(): SectionId {
+  const id = location.hash.replace(/^#\/?/, '').split('/')[0];
+  return (SECTIONS.find((s) => s.id === id)?.id ?? SECTIONS[0].id) as SectionId;
+}
+
+export function useSection(): [SectionId, (id: SectionId) => void] {
+  const [section, setSection] = useState<SectionId>(fromHash);
+  useEffect(() => {
+    const onHash = () => setSection(fromHash());
+    addEventListener('hashchange', onHash);
+    return () => removeEventListener('hashchange', onHash);
+  }, []);
+  return [section, (id) => (location.hash = `#/${id}`)];
+}
