@@ -1,0 +1,162 @@
+/**
+ * Host quantizers for GGUF blocks (fixtures and exports) and `encodeGgufTensor` (f32 values → tensor bytes).
+ * - Q8_0 and Q4_0 follow ggml's reference quantizers (FORMATS.md), f32 rounding points included:
+ *   Q8_0: d = amax/127, q = round(x/d) (half away from zero); Q4_0: d = max/−8 with max the value of largest
+ *   magnitude, q = min(15, trunc(x/d + 8.5)). Both store d as f16 but quantize with the f32 d, like ggml.
+ * - Q4_K: a simple reference (not ggml's iterative search): per 32-value sub-block, min = min(0, min x) and
+ *   scale = (max − min)/15; scales and mins are quantized to 6 bits against d = max scale/63 and
+ *   dmin = max min/63; values are then quantized against the effective (6-bit) scale and min.
+ */
+import { f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16 } from './half.ts';
+import { GGML_TYPES, type GgmlType } from './gguf-types.ts';
+
+const fr = Math.fround;
+
+/** C `roundf`: half away from zero. */
+function roundf(x: number): number {
+  return x < 0 ? -Math.floor(-x + 0.5) : Math.floor(x + 0.5);
+}
+
+function setF16(out: Uint8Array, o: number, value: number): void {
+  const h = f32ToF16(value);
+  out[o] = h & 0xff;
+  out[o + 1] = h >> 8;
+}
+
+function checkBlocks(type: GgmlType, n: number): number {
+  const { blockSize } = GGML_TYPES[type];
+  if (n % blockSize !== 0) throw new Error(`${type} quantization needs a multiple of ${blockSize} values, got ${n}`);
+  return n / blockSize;
+}
+
+export function quantizeQ8_0(x: ArrayLike<number>): Uint8Array {
+  const blocks = checkBlocks('Q8_0', x.length);
+  const out = new Uint8Array(blocks * 34);
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    for (let j = 0; j < 32; j++) amax = Math.max(amax, Math.abs(fr(x[b * 32 + j]!)));
+    const d = fr(amax / 127);
+    const id = d !== 0 ? fr(1 / d) : 0;
+    setF16(out, b * 34, d);
+    for (let j = 0; j < 32; j++) out[b * 34 + 2 + j] = roundf(fr(fr(x[b * 32 + j]!) * id)) & 0xff;
+  }
+  return out;
+}
+
+export function quantizeQ4_0(x: ArrayLike<number>): Uint8Array {
+  const blocks = checkBlocks('Q4_0', x.length);
+  const out = new Uint8Array(blocks * 18);
+  for (let b = 0; b < blocks; b++) {
+    let amax = 0;
+    let max = 0;
+    for (let j = 0; j < 32; j++) {
+      const v = fr(x[b * 32 + j]!);
+      if (amax < Math.abs(v)) {
+        amax = Math.abs(v);
+        max = v;
+      }
+    }
+    const d = fr(max / -8);
+    const id = d !== 0 ? fr(1 / d) : 0;
+    setF16(out, b * 18, d);
+    for (let j = 0; j < 16; j++) {
+      const x0 = fr(fr(x[b * 32 + j]!) * id);
+      const x1 = fr(fr(x[b * 32 + 16 + j]!) * id);
+      const q0 = Math.min(15, Math.trunc(fr(x0 + 8.5)));
+      const q1 = Math.min(15, Math.trunc(fr(x1 + 8.5)));
+      out[b * 18 + 2 + j] = q0 | (q1 << 4);
+    }
+  }
+  return out;
+}
+
+/** Packs eight 6-bit scales and mins into the 12-byte Q4_K layout (inverse of `q4kScaleMin`). */
+export function packQ4KScales(scales: readonly number[], mins: readonly number[]): Uint8Array {
+  const s = new Uint8Array(12);
+  for (let j = 0; j < 8; j++) {
+    const sc = scales[j]!;
+    const m = mins[j]!;
+    if (sc < 0 || sc > 63 || m < 0 || m > 63) throw new Error(`Q4_K scales and mins are 6-bit (0..63), got ${sc} and ${m}`);
+    if (j < 4) {
+      s[j]! |= sc;
+      s[j + 4]! |= m;
+    } else {
+      s[j + 4] = (sc & 15) | ((m & 15) << 4);
+      s[j - 4]! |= (sc >> 4) << 6;
+      s[j]! |= (m >> 4) << 6;
+    }
+  }
+  return s;
+}
+
+export function quantizeQ4K(x: ArrayLike<number>): Uint8Array {
+  const blocks = checkBlocks('Q4_K', x.length);
+  const out = new Uint8Array(blocks * 144);
+  const subScale = new Float64Array(8);
+  const subMin = new Float64Array(8);
+  for (let b = 0; b < blocks; b++) {
+    const base = b * 256;
+    for (let j = 0; j < 8; j++) {
+      let lo = 0;
+      let hi = -Infinity;
+      for (let l = 0; l < 32; l++) {
+        const v = fr(x[base + 32 * j + l]!);
+        lo = Math.min(lo, v);
+        hi = Math.max(hi, v);
+      }
+      subScale[j] = (hi - lo) / 15;
+      subMin[j] = -lo;
+    }
+    const dF = f16ToF32(f32ToF16(Math.max(...subScale) / 63));
+    const dminF = f16ToF32(f32ToF16(Math.max(...subMin) / 63));
+    const scales: number[] = [];
+    const mins: number[] = [];
+    for (let j = 0; j < 8; j++) {
+      scales.push(dF > 0 ? Math.min(63, Math.round(subScale[j]! / dF)) : 0);
+      mins.push(dminF > 0 ? Math.min(63, Math.round(subMin[j]! / dminF)) : 0);
+    }
+    const o = b * 144;
+    setF16(out, o, dF);
+    setF16(out, o + 2, dminF);
+    out.set(packQ4KScales(scales, mins), o + 4);
+    for (let g = 0; g < 4; g++) {
+      for (let half = 0; half < 2; half++) {
+        const j = 2 * g + half;
+        const step = dF * scales[j]!;
+        const offset = dminF * mins[j]!;
+        for (let l = 0; l < 32; l++) {
+          const v = fr(x[base + 32 * j + l]!);
+          const q = step > 0 ? Math.max(0, Math.min(15, Math.round((v + offset) / step))) : 0;
+          out[o + 16 + 32 * g + l]! |= half === 0 ? q : q << 4;
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** f32 values of a tensor (torch `shape`, row-major) → its bytes in a GGUF file of the given type. */
+export function encodeGgufTensor(type: GgmlType, values: Float32Array, shape: readonly number[]): Uint8Array {
+  const count = shape.reduce((a, b) => a * b, 1);
+  if (values.length !== count) throw new Error(`encodeGgufTensor: ${values.length} values for shape [${shape.join(', ')}]`);
+  const row = shape[shape.length - 1] ?? 1;
+  const { blockSize } = GGML_TYPES[type];
+  if (row % blockSize !== 0) throw new Error(`${type} needs rows that are a multiple of ${blockSize} values, got a row of ${row}`);
+  const asBytes = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  switch (type) {
+    case 'F32':
+      return asBytes(values);
+    case 'F16':
+      return asBytes(f32ArrayToF16(values));
+    case 'BF16':
+      return asBytes(f32ArrayToBf16(values));
+    case 'Q8_0':
+      return quantizeQ8_0(values);
+    case 'Q4_0':
+      return quantizeQ4_0(values);
+    case 'Q4_K':
+      return quantizeQ4K(values);
+    default:
+      throw new Error(`writing ${type} tensors is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K)`);
+  }
+}
