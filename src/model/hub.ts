@@ -50,10 +50,13 @@ export async function listFiles(loc: HubLocation, fetchFn: typeof fetch = fetch,
     if ((err as Error).name === 'AbortError') throw err;
     throw new Error(`Could not reach ${loc.base} to list ${loc.repo}. Check the connection (or the mirror URL) and try again.`, { cause: err });
   }
-  if (res.status === 401 || res.status === 403) {
-    throw new Error(`${loc.repo} is gated or private on the Hub. Accept its license on the model page, or download it elsewhere and drop the folder here.`);
+  if (res.status === 401 || res.status === 403 || res.status === 404) {
+    // The Hub answers 401 both for repositories that do not exist and for private ones.
+    throw new Error(
+      `${loc.repo} (revision ${loc.revision}) was not found on ${loc.base}, or it is private or gated. ` +
+        'Check the spelling; for a gated model, accept its license on the model page, or download it elsewhere and drop the folder here.',
+    );
   }
-  if (res.status === 404) throw new Error(`${loc.repo} (revision ${loc.revision}) was not found on ${loc.base}. Check the spelling.`);
   if (!res.ok) throw new Error(`Listing ${loc.repo} failed: HTTP ${res.status}.`);
   const parsed = SiblingsSchema.safeParse(await res.json());
   if (!parsed.success) throw new Error(`The Hub's answer for ${loc.repo} has no file list.`);
