@@ -10,4 +10,75 @@ export const TOLERANCES = {
    * atol covers those (Σ|a·b| ≤ K/3 on average, √512·6e-8·170 ≈ 2e-4 worst case, we take 1e-4 + 1e-4·|ref|).
    */
   matmul_f32: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
+  /**
+   * RMSNorm y, rstd and dx against float64 (inputs O(1), outputs O(1–5)): an f32 tree sum of C ≤ 700 squares,
+   * inverseSqrt (a few ulp), a few products; measured ≤ 7e-7 abs. Element-wise outputs, so no norm-wise bound: with
+   * C = 1, dx = r·g·dy·eps/(x² + eps) is pure cancellation of two O(1) terms and only an absolute bound makes sense.
+   */
+  rmsnorm_f32: { atol: 5e-6, rtol: 2e-5 },
+  /**
+   * RMSNorm dw: a sum over N ≤ 300 rows of dy·x·rstd (sums O(10)) in two f32 passes (lanes + partials, then the
+   * partials); measured ≤ 2.5e-6 abs, 1.6e-7 norm-wise; sums that cancel to ~0 need the absolute floor.
+   */
+  rmsnorm_dw_f32: { atol: 2e-5, rtol: 1e-5, normRel: 2e-6 },
+  /**
+   * GLU element-wise: exp / tanh are within a few ulp (SwiftShader's tanh a little looser near 0); gates in [-6, 6]
+   * plus 40 and −95 (values up to 80); measured ≤ 3.8e-6 abs; outputs that underflow to ~0 need the absolute floor.
+   */
+  glu_f32: { atol: 2e-5, rtol: 2e-5 },
+  /** Element-wise add / fill / scale: one f32 rounding, i.e. half an ulp of the result. */
+  elementwise_f32: { atol: 1e-7, rtol: 1e-6 },
+  /**
+   * Cross-entropy loss and per-token losses (values up to ~60 with large soft-capped logits): f32 matmul logits
+   * (C ≤ 48), online log-sum-exp over V ≤ 1000, exp / log / tanh of a few ulp; measured ≤ 8e-6 abs, 1.4e-6 rel.
+   */
+  cross_entropy_loss_f32: { atol: 2e-5, rtol: 1e-5, normRel: 1e-6 },
+  /**
+   * Cross-entropy gradients (dlogits, dh = dlogits·Wout), O(1/trained) ≈ 0.1: softmax probabilities carry exp's
+   * error on l − lse, the −1 at the target cancels, dh sums V ≤ 1000 of them; measured ≤ 2e-7 abs, 6e-7 norm-wise.
+   */
+  cross_entropy_grad_f32: { atol: 1e-6, rtol: 1e-4, normRel: 5e-6 },
+  /**
+   * AdamW parameters O(1) after 4 steps at lr 1e-2: each update lr·m̂/(√v̂ + eps) is computed to ~1e-6 of itself and
+   * the f32 parameter rounds to 6e-8 per step; measured ≤ 3e-7 abs (2.5 ulp of 1).
+   */
+  adamw_f32: { atol: 1e-6, rtol: 1e-5 },
+  /**
+   * AdamW first moment m: β1·m + (1 − β1)·g cancels to ~0 when g changes sign, leaving the rounding of O(1e-2) terms
+   * (ulp ≈ 1e-9, a few per step); measured ≤ 9e-9 abs.
+   */
+  adamw_m_f32: { atol: 5e-8, rtol: 1e-5 },
+  /**
+   * AdamW second moment v (≈ 1e-7, a sum of positive terms, so purely relative): 1 − β2 arrives from float64, the
+   * clipped g carries the f32 clip factor's ~1e-7; measured ≤ 5e-7 rel.
+   */
+  adamw_v_f32: { atol: 0, rtol: 2e-6 },
+  /** Gradient norm over ~4400 squares in f32 trees, and the clip factor derived from it: measured ≤ 1e-7 rel. */
+  grad_norm_f32: { atol: 0, rtol: 2e-6 },
+  /**
+   * LoRA products with PEFT-like scales (A ±1/√K, B ±1/√R, x and dy O(1), s = 2): f32 fma sums of ≤ 300 terms, split
+   * into partial sums for split-K, times a dropout multiplier 1/(1 − p) that is exact neither in f32 nor in the sums;
+   * outputs O(1–20); measured ≤ 1e-5 abs, 2.4e-7 norm-wise; sums that cancel to ~0 need the absolute floor.
+   */
+  lora_f32: { atol: 5e-5, rtol: 5e-5, normRel: 2e-6 },
+  /**
+   * Attention output against float64: logits are f32 dot products over D ≤ 256 (inputs scaled so logits spread
+   * over ±5, error ~√D·2⁻²⁴·Σ|q·k| ≈ 1e-6), exp2 in f32, online-softmax rescaling over ≤ 256 key tiles; out is a
+   * convex combination of |v| ≤ 1, so its error is absolute: ≤ 1.1e-6 seen (T 4096, D 256); 5e-6 leaves 4× room.
+   */
+  attention_out: { atol: 5e-6, rtol: 1e-4, normRel: 5e-6 },
+  /** Attention log-sum-exp: values up to ~15, where one f32 ulp is 1e-6; ≤ 3.4e-6 seen. */
+  attention_lse: { atol: 1e-5, rtol: 1e-6 },
+  /**
+   * Attention dq, dk, dv against float64: sums over ≤ T keys or T·G query rows of P·(dP − Δ)·products, recomputed
+   * P = exp2(x·log2 e − lse·log2 e) in f32 (relative error ~ulp(lse) ≈ 1e-6); ≤ 3.2e-6 abs and 1.1e-6 norm-wise seen.
+   */
+  attention_grad: { atol: 1e-5, rtol: 1e-4, normRel: 1e-5 },
+  /**
+   * Linear layers with f16 / bf16 / Q8_0 / Q4_0 / NF4 base weights against float64 on the dequantized weight:
+   * the weight values reach the sums exactly (f16 and bf16 widen exactly; q·d and (q−8)·d are products of a ≤ 8-bit
+   * integer and an 11-bit f16 significand; NF4's code·absmax is one f32 rounding, 6e-8 relative), |W| ≤ 1 and
+   * inputs in [-1, 1], so the error is matmul_f32's: f32 fma sums of K ≤ 512 (or M ≤ 300) products.
+   */
+  matmul_weight_formats: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
 } satisfies Record<string, Tolerance>;
