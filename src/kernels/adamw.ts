@@ -1,0 +1,135 @@
+/**
+ * AdamW and the global gradient norm (shaders/adamw.wgsl), both without readback:
+ *   gradNorm     stats[2] = (‖grad_scale · g‖₂ over several gradient buffers, clip = min(1, max_norm / (‖·‖ + 1e-6)))
+ *                — one sum-of-squares pass per buffer into a partials scratch, then one finalize pass
+ *   adamwStep    param, m, v updated in place; the gradient is multiplied by grad_scale and, given `stats`, by
+ *                the clip factor that gradNorm left on the GPU
+ */
+import source from '../../shaders/adamw.wgsl';
+import { packParams } from '../gpu/params.ts';
+import type { Recorder } from '../gpu/recorder.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { defineShader } from '../gpu/shader.ts';
+import { deviceGrid, requireFloats } from './grid.ts';
+
+export const ADAMW_SHADER = defineShader('adamw', source);
+
+const WG = 256;
+/** Upper bound on the workgroups (and so partial slots) of one buffer's sum-of-squares pass. */
+const MAX_NORM_GROUPS = 256;
+
+export interface AdamwHyper {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+interface AllParams {
+  count: number;
+  hyper?: AdamwHyper;
+  step?: number;
+  gradScale?: number;
+  hasClip?: boolean;
+  partialOffset?: number;
+  maxNorm?: number;
+}
+
+function params(p: AllParams): ArrayBuffer {
+  const h = p.hyper ?? { lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0 };
+  const t = p.step ?? 1;
+  return packParams([
+    ['u32', p.count],
+    ['f32', h.lr],
+    ['f32', h.beta1],
+    ['f32', h.beta2],
+    ['f32', h.eps],
+    ['f32', h.weightDecay],
+    // Bias corrections in float64, rounded once to f32.
+    ['f32', 1 - h.beta1 ** t],
+    ['f32', Math.sqrt(1 - h.beta2 ** t)],
+    ['f32', 1 - h.beta1],
+    ['f32', 1 - h.beta2],
+    ['f32', p.gradScale ?? 1],
+    ['u32', p.hasClip ? 1 : 0],
+    ['u32', p.partialOffset ?? 0],
+    ['f32', p.maxNorm ?? 0],
+  ]);
+}
+
+export interface AdamwArgs extends AdamwHyper {
+  param: GPUBuffer;
+  grad: GPUBuffer;
+  m: GPUBuffer;
+  v: GPUBuffer;
+  count: number;
+  /** Optimizer step t ≥ 1 (the first update is t = 1). */
+  step: number;
+  /** Multiplies every gradient (e.g. 1 / accumulation steps); default 1. */
+  gradScale?: number;
+  /** stats[2] from gradNorm: the gradient is also multiplied by the clip factor stats[1]. */
+  stats?: GPUBuffer;
+}
+
+export async function adamwStep(rt: GpuRuntime, rec: Recorder, a: AdamwArgs): Promise<void> {
+  if (a.count === 0) return;
+  if (!Number.isInteger(a.step) || a.step < 1) throw new RangeError(`AdamW step must be an integer ≥ 1, got ${a.step}`);
+  const pipeline = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'adamw_forward', constants: { WG } });
+  rec.dispatch({
+    label: 'adamw_forward',
+    pipeline,
+    buffers: [a.param, a.grad, a.m, a.v, a.stats ?? rt.unusedBinding],
+    params: params({ count: a.count, hyper: a, step: a.step, gradScale: a.gradScale ?? 1, hasClip: Boolean(a.stats) }),
+    workgroups: deviceGrid(rt, Math.ceil(a.count / WG)),
+  });
+}
+
+/** Workgroups (= partial slots) used for one gradient buffer of `count` elements. */
+function normGroups(count: number): number {
+  return Math.max(1, Math.min(MAX_NORM_GROUPS, Math.ceil(count / (4 * WG))));
+}
+
+/** Floats the partials scratch of gradNorm needs for buffers of these element counts. */
+export function gradNormPartialCount(counts: readonly number[]): number {
+  return Math.max(1, counts.reduce((s, c) => s + normGroups(c), 0));
+}
+
+export interface GradNormArgs {
+  grads: readonly { buffer: GPUBuffer; count: number }[];
+  /** At least gradNormPartialCount(counts) floats. */
+  partials: GPUBuffer;
+  /** [2]: receives (norm, clip). */
+  stats: GPUBuffer;
+  /** Clip threshold; ≤ 0 or absent: clip = 1. */
+  maxNorm?: number;
+  /** The norm is taken of grad · gradScale (pass the same factor as to adamwStep); default 1. */
+  gradScale?: number;
+}
+
+export async function gradNorm(rt: GpuRuntime, rec: Recorder, a: GradNormArgs): Promise<void> {
+  const total = gradNormPartialCount(a.grads.map((g) => g.count));
+  requireFloats('grad-norm partials', a.partials, total);
+  requireFloats('grad-norm stats', a.stats, 2);
+  const partial = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'grad_norm_forward_partial', constants: { WG } });
+  let offset = 0;
+  for (const g of a.grads) {
+    const groups = normGroups(g.count);
+    rec.dispatch({
+      label: 'grad_norm_forward_partial',
+      pipeline: partial,
+      buffers: [g.buffer, a.partials],
+      params: params({ count: g.count, partialOffset: offset }),
+      workgroups: [groups],
+    });
+    offset += groups;
+  }
+  const finalize = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'grad_norm_forward_finalize', constants: { WG } });
+  rec.dispatch({
+    label: 'grad_norm_forward_finalize',
+    pipeline: finalize,
+    buffers: [a.partials, a.stats],
+    params: params({ count: offset, gradScale: a.gradScale ?? 1, maxNorm: a.maxNorm ?? 0 }),
+    workgroups: [1],
+  });
+}
