@@ -7,6 +7,7 @@ import { GpuError } from '../gpu/errors.ts';
 import { deviceInfo } from '../gpu/info.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
 import type { DeviceStatus, EngineApi, EngineError } from './contract.ts';
+import { cachedModels, cancelDownload, deleteCached, download, inspectRepo, openCached } from './models.ts';
 
 let runtime: Promise<GpuRuntime> | undefined;
 
@@ -38,6 +39,12 @@ const api: EngineApi = {
       return { ok: false, error: toEngineError(err) };
     }
   },
+  inspectRepo,
+  download,
+  cancelDownload,
+  cachedModels,
+  deleteCached,
+  openCached,
 };
 
 expose(api);

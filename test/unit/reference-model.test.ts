@@ -61,7 +61,7 @@ describe('reference model gradients match finite differences', () => {
 
 describe('reference RoPE frequencies', () => {
   it('apply llama3 scaling by wavelength bands', () => {
-    const config = JSON.parse(readFileSync(join(__dirname, '..', 'fixtures', 'model-configs', 'Llama-3.2-1B-Instruct.json'), 'utf8'));
+    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'src', 'model', 'catalog', 'Llama-3.2-1B-Instruct.json'), 'utf8'));
     const a = refInvFreq(parseModelConfig(config));
     const b = refInvFreq(parseModelConfig({ ...config, rope_scaling: null }));
     expect(a).toHaveLength(32);

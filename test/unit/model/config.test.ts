@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UnsupportedModelError, parameterCount, parseModelConfig } from '../../../src/model/config.ts';
 
-const DIR = join(__dirname, '..', '..', 'fixtures', 'model-configs');
+const DIR = join(__dirname, '..', '..', '..', 'src', 'model', 'catalog');
 const load = (name: string) => parseModelConfig(JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')));
 
 describe('config.json parsing', () => {

@@ -5,7 +5,7 @@ import { modelAllocations, weightBytes } from '../../../src/model/allocations.ts
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { planMemory, settingsFor } from '../../../src/model/plan.ts';
 
-const DIR = join(__dirname, '..', '..', 'fixtures', 'model-configs');
+const DIR = join(__dirname, '..', '..', '..', 'src', 'model', 'catalog');
 const load = (name: string) => parseModelConfig(JSON.parse(readFileSync(join(DIR, `${name}.json`), 'utf8')));
 const GiB = 2 ** 30;
 

@@ -1,0 +1,72 @@
+import { useEffect, useState } from 'preact/hooks';
+import { DEFAULT_HUB } from '../../model/hub.ts';
+import type { CachedModelInfo, EngineError, RepoInfo } from '../../worker/contract.ts';
+import { engine } from '../engine.ts';
+import { CachedModels } from './CachedModels.tsx';
+import { CatalogTable } from './CatalogTable.tsx';
+import { DownloadPanel } from './DownloadPanel.tsx';
+
+const HUB_KEY = 'lora-studio.hub';
+const REPO_KEY = 'lora-studio.repo';
+
+export function ModelPage() {
+  const [hub, setHub] = useState(() => localStorage.getItem(HUB_KEY) ?? DEFAULT_HUB);
+  const [repo, setRepo] = useState(() => localStorage.getItem(REPO_KEY) ?? '');
+  const [lookup, setLookup] = useState<{ state: 'idle' | 'busy' } | { state: 'done'; info: RepoInfo } | { state: 'error'; error: EngineError }>({ state: 'idle' });
+  const [cached, setCached] = useState<CachedModelInfo[] | EngineError | null>(null);
+
+  const refreshCache = async () => {
+    const r = await engine().cachedModels();
+    setCached(r.ok ? r.value : r.error);
+  };
+  useEffect(() => {
+    void refreshCache();
+  }, []);
+
+  const look = async (name = repo) => {
+    localStorage.setItem(HUB_KEY, hub);
+    localStorage.setItem(REPO_KEY, name);
+    setRepo(name);
+    setLookup({ state: 'busy' });
+    const r = await engine().inspectRepo(hub, name);
+    setLookup(r.ok ? { state: 'done', info: r.value } : { state: 'error', error: r.error });
+  };
+
+  return (
+    <div class="stack">
+      <section class="card" aria-labelledby="hub-title">
+        <h2 id="hub-title">Get a model from the Hugging Face Hub</h2>
+        <form
+          class="row-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void look();
+          }}
+        >
+          <label class="field grow">
+            <span>Repository</span>
+            <input name="repo" value={repo} placeholder="owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct" onInput={(e) => setRepo(e.currentTarget.value)} required />
+          </label>
+          <button type="submit" class="primary" disabled={lookup.state === 'busy'}>
+            {lookup.state === 'busy' ? 'Looking up…' : 'Look up'}
+          </button>
+        </form>
+        <details class="advanced">
+          <summary>Hub address</summary>
+          <label class="field">
+            <span>Base URL (a mirror, or a local server)</span>
+            <input name="hub" value={hub} onInput={(e) => setHub(e.currentTarget.value)} />
+          </label>
+        </details>
+        {lookup.state === 'error' && (
+          <p class="error" role="alert">
+            {lookup.error.message} <span class="muted">{lookup.error.hint}</span>
+          </p>
+        )}
+        {lookup.state === 'done' && <DownloadPanel info={lookup.info} onDone={refreshCache} />}
+      </section>
+      <CachedModels models={cached} onChange={refreshCache} />
+      <CatalogTable onPick={(r) => void look(r)} />
+    </div>
+  );
+}
