@@ -75,10 +75,23 @@ export const TOLERANCES = {
    */
   attention_grad: { atol: 1e-5, rtol: 1e-4, normRel: 1e-5 },
   /**
+   * RoPE against float64 (inputs in [-1, 1], positions up to 2²⁴): the shader's angle is exact turn arithmetic
+   * on 64-bit fixed-point frequencies, off by ≤ ~5e-8 rad at any position < 2³² (i32 → f32 of the reduced angle,
+   * f32 polynomial cos/sin), plus ≤ 2 ulp in x·cos − x'·sin; ≤ 1.8e-7 seen. A plain f32 pos·inv_freq angle
+   * misses this by 1e-2 at 2²⁰ (the large-position test checks that it would fail).
+   */
+  rope_f32: { atol: 5e-7, rtol: 1e-6, normRel: 2e-7 },
+  /**
    * Linear layers with f16 / bf16 / Q8_0 / Q4_0 / NF4 base weights against float64 on the dequantized weight:
    * the weight values reach the sums exactly (f16 and bf16 widen exactly; q·d and (q−8)·d are products of a ≤ 8-bit
    * integer and an 11-bit f16 significand; NF4's code·absmax is one f32 rounding, 6e-8 relative), |W| ≤ 1 and
    * inputs in [-1, 1], so the error is matmul_f32's: f32 fma sums of K ≤ 512 (or M ≤ 300) products.
    */
   matmul_weight_formats: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
+  /**
+   * One whole transformer block (norms, seven LoRA projections, RoPE, attention, GLU, residuals) forward and backward
+   * against float64: ~30 f32 kernels in sequence with O(1) activations and C ≤ 24, I ≤ 24, T = 7 sums; errors of the
+   * single ops (≤ 1e-5) compound through norms' rstd and the softmax.
+   */
+  block_f32: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
 } satisfies Record<string, Tolerance>;
