@@ -64,69 +64,75 @@ export interface RefForwardOptions {
   segments?: readonly number[];
 }
 
-/** Logits [T, V] for one sequence of token ids. */
-export function refForward(tape: Tape, d: ModelDescription, weights: RefWeights, ids: readonly number[], opts: RefForwardOptions = {}): Tensor {
-  const T = ids.length;
-  const positions = opts.positions ?? ids.map((_, i) => i);
+/** One transformer block of layer `l` on hidden states x [T, C]: attention and MLP with their residuals. */
+export function refBlock(tape: Tape, d: ModelDescription, weights: RefWeights, x: Tensor, l: number, opts: RefForwardOptions & { positions: readonly number[] }): Tensor {
+  const T = x.shape[0]!;
+  const positions = opts.positions;
   const invFreq = refInvFreq(d);
-  const norm = (x: Tensor, name: string) => rmsnorm(tape, x, w(weights, name), d.rmsEps, d.normPlusOne);
+  const norm = (t: Tensor, name: string) => rmsnorm(tape, t, w(weights, name), d.rmsEps, d.normPlusOne);
   const q = d.heads * d.headDim;
   const kv = d.kvHeads * d.headDim;
+  const p = `model.layers.${l}`;
+  // Attention.
+  const h = norm(x, `${p}.input_layernorm.weight`);
+  let qt: Tensor, kt: Tensor, vt: Tensor;
+  if (d.fused) {
+    const qkv = proj(tape, weights, opts.lora, h, `${p}.self_attn.qkv_proj`);
+    qt = columns(tape, qkv, 0, q);
+    kt = columns(tape, qkv, q, kv);
+    vt = columns(tape, qkv, q + kv, kv);
+  } else {
+    qt = proj(tape, weights, opts.lora, h, `${p}.self_attn.q_proj`);
+    kt = proj(tape, weights, opts.lora, h, `${p}.self_attn.k_proj`);
+    vt = proj(tape, weights, opts.lora, h, `${p}.self_attn.v_proj`);
+  }
+  const q3 = reshape(qt, [T, d.heads, d.headDim]);
+  const k3 = reshape(kt, [T, d.kvHeads, d.headDim]);
+  const v3 = reshape(vt, [T, d.kvHeads, d.headDim]);
+  let qh = q3.link(tape);
+  let kh = k3.link(tape);
+  const vh = v3.link(tape);
+  if (d.qkNorm) {
+    qh = rmsnorm(tape, qh, w(weights, `${p}.self_attn.q_norm.weight`), d.rmsEps, false);
+    kh = rmsnorm(tape, kh, w(weights, `${p}.self_attn.k_norm.weight`), d.rmsEps, false);
+  }
+  qh = rope(tape, qh, positions, invFreq, d.rotaryDim);
+  kh = rope(tape, kh, positions, invFreq, d.rotaryDim);
+  const att = attention(tape, qh, kh, vh, {
+    scale: d.attnScale,
+    window: d.windowPerLayer[l] ?? 0,
+    softcap: d.attnSoftcap ?? 0,
+    ...(opts.segments ? { segments: opts.segments } : {}),
+  });
+  const att2 = reshape(att, [T, q]).link(tape);
+  let o = proj(tape, weights, opts.lora, att2, `${p}.self_attn.o_proj`);
+  if (d.sandwichNorms) o = norm(o, `${p}.post_attention_layernorm.weight`);
+  x = add(tape, x, o);
+
+  // MLP.
+  const m = norm(x, d.sandwichNorms ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`);
+  let gate: Tensor, up: Tensor;
+  if (d.fused) {
+    const gu = proj(tape, weights, opts.lora, m, `${p}.mlp.gate_up_proj`);
+    gate = columns(tape, gu, 0, d.intermediate);
+    up = columns(tape, gu, d.intermediate, d.intermediate);
+  } else {
+    gate = proj(tape, weights, opts.lora, m, `${p}.mlp.gate_proj`);
+    up = proj(tape, weights, opts.lora, m, `${p}.mlp.up_proj`);
+  }
+  let down = proj(tape, weights, opts.lora, glu(tape, gate, up, d.activation), `${p}.mlp.down_proj`);
+  if (d.sandwichNorms) down = norm(down, `${p}.post_feedforward_layernorm.weight`);
+  x = add(tape, x, down);
+  return x;
+}
+
+/** Logits [T, V] for one sequence of token ids. */
+export function refForward(tape: Tape, d: ModelDescription, weights: RefWeights, ids: readonly number[], opts: RefForwardOptions = {}): Tensor {
+  const positions = opts.positions ?? ids.map((_, i) => i);
+  const norm = (x: Tensor, name: string) => rmsnorm(tape, x, w(weights, name), d.rmsEps, d.normPlusOne);
 
   let x = embed(tape, w(weights, 'model.embed_tokens.weight'), ids, d.embedScale);
-  for (let l = 0; l < d.layers; l++) {
-    const p = `model.layers.${l}`;
-    // Attention.
-    const h = norm(x, `${p}.input_layernorm.weight`);
-    let qt: Tensor, kt: Tensor, vt: Tensor;
-    if (d.fused) {
-      const qkv = proj(tape, weights, opts.lora, h, `${p}.self_attn.qkv_proj`);
-      qt = columns(tape, qkv, 0, q);
-      kt = columns(tape, qkv, q, kv);
-      vt = columns(tape, qkv, q + kv, kv);
-    } else {
-      qt = proj(tape, weights, opts.lora, h, `${p}.self_attn.q_proj`);
-      kt = proj(tape, weights, opts.lora, h, `${p}.self_attn.k_proj`);
-      vt = proj(tape, weights, opts.lora, h, `${p}.self_attn.v_proj`);
-    }
-    const q3 = reshape(qt, [T, d.heads, d.headDim]);
-    const k3 = reshape(kt, [T, d.kvHeads, d.headDim]);
-    const v3 = reshape(vt, [T, d.kvHeads, d.headDim]);
-    let qh = q3.link(tape);
-    let kh = k3.link(tape);
-    const vh = v3.link(tape);
-    if (d.qkNorm) {
-      qh = rmsnorm(tape, qh, w(weights, `${p}.self_attn.q_norm.weight`), d.rmsEps, false);
-      kh = rmsnorm(tape, kh, w(weights, `${p}.self_attn.k_norm.weight`), d.rmsEps, false);
-    }
-    qh = rope(tape, qh, positions, invFreq, d.rotaryDim);
-    kh = rope(tape, kh, positions, invFreq, d.rotaryDim);
-    const att = attention(tape, qh, kh, vh, {
-      scale: d.attnScale,
-      window: d.windowPerLayer[l] ?? 0,
-      softcap: d.attnSoftcap ?? 0,
-      ...(opts.segments ? { segments: opts.segments } : {}),
-    });
-    const att2 = reshape(att, [T, q]).link(tape);
-    let o = proj(tape, weights, opts.lora, att2, `${p}.self_attn.o_proj`);
-    if (d.sandwichNorms) o = norm(o, `${p}.post_attention_layernorm.weight`);
-    x = add(tape, x, o);
-
-    // MLP.
-    const m = norm(x, d.sandwichNorms ? `${p}.pre_feedforward_layernorm.weight` : `${p}.post_attention_layernorm.weight`);
-    let gate: Tensor, up: Tensor;
-    if (d.fused) {
-      const gu = proj(tape, weights, opts.lora, m, `${p}.mlp.gate_up_proj`);
-      gate = columns(tape, gu, 0, d.intermediate);
-      up = columns(tape, gu, d.intermediate, d.intermediate);
-    } else {
-      gate = proj(tape, weights, opts.lora, m, `${p}.mlp.gate_proj`);
-      up = proj(tape, weights, opts.lora, m, `${p}.mlp.up_proj`);
-    }
-    let down = proj(tape, weights, opts.lora, glu(tape, gate, up, d.activation), `${p}.mlp.down_proj`);
-    if (d.sandwichNorms) down = norm(down, `${p}.post_feedforward_layernorm.weight`);
-    x = add(tape, x, down);
-  }
+  for (let l = 0; l < d.layers; l++) x = refBlock(tape, d, weights, x, l, { ...opts, positions });
   x = norm(x, 'model.norm.weight');
   const head = d.tieEmbeddings ? w(weights, 'model.embed_tokens.weight') : w(weights, 'lm_head.weight');
   let logits = linear(tape, x, head);
