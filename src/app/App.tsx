@@ -1,7 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
-import { type EngineClient, startEngine } from '../worker/client.ts';
 import type { DeviceStatus } from '../worker/contract.ts';
+import { engine } from './engine.ts';
+import { DataPage } from './data/DataPage.tsx';
 import { GpuPage } from './GpuPage.tsx';
+import { ModelPage } from './model/ModelPage.tsx';
 import { type SectionId, SECTIONS, useSection } from './sections.ts';
 
 export type DevicePhase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
@@ -10,10 +12,10 @@ export type DevicePhase = { state: 'starting' } | { state: 'done'; status: Devic
 function useDevice(): DevicePhase {
   const [phase, setPhase] = useState<DevicePhase>({ state: 'starting' });
   useEffect(() => {
-    let engine: EngineClient | undefined;
     let cancelled = false;
+    let api: ReturnType<typeof engine>;
     try {
-      engine = startEngine();
+      api = engine();
     } catch (err) {
       setPhase({
         state: 'done',
@@ -21,7 +23,7 @@ function useDevice(): DevicePhase {
       });
       return;
     }
-    engine.api.deviceInfo().then(
+    api.deviceInfo().then(
       (status) => !cancelled && setPhase({ state: 'done', status }),
       (err: unknown) =>
         !cancelled &&
@@ -29,7 +31,6 @@ function useDevice(): DevicePhase {
     );
     return () => {
       cancelled = true;
-      engine?.terminate();
     };
   }, []);
   return phase;
@@ -50,6 +51,8 @@ export function App() {
   const [section] = useSection();
   const pages: Record<SectionId, preact.JSX.Element> = {
     gpu: <GpuPage phase={phase} />,
+    model: <ModelPage />,
+    data: <DataPage />,
   };
   return (
     <div class="shell">

@@ -1,7 +1,12 @@
 /** The app's sections, addressed by the URL hash (#/gpu, #/data, …) so a reload returns to the same place. */
 import { useEffect, useState } from 'preact/hooks';
 
-export const SECTIONS = [{ id: 'gpu', label: 'GPU' }] as const;
+/** In the order of the work: pick a model, bring data, (train, try, export), with the GPU's details last. */
+export const SECTIONS = [
+  { id: 'model', label: 'Model' },
+  { id: 'data', label: 'Data' },
+  { id: 'gpu', label: 'GPU' },
+] as const;
 export type SectionId = (typeof SECTIONS)[number]['id'];
 
 function fromHash(): SectionId {

@@ -41,6 +41,11 @@ export interface ImportProgress {
   done: number;
   total: number;
   file?: string;
+  /** Read phase: good rows read so far. */
+  rows?: number;
+  /** Read phase: files finished so far (skipped and unsupported ones count at once), of `filesTotal`. */
+  filesDone?: number;
+  filesTotal?: number;
 }
 
 export interface ImportOptions {
@@ -79,7 +84,7 @@ export interface ImportResult {
 
 const ROW_FORMATS = new Set<SourceFormat>(['chat', 'prompt_completion', 'alpaca', 'text', 'pairs']);
 
-async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (path: string, n: number) => void): Promise<SourceResult[]> {
+async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (path: string, n: number, rows: number) => void): Promise<SourceResult[]> {
   switch (plan.kind) {
     case 'problem_folders':
       return readProblemFolders(plan.files);
@@ -91,7 +96,7 @@ async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (pa
         format: forced,
         mapping: (Object.hasOwn(settings.mappings, plan.file.path) ? settings.mappings[plan.file.path] : undefined) ?? settings.mapping ?? null,
         presplit: plan.presplit,
-        onBytes: (n) => onBytes(plan.file.path, n),
+        onBytes: (n, rows) => onBytes(plan.file.path, n, rows),
       };
       if (plan.container === 'csv' || plan.container === 'tsv') return [await readCsvSource(plan.file, opts)];
       if (plan.container === 'parquet') return [await readParquetSource(plan.file, opts)];
@@ -120,14 +125,19 @@ export async function importDataset(
   const warnings: string[] = [];
   let parsed: ParsedRecord[] = [];
   let systemPromptAdded = 0;
-  let doneBytes = 0;
-  const report = (path: string, n: number) =>
-    options.onProgress?.({ phase: 'read', done: doneBytes + n, total: totalBytes, file: path });
+  const planFiles = (plan: SourcePlan) => (plan.kind === 'problem_folders' ? plan.files : [plan.file]);
+  const planBytes = (plan: SourcePlan) => planFiles(plan).reduce((a, f) => a + f.size, 0);
+  // Skipped and unsupported files are done from the start, so bytes and files reach their totals.
+  let doneBytes = totalBytes - planned.plans.reduce((a, p) => a + planBytes(p), 0);
+  let filesDone = files.length - planned.plans.reduce((a, p) => a + planFiles(p).length, 0);
+  const filesTotal = files.length;
+  const report = (path: string, n: number, rows: number) =>
+    options.onProgress?.({ phase: 'read', done: doneBytes + n, total: totalBytes, file: path, rows: parsed.length + rows, filesDone, filesTotal });
 
   for (const plan of planned.plans) {
     for (const result of await readPlan(plan, settings, report)) {
       sources.push(result.summary);
-      problems.push(...result.problems);
+      for (const p of result.problems) problems.push(p);
       const system = systemPromptFor(result.summary.format, settings);
       for (const record of result.records) {
         if (record.kind === 'chat' && system) {
@@ -137,8 +147,9 @@ export async function importDataset(
         } else parsed.push(record);
       }
     }
-    doneBytes += plan.kind === 'problem_folders' ? plan.files.reduce((a, f) => a + f.size, 0) : plan.file.size;
-    options.onProgress?.({ phase: 'read', done: doneBytes, total: totalBytes });
+    doneBytes += planBytes(plan);
+    filesDone += planFiles(plan).length;
+    options.onProgress?.({ phase: 'read', done: doneBytes, total: totalBytes, rows: parsed.length, filesDone, filesTotal });
   }
   const rowsRead = parsed.length;
 

@@ -15,7 +15,8 @@ export interface RowSourceOptions {
   format: RowFormat | null;
   mapping: FieldMapping | null;
   presplit: Split | null;
-  onBytes?: (bytesRead: number) => void;
+  /** Bytes of the file read so far, and the good rows read from it so far. */
+  onBytes?: (bytesRead: number, rows: number) => void;
 }
 
 function invalidJson(err: unknown): string {
@@ -87,7 +88,7 @@ async function streamJsonl(file: ImportFile, opts: RowSourceOptions, container: 
   const sink = new RowSink(file.path, opts);
   let sawContent = false;
   try {
-    for await (const { line, text, invalid } of readLines(file, opts.onBytes)) {
+    for await (const { line, text, invalid } of readLines(file, opts.onBytes && ((n) => opts.onBytes!(n, sink.records.length)))) {
       if (text.trim() === '') continue;
       sawContent = true;
       if (invalid) {

@@ -108,7 +108,7 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
       continue;
     }
     rows.forEach((row, i) => sink.add(plain(row), start + i + 1));
-    opts.onBytes?.(Math.round((file.size * end) / numRows));
+    opts.onBytes?.(Math.round((file.size * end) / numRows), sink.records.length);
   }
   return sink.result('parquet', null);
 }

@@ -117,7 +117,7 @@ export function windowText(record: ParsedText, maxLength: number, tok: ModelToke
 }
 
 export function histogram(lengths: number[], maxLength: number, bins = 20): Histogram {
-  const top = Math.max(maxLength, ...lengths, 1);
+  const top = lengths.reduce((a, n) => (n > a ? n : a), Math.max(maxLength, 1));
   const binWidth = Math.ceil(top / bins);
   const counts = new Array<number>(bins).fill(0);
   for (const n of lengths) counts[Math.min(bins - 1, Math.floor(n / binWidth))]!++;

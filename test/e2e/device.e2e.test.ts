@@ -14,7 +14,7 @@ describe('app shell in Chromium', () => {
   it('is cross-origin isolated and shows the GPU adapter found by the worker', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
     const errors = watchErrors(page);
-    await page.goto(inject('baseUrl'));
+    await page.goto(`${inject('baseUrl')}#/gpu`);
     // Either outcome renders; a missing adapter must fail the test, loudly.
     await page.waitForSelector('[data-testid="gpu-ready"], [data-testid="gpu-missing"]', { timeout: 60_000 });
     await screenshot(page, 'device-1280x800');
@@ -40,7 +40,7 @@ describe('app shell in Chromium', () => {
 
   it('fits a narrow window', async () => {
     const page = await browser.newPage({ viewport: { width: 390, height: 844 } });
-    await page.goto(inject('baseUrl'));
+    await page.goto(`${inject('baseUrl')}#/gpu`);
     await page.waitForSelector('[data-testid="gpu-ready"]', { timeout: 60_000 });
     await screenshot(page, 'device-390x844');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
