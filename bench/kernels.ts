@@ -8,7 +8,10 @@ import { acquireDevice } from '../src/gpu/device.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { GpuRuntime } from '../src/gpu/runtime.ts';
 import { type BenchResult, table } from './harness.ts';
+import { attentionCases } from './cases/attention.ts';
+import { layerCases } from './cases/layers.ts';
 import { matmulCases } from './cases/matmul.ts';
+import { quantCases } from './cases/quant.ts';
 import { tfjsMatmul } from './tfjs.ts';
 
 export interface BenchOptions {
@@ -28,9 +31,12 @@ async function main(argv: string[]): Promise<void> {
 
   const tf = await tfjsMatmul(gpu);
   const results: BenchResult[] = [];
-  for (const r of await matmulCases(rt, tf, opts)) {
-    results.push(r);
-    process.stdout.write(`${r.op} ${r.shape}: ${r.ms.toFixed(3)} ms ${r.note ?? ''}\n`);
+  const groups = [() => matmulCases(rt, tf, opts), () => quantCases(rt, opts), () => attentionCases(rt, opts), () => layerCases(rt, opts)];
+  for (const group of groups) {
+    for (const r of await group()) {
+      results.push(r);
+      process.stdout.write(`${r.op} ${r.shape}: ${r.ms.toFixed(3)} ms ${r.note ?? ''}\n`);
+    }
   }
   process.stdout.write(`\n${table(results)}\n`);
   if (jsonAt >= 0) writeFileSync(argv[jsonAt + 1]!, JSON.stringify({ adapter, results }, null, 2));

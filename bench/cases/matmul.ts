@@ -2,7 +2,7 @@
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { matmulBackwardInput, matmulBackwardWeight, matmulForward } from '../../src/kernels/matmul.ts';
 import type { BenchOptions } from '../kernels.ts';
-import { type BenchResult, timeOurs } from '../harness.ts';
+import { type BenchResult, randomF32, timeOurs } from '../harness.ts';
 import type { TfMatmul } from '../tfjs.ts';
 
 /** [N, K, M]: tokens × in × out of real layers (Llama-3.2-1B q_proj-ish, Qwen2.5-0.5B MLP up). */
@@ -11,12 +11,6 @@ export const TRAINING_SHAPES: [number, number, number][] = [
   [2048, 896, 4864],
 ];
 const QUICK_SHAPES: [number, number, number][] = [[256, 512, 512]];
-
-function randomF32(n: number): Float32Array {
-  const a = new Float32Array(n);
-  for (let i = 0; i < n; i++) a[i] = Math.random() * 2 - 1;
-  return a;
-}
 
 export async function matmulCases(rt: GpuRuntime, tf: TfMatmul, opts: BenchOptions): Promise<BenchResult[]> {
   const out: BenchResult[] = [];
