@@ -29,6 +29,10 @@ interface Command {
   options: DispatchOptions;
   paramsOffset: number;
 }
+interface Clear {
+  kind: 'clear';
+  buffer: GPUBuffer;
+}
 interface Copy {
   kind: 'copy';
   src: GPUBuffer;
@@ -39,7 +43,7 @@ interface Copy {
 }
 
 export class Recorder {
-  private readonly commands: (Command | Copy)[] = [];
+  private readonly commands: (Command | Copy | Clear)[] = [];
   private paramBytes = 0;
   private readonly align: number;
   private lastTimings: PassTiming[] = [];
@@ -74,6 +78,12 @@ export class Recorder {
     return this;
   }
 
+  /** Zero-fills a whole buffer. */
+  clear(buffer: GPUBuffer): this {
+    this.commands.push({ kind: 'clear', buffer });
+    return this;
+  }
+
   get length(): number {
     return this.commands.length;
   }
@@ -105,6 +115,10 @@ export class Recorder {
     for (const cmd of commands) {
       if (cmd.kind === 'copy') {
         encoder.copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.bytes);
+        continue;
+      }
+      if (cmd.kind === 'clear') {
+        encoder.clearBuffer(cmd.buffer);
         continue;
       }
       const { options } = cmd;
@@ -150,7 +164,7 @@ export class Recorder {
     };
   }
 
-  private buildUniforms(commands: (Command | Copy)[]): GPUBuffer {
+  private buildUniforms(commands: (Command | Copy | Clear)[]): GPUBuffer {
     const buffer = this.ctx.device.createBuffer({
       label: `${this.opts.label ?? 'recorder'}/params`,
       size: Math.ceil(this.paramBytes / 16) * 16,

@@ -34,36 +34,50 @@ export interface LmHead {
   backwardInput(rec: Recorder, dlogits: GPUBuffer, t0: number, t1: number, dh: GPUBuffer): Promise<void>;
 }
 
+/** A head's two products on whole buffers: y[N, V] = x[N, C]·Woutᵀ and dx[N, C] = dy[N, V]·Wout. */
+export interface HeadProducts {
+  forward(rec: Recorder, x: GPUBuffer, y: GPUBuffer, N: number): Promise<void>;
+  backwardInput(rec: Recorder, dy: GPUBuffer, dx: GPUBuffer, N: number): Promise<void>;
+}
+
 /**
- * An f32 head Wout [V, C] using src/kernels/matmul.ts. Chunks that start past token 0 go through `scratch`
+ * An LmHead from a head's whole-buffer products. Chunks that start past token 0 go through `scratch`
  * ([chunkTokens, C] floats): the rows are copied in for the logits and the input gradient is copied out, because
  * storage bindings at arbitrary row offsets would break the 256-byte offset alignment rule.
  */
-export function f32LmHead(rt: GpuRuntime, w: GPUBuffer, V: number, C: number, scratch: GPUBuffer): LmHead {
+export function rowChunkHead(V: number, C: number, scratch: GPUBuffer, products: HeadProducts): LmHead {
   return {
     V,
     C,
     async logits(rec, h, t0, t1, logits) {
       const rows = t1 - t0;
-      requireFloats('f32 head scratch', scratch, rows * C);
+      requireFloats('head scratch', scratch, rows * C);
       let x = h;
       if (t0 > 0) {
         rec.copy(h, scratch, rows * C * 4, t0 * C * 4, 0);
         x = scratch;
       }
-      await matmulForward(rt, rec, { x, w, y: logits, N: rows, K: C, M: V });
+      await products.forward(rec, x, logits, rows);
     },
     async backwardInput(rec, dlogits, t0, t1, dh) {
       const rows = t1 - t0;
       if (t0 === 0) {
-        await matmulBackwardInput(rt, rec, { dy: dlogits, w, dx: dh, N: rows, K: C, M: V });
+        await products.backwardInput(rec, dlogits, dh, rows);
         return;
       }
-      requireFloats('f32 head scratch', scratch, rows * C);
-      await matmulBackwardInput(rt, rec, { dy: dlogits, w, dx: scratch, N: rows, K: C, M: V });
+      requireFloats('head scratch', scratch, rows * C);
+      await products.backwardInput(rec, dlogits, scratch, rows);
       rec.copy(scratch, dh, rows * C * 4, 0, t0 * C * 4);
     },
   };
+}
+
+/** An f32 head Wout [V, C] using src/kernels/matmul.ts. */
+export function f32LmHead(rt: GpuRuntime, w: GPUBuffer, V: number, C: number, scratch: GPUBuffer): LmHead {
+  return rowChunkHead(V, C, scratch, {
+    forward: (rec, x, y, N) => matmulForward(rt, rec, { x, w, y, N, K: C, M: V }),
+    backwardInput: (rec, dy, dx, N) => matmulBackwardInput(rt, rec, { dy, w, dx, N, K: C, M: V }),
+  });
 }
 
 /** Number of tokens that train: target < V and (without a mask, or) mask ≠ 0. `scale` is 1 / this over the whole batch. */
