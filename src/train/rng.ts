@@ -24,4 +24,9 @@ export class SeededRng {
   uniform(lo: number, hi: number): number {
     return lo + (hi - lo) * this.next();
   }
+
+  /** One of `items`, or undefined when there are none. */
+  pick<T>(items: readonly T[]): T | undefined {
+    return items.length === 0 ? undefined : items[Math.floor(this.next() * items.length)];
+  }
 }

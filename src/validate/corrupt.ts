@@ -12,24 +12,7 @@
  */
 import { CODE, codeMatches, lexAsp, lexDot, lexJson, lexSql, matchingBracket, type Lexed } from './corrupt-lex.ts';
 import type { ValidatorKind } from './types.ts';
-
-/** mulberry32: small seeded generator, so the same seed gives the same repair dataset. */
-export class SeededRandom {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  pick<T>(items: readonly T[]): T | undefined {
-    return items.length === 0 ? undefined : items[Math.floor(this.next() * items.length)];
-  }
-}
+import { SeededRng as SeededRandom } from '../train/rng.ts';
 
 export interface Corrupted {
   corruption: string;

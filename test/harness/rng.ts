@@ -2,25 +2,16 @@
  * Seeded random numbers for tests. The seed comes from TEST_SEED when set (to replay a failure),
  * otherwise it is fresh each run; it is always logged so a failing run can be reproduced.
  */
+import { SeededRng } from '../../src/train/rng.ts';
 
-/** mulberry32: a small, fast 32-bit generator; good enough for test inputs. */
-export class Rng {
-  private state: number;
+/** The app's seeded generator (mulberry32) with the helpers tests need. */
+export class Rng extends SeededRng {
   constructor(readonly seed: number) {
-    this.state = seed >>> 0;
+    super(seed);
   }
 
-  /** Uniform in [0, 1). */
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-
-  uniform(lo = -1, hi = 1): number {
-    return lo + (hi - lo) * this.next();
+  override uniform(lo = -1, hi = 1): number {
+    return super.uniform(lo, hi);
   }
 
   /** Standard normal (Box–Muller). */

@@ -3,15 +3,16 @@
  * projections) forward and backward on the GPU equals the float64 composition of the reference ops.
  */
 import { describe, expect, it } from 'vitest';
-import { LORA_TARGETS, type LoraTarget } from '../../src/model/allocations.ts';
+import { LORA_TARGETS } from '../../src/model/allocations.ts';
 import { allocateSaved, allocateScratch, blockDims } from '../../src/model/block-buffers.ts';
-import { type BlockLora, type BlockWeights, blockBackward, blockForward } from '../../src/model/block.ts';
+import { type BlockLora, blockBackward, blockForward } from '../../src/model/block.ts';
 import { parseModelConfig } from '../../src/model/config.ts';
+import { MODULE_GROUP } from '../../src/model/lora-state.ts';
 import { ropeConfigOf } from '../../src/model/rope-config.ts';
 import { uploadRopeTable } from '../../src/kernels/rope.ts';
-import type { DenseWeight } from '../../src/kernels/weights.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
+import { uploadRefWeights } from '../harness/model-weights.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
@@ -19,16 +20,6 @@ import { randomLora, randomWeights } from '../reference/model/random.ts';
 import { Tape, Tensor } from '../reference/model/tape.ts';
 import { TINY_CONFIGS } from '../reference/model/tiny-configs.ts';
 import { refBlock } from '../reference/model/transformer.ts';
-
-const PATH: Record<LoraTarget, string> = {
-  q_proj: 'self_attn.q_proj',
-  k_proj: 'self_attn.k_proj',
-  v_proj: 'self_attn.v_proj',
-  o_proj: 'self_attn.o_proj',
-  gate_proj: 'mlp.gate_proj',
-  up_proj: 'mlp.up_proj',
-  down_proj: 'mlp.down_proj',
-};
 
 describe('one transformer block, GPU vs float64', () => {
   for (const arch of ['llama', 'qwen2', 'qwen3', 'mistral', 'gemma2', 'llama3_rope_partial']) {
@@ -61,28 +52,11 @@ describe('one transformer block, GPU vs float64', () => {
 
       // GPU.
       const own = 'test';
-      const f32 = (name: string) => rt.uploadF32(own, name, Float32Array.from(weights.get(name)!.data));
       const p = 'model.layers.0';
-      const proj = Object.fromEntries(
-        LORA_TARGETS.map((t) => {
-          const tensor = weights.get(`${p}.${PATH[t]}.weight`)!;
-          const w: DenseWeight = { format: 'f32', rows: tensor.shape[0]!, cols: tensor.shape[1]!, data: f32(`${p}.${PATH[t]}.weight`) };
-          return [t, w];
-        }),
-      ) as Record<LoraTarget, DenseWeight>;
-      const bw: BlockWeights = {
-        inputNorm: f32(`${p}.input_layernorm.weight`),
-        postAttnNorm: f32(`${p}.post_attention_layernorm.weight`),
-        preFfnNorm: d.sandwichNorms ? f32(`${p}.pre_feedforward_layernorm.weight`) : null,
-        postFfnNorm: d.sandwichNorms ? f32(`${p}.post_feedforward_layernorm.weight`) : null,
-        qNorm: d.qkNorm ? f32(`${p}.self_attn.q_norm.weight`) : null,
-        kNorm: d.qkNorm ? f32(`${p}.self_attn.k_norm.weight`) : null,
-        proj,
-        bias: d.qkvBias ? { q_proj: f32(`${p}.self_attn.q_proj.bias`), k_proj: f32(`${p}.self_attn.k_proj.bias`), v_proj: f32(`${p}.self_attn.v_proj.bias`) } : null,
-      };
+      const bw = uploadRefWeights(rt, d, weights, own).layers[0]!;
       const blora: BlockLora = {};
       for (const t of LORA_TARGETS) {
-        const ad = lora.modules.get(`${p}.${PATH[t]}`)!;
+        const ad = lora.modules.get(`${p}.${MODULE_GROUP[t]}.${t}`)!;
         blora[t] = {
           A: rt.uploadF32(own, `${t}.A`, Float32Array.from(ad.A.data)),
           B: rt.uploadF32(own, `${t}.B`, Float32Array.from(ad.B.data)),
@@ -109,7 +83,7 @@ describe('one transformer block, GPU vs float64', () => {
       expectClose(`${arch} out`, await rt.readF32(out), refOut, TOLERANCES.block_f32);
       expectClose(`${arch} dx`, await rt.readF32(dx), refDx, TOLERANCES.block_f32);
       for (const t of LORA_TARGETS) {
-        const ad = lora.modules.get(`${p}.${PATH[t]}`)!;
+        const ad = lora.modules.get(`${p}.${MODULE_GROUP[t]}.${t}`)!;
         expectClose(`${arch} ${t} dA`, await rt.readF32(blora[t]!.dA), ad.A.grad!, TOLERANCES.block_f32);
         expectClose(`${arch} ${t} dB`, await rt.readF32(blora[t]!.dB), ad.B.grad!, TOLERANCES.block_f32);
       }

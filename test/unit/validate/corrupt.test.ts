@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { corrupt, corruptionsFor, corruptVariants, SeededRandom } from '../../../src/validate/corrupt.ts';
+import { SeededRng as SeededRandom } from '../../../src/train/rng.ts';
+import { corrupt, corruptionsFor, corruptVariants } from '../../../src/validate/corrupt.ts';
 import { aspProblems, dotGraphs } from './fixtures.ts';
 
 /** Every variant `name` can make of `text`, over many seeds. */
