@@ -62,6 +62,11 @@ export interface BlockContext {
   lora: BlockLora;
   /** Dropout probability and this micro-batch's seed (p = 0: none). */
   dropout: { p: number; seed: number };
+  /**
+   * Replaces the training attention (generation: append k/v to the KV cache and attend over it).
+   * q, k, v are after RoPE; att receives [N, H·D].
+   */
+  attend?: (q: GPUBuffer, k: GPUBuffer, v: GPUBuffer, att: GPUBuffer) => Promise<void>;
 }
 
 function dropoutFor(c: BlockContext, ad: LoraParams): LoraDropout | undefined {
@@ -141,7 +146,8 @@ export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffe
     await rmsnormForward(rt, rec, { x: s.kPre, w: w.kNorm, y: s.k, rstd: s.rstdK!, N: N * Hkv, C: D, eps });
   }
   await ropeForwardQK(rt, rec, { tokens: N, H, Hkv, D, rotDim: d.rotaryDim, positions: c.positions, turns: c.ropeTurns, q: s.q, k: s.k });
-  await attentionForward(rt, rec, { ...attentionShape(c), q: s.q, k: s.k, v: s.v, out: s.att, lse: s.lse });
+  if (c.attend) await c.attend(s.q, s.k, s.v, s.att);
+  else await attentionForward(rt, rec, { ...attentionShape(c), q: s.q, k: s.k, v: s.v, out: s.att, lse: s.lse });
   await project(c, w, 'o_proj', s.att, s.o, s, scratch);
   if (d.sandwichNorms) {
     // gemma2: the attention output is normed before the residual; scratch.dO holds the normed copy.

@@ -2,12 +2,16 @@
 import type { CliCommand } from './types.ts';
 import { command as data } from './data.ts';
 import { command as info } from './info.ts';
+import { command as logits } from './logits.ts';
+import { command as load } from './load.ts';
 import { command as plan } from './plan.ts';
 import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
   data,
   info,
+  logits,
+  load,
   plan,
   validate,
 };

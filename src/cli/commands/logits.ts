@@ -1,0 +1,57 @@
+/**
+ * `npm run cli -- logits --model DIR [--adapter PEFT_DIR] [--quant none|q8_0|q4_0|nf4] --tokens 1,2,3 --out FILE`
+ * writes {"tokens": [...], "logits": [[...] per position]}; a PEFT adapter is applied unmerged with its scaling.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
+import { readPeftAdapter } from '../../formats/peft.ts';
+import { nodeGpu } from '../../gpu/node.ts';
+import { GpuRuntime } from '../../gpu/runtime.ts';
+import { loadModel } from '../../model/loader.ts';
+import { loraFromPeft } from '../../model/lora-peft.ts';
+import { ModelEngine } from '../../model/model.ts';
+import type { QuantChoice } from '../../model/plan.ts';
+import { NodeFolderModelSource } from '../../model/source-node.ts';
+import { choiceFlag, parseArgs, stringFlag } from '../args.ts';
+import type { CliCommand } from './types.ts';
+
+export const command: CliCommand = {
+  summary: 'write the logits of a token sequence (optionally with a PEFT adapter) as JSON',
+  async run(argv) {
+    const args = parseArgs(argv);
+    const modelDir = stringFlag(args, 'model');
+    const tokensText = stringFlag(args, 'tokens');
+    const out = stringFlag(args, 'out');
+    if (!modelDir || !tokensText || !out) throw new Error('logits needs --model DIR --tokens 1,2,3 --out FILE');
+    const tokens = tokensText.split(',').map((t) => {
+      const n = Number(t.trim());
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--tokens: "${t}" is not a token id`);
+      return n;
+    });
+    const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
+    const rt = await GpuRuntime.create(await nodeGpu({ cpuFallback: true }), { label: 'cli-logits' });
+    try {
+      const { weights } = await loadModel(rt, await NodeFolderModelSource.open(modelDir), { quant });
+      const adapterDir = stringFlag(args, 'adapter');
+      let lora = null;
+      if (adapterDir) {
+        const source = await NodeFileByteSource.open(join(adapterDir, 'adapter_model.safetensors'));
+        try {
+          lora = loraFromPeft(rt, weights.desc, await readPeftAdapter(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'), source));
+        } finally {
+          await source.close();
+        }
+      }
+      const engine = new ModelEngine(rt, weights, 1, tokens.length, lora);
+      const flat = await engine.logits({ ids: Uint32Array.from(tokens), B: 1, T: tokens.length });
+      const V = weights.desc.vocab;
+      const logits = tokens.map((_, t) => Array.from(flat.subarray(t * V, (t + 1) * V)));
+      await writeFile(out, JSON.stringify({ tokens, logits }));
+      process.stderr.write(`wrote ${tokens.length} × ${V} logits to ${out}\n`);
+      return 0;
+    } finally {
+      rt.destroy();
+    }
+  },
+};

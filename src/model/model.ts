@@ -1,0 +1,253 @@
+/**
+ * The model on the GPU: embeddings → blocks → final norm → LM head, for logits and for a training micro-batch
+ * (loss over unmasked tokens and LoRA gradients). Buffers are sized once for at most maxB × maxT tokens.
+ * Layer inputs are kept for the backward (no recomputation yet).
+ */
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { writeBuffer } from '../gpu/readback.ts';
+import { IGNORE_INDEX, chunkTokensFor, crossEntropyLoss } from '../kernels/cross_entropy.ts';
+import { embeddingForward } from '../kernels/embedding.ts';
+import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm.ts';
+import { uploadRopeTable } from '../kernels/rope.ts';
+import type { LoraTarget } from './allocations.ts';
+import { type BlockDims, type BlockSaved, type BlockScratch, allocateSaved, allocateScratch, blockDims } from './block-buffers.ts';
+import { type BlockContext, blockBackward, blockForward } from './block.ts';
+import { baseLmHead } from './head.ts';
+import type { ModelLora } from './lora-state.ts';
+import { ropeConfigOf } from './rope-config.ts';
+import { softcapLogits } from './sampling.ts';
+import type { ModelWeights } from './weights-types.ts';
+
+export interface Batch {
+  /** u32 [B·T] token ids, row-major. */
+  ids: Uint32Array;
+  B: number;
+  T: number;
+  /** u32 [B·T]; default 0..T−1 in every row. */
+  positions?: Uint32Array;
+  /** u32 [B·T] packing segments (non-decreasing within a row). */
+  segments?: Uint32Array;
+}
+
+export interface TrainBatch extends Batch {
+  /** u32 [B·T]: the id to predict at each position, IGNORE_INDEX where nothing is trained. */
+  targets: Uint32Array;
+}
+
+export interface StepOptions {
+  /** 1 / unmasked tokens of the whole accumulated batch. */
+  scale: number;
+  /** Add into the loss and the gradients (micro-batches after the first). */
+  accumulate: boolean;
+  dropout?: { p: number; seed: number };
+}
+
+export class ModelEngine {
+  private readonly N: number;
+  private readonly owner: string;
+  private readonly hidden: GPUBuffer[];
+  private readonly saved: BlockSaved[];
+  private readonly scratch: BlockScratch;
+  private readonly ids: GPUBuffer;
+  private readonly positions: GPUBuffer;
+  private readonly segments: GPUBuffer;
+  private readonly targets: GPUBuffer;
+  private readonly normOut: GPUBuffer;
+  private readonly rstdF: GPUBuffer;
+  private readonly grads: [GPUBuffer, GPUBuffer];
+  private readonly chunk: number;
+  private readonly logitsChunk: GPUBuffer;
+  private readonly losses: GPUBuffer;
+  readonly loss: GPUBuffer;
+  private readonly headScratch: GPUBuffer;
+  private readonly ropeTurns: GPUBuffer;
+
+  constructor(
+    private readonly rt: GpuRuntime,
+    readonly weights: ModelWeights,
+    readonly maxB: number,
+    readonly maxT: number,
+    readonly lora: ModelLora | null = null,
+  ) {
+    const d = weights.desc;
+    this.N = maxB * maxT;
+    this.owner = `engine-${weights.owner}`;
+    const dims = blockDims(d, maxB, maxT);
+    const ranks = this.ranks();
+    const f = (label: string, floats: number) => rt.memory.create(this.owner, label, floats * 4).buffer;
+    this.hidden = Array.from({ length: d.layers + 1 }, (_, l) => f(`hidden.${l}`, this.N * d.hidden));
+    this.saved = Array.from({ length: d.layers }, (_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
+    this.scratch = allocateScratch(rt, this.owner, d, dims, ranks);
+    this.ids = f('ids', this.N);
+    this.positions = f('positions', this.N);
+    this.segments = f('segments', this.N);
+    this.targets = f('targets', this.N);
+    this.normOut = f('final-norm', this.N * d.hidden);
+    this.rstdF = f('final-rstd', this.N);
+    this.grads = [f('grad.a', this.N * d.hidden), f('grad.b', this.N * d.hidden)];
+    this.chunk = chunkTokensFor(rt, d.vocab, this.N, 64 * 2 ** 20);
+    this.logitsChunk = f('logits-chunk', this.chunk * d.vocab);
+    this.losses = f('losses', this.N);
+    this.loss = f('loss', 4);
+    this.headScratch = f('head-scratch', this.chunk * d.hidden);
+    this.ropeTurns = uploadRopeTable(rt, this.owner, ropeConfigOf(d));
+  }
+
+  private ranks(): Partial<Record<LoraTarget, number>> {
+    const out: Partial<Record<LoraTarget, number>> = {};
+    for (const m of this.lora?.modules ?? []) out[m.target] = Math.max(out[m.target] ?? 0, m.params.R);
+    return out;
+  }
+
+  private dims(b: Batch): BlockDims {
+    return blockDims(this.weights.desc, b.B, b.T);
+  }
+
+  private upload(b: Batch): void {
+    const n = b.B * b.T;
+    if (b.ids.length !== n) throw new Error(`batch ids: expected ${n} tokens (B ${b.B} × T ${b.T}), got ${b.ids.length}`);
+    if (b.B > this.maxB || b.T > this.maxT) throw new Error(`batch ${b.B}×${b.T} is larger than the engine's ${this.maxB}×${this.maxT}`);
+    const V = this.weights.desc.vocab;
+    for (const id of b.ids) if (id >= V) throw new Error(`token id ${id} is outside the vocabulary (${V})`);
+    writeBuffer(this.rt.device, this.ids, b.ids);
+    writeBuffer(this.rt.device, this.positions, b.positions ?? Uint32Array.from({ length: n }, (_, i) => i % b.T));
+    if (b.segments) writeBuffer(this.rt.device, this.segments, b.segments);
+  }
+
+  private context(b: Batch, layer: number, rec: BlockContext['rec'], dropout = { p: 0, seed: 0 }, attend?: BlockContext['attend']): BlockContext {
+    return {
+      ...(attend ? { attend } : {}),
+      rt: this.rt,
+      rec,
+      d: this.weights.desc,
+      layer,
+      dims: this.dims(b),
+      positions: this.positions,
+      ropeTurns: this.ropeTurns,
+      ...(b.segments ? { segments: this.segments } : {}),
+      lora: this.lora?.perLayer[layer] ?? {},
+      dropout,
+    };
+  }
+
+  /** Records embeddings → blocks → final norm; the final hidden states are in normOut. */
+  private async forward(
+    b: Batch,
+    rec: BlockContext['rec'],
+    dropout?: { p: number; seed: number },
+    keepAll = true,
+    attendFor?: (layer: number, rec: BlockContext['rec']) => NonNullable<BlockContext['attend']>,
+  ): Promise<void> {
+    const d = this.weights.desc;
+    const n = b.B * b.T;
+    await embeddingForward(this.rt, rec, { table: this.weights.embed, ids: this.ids, out: this.hidden[0]!, N: n, C: d.hidden, scale: d.embedScale });
+    for (let l = 0; l < d.layers; l++) {
+      // For logits only, one set of saved activations is reused by every layer.
+      const saved = keepAll ? this.saved[l]! : this.saved[0]!;
+      const ctx = this.context(b, l, rec, dropout, attendFor?.(l, rec));
+      await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, this.scratch);
+    }
+    await rmsnormForward(this.rt, rec, { x: this.hidden[d.layers]!, w: this.weights.finalNorm, y: this.normOut, rstd: this.rstdF, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
+  }
+
+  /** Logits [B·T, V] (after the final soft-cap), read back to the host. */
+  async logits(b: Batch): Promise<Float32Array> {
+    const d = this.weights.desc;
+    const n = b.B * b.T;
+    this.upload(b);
+    const out = this.rt.memory.create(this.owner, 'logits-out', n * d.vocab * 4).buffer;
+    try {
+      const rec = this.rt.recorder('logits');
+      await this.forward(b, rec, undefined, false);
+      const head = baseLmHead(this.rt, this.weights.head, this.headScratch);
+      for (let t0 = 0; t0 < n; t0 += this.chunk) {
+        const t1 = Math.min(n, t0 + this.chunk);
+        await head.logits(rec, this.normOut, t0, t1, this.logitsChunk);
+        rec.copy(this.logitsChunk, out, (t1 - t0) * d.vocab * 4, 0, t0 * d.vocab * 4);
+      }
+      await rec.submit();
+      return this.finalSoftcap(await this.rt.readF32(out, n * d.vocab));
+    } finally {
+      this.rt.memory.destroy(out);
+    }
+  }
+
+  /**
+   * Runs `tokens` (new tokens at positions p0, p0 + 1, …) through the model with `attendFor` as each layer's
+   * attention step (the KV cache in generation) and returns the logits of the last one (after the final soft-cap).
+   */
+  async lastLogits(
+    tokens: number[],
+    p0: number,
+    attendFor: (layer: number, rec: BlockContext['rec']) => NonNullable<BlockContext['attend']>,
+  ): Promise<Float32Array> {
+    const d = this.weights.desc;
+    const n = tokens.length;
+    const b: Batch = { ids: Uint32Array.from(tokens), B: 1, T: n, positions: Uint32Array.from(tokens, (_, i) => p0 + i) };
+    this.upload(b);
+    const rec = this.rt.recorder('decode');
+    await this.forward(b, rec, undefined, false, attendFor);
+    await baseLmHead(this.rt, this.weights.head, this.headScratch).logits(rec, this.normOut, n - 1, n, this.logitsChunk);
+    await rec.submit();
+    return this.finalSoftcap(await this.rt.readF32(this.logitsChunk, d.vocab));
+  }
+
+  /** Records forward, loss and backward of one micro-batch; LoRA gradients are added (or written, first micro-batch). */
+  async trainMicroBatch(b: TrainBatch, opts: StepOptions): Promise<void> {
+    if (!this.lora) throw new Error('this engine has no LoRA adapters to train');
+    const d = this.weights.desc;
+    const n = b.B * b.T;
+    this.upload(b);
+    writeBuffer(this.rt.device, this.targets, b.targets);
+    const rec = this.rt.recorder('train micro-batch');
+    if (!opts.accumulate) {
+      for (const m of this.lora.modules) {
+        rec.clear(m.params.dA);
+        rec.clear(m.params.dB);
+      }
+    }
+    await this.forward(b, rec, opts.dropout);
+    const head = baseLmHead(this.rt, this.weights.head, this.headScratch);
+    const [gA, gB] = this.grads;
+    await crossEntropyLoss(this.rt, rec, {
+      head,
+      h: this.normOut,
+      targets: this.targets,
+      T: n,
+      chunkTokens: this.chunk,
+      logits: this.logitsChunk,
+      losses: this.losses,
+      loss: this.loss,
+      scale: opts.scale,
+      ...(d.finalSoftcap ? { softcap: d.finalSoftcap } : {}),
+      dh: gA,
+      accumulateLoss: opts.accumulate,
+    });
+    await rmsnormBackward(this.rt, rec, { x: this.hidden[d.layers]!, w: this.weights.finalNorm, rstd: this.rstdF, dy: gA, dx: gB, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
+    let dOut = gB;
+    let dIn = gA;
+    for (let l = d.layers - 1; l >= 0; l--) {
+      await blockBackward(this.context(b, l, rec, opts.dropout), this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, this.saved[l]!, this.scratch);
+      [dOut, dIn] = [dIn, dOut];
+    }
+    await rec.submit();
+  }
+
+  /** gemma2's final logit soft-cap c·tanh(l/c), applied on the host to logits read back. */
+  private finalSoftcap(logits: Float32Array): Float32Array {
+    const c = this.weights.desc.finalSoftcap;
+    if (c) softcapLogits(logits, c);
+    return logits;
+  }
+
+  async readLoss(): Promise<number> {
+    return (await this.rt.readF32(this.loss, 1))[0]!;
+  }
+
+  destroy(): void {
+    this.rt.memory.destroyOwner(this.owner);
+    for (let l = 0; l < this.weights.desc.layers; l++) this.rt.memory.destroyOwner(`${this.owner}/layer${l}`);
+  }
+}
+
+export { IGNORE_INDEX };
