@@ -159,3 +159,39 @@ describe('cli logits', () => {
     expectClose('cli logits --adapter', adapted.logits.flat(), refForward(new Tape(), d, weights, ids, { lora: refLora }).data, TOLERANCES.model_f32);
   });
 });
+
+describe('cli generate', () => {
+  it('streams the greedy continuation of a chat prompt and stops on the model eos ids', async () => {
+    const { vi } = await import('vitest');
+    const { command } = await import('../../src/cli/commands/generate.ts');
+    const { loadTokenizer } = await import('../../src/data/tokenizer.ts');
+    const { generate } = await import('../../src/model/generate.ts');
+    const { stopTokenIds } = await import('../../src/model/generation-config.ts');
+    const dir = join(root, 'cli-generate');
+    const m = await makeTinyModel('qwen2', dir, {});
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await command.run(['--model', dir, '--prompt', 'Hello there', '--chat', '--max-tokens', '6'])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    // The same continuation straight from the engine.
+    const rt = await testRuntime();
+    const source = await NodeFolderModelSource.open(dir);
+    const tok = await loadTokenizer((n) => source.readText(n));
+    const ids = tok.encode(tok.renderChat([{ role: 'user', content: 'Hello there' }], { addGenerationPrompt: true }), false);
+    const { weights } = await loadModel(rt, source, { quant: 'none', owner: 'w-gen' });
+    const eos = stopTokenIds(weights.desc, await source.readText('generation_config.json'), tok.eosTokenId);
+    expect(eos).toEqual(expect.arrayContaining(m.ids.generationEos));
+    const engine = new ModelEngine(rt, weights, 1, ids.length + 6);
+    const r = await generate(rt, engine, ids, { maxNewTokens: 6, temperature: 0, eosTokenIds: eos });
+    const text = tok.decode(r.tokens.filter((t) => !eos.includes(t)), true);
+    expect(written.join('')).toBe(`${text}\n`);
+    engine.destroy();
+    rt.memory.destroyOwner('w-gen');
+  });
+});

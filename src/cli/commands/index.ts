@@ -1,6 +1,7 @@
 /** The CLI's command table. Add a command: write `./<name>.ts` exporting `command`, then list it here. */
 import type { CliCommand } from './types.ts';
 import { command as data } from './data.ts';
+import { command as generate } from './generate.ts';
 import { command as info } from './info.ts';
 import { command as logits } from './logits.ts';
 import { command as load } from './load.ts';
@@ -9,6 +10,7 @@ import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
   data,
+  generate,
   info,
   logits,
   load,
