@@ -33,6 +33,16 @@ export interface CachedModelInfo {
   completedAt: string;
 }
 
+export interface OpenedModel {
+  arch: string;
+  parameters: number;
+  tokenizer: boolean;
+  /** Tensors read and their GPU bytes, and the load time. */
+  tensors: number;
+  gpuBytes: number;
+  ms: number;
+}
+
 export interface EngineApi {
   /** Acquires the GPU (once) and describes it, or says why there is none. */
   deviceInfo(): Promise<DeviceStatus>;
@@ -42,5 +52,6 @@ export interface EngineApi {
   cancelDownload(): void;
   cachedModels(): Promise<Result<CachedModelInfo[]>>;
   deleteCached(repo: string, revision: string): Promise<Result<null>>;
-  openCached(repo: string, revision: string): Promise<Result<{ arch: string; parameters: number; tokenizer: boolean }>>;
+  /** Loads a cached model onto the GPU (offline) to check it, then releases it. */
+  openCached(repo: string, revision: string): Promise<Result<OpenedModel>>;
 }

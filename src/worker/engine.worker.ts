@@ -44,7 +44,13 @@ const api: EngineApi = {
   cancelDownload,
   cachedModels,
   deleteCached,
-  openCached,
+  async openCached(repo, revision) {
+    try {
+      return await openCached(repo, revision, await getRuntime());
+    } catch (err) {
+      return { ok: false, error: toEngineError(err) };
+    }
+  },
 };
 
 expose(api);

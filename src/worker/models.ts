@@ -7,7 +7,10 @@ import { type DownloadProgress, cacheDir, deleteCachedModel, downloadModel, list
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
 import { planMemory } from '../model/plan.ts';
 import { OpfsStore } from '../storage/opfs-store.ts';
-import type { CachedModelInfo, RepoInfo, Result } from './contract.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { loadModel } from '../model/loader.ts';
+import { FilesModelSource } from '../model/source.ts';
+import type { CachedModelInfo, OpenedModel, RepoInfo, Result } from './contract.ts';
 
 let store: OpfsStore | undefined;
 const opfs = () => (store ??= new OpfsStore());
@@ -75,17 +78,31 @@ export async function deleteCached(repo: string, revision: string): Promise<Resu
   }
 }
 
-/** Reads a cached model's config.json and describes it (works offline). */
-export async function openCached(repo: string, revision: string): Promise<Result<{ arch: string; parameters: number; tokenizer: boolean }>> {
+/**
+ * Loads a cached model onto the GPU from the browser's cache (works offline) and describes what was loaded.
+ * The weights are released again afterwards: training and chat load the model themselves.
+ */
+export async function openCached(repo: string, revision: string, rt: GpuRuntime): Promise<Result<OpenedModel>> {
   try {
     const m = await readCachedModel(opfs(), { repo, revision });
     if (!m) throw new Error(`${repo} is not completely in the cache.`);
     const dir = cacheDir({ repo, revision });
-    const text = await opfs().readText(`${dir}/config.json`);
-    if (!text) throw new Error(`${repo} has no config.json in the cache.`);
-    const desc = parseModelConfig(JSON.parse(text));
-    const tokenizer = (await opfs().size(`${dir}/tokenizer.json`)) !== null;
-    return { ok: true, value: { arch: desc.arch, parameters: parameterCount(desc), tokenizer } };
+    const files = new Map<string, Blob>();
+    for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
+    const owner = `opened/${repo}`;
+    const { weights, report } = await loadModel(rt, new FilesModelSource(files, repo), { quant: 'none', owner });
+    rt.memory.destroyOwner(owner);
+    return {
+      ok: true,
+      value: {
+        arch: weights.desc.arch,
+        parameters: parameterCount(weights.desc),
+        tokenizer: files.has('tokenizer.json'),
+        tensors: report.tensorsRead,
+        gpuBytes: report.gpuBytes,
+        ms: report.ms,
+      },
+    };
   } catch (err) {
     return fail(err, 'Delete the cached copy and download it again.');
   }

@@ -7,7 +7,10 @@ export function CachedModels({ models, onChange }: { models: CachedModelInfo[] |
   const [opened, setOpened] = useState<Record<string, string>>({});
   const open = async (m: CachedModelInfo) => {
     const r = await engine().openCached(m.repo, m.revision);
-    const text = r.ok ? `${r.value.arch}, ${formatCount(r.value.parameters)} parameters${r.value.tokenizer ? ', tokenizer included' : ', no tokenizer.json'}` : `${r.error.message} ${r.error.hint}`;
+    const text = r.ok
+      ? `${r.value.arch}, ${formatCount(r.value.parameters)} parameters${r.value.tokenizer ? ', tokenizer included' : ', no tokenizer.json'}; ` +
+        `loaded onto the GPU: ${r.value.tensors} tensors, ${formatBytes(r.value.gpuBytes)} in ${(r.value.ms / 1000).toFixed(1)} s`
+      : `${r.error.message} ${r.error.hint}`;
     setOpened({ ...opened, [`${m.repo}@${m.revision}`]: text });
   };
   const remove = async (m: CachedModelInfo) => {
@@ -48,15 +51,17 @@ export function CachedModels({ models, onChange }: { models: CachedModelInfo[] |
                     {m.revision !== 'main' && <span class="muted"> @{m.revision}</span>}
                     {opened[key] && <div class="muted" data-testid="cached-detail">{opened[key]}</div>}
                   </td>
-                  <td>{formatBytes(m.bytes)}</td>
-                  <td>{new Date(m.completedAt).toLocaleDateString()}</td>
-                  <td class="row-actions">
-                    <button type="button" onClick={() => void open(m)}>
-                      Open
-                    </button>
-                    <button type="button" class="danger" onClick={() => void remove(m)} aria-label={`Delete ${m.repo}`}>
-                      Delete
-                    </button>
+                  <td class="nowrap">{formatBytes(m.bytes)}</td>
+                  <td class="nowrap">{new Date(m.completedAt).toLocaleDateString()}</td>
+                  <td>
+                    <div class="row-actions">
+                      <button type="button" onClick={() => void open(m)}>
+                        Open
+                      </button>
+                      <button type="button" class="danger" onClick={() => void remove(m)} aria-label={`Delete ${m.repo}`}>
+                        Delete
+                      </button>
+                    </div>
                   </td>
                 </tr>
               );

@@ -37,9 +37,9 @@ export function CatalogTable({ onPick }: { onPick: (repo: string) => void }) {
                     </span>
                   )}
                 </td>
-                <td>{formatCount(m.parameters)}</td>
-                <td>{formatBytes(m.downloadBytes)}</td>
-                <td>{formatBytes(planMemory(m.config, ESTIMATE).total_bytes)}</td>
+                <td class="nowrap">{formatCount(m.parameters)}</td>
+                <td class="nowrap">{formatBytes(m.downloadBytes)}</td>
+                <td class="nowrap">{formatBytes(planMemory(m.config, ESTIMATE).total_bytes)}</td>
                 <td>
                   <button type="button" onClick={() => onPick(m.repo)}>
                     Select
