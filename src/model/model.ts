@@ -68,6 +68,8 @@ export class ModelEngine {
     readonly maxB: number,
     readonly maxT: number,
     readonly lora: ModelLora | null = null,
+    /** Keep only each block's input and recompute the block during the backward (saves ~L−1 blocks of activations). */
+    readonly checkpointing = false,
   ) {
     const d = weights.desc;
     this.N = maxB * maxT;
@@ -76,7 +78,7 @@ export class ModelEngine {
     const ranks = this.ranks();
     const f = (label: string, floats: number) => rt.memory.create(this.owner, label, floats * 4).buffer;
     this.hidden = Array.from({ length: d.layers + 1 }, (_, l) => f(`hidden.${l}`, this.N * d.hidden));
-    this.saved = Array.from({ length: d.layers }, (_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
+    this.saved = Array.from({ length: checkpointing ? 1 : d.layers }, (_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
     this.scratch = allocateScratch(rt, this.owner, d, dims, ranks);
     this.ids = f('ids', this.N);
     this.positions = f('positions', this.N);
@@ -206,7 +208,7 @@ export class ModelEngine {
         rec.clear(m.params.dB);
       }
     }
-    await this.forward(b, rec, opts.dropout);
+    await this.forward(b, rec, opts.dropout, !this.checkpointing);
     const head = baseLmHead(this.rt, this.weights.head, this.headScratch);
     const [gA, gB] = this.grads;
     await crossEntropyLoss(this.rt, rec, {
@@ -227,7 +229,11 @@ export class ModelEngine {
     let dOut = gB;
     let dIn = gA;
     for (let l = d.layers - 1; l >= 0; l--) {
-      await blockBackward(this.context(b, l, rec, opts.dropout), this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, this.saved[l]!, this.scratch);
+      const ctx = this.context(b, l, rec, opts.dropout);
+      const saved = this.checkpointing ? this.saved[0]! : this.saved[l]!;
+      // Recompute the block from its kept input (same dropout seed, so the same masks); its output is rewritten unchanged.
+      if (this.checkpointing) await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, this.scratch);
+      await blockBackward(ctx, this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, saved, this.scratch);
       [dOut, dIn] = [dIn, dOut];
     }
     await rec.submit();
@@ -246,7 +252,7 @@ export class ModelEngine {
 
   destroy(): void {
     this.rt.memory.destroyOwner(this.owner);
-    for (let l = 0; l < this.weights.desc.layers; l++) this.rt.memory.destroyOwner(`${this.owner}/layer${l}`);
+    for (let l = 0; l < this.saved.length; l++) this.rt.memory.destroyOwner(`${this.owner}/layer${l}`);
   }
 }
 
