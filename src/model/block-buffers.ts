@@ -71,6 +71,9 @@ export interface BlockSaved {
   u: Partial<Record<LoraTarget, GPUBuffer>>;
 }
 
+/** What the forward alone needs of the scratch: a temporary [N, C] and the LoRA split-K scratch. */
+export type ForwardScratch = Pick<BlockScratch, 'dO' | 'lora'>;
+
 /** The backward's working buffers (reused by every block). */
 export interface BlockScratch {
   dx2: GPUBuffer; // [N, C]
@@ -90,64 +93,134 @@ export interface BlockScratch {
   lora: GPUBuffer;
 }
 
-const F = 4;
-
-export function allocateSaved(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockSaved {
-  const { N, C, q, kv, I, H } = dims;
-  const buf = (label: string, floats: number) => rt.memory.create(owner, label, floats * F).buffer;
-  const qk = d.qkNorm;
-  const sandwich = d.sandwichNorms;
-  const u: BlockSaved['u'] = {};
-  for (const [t, r] of Object.entries(ranks) as [LoraTarget, number][]) u[t] = buf(`u.${t}`, N * r);
-  return {
-    h1: buf('h1', N * C),
-    rstd1: buf('rstd1', N),
-    qPre: qk ? buf('qPre', N * q) : null,
-    kPre: qk ? buf('kPre', N * kv) : null,
-    rstdQ: qk ? buf('rstdQ', N * dims.H) : null,
-    rstdK: qk ? buf('rstdK', N * dims.Hkv) : null,
-    q: buf('q', N * q),
-    k: buf('k', N * kv),
-    v: buf('v', N * kv),
-    att: buf('att', N * q),
-    lse: buf('lse', N * H),
-    o: buf('o', N * C),
-    rstdO: sandwich ? buf('rstdO', N) : null,
-    x2: buf('x2', N * C),
-    h2: buf('h2', N * C),
-    rstd2: buf('rstd2', N),
-    gate: buf('gate', N * I),
-    up: buf('up', N * I),
-    act: buf('act', N * I),
-    down: buf('down', N * C),
-    rstdD: sandwich ? buf('rstdD', N) : null,
-    u,
-  };
+/** One buffer of a block: its field, label and size in f32 values. */
+export interface BufferSpec {
+  key: string;
+  label: string;
+  floats: number;
 }
 
-export function allocateScratch(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockScratch {
+/** The buffers the forward saves for the backward (BlockSaved), with their sizes. */
+export function savedSpecs(d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BufferSpec[] {
+  const { N, C, q, kv, I, H, Hkv } = dims;
+  const qk = d.qkNorm;
+  const sandwich = d.sandwichNorms;
+  const specs: [string, number][] = [
+    ['h1', N * C],
+    ['rstd1', N],
+    ['qPre', qk ? N * q : 0],
+    ['kPre', qk ? N * kv : 0],
+    ['rstdQ', qk ? N * H : 0],
+    ['rstdK', qk ? N * Hkv : 0],
+    ['q', N * q],
+    ['k', N * kv],
+    ['v', N * kv],
+    ['att', N * q],
+    ['lse', N * H],
+    ['o', N * C],
+    ['rstdO', sandwich ? N : 0],
+    ['x2', N * C],
+    ['h2', N * C],
+    ['rstd2', N],
+    ['gate', N * I],
+    ['up', N * I],
+    ['act', N * I],
+    ['down', N * C],
+    ['rstdD', sandwich ? N : 0],
+  ];
+  const out = specs.filter(([, f]) => f > 0).map(([key, floats]) => ({ key, label: key, floats }));
+  for (const [t, r] of Object.entries(ranks) as [LoraTarget, number][]) out.push({ key: `u.${t}`, label: `u.${t}`, floats: N * r });
+  return out;
+}
+
+/** The backward's working buffers (BlockScratch), with their sizes. */
+export function scratchSpecs(d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>, forwardOnly = false): BufferSpec[] {
   const { N, C, q, kv, I } = dims;
-  const buf = (label: string, floats: number) => rt.memory.create(owner, label, floats * F).buffer;
   const rMax = Math.max(1, ...Object.values(ranks));
   let loraFloats = 1;
   for (const [t, r] of Object.entries(ranks) as [LoraTarget, number][]) {
     loraFloats = Math.max(loraFloats, loraScratchFloats({ N, ...projectionShape(dims, t), R: r }));
   }
+  const specs: [string, string, number][] = [
+    ['dx2', 'dx2', N * C],
+    ['dh', 'dh', N * C],
+    ['dO', 'dO', N * C],
+    ['dAct', 'dAct', N * I],
+    ['dGate', 'dGate', N * I],
+    ['dUp', 'dUp', N * I],
+    ['dAtt', 'dAtt', N * q],
+    ['dq', 'dq', N * q],
+    ['dk', 'dk', N * kv],
+    ['dv', 'dv', N * kv],
+    ['dqPre', 'dqPre', d.qkNorm ? N * q : 0],
+    ['dkPre', 'dkPre', d.qkNorm ? N * kv : 0],
+    ['du', 'du', N * rMax],
+    ['stats', 'attention-stats', attentionStatsFloats(dims)],
+    ['lora', 'lora-scratch', loraFloats],
+  ];
+  const forward = new Set(['dO', 'lora']);
+  return specs.filter(([key, , f]) => f > 0 && (!forwardOnly || forward.has(key))).map(([key, label, floats]) => ({ key, label, floats }));
+}
+
+function allocate(rt: GpuRuntime, owner: string, specs: BufferSpec[]): Map<string, GPUBuffer> {
+  return new Map(specs.map((sp) => [sp.key, rt.memory.create(owner, sp.label, sp.floats * 4).buffer]));
+}
+
+export function allocateSaved(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockSaved {
+  const b = allocate(rt, owner, savedSpecs(d, dims, ranks));
+  const get = (k: string) => b.get(k)!;
+  const opt = (k: string) => b.get(k) ?? null;
+  const u: BlockSaved['u'] = {};
+  for (const t of Object.keys(ranks) as LoraTarget[]) u[t] = get(`u.${t}`);
   return {
-    dx2: buf('dx2', N * C),
-    dh: buf('dh', N * C),
-    dO: buf('dO', N * C),
-    dAct: buf('dAct', N * I),
-    dGate: buf('dGate', N * I),
-    dUp: buf('dUp', N * I),
-    dAtt: buf('dAtt', N * q),
-    dq: buf('dq', N * q),
-    dk: buf('dk', N * kv),
-    dv: buf('dv', N * kv),
-    dqPre: d.qkNorm ? buf('dqPre', N * q) : null,
-    dkPre: d.qkNorm ? buf('dkPre', N * kv) : null,
-    du: buf('du', N * rMax),
-    stats: buf('attention-stats', attentionStatsFloats(dims)),
-    lora: buf('lora-scratch', loraFloats),
+    h1: get('h1'),
+    rstd1: get('rstd1'),
+    qPre: opt('qPre'),
+    kPre: opt('kPre'),
+    rstdQ: opt('rstdQ'),
+    rstdK: opt('rstdK'),
+    q: get('q'),
+    k: get('k'),
+    v: get('v'),
+    att: get('att'),
+    lse: get('lse'),
+    o: get('o'),
+    rstdO: opt('rstdO'),
+    x2: get('x2'),
+    h2: get('h2'),
+    rstd2: get('rstd2'),
+    gate: get('gate'),
+    up: get('up'),
+    act: get('act'),
+    down: get('down'),
+    rstdD: opt('rstdD'),
+    u,
+  };
+}
+
+export function allocateForwardScratch(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): ForwardScratch {
+  const b = allocate(rt, owner, scratchSpecs(d, dims, ranks, true));
+  return { dO: b.get('dO')!, lora: b.get('lora')! };
+}
+
+export function allocateScratch(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockScratch {
+  const b = allocate(rt, owner, scratchSpecs(d, dims, ranks));
+  const get = (k: string) => b.get(k)!;
+  return {
+    dx2: get('dx2'),
+    dh: get('dh'),
+    dO: get('dO'),
+    dAct: get('dAct'),
+    dGate: get('dGate'),
+    dUp: get('dUp'),
+    dAtt: get('dAtt'),
+    dq: get('dq'),
+    dk: get('dk'),
+    dv: get('dv'),
+    dqPre: b.get('dqPre') ?? null,
+    dkPre: b.get('dkPre') ?? null,
+    du: get('du'),
+    stats: get('stats'),
+    lora: get('lora'),
   };
 }

@@ -20,7 +20,7 @@ import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm.ts';
 import { ropeBackwardQK, ropeForwardQK } from '../kernels/rope.ts';
 import type { BaseWeight } from '../kernels/weights.ts';
 import type { LoraTarget } from './allocations.ts';
-import { type BlockDims, type BlockSaved, type BlockScratch, projectionShape } from './block-buffers.ts';
+import { type BlockDims, type BlockSaved, type BlockScratch, type ForwardScratch, projectionShape } from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 
 export interface BlockWeights {
@@ -74,7 +74,7 @@ function dropoutFor(c: BlockContext, ad: LoraParams): LoraDropout | undefined {
 }
 
 /** y = x·Wᵀ (+ b) (+ s·(x·Aᵀ)·Bᵀ, saving u). */
-async function project(c: BlockContext, w: BlockWeights, target: LoraTarget, x: GPUBuffer, y: GPUBuffer, saved: BlockSaved, scratch: BlockScratch): Promise<void> {
+async function project(c: BlockContext, w: BlockWeights, target: LoraTarget, x: GPUBuffer, y: GPUBuffer, saved: BlockSaved, scratch: ForwardScratch): Promise<void> {
   const { K, M } = projectionShape(c.dims, target);
   const N = c.dims.N;
   const bias = w.bias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj') ? w.bias[target] : undefined;
@@ -131,7 +131,7 @@ function attentionShape(c: BlockContext) {
 }
 
 /** out = block(x). */
-export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffer, out: GPUBuffer, s: BlockSaved, scratch: BlockScratch): Promise<void> {
+export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffer, out: GPUBuffer, s: BlockSaved, scratch: ForwardScratch): Promise<void> {
   const { rt, rec, d, dims } = c;
   const { N, C, H, Hkv, D } = dims;
   const eps = d.rmsEps;

@@ -4,8 +4,9 @@
  * attention step replaced by "append to the cache, attend over it".
  */
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { attentionDecode, attentionDecodePartialFloats } from '../kernels/attention_decode.ts';
+import { attentionDecode } from '../kernels/attention_decode.ts';
 import { createKvCache, kvAppend } from '../kernels/kv-cache.ts';
+import { decodeScratchFloats, decodeSplits } from './engine-buffers.ts';
 import type { ModelEngine } from './model.ts';
 import { type SamplingOptions, TokenSampler } from './sampling.ts';
 
@@ -33,7 +34,7 @@ export async function generate(rt: GpuRuntime, engine: ModelEngine, prompt: numb
   const maxTokens = prompt.length + opts.maxNewTokens;
   const owner = `${engine.weights.owner}/kv`;
   const cache = createKvCache(rt, owner, { layers: d.layers, maxTokens, Hkv: d.kvHeads, D: d.headDim });
-  const partials = rt.memory.create(owner, 'decode-partials', attentionDecodePartialFloats({ n: prompt.length, H: d.heads, D: d.headDim }) * 4).buffer;
+  const partials = rt.memory.create(owner, 'decode-partials', decodeScratchFloats(d, prompt.length) * 4).buffer;
   const sampler = new TokenSampler({ ...opts, seed: opts.seed ?? 0, eosTokenIds: opts.eosTokenIds ?? d.eosTokenIds, maxNewTokens: opts.maxNewTokens }, prompt);
   try {
     let p0 = 0;
@@ -59,6 +60,7 @@ export async function generate(rt: GpuRuntime, engine: ModelEngine, prompt: numb
           scale: d.attnScale,
           window: d.windowPerLayer[layer] ?? 0,
           softcap: d.attnSoftcap ?? 0,
+          maxSplits: decodeSplits(n),
         });
       });
       opts.onLogits?.(logits);

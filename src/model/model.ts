@@ -5,12 +5,13 @@
  */
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { writeBuffer } from '../gpu/readback.ts';
-import { IGNORE_INDEX, chunkTokensFor, crossEntropyLoss } from '../kernels/cross_entropy.ts';
+import { IGNORE_INDEX, crossEntropyLoss } from '../kernels/cross_entropy.ts';
 import { embeddingForward } from '../kernels/embedding.ts';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm.ts';
 import { uploadRopeTable } from '../kernels/rope.ts';
 import type { LoraTarget } from './allocations.ts';
-import { type BlockDims, type BlockSaved, type BlockScratch, allocateSaved, allocateScratch, blockDims } from './block-buffers.ts';
+import { type BlockDims, type BlockSaved, type BlockScratch, allocateForwardScratch, allocateSaved, allocateScratch, blockDims, type ForwardScratch } from './block-buffers.ts';
+import { type EngineMode, engineSpecs } from './engine-buffers.ts';
 import { type BlockContext, blockBackward, blockForward } from './block.ts';
 import { baseLmHead } from './head.ts';
 import type { ModelLora } from './lora-state.ts';
@@ -47,18 +48,18 @@ export class ModelEngine {
   private readonly owner: string;
   private readonly hidden: GPUBuffer[];
   private readonly saved: BlockSaved[];
-  private readonly scratch: BlockScratch;
+  private readonly scratch: BlockScratch | ForwardScratch;
   private readonly ids: GPUBuffer;
   private readonly positions: GPUBuffer;
   private readonly segments: GPUBuffer;
-  private readonly targets: GPUBuffer;
+  private readonly targets: GPUBuffer | null;
   private readonly normOut: GPUBuffer;
   private readonly rstdF: GPUBuffer;
-  private readonly grads: [GPUBuffer, GPUBuffer];
+  private readonly grads: [GPUBuffer, GPUBuffer] | null;
   private readonly chunk: number;
   private readonly logitsChunk: GPUBuffer;
-  private readonly losses: GPUBuffer;
-  readonly loss: GPUBuffer;
+  private readonly losses: GPUBuffer | null;
+  readonly loss: GPUBuffer | null;
   private readonly headScratch: GPUBuffer;
   private readonly ropeTurns: GPUBuffer;
 
@@ -68,31 +69,39 @@ export class ModelEngine {
     readonly maxB: number,
     readonly maxT: number,
     readonly lora: ModelLora | null = null,
-    /** Keep only each block's input and recompute the block during the backward (saves ~L−1 blocks of activations). */
-    readonly checkpointing = false,
+    /** 'train' keeps every block's activations; 'checkpointed' recomputes each block in the backward; 'inference' cannot train. */
+    readonly mode: EngineMode = 'train',
   ) {
     const d = weights.desc;
     this.N = maxB * maxT;
     this.owner = `engine-${weights.owner}`;
     const dims = blockDims(d, maxB, maxT);
     const ranks = this.ranks();
-    const f = (label: string, floats: number) => rt.memory.create(this.owner, label, floats * 4).buffer;
-    this.hidden = Array.from({ length: d.layers + 1 }, (_, l) => f(`hidden.${l}`, this.N * d.hidden));
-    this.saved = Array.from({ length: checkpointing ? 1 : d.layers }, (_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
-    this.scratch = allocateScratch(rt, this.owner, d, dims, ranks);
-    this.ids = f('ids', this.N);
-    this.positions = f('positions', this.N);
-    this.segments = f('segments', this.N);
-    this.targets = f('targets', this.N);
-    this.normOut = f('final-norm', this.N * d.hidden);
-    this.rstdF = f('final-rstd', this.N);
-    this.grads = [f('grad.a', this.N * d.hidden), f('grad.b', this.N * d.hidden)];
-    this.chunk = chunkTokensFor(rt, d.vocab, this.N, 64 * 2 ** 20);
-    this.logitsChunk = f('logits-chunk', this.chunk * d.vocab);
-    this.losses = f('losses', this.N);
-    this.loss = f('loss', 4);
-    this.headScratch = f('head-scratch', this.chunk * d.hidden);
+    const specs = engineSpecs(d, { maxB, maxT, ranks, mode, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize });
+    // The engine's own buffers; the blocks' saved sets and scratch come from allocateSaved / allocateScratch.
+    const bufs = new Map([...specs.activations, ...specs.engineScratch].map((sp) => [sp.key, rt.memory.create(this.owner, sp.label, sp.floats * 4).buffer]));
+    const f = (key: string) => bufs.get(key)!;
+    this.hidden = specs.activations.filter((sp) => sp.key.startsWith('hidden.')).map((sp) => f(sp.key));
+    this.saved = specs.saved.map((_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
+    this.scratch = mode === 'inference' ? allocateForwardScratch(rt, this.owner, d, dims, ranks) : allocateScratch(rt, this.owner, d, dims, ranks);
+    this.ids = f('ids');
+    this.positions = f('positions');
+    this.segments = f('segments');
+    this.targets = bufs.get('targets') ?? null;
+    this.normOut = f('final-norm');
+    this.rstdF = f('final-rstd');
+    this.grads = mode === 'inference' ? null : [f('grad.a'), f('grad.b')];
+    this.chunk = specs.chunk;
+    this.logitsChunk = f('logits-chunk');
+    this.losses = bufs.get('losses') ?? null;
+    this.loss = bufs.get('loss') ?? null;
+    this.headScratch = f('head-scratch');
     this.ropeTurns = uploadRopeTable(rt, this.owner, ropeConfigOf(d));
+  }
+
+  /** The input of block l (l = layers: the final hidden states); inference reuses two buffers in turn. */
+  private hiddenAt(l: number): GPUBuffer {
+    return this.hidden[this.mode === 'inference' ? l % 2 : l]!;
   }
 
   private ranks(): Partial<Record<LoraTarget, number>> {
@@ -142,14 +151,14 @@ export class ModelEngine {
   ): Promise<void> {
     const d = this.weights.desc;
     const n = b.B * b.T;
-    await embeddingForward(this.rt, rec, { table: this.weights.embed, ids: this.ids, out: this.hidden[0]!, N: n, C: d.hidden, scale: d.embedScale });
+    await embeddingForward(this.rt, rec, { table: this.weights.embed, ids: this.ids, out: this.hiddenAt(0), N: n, C: d.hidden, scale: d.embedScale });
     for (let l = 0; l < d.layers; l++) {
       // For logits only, one set of saved activations is reused by every layer.
       const saved = keepAll ? this.saved[l]! : this.saved[0]!;
       const ctx = this.context(b, l, rec, dropout, attendFor?.(l, rec));
-      await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, this.scratch);
+      await blockForward(ctx, this.weights.layers[l]!, this.hiddenAt(l), this.hiddenAt(l + 1), saved, this.scratch);
     }
-    await rmsnormForward(this.rt, rec, { x: this.hidden[d.layers]!, w: this.weights.finalNorm, y: this.normOut, rstd: this.rstdF, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
+    await rmsnormForward(this.rt, rec, { x: this.hiddenAt(d.layers), w: this.weights.finalNorm, y: this.normOut, rstd: this.rstdF, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
   }
 
   /** Logits [B·T, V] (after the final soft-cap), read back to the host. */
@@ -197,6 +206,9 @@ export class ModelEngine {
   /** Records forward, loss and backward of one micro-batch; LoRA gradients are added (or written, first micro-batch). */
   async trainMicroBatch(b: TrainBatch, opts: StepOptions): Promise<void> {
     if (!this.lora) throw new Error('this engine has no LoRA adapters to train');
+    if (!this.grads || !this.targets || !this.losses || !this.loss || !('dx2' in this.scratch)) throw new Error('an inference engine cannot train; create it in train or checkpointed mode');
+    const scratch = this.scratch;
+    const loss = this.loss;
     const d = this.weights.desc;
     const n = b.B * b.T;
     this.upload(b);
@@ -208,7 +220,7 @@ export class ModelEngine {
         rec.clear(m.params.dB);
       }
     }
-    await this.forward(b, rec, opts.dropout, !this.checkpointing);
+    await this.forward(b, rec, opts.dropout, this.mode === 'train');
     const head = baseLmHead(this.rt, this.weights.head, this.headScratch);
     const [gA, gB] = this.grads;
     await crossEntropyLoss(this.rt, rec, {
@@ -219,7 +231,7 @@ export class ModelEngine {
       chunkTokens: this.chunk,
       logits: this.logitsChunk,
       losses: this.losses,
-      loss: this.loss,
+      loss,
       scale: opts.scale,
       ...(d.finalSoftcap ? { softcap: d.finalSoftcap } : {}),
       dh: gA,
@@ -230,10 +242,11 @@ export class ModelEngine {
     let dIn = gA;
     for (let l = d.layers - 1; l >= 0; l--) {
       const ctx = this.context(b, l, rec, opts.dropout);
-      const saved = this.checkpointing ? this.saved[0]! : this.saved[l]!;
+      const checkpointed = this.mode === 'checkpointed';
+      const saved = checkpointed ? this.saved[0]! : this.saved[l]!;
       // Recompute the block from its kept input (same dropout seed, so the same masks); its output is rewritten unchanged.
-      if (this.checkpointing) await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, this.scratch);
-      await blockBackward(ctx, this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, saved, this.scratch);
+      if (checkpointed) await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, scratch);
+      await blockBackward(ctx, this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, saved, scratch);
       [dOut, dIn] = [dIn, dOut];
     }
     await rec.submit();
@@ -247,6 +260,7 @@ export class ModelEngine {
   }
 
   async readLoss(): Promise<number> {
+    if (!this.loss) throw new Error('an inference engine has no loss');
     return (await this.rt.readF32(this.loss, 1))[0]!;
   }
 

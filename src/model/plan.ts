@@ -1,5 +1,5 @@
 /** The memory plan: `modelAllocations` summed by category, with the peak over the train and generate phases. */
-import { type Allocation, type AllocationCategory, type AllocationSettings, LORA_TARGETS, modelAllocations, type WeightFormat } from './allocations.ts';
+import { type Allocation, type AllocationCategory, type AllocationSettings, LORA_TARGETS, modelAllocations } from './allocations.ts';
 import type { ModelDescription } from './config.ts';
 
 export type QuantChoice = 'none' | 'q8_0' | 'q4_0' | 'nf4';
@@ -15,6 +15,8 @@ export interface PlanRequest {
   topLayers?: number;
   /** KV cache for sample generation; defaults to the training sequence length. */
   generateTokens?: number;
+  /** The device's maxStorageBufferBindingSize, when known. */
+  maxBindingBytes?: number;
 }
 
 export interface MemoryPlan {
@@ -24,19 +26,17 @@ export interface MemoryPlan {
   settings: AllocationSettings;
 }
 
-/** The stored dtype when the model is not quantized (bf16 checkpoints stay bf16 on the GPU). */
-export function storedFormat(d: ModelDescription): WeightFormat {
+/** How the checkpoint stores its weights, from config.json's torch_dtype (bf16 when it does not say). */
+export function storedDtype(d: ModelDescription): AllocationSettings['stored'] {
   const t = (d.torchDtype ?? 'bfloat16').toLowerCase();
   return t.includes('float32') ? 'f32' : t === 'float16' ? 'f16' : 'bf16';
 }
 
-/** Default formats: the chosen quantization for projections; embeddings and head as stored when unquantized, else q8_0. */
 export function settingsFor(d: ModelDescription, r: PlanRequest): AllocationSettings {
-  const stored = storedFormat(d);
   const top = Math.min(d.layers, r.topLayers ?? d.layers);
   return {
-    projections: r.quant === 'none' ? stored : r.quant,
-    embeddings: r.quant === 'none' ? stored : 'q8_0',
+    stored: storedDtype(d),
+    quant: r.quant,
     rank: r.rank,
     targets: r.targets ?? LORA_TARGETS,
     loraLayers: Array.from({ length: top }, (_, i) => d.layers - top + i),
@@ -44,6 +44,7 @@ export function settingsFor(d: ModelDescription, r: PlanRequest): AllocationSett
     batch: r.batch ?? 1,
     checkpointing: r.checkpointing ?? false,
     generateTokens: r.generateTokens ?? r.seq,
+    ...(r.maxBindingBytes ? { maxBindingBytes: r.maxBindingBytes } : {}),
   };
 }
 

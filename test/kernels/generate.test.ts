@@ -24,7 +24,7 @@ describe('generation with a KV cache', () => {
       const lora = uploadRefLora(rt, d, randomLora(d, rng, 2, 4, LORA_TARGETS, weights), 2, 4, LORA_TARGETS);
       const prompt = Array.from({ length: 5 }, () => rng.int(0, d.vocab));
       const steps = 6;
-      const engine = new ModelEngine(rt, gw, 1, prompt.length + steps, lora);
+      const engine = new ModelEngine(rt, gw, 1, prompt.length + steps, lora, 'inference');
 
       const streamed: number[] = [];
       const stepLogits: Float32Array[] = [];
@@ -59,7 +59,7 @@ describe('generation with a KV cache', () => {
     const rng = seededRng('generate eos');
     const d = parseModelConfig(TINY_CONFIGS.llama!);
     const gw = uploadRefWeights(rt, d, randomWeights(d, rng, 0.6));
-    const engine = new ModelEngine(rt, gw, 1, 12);
+    const engine = new ModelEngine(rt, gw, 1, 12, null, 'inference');
     const prompt = [1, 2, 3];
     const free = await generate(rt, engine, prompt, { maxNewTokens: 4, temperature: 0, eosTokenIds: [] });
     const eos = free.tokens[1]!;

@@ -70,7 +70,7 @@ describe('models loaded from files, GPU vs float64', () => {
       const source = await NodeFolderModelSource.open(dir);
 
       const { weights: gw } = await loadModel(rt, source, { quant: 'none', owner: 'w-none' });
-      const engine = new ModelEngine(rt, gw, 1, T);
+      const engine = new ModelEngine(rt, gw, 1, T, null, 'inference');
       const logits = await engine.logits({ ids: Uint32Array.from(ids), B: 1, T });
       expectClose(`${name} logits`, logits, refForward(new Tape(), d, weights, ids).data, TOLERANCES.model_f32);
       engine.destroy();
@@ -87,7 +87,7 @@ describe('models loaded from files, GPU vs float64', () => {
         const e = { rank: R, alpha: 16, dropout: 0, rslora: false, targetModules: [...LORA_TARGETS], layersToTransform: [layer], baseModel: 'tiny', modules };
         const adapter = await readPeftAdapter(peftConfigJson(e), new MemoryByteSource(peftWeights(e)));
         const lora = loraFromPeft(rt, gw.desc, adapter, 'test-lora');
-        const withLora = new ModelEngine(rt, gw, 1, T, lora);
+        const withLora = new ModelEngine(rt, gw, 1, T, lora, 'inference');
         const got = await withLora.logits({ ids: Uint32Array.from(ids), B: 1, T });
         const refLora: RefLora = {
           scaling: adapter.scaling,
@@ -101,7 +101,7 @@ describe('models loaded from files, GPU vs float64', () => {
 
       if (m.ggufFiles.F32) {
         const gg = await loadModel(rt, await NodeFolderModelSource.open(join(dir, m.ggufFiles.F32)), { quant: 'none', owner: 'w-gguf' });
-        const ge = new ModelEngine(rt, gg.weights, 1, T);
+        const ge = new ModelEngine(rt, gg.weights, 1, T, null, 'inference');
         expectClose(`${name} GGUF logits`, await ge.logits({ ids: Uint32Array.from(ids), B: 1, T }), logits, TOLERANCES.gguf_vs_safetensors);
         ge.destroy();
         rt.memory.destroyOwner('w-gguf');
@@ -109,7 +109,7 @@ describe('models loaded from files, GPU vs float64', () => {
 
       for (const quant of ['q8_0', 'q4_0', 'nf4'] as const) {
         const q = await loadModel(rt, source, { quant, owner: `w-${quant}` });
-        const qe = new ModelEngine(rt, q.weights, 1, T);
+        const qe = new ModelEngine(rt, q.weights, 1, T, null, 'inference');
         const ql = await qe.logits({ ids: Uint32Array.from(ids), B: 1, T });
         const r = compareClose(ql, logits, QUANT_BOUND[quant]);
         console.log(`[bound] ${name} ${quant}: norm-wise ${r.normRel.toExponential(2)}, max abs ${r.maxAbs.toExponential(2)}`);
@@ -187,7 +187,7 @@ describe('cli generate', () => {
     const { weights } = await loadModel(rt, source, { quant: 'none', owner: 'w-gen' });
     const eos = stopTokenIds(weights.desc, await source.readText('generation_config.json'), tok.eosTokenId);
     expect(eos).toEqual(expect.arrayContaining(m.ids.generationEos));
-    const engine = new ModelEngine(rt, weights, 1, ids.length + 6);
+    const engine = new ModelEngine(rt, weights, 1, ids.length + 6, null, 'inference');
     const r = await generate(rt, engine, ids, { maxNewTokens: 6, temperature: 0, eosTokenIds: eos });
     const text = tok.decode(r.tokens.filter((t) => !eos.includes(t)), true);
     expect(written.join('')).toBe(`${text}\n`);

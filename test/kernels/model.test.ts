@@ -31,7 +31,7 @@ describe('model engine vs float64 reference', () => {
       const rows = [ids.slice(0, T), ids.slice(T)];
 
       const gw = uploadRefWeights(rt, d, weights);
-      const base = new ModelEngine(rt, gw, B, T);
+      const base = new ModelEngine(rt, gw, B, T, null, 'inference');
       const baseLogits = await base.logits({ ids: Uint32Array.from(ids), B, T });
       const refBase = rows.flatMap((r) => Array.from(refForward(new Tape(), d, weights, r).data));
       expectClose(`${arch} base logits`, baseLogits, refBase, TOLERANCES.model_f32);
@@ -67,7 +67,7 @@ describe('model engine vs float64 reference', () => {
       }
       // Gradient checkpointing recomputes each block from its input: the same gradients, bit for bit.
       const want = await Promise.all(gl.modules.map(async (m) => [await rt.readF32(m.params.dA), await rt.readF32(m.params.dB)]));
-      const ckpt = new ModelEngine(rt, gw, B, T, gl, true);
+      const ckpt = new ModelEngine(rt, gw, B, T, gl, 'checkpointed');
       await ckpt.trainMicroBatch({ ids: Uint32Array.from(ids), B, T, targets }, { scale: 1 / trained, accumulate: false });
       expect(await ckpt.readLoss()).toBe(await engine.readLoss());
       for (const [i, m] of gl.modules.entries()) {
@@ -80,4 +80,30 @@ describe('model engine vs float64 reference', () => {
       rt.memory.destroyOwner(gw.owner);
     });
   }
+});
+
+describe('engine memory', () => {
+  it('allocates exactly the buffers the memory plan counts', async () => {
+    const { engineSpecs, specBytes } = await import('../../src/model/engine-buffers.ts');
+    const rt = await testRuntime();
+    const rng = seededRng('engine memory');
+    const d = parseModelConfig(TINY_CONFIGS.qwen3!);
+    const weights = randomWeights(d, rng);
+    const gw = uploadRefWeights(rt, d, weights);
+    const gl = uploadRefLora(rt, d, randomLora(d, rng, 3, 6, LORA_TARGETS, weights), 3, 6, LORA_TARGETS);
+    for (const mode of ['train', 'checkpointed', 'inference'] as const) {
+      const before = rt.memory.stats().liveBytes;
+      const engine = new ModelEngine(rt, gw, 2, 5, gl, mode);
+      const used = rt.memory.stats().liveBytes - before;
+      const ranks = Object.fromEntries(LORA_TARGETS.map((t) => [t, 3]));
+      const s = engineSpecs(d, { maxB: 2, maxT: 5, ranks, mode, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize });
+      const planned = specBytes(s.activations) + s.saved.reduce((a, x) => a + specBytes(x), 0) + specBytes(s.blockScratch) + specBytes(s.engineScratch);
+      const ropeTable = d.rotaryDim * 4; // rotDim/2 frequency pairs of two u32
+      expect(used, mode).toBe(planned + ropeTable);
+      engine.destroy();
+      expect(rt.memory.stats().liveBytes).toBe(before);
+    }
+    rt.memory.destroyOwner('test-lora');
+    rt.memory.destroyOwner(gw.owner);
+  });
 });

@@ -46,7 +46,7 @@ export const command: CliCommand = {
           await bytes.close();
         }
       }
-      const engine = new ModelEngine(rt, weights, 1, ids.length + maxNewTokens, lora);
+      const engine = new ModelEngine(rt, weights, 1, ids.length + maxNewTokens, lora, 'inference');
       const eos = stopTokenIds(weights.desc, await source.readText('generation_config.json'), tokenizer.eosTokenId);
       let text = '';
       const out: number[] = [];

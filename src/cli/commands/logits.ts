@@ -43,7 +43,7 @@ export const command: CliCommand = {
           await source.close();
         }
       }
-      const engine = new ModelEngine(rt, weights, 1, tokens.length, lora);
+      const engine = new ModelEngine(rt, weights, 1, tokens.length, lora, 'inference');
       const flat = await engine.logits({ ids: Uint32Array.from(tokens), B: 1, T: tokens.length });
       const V = weights.desc.vocab;
       const logits = tokens.map((_, t) => Array.from(flat.subarray(t * V, (t + 1) * V)));

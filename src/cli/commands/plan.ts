@@ -34,7 +34,7 @@ export const command: CliCommand = {
     const s = plan.settings;
     const lines = [
       `${desc.arch}: ${(parameterCount(desc) / 1e9).toFixed(2)}B parameters, ${desc.layers} layers, C=${desc.hidden}, I=${desc.intermediate}, V=${desc.vocab}`,
-      `projections ${s.projections}, embeddings ${s.embeddings}, rank ${s.rank} on ${s.targets.length} modules × ${s.loraLayers.length} layers, ` +
+      `stored ${s.stored}, projections ${s.quant === 'none' ? s.stored : s.quant}, embeddings ${s.embeddings ?? (s.quant === 'none' ? s.stored : 'q8_0')}, rank ${s.rank} on ${s.targets.length} modules × ${s.loraLayers.length} layers, ` +
         `batch ${s.batch} × seq ${s.seq}, checkpointing ${s.checkpointing ? 'on' : 'off'}`,
       '',
       ...Object.entries(plan.by_category).map(([k, v]) => `  ${k.padEnd(12)} ${formatBytes(v).padStart(11)}`),

@@ -17,7 +17,7 @@ describe('memory plan', () => {
     expect(plan.by_category.weights).toBeGreaterThan(3.9e9);
   });
 
-  it('sizes block formats exactly', () => {
+  it('sizes block formats as the loader lays them out', () => {
     expect(weightBytes('nf4', 4096, 4096)).toBe(4096 * 4096 * 0.5 + (4096 * 4096 * 4) / 64);
     expect(weightBytes('q4_0', 32, 32)).toBe(32 * 18);
     expect(weightBytes('q8_0', 1, 64)).toBe(68);
