@@ -45,7 +45,8 @@ export function ModelPage() {
         >
           <label class="field grow">
             <span>Repository</span>
-            <input name="repo" value={repo} placeholder="owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct" onInput={(e) => setRepo(e.currentTarget.value)} required />
+            <input name="repo" value={repo} aria-describedby="repo-hint" onInput={(e) => setRepo(e.currentTarget.value)} required />
+            <small id="repo-hint">owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct, or pick one below</small>
           </label>
           <button type="submit" class="primary" disabled={lookup.state === 'busy'}>
             {lookup.state === 'busy' ? 'Looking up…' : 'Look up'}
