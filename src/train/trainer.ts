@@ -1,0 +1,62 @@
+/**
+ * One optimizer step of LoRA training: the micro-batches of an accumulated batch run forward and backward with the
+ * loss scaled by 1 / (trained tokens of the whole accumulated batch) — so the loss is the mean over unmasked tokens of
+ * the whole batch, not a mean of per-micro-batch means — then AdamW updates every adapter.
+ */
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import type { ModelLora } from '../model/lora-state.ts';
+import type { ModelEngine, TrainBatch } from '../model/model.ts';
+import type { TrainConfig } from '../schema/train.ts';
+import { trainedTokens } from './batches.ts';
+import { LoraAdamW } from './optimizer.ts';
+import { learningRate } from './schedule.ts';
+
+export interface StepReport {
+  step: number;
+  loss: number;
+  gradNorm: number;
+  lr: number;
+  /** Tokens that trained in this step. */
+  tokens: number;
+}
+
+export class LoraTrainer {
+  readonly optimizer: LoraAdamW;
+
+  constructor(
+    private readonly rt: GpuRuntime,
+    private readonly engine: ModelEngine,
+    lora: ModelLora,
+    private readonly config: TrainConfig,
+    readonly totalSteps: number,
+  ) {
+    this.optimizer = new LoraAdamW(rt, lora);
+  }
+
+  get step(): number {
+    return this.optimizer.step;
+  }
+
+  /** Dropout seed of micro-batch i of step s: fixed by the run's seed, so a resumed run draws the same masks. */
+  private dropoutSeed(step: number, i: number): number {
+    return (Math.imul(this.config.seed + 1, 0x9e3779b1) ^ Math.imul(step, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35)) >>> 0;
+  }
+
+  async trainStep(microBatches: readonly TrainBatch[]): Promise<StepReport> {
+    if (microBatches.length === 0) throw new Error('a training step needs at least one micro-batch');
+    const tokens = trainedTokens(microBatches);
+    if (tokens === 0) throw new Error('none of these examples has a token to learn (every target is masked); check the mask setting');
+    const step = this.optimizer.step + 1;
+    for (const [i, mb] of microBatches.entries()) {
+      await this.engine.trainMicroBatch(mb, { scale: 1 / tokens, accumulate: i > 0, dropout: { p: this.config.lora.dropout, seed: this.dropoutSeed(step, i) } });
+    }
+    const loss = await this.engine.readLoss();
+    const lr = learningRate(this.config.optim, step, this.totalSteps);
+    const gradNorm = await this.optimizer.update(this.config.optim, lr);
+    return { step, loss, gradNorm, lr, tokens };
+  }
+
+  destroy(): void {
+    this.optimizer.destroy();
+  }
+}
