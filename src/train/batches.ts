@@ -6,8 +6,9 @@ import { IGNORE_INDEX } from '../kernels/cross_entropy.ts';
 import type { TrainBatch } from '../model/model.ts';
 
 export interface Example {
-  ids: readonly number[];
-  mask: readonly number[];
+  ids: ArrayLike<number>;
+  /** 1 where the token is learned */
+  mask: ArrayLike<number>;
 }
 
 export function microBatch(examples: readonly Example[], T: number, padId = 0): TrainBatch {

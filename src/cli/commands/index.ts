@@ -6,6 +6,7 @@ import { command as info } from './info.ts';
 import { command as logits } from './logits.ts';
 import { command as load } from './load.ts';
 import { command as plan } from './plan.ts';
+import { command as train } from './train.ts';
 import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
@@ -15,5 +16,6 @@ export const commands: Record<string, CliCommand> = {
   logits,
   load,
   plan,
+  train,
   validate,
 };
