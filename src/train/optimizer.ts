@@ -8,6 +8,8 @@ import type { ModelLora } from '../model/lora-state.ts';
 import type { TrainConfig } from '../schema/train.ts';
 
 interface Slot {
+  /** e.g. "model.layers.0.self_attn.q_proj.lora_A" */
+  name: string;
   param: GPUBuffer;
   grad: GPUBuffer;
   m: GPUBuffer;
@@ -37,7 +39,7 @@ export class LoraAdamW {
   }
 
   private slot(param: GPUBuffer, grad: GPUBuffer, count: number, label: string): Slot {
-    return { param, grad, count, m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer, v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer };
+    return { name: label, param, grad, count, m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer, v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer };
   }
 
   /** One update at learning rate `lr`; returns the gradient norm before clipping. */
@@ -50,6 +52,11 @@ export class LoraAdamW {
     }
     await rec.submit();
     return (await this.rt.readF32(this.stats, 1))[0]!;
+  }
+
+  /** Every parameter with its AdamW state, for checkpoints. */
+  get state(): readonly Readonly<Slot>[] {
+    return this.slots;
   }
 
   destroy(): void {

@@ -36,6 +36,33 @@ export async function evaluate(engine: ModelEngine, examples: readonly Example[]
   return { loss: await engine.readLoss(), tokens };
 }
 
+/** The position in the data order: which epoch, and how many of its examples were used. Saved in checkpoints. */
+export class DataCursor {
+  private order: number[];
+  constructor(
+    private readonly n: number,
+    private readonly seed: number,
+    public epoch = 0,
+    public cursor = 0,
+  ) {
+    this.order = epochOrder(n, seed, epoch);
+  }
+
+  next(): number {
+    if (this.cursor >= this.order.length) {
+      this.epoch += 1;
+      this.order = epochOrder(this.n, this.seed, this.epoch);
+      this.cursor = 0;
+    }
+    return this.order[this.cursor++]!;
+  }
+
+  /** Epochs done, as a fraction. */
+  get progress(): number {
+    return this.epoch + this.cursor / Math.max(1, this.n);
+  }
+}
+
 export interface RunOptions {
   config: TrainConfig;
   trainer: LoraTrainer;
@@ -45,6 +72,10 @@ export interface RunOptions {
   /** Row length of the engine (the longest example, at most maxLength). */
   T: number;
   onMetric: (m: Metric) => void | Promise<void>;
+  /** Where a resumed run continues in the data (default: the start). */
+  data?: DataCursor;
+  /** Called after every optimizer step (e.g. to checkpoint); returning false stops the run there. */
+  afterStep?: (step: number, data: DataCursor) => boolean | void | Promise<boolean | void>;
   now?: () => number;
 }
 
@@ -54,24 +85,16 @@ export async function runTraining(o: RunOptions): Promise<void> {
   const total = totalSteps(config, o.train.length);
   const now = o.now ?? (() => Date.now());
   const start = now();
-  let epoch = 0;
-  let order = epochOrder(o.train.length, config.seed, epoch);
-  let cursor = 0;
-  const next = (): Example => {
-    if (cursor >= order.length) {
-      epoch += 1;
-      order = epochOrder(o.train.length, config.seed, epoch);
-      cursor = 0;
-    }
-    return o.train[order[cursor++]!]!;
-  };
+  const data = o.data ?? new DataCursor(o.train.length, config.seed);
+  const next = (): Example => o.train[data.next()]!;
   while (o.trainer.step < total) {
     const mbs = Array.from({ length: config.gradAccum }, () => microBatch(Array.from({ length: config.microBatch }, next), o.T));
     const report = await o.trainer.trainStep(mbs);
-    await o.onMetric({ ...report, epoch: epoch + cursor / order.length, elapsedMs: now() - start });
+    await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start });
     if (config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total)) {
       const v = await evaluate(o.engine, o.valid, config.microBatch, o.T);
       await o.onMetric({ step: report.step, val_loss: v.loss, val_tokens: v.tokens });
     }
+    if ((await o.afterStep?.(report.step, data)) === false) return;
   }
 }

@@ -121,3 +121,68 @@ describe('LoRA trainer', () => {
     rt.memory.destroyOwner(gw.owner);
   });
 });
+
+describe('checkpoints', () => {
+  it('a run stopped at step 2 and resumed from its checkpoint equals the uninterrupted run', async () => {
+    const { runTraining } = await import('../../src/train/run.ts');
+    const { restoreCheckpoint, saveCheckpoint, readRunState } = await import('../../src/train/checkpoint.ts');
+    const rt = await testRuntime();
+    const rng = seededRng('checkpoint resume');
+    const d = parseModelConfig(TINY_CONFIGS.llama!);
+    const gw = uploadRefWeights(rt, d, randomWeights(d, rng));
+    const config = trainConfig(null, { lora: { rank: 4, alpha: 8, dropout: 0.1 }, optim: { lr: 1e-2, warmupSteps: 1 }, microBatch: 2, gradAccum: 2, steps: 4, seed: 11 });
+    const T = 7;
+    const train = Array.from({ length: 5 }, () => {
+      const ids = Array.from({ length: T }, () => rng.int(0, d.vocab));
+      return { ids, mask: ids.map((_, t) => (t >= 2 ? 1 : 0)) };
+    });
+    const setup = () => {
+      const lora = createLora(rt, d, { ...config.lora, layers: [0, 1] }, peftInit(config.seed));
+      const engine = new ModelEngine(rt, gw, config.microBatch, T, lora, 'checkpointed');
+      const trainer = new LoraTrainer(rt, engine, lora, config, 4);
+      const teardown = () => {
+        trainer.destroy();
+        engine.destroy();
+        rt.memory.destroyOwner('lora');
+      };
+      return { lora, engine, trainer, teardown };
+    };
+    const weightsOf = async (lora: ReturnType<typeof setup>['lora']) => Promise.all(lora.modules.map(async (m) => Array.from(await rt.readF32(m.params.B))));
+
+    const a = setup();
+    const straight: number[] = [];
+    await runTraining({ config, trainer: a.trainer, engine: a.engine, train, valid: [], T, onMetric: (m) => void ('loss' in m && straight.push(m.loss)) });
+    const straightWeights = await weightsOf(a.lora);
+    a.teardown();
+
+    const b = setup();
+    const resumed: number[] = [];
+    let saved: Uint8Array | null = null;
+    await runTraining({
+      config,
+      trainer: b.trainer,
+      engine: b.engine,
+      train,
+      valid: [],
+      T,
+      onMetric: (m) => void ('loss' in m && resumed.push(m.loss)),
+      afterStep: async (step, data) => {
+        if (step < 2) return true;
+        saved = await saveCheckpoint(rt, b.trainer.optimizer, data, config, { note: 'stopped' });
+        return false;
+      },
+    });
+    b.teardown();
+    expect(resumed).toHaveLength(2);
+    expect((await readRunState(saved!)).step).toBe(2);
+
+    const c = setup(); // fresh adapters: every value comes from the checkpoint
+    const { data } = await restoreCheckpoint(rt, c.trainer.optimizer, saved!, train.length);
+    expect(c.trainer.step).toBe(2);
+    await runTraining({ config, trainer: c.trainer, engine: c.engine, train, valid: [], T, data, onMetric: (m) => void ('loss' in m && resumed.push(m.loss)) });
+    expect(resumed).toEqual(straight);
+    expect(await weightsOf(c.lora)).toEqual(straightWeights);
+    c.teardown();
+    rt.memory.destroyOwner(gw.owner);
+  });
+});
