@@ -43,6 +43,9 @@ export interface StepOptions {
   dropout?: { p: number; seed: number };
 }
 
+/** Engines on the same weights get their own memory owner, so destroying one never frees another's buffers. */
+let engineCount = 0;
+
 export class ModelEngine {
   private readonly N: number;
   private readonly owner: string;
@@ -74,7 +77,7 @@ export class ModelEngine {
   ) {
     const d = weights.desc;
     this.N = maxB * maxT;
-    this.owner = `engine-${weights.owner}`;
+    this.owner = `engine-${weights.owner}-${++engineCount}`;
     const dims = blockDims(d, maxB, maxT);
     const ranks = this.ranks();
     const specs = engineSpecs(d, { maxB, maxT, ranks, mode, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize });
