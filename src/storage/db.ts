@@ -15,6 +15,16 @@ export interface RecordChunk {
   records: DatasetRecord[];
 }
 
+/** A saved training checkpoint (src/train/checkpoint.ts bytes) of a run, keyed by [runId, step]. */
+export interface CheckpointRow {
+  runId: string;
+  step: number;
+  savedAt: string;
+  /** The validation loss at this step, when one was measured (to keep the best). */
+  valLoss: number | null;
+  bytes: Uint8Array;
+}
+
 export interface AppDB extends DBSchema {
   datasets: {
     key: string;
@@ -24,6 +34,11 @@ export interface AppDB extends DBSchema {
   datasetChunks: {
     key: [string, number];
     value: RecordChunk;
+  };
+  checkpoints: {
+    key: [string, number];
+    value: CheckpointRow;
+    indexes: { byRun: string };
   };
 }
 
@@ -36,6 +51,10 @@ const UPGRADES: ((db: AppDatabase, tx: UpgradeTx) => void)[] = [
     const datasets = db.createObjectStore('datasets', { keyPath: 'id' });
     datasets.createIndex('byUpdated', 'updatedAt');
     db.createObjectStore('datasetChunks', { keyPath: ['datasetId', 'index'] });
+  },
+  (db) => {
+    const checkpoints = db.createObjectStore('checkpoints', { keyPath: ['runId', 'step'] });
+    checkpoints.createIndex('byRun', 'runId');
   },
 ];
 
