@@ -2,6 +2,7 @@
  * Builds the Node entries into ES modules under dist/cli/, with WGSL inlined:
  *   main.js           the CLI (`npm run cli -- …`)
  *   bench-kernels.js  the kernel benchmark (`npm run bench:kernels`)
+ *   bench-train.js    the training benchmark (`npm run bench:train`)
  */
 import { defineConfig } from 'vite';
 import base from './vite.config.ts';
@@ -16,7 +17,7 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     rollupOptions: {
-      input: { main: 'src/cli/main.ts', 'bench-kernels': 'bench/kernels.ts' },
+      input: { main: 'src/cli/main.ts', 'bench-kernels': 'bench/kernels.ts', 'bench-train': 'bench/train.ts' },
       output: { entryFileNames: '[name].js' },
     },
   },
