@@ -30,7 +30,7 @@ export interface GenerateResult {
 export async function generate(rt: GpuRuntime, engine: ModelEngine, prompt: number[], opts: GenerateOptions): Promise<GenerateResult> {
   const d = engine.weights.desc;
   if (prompt.length === 0) throw new Error('generation needs at least one prompt token');
-  if (prompt.length > engine.maxB * engine.maxT) throw new Error(`the prompt has ${prompt.length} tokens; this engine holds at most ${engine.maxB * engine.maxT}`);
+  if (prompt.length > engine.maxT) throw new Error(`the prompt has ${prompt.length} tokens; this engine holds at most ${engine.maxT} per row`);
   const maxTokens = prompt.length + opts.maxNewTokens;
   const owner = `${engine.weights.owner}/kv`;
   const cache = createKvCache(rt, owner, { layers: d.layers, maxTokens, Hkv: d.kvHeads, D: d.headDim });

@@ -27,7 +27,7 @@ describe('cli train', () => {
     await makeTinyModel('qwen2', model, {});
     const out = join(root, 'adapter');
     const data = join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit');
-    const code = await train.run(['--model', model, '--data', data, '--out', out, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj', '--lr', '0.01', '--steps', '4', '--batch', '2', '--grad-accum', '1', '--eval-every', '2', '--quant', 'none', '--max-length', '256']);
+    const code = await train.run(['--model', model, '--data', data, '--out', out, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj', '--lr', '0.01', '--steps', '4', '--batch', '2', '--grad-accum', '1', '--eval-every', '2', '--quant', 'none', '--max-length', '256', '--samples', '2', '--sample-tokens', '6', '--validator', 'sql']);
     expect(code).toBe(0);
 
     const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
@@ -37,6 +37,15 @@ describe('cli train', () => {
     const evals = lines.filter((l) => 'val_loss' in l);
     expect(evals.map((l) => l.step)).toEqual([2, 4]);
     expect(evals.every((l) => Number.isFinite(l.val_loss))).toBe(true);
+    // Sample generations at each evaluation, checked by the SQL validator (a tiny random model writes no valid SQL).
+    const sampled = lines.filter((l) => 'samples' in l) as unknown as { step: number; samples: { prompt: string; output: string; valid: boolean; error?: string }[]; validity: number }[];
+    expect(sampled.map((l) => l.step)).toEqual([2, 4]);
+    for (const s of sampled) {
+      expect(s.samples).toHaveLength(2);
+      expect(s.samples.every((x) => typeof x.output === 'string' && typeof x.valid === 'boolean')).toBe(true);
+      expect(s.validity).toBe(s.samples.filter((x) => x.valid).length / 2);
+      for (const x of s.samples) if (!x.valid) expect(x.error).toBeTruthy();
+    }
 
     const config = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
     expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], bias: 'none', use_dora: false });

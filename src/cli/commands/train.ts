@@ -3,7 +3,8 @@
  * adapter in Node with the same engine as the app and writes the PEFT folder plus metrics.jsonl (one line per step
  * with step and loss, one per evaluation with val_loss). Flags (names from mlx-lm / PEFT) override the config file,
  * which overrides the preset: --rank --alpha --dropout --targets q_proj,v_proj --layers N --lr --weight-decay --warmup
- * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all.
+ * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all;
+ * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -21,6 +22,9 @@ import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '..
 import type { Example } from '../../train/batches.ts';
 import { exportPeft } from '../../train/export.ts';
 import { runTraining, totalSteps } from '../../train/run.ts';
+import { sampleGenerations } from '../../train/samples.ts';
+import { stopTokenIds } from '../../model/generation-config.ts';
+import type { ValidatorKind } from '../../validate/types.ts';
 import { LoraTrainer } from '../../train/trainer.ts';
 import { type ParsedArgs, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
@@ -97,6 +101,18 @@ export const command: CliCommand = {
       const lora = createLora(rt, d, { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) }, peftInit(config.seed));
       const engine = new ModelEngine(rt, weights, config.microBatch, T, lora, config.checkpointing ? 'checkpointed' : 'train');
       const steps = totalSteps(config, train.length);
+      // Sample generations at each evaluation: the first K validation conversations, answered greedily.
+      const sampleCount = numberFlag(args, 'samples', 2)!;
+      const sampleTokens = numberFlag(args, 'sample-tokens', 32)!;
+      const validatorFlag = stringFlag(args, 'validator');
+      if (validatorFlag && !['asp', 'dot', 'json', 'sql'].includes(validatorFlag)) throw new Error('--validator must be asp, dot, json or sql');
+      const validator = (validatorFlag ?? null) as ValidatorKind | null;
+      const eos = stopTokenIds(d, await source.readText('generation_config.json'), tokenizer.eosTokenId);
+      const samplePrompts = imported.records
+        .filter((r): r is Extract<typeof r, { kind: 'chat' }> => r.split === 'valid' && r.kind === 'chat')
+        .slice(0, sampleCount)
+        .map((r) => ({ messages: r.messages.slice(0, r.messages.map((x) => x.role).lastIndexOf('assistant')) }))
+        .filter((p) => p.messages.length > 0);
       const trainer = new LoraTrainer(rt, engine, lora, config, steps);
       await mkdir(outDir, { recursive: true });
       const metricsPath = join(outDir, 'metrics.jsonl');
@@ -120,6 +136,11 @@ export const command: CliCommand = {
             lastVal = m.val_loss;
             await appendFile(metricsPath, `${JSON.stringify(m)}\n`);
             process.stderr.write(`step ${m.step} val_loss ${m.val_loss.toFixed(4)}\n`);
+            if (samplePrompts.length > 0) {
+              const r = await sampleGenerations(rt, engine, tokenizer, samplePrompts, { maxNewTokens: sampleTokens, eosTokenIds: eos, validator });
+              await appendFile(metricsPath, `${JSON.stringify({ step: m.step, samples: r.samples, validity: r.validity })}\n`);
+              if (r.validity !== null) process.stderr.write(`step ${m.step} validity ${(100 * r.validity).toFixed(0)}% of ${r.samples.length} samples\n`);
+            }
           }
         },
       });

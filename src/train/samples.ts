@@ -1,0 +1,56 @@
+/**
+ * Sample generations at evaluation: greedy answers to a few validation prompts, decoded, and — when the dataset has a
+ * validator (ASP, DOT, JSON, SQL) — checked, giving the validity rate the loss alone does not show.
+ */
+import type { ModelTokenizer } from '../data/tokenizer.ts';
+import type { GpuRuntime } from '../gpu/runtime.ts';
+import { generate } from '../model/generate.ts';
+import type { ModelEngine } from '../model/model.ts';
+import type { Message } from '../schema/dataset.ts';
+import { extractCode } from '../validate/extract.ts';
+import { getValidator } from '../validate/registry.ts';
+import type { ValidatorKind } from '../validate/types.ts';
+
+export interface SamplePrompt {
+  /** The conversation up to (not including) the answer. */
+  messages: Message[];
+}
+
+export interface Sample {
+  prompt: string;
+  output: string;
+  /** null when no validator applies. */
+  valid: boolean | null;
+  error?: string;
+}
+
+export interface SampleReport {
+  samples: Sample[];
+  validity: number | null;
+}
+
+export async function sampleGenerations(
+  rt: GpuRuntime,
+  engine: ModelEngine,
+  tokenizer: ModelTokenizer,
+  prompts: readonly SamplePrompt[],
+  opts: { maxNewTokens: number; eosTokenIds: number[]; validator: ValidatorKind | null },
+): Promise<SampleReport> {
+  const samples: Sample[] = [];
+  const room = engine.maxT;
+  for (const p of prompts) {
+    const ids = tokenizer.encode(tokenizer.renderChat(p.messages, { addGenerationPrompt: true }), false);
+    if (ids.length > room) continue; // a prompt longer than the engine's rows is skipped, not cut
+    const r = await generate(rt, engine, ids, { maxNewTokens: opts.maxNewTokens, temperature: 0, eosTokenIds: opts.eosTokenIds });
+    const output = tokenizer.decode(r.tokens.filter((t) => !opts.eosTokenIds.includes(t)), true);
+    const prompt = p.messages.at(-1)?.content ?? '';
+    if (!opts.validator) {
+      samples.push({ prompt, output, valid: null });
+      continue;
+    }
+    const result = await getValidator(opts.validator).validate(extractCode(output, opts.validator).code);
+    samples.push(result.ok ? { prompt, output, valid: true } : { prompt, output, valid: false, error: result.errors[0]?.message ?? 'invalid' });
+  }
+  const checked = samples.filter((s) => s.valid !== null);
+  return { samples, validity: checked.length > 0 ? checked.filter((s) => s.valid).length / checked.length : null };
+}
