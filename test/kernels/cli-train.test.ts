@@ -59,6 +59,13 @@ describe('cli train', () => {
     expect([...adapter.modules.values()].some((m) => m.B.some((v) => v !== 0))).toBe(true);
     expect(await readFile(join(out, 'README.md'), 'utf8')).toMatch(/LoRA adapter for/);
 
+    // Continue training the exported adapter: it starts where the first run ended, not from scratch.
+    const out2 = join(root, 'adapter2');
+    expect(await train.run(['--model', model, '--data', data, '--out', out2, '--adapter', out, '--lr', '0.01', '--steps', '1', '--batch', '2', '--quant', 'none', '--max-length', '256'])).toBe(0);
+    const continued = (await readFile(join(out2, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(continued[0]!.loss!).toBeLessThan(steps[0]!.loss!);
+    expect(JSON.parse(await readFile(join(out2, 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] });
+
     const ids = [5, 9, 13, 2];
     const base = join(root, 'base.json');
     const adapted = join(root, 'adapted.json');

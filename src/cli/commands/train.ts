@@ -4,7 +4,8 @@
  * with step and loss, one per evaluation with val_loss). Flags (names from mlx-lm / PEFT) override the config file,
  * which overrides the preset: --rank --alpha --dropout --targets q_proj,v_proj --layers N --lr --weight-decay --warmup
  * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all;
- * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND.
+ * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND;
+ * --adapter DIR continues training an existing PEFT adapter.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -16,6 +17,9 @@ import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadModel } from '../../model/loader.ts';
 import { createLora, peftInit } from '../../model/lora-state.ts';
+import { loraFromPeft } from '../../model/lora-peft.ts';
+import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
+import { readPeftAdapter } from '../../formats/peft.ts';
 import { ModelEngine } from '../../model/model.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
@@ -98,7 +102,20 @@ export const command: CliCommand = {
     try {
       const { weights } = await loadModel(rt, source, { quant: config.base });
       const d = weights.desc;
-      const lora = createLora(rt, d, { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) }, peftInit(config.seed));
+      // --adapter DIR continues training a PEFT adapter (its rank, alpha, targets and layers replace the config's).
+      const adapterDir = stringFlag(args, 'adapter');
+      let lora;
+      if (adapterDir) {
+        const bytes = await NodeFileByteSource.open(join(adapterDir, 'adapter_model.safetensors'));
+        try {
+          lora = loraFromPeft(rt, d, await readPeftAdapter(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'), bytes));
+        } finally {
+          await bytes.close();
+        }
+        config.lora = { ...config.lora, rank: lora.settings.rank, alpha: lora.settings.alpha, rslora: lora.settings.rslora, targets: [...lora.settings.targets], layers: [...lora.settings.layers] };
+      } else {
+        lora = createLora(rt, d, { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) }, peftInit(config.seed));
+      }
       const engine = new ModelEngine(rt, weights, config.microBatch, T, lora, config.checkpointing ? 'checkpointed' : 'train');
       const steps = totalSteps(config, train.length);
       // Sample generations at each evaluation: the first K validation conversations, answered greedily.
