@@ -16,7 +16,7 @@ import { packParams } from '../gpu/params.ts';
 import type { Binding, Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ShaderSource } from '../gpu/shader.ts';
-import type { WeightArray } from './weights.ts';
+import { type BaseWeight, type WeightArray, validateWeight, weightArrays } from './weights.ts';
 
 export interface BindingLimits {
   /** Largest byte size of one storage binding. */
@@ -144,4 +144,58 @@ export async function recordWeightMatmul(rt: GpuRuntime, rec: Recorder, c: Weigh
       workgroups: [Math.ceil(cols / (4 * c.tiles.WG_X)), Math.ceil(c.N / (4 * c.tiles.WG_Y))],
     });
   });
+}
+
+/** A shader family whose entry points are `matmul_<format>_forward` / `matmul_<format>_backward_input`. */
+export interface WeightMatmulKernel {
+  shader: ShaderSource;
+  defaultTiles: WeightMatmulTiles;
+  checkTiles(where: string, t: WeightMatmulTiles): void;
+}
+
+export interface WeightForwardArgs<W extends BaseWeight> {
+  x: GPUBuffer;
+  w: W;
+  y: GPUBuffer;
+  bias?: GPUBuffer;
+  N: number;
+  K: number;
+  M: number;
+}
+
+export interface WeightBackwardInputArgs<W extends BaseWeight> {
+  dy: GPUBuffer;
+  w: W;
+  dx: GPUBuffer;
+  N: number;
+  K: number;
+  M: number;
+  accumulate?: boolean;
+}
+
+function prepare(rt: GpuRuntime, kernel: WeightMatmulKernel, w: BaseWeight, direction: WeightMatmulCall['direction'], K: number, M: number, opts: WeightMatmulOptions) {
+  const entryPoint = `matmul_${w.format}_${direction}`;
+  validateWeight(w, entryPoint);
+  checkShape(entryPoint, w, K, M);
+  const tiles = opts.tiles ?? kernel.defaultTiles;
+  kernel.checkTiles(entryPoint, tiles);
+  return { shader: kernel.shader, entryPoint, direction, arrays: weightArrays(w), limits: bindingLimits(rt, opts.maxBindingBytes), tiles };
+}
+
+/** y[N, M] = x[N, K] · W[M, K]ᵀ (+ b) for a weight of the kernel's formats; bad arguments reject. */
+export async function weightMatmulForward<W extends BaseWeight>(rt: GpuRuntime, rec: Recorder, kernel: WeightMatmulKernel, a: WeightForwardArgs<W>, opts: WeightMatmulOptions = {}): Promise<void> {
+  const p = prepare(rt, kernel, a.w, 'forward', a.K, a.M, opts);
+  return recordWeightMatmul(rt, rec, { ...p, a: a.x, out: a.y, ...(a.bias ? { bias: a.bias } : {}), N: a.N, K: a.K, M: a.M });
+}
+
+/** dx[N, K] (+)= dy[N, M] · W[M, K] for a weight of the kernel's formats. */
+export async function weightMatmulBackwardInput<W extends BaseWeight>(
+  rt: GpuRuntime,
+  rec: Recorder,
+  kernel: WeightMatmulKernel,
+  a: WeightBackwardInputArgs<W>,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
+  const p = prepare(rt, kernel, a.w, 'backward_input', a.K, a.M, opts);
+  return recordWeightMatmul(rt, rec, { ...p, a: a.dy, out: a.dx, N: a.N, K: a.K, M: a.M, accumulate: Boolean(a.accumulate) });
 }
