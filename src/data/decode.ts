@@ -66,7 +66,6 @@ function splitBytes(bytes: Uint8Array, sep: number): Uint8Array[] {
 }
 
 const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-const lossyUtf8 = new TextDecoder('utf-8', { ignoreBOM: true });
 
 function isUtf8(bytes: Uint8Array): boolean {
   try {

@@ -47,7 +47,6 @@ export interface StepOptions {
 let engineCount = 0;
 
 export class ModelEngine {
-  private readonly N: number;
   private readonly owner: string;
   private readonly hidden: GPUBuffer[];
   private readonly saved: BlockSaved[];
@@ -76,7 +75,6 @@ export class ModelEngine {
     readonly mode: EngineMode = 'train',
   ) {
     const d = weights.desc;
-    this.N = maxB * maxT;
     this.owner = `engine-${weights.owner}-${++engineCount}`;
     const dims = blockDims(d, maxB, maxT);
     const ranks = this.ranks();

@@ -24,7 +24,7 @@ export class LoraTrainer {
   readonly optimizer: LoraAdamW;
 
   constructor(
-    private readonly rt: GpuRuntime,
+    rt: GpuRuntime,
     private readonly engine: ModelEngine,
     lora: ModelLora,
     private readonly config: TrainConfig,

@@ -3,17 +3,13 @@
  *   [--temperature T] [--top-k K] [--top-p P] [--repetition-penalty R] [--seed S] [--quant none|q8_0|q4_0|nf4]`
  * streams the generated text to stdout.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadTokenizer } from '../../data/tokenizer.ts';
-import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
-import { readPeftAdapter } from '../../formats/peft.ts';
 import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { generate } from '../../model/generate.ts';
 import { stopTokenIds } from '../../model/generation-config.ts';
 import { loadModel } from '../../model/loader.ts';
-import { loraFromPeft } from '../../model/lora-peft.ts';
+import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { ModelEngine } from '../../model/model.ts';
 import type { QuantChoice } from '../../model/plan.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
@@ -39,12 +35,7 @@ export const command: CliCommand = {
       const adapterDir = stringFlag(args, 'adapter');
       let lora = null;
       if (adapterDir) {
-        const bytes = await NodeFileByteSource.open(join(adapterDir, 'adapter_model.safetensors'));
-        try {
-          lora = loraFromPeft(rt, weights.desc, await readPeftAdapter(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'), bytes));
-        } finally {
-          await bytes.close();
-        }
+        lora = await loadPeftDir(rt, weights.desc, adapterDir);
       }
       const engine = new ModelEngine(rt, weights, 1, ids.length + maxNewTokens, lora, 'inference');
       const eos = stopTokenIds(weights.desc, await source.readText('generation_config.json'), tokenizer.eosTokenId);

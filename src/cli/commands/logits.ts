@@ -2,14 +2,11 @@
  * `npm run cli -- logits --model DIR [--adapter PEFT_DIR] [--quant none|q8_0|q4_0|nf4] --tokens 1,2,3 --out FILE`
  * writes {"tokens": [...], "logits": [[...] per position]}; a PEFT adapter is applied unmerged with its scaling.
  */
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
-import { readPeftAdapter } from '../../formats/peft.ts';
+import { writeFile } from 'node:fs/promises';
 import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadModel } from '../../model/loader.ts';
-import { loraFromPeft } from '../../model/lora-peft.ts';
+import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { ModelEngine } from '../../model/model.ts';
 import type { QuantChoice } from '../../model/plan.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
@@ -36,12 +33,7 @@ export const command: CliCommand = {
       const adapterDir = stringFlag(args, 'adapter');
       let lora = null;
       if (adapterDir) {
-        const source = await NodeFileByteSource.open(join(adapterDir, 'adapter_model.safetensors'));
-        try {
-          lora = loraFromPeft(rt, weights.desc, await readPeftAdapter(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'), source));
-        } finally {
-          await source.close();
-        }
+        lora = await loadPeftDir(rt, weights.desc, adapterDir);
       }
       const engine = new ModelEngine(rt, weights, 1, tokens.length, lora, 'inference');
       const flat = await engine.logits({ ids: Uint32Array.from(tokens), B: 1, T: tokens.length });

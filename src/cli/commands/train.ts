@@ -17,9 +17,7 @@ import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadModel } from '../../model/loader.ts';
 import { createLora, peftInit } from '../../model/lora-state.ts';
-import { loraFromPeft } from '../../model/lora-peft.ts';
-import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
-import { readPeftAdapter } from '../../formats/peft.ts';
+import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { ModelEngine } from '../../model/model.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
@@ -106,12 +104,7 @@ export const command: CliCommand = {
       const adapterDir = stringFlag(args, 'adapter');
       let lora;
       if (adapterDir) {
-        const bytes = await NodeFileByteSource.open(join(adapterDir, 'adapter_model.safetensors'));
-        try {
-          lora = loraFromPeft(rt, d, await readPeftAdapter(await readFile(join(adapterDir, 'adapter_config.json'), 'utf8'), bytes));
-        } finally {
-          await bytes.close();
-        }
+        lora = await loadPeftDir(rt, d, adapterDir);
         config.lora = { ...config.lora, rank: lora.settings.rank, alpha: lora.settings.alpha, rslora: lora.settings.rslora, targets: [...lora.settings.targets], layers: [...lora.settings.layers] };
       } else {
         lora = createLora(rt, d, { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) }, peftInit(config.seed));

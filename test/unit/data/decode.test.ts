@@ -1,6 +1,6 @@
 /** Encodings: UTF-8 with/without BOM, CRLF, UTF-16 LE/BE (with or without BOM), binary, empty. */
 import { describe, expect, test } from 'vitest';
-import { DecodeError, readLines, readText, sniffEncoding } from '../../../src/data/decode.ts';
+import { readLines, readText, sniffEncoding } from '../../../src/data/decode.ts';
 import { importDataset } from '../../../src/data/import.ts';
 import { fileFromBytes } from '../../../src/data/inputs.ts';
 import { chunkedFile, problemKeys } from './helpers.ts';
