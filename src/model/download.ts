@@ -6,7 +6,7 @@
  */
 import { createSHA256 } from 'hash-wasm';
 import type { FileStore } from '../storage/file-store.ts';
-import { storageError } from '../storage/file-store.ts';
+import { StorageQuotaError } from '../storage/quota.ts';
 import { type HubFile, type HubLocation, fileUrl } from './hub.ts';
 
 export interface DownloadProgress {
@@ -108,11 +108,7 @@ export async function downloadModel(store: FileStore, loc: HubLocation, files: H
         for (;;) {
           const { done: end, value } = await reader.read();
           if (end) break;
-          try {
-            await store.append(partial, value);
-          } catch (err) {
-            throw storageError(err, f.path);
-          }
+          await store.append(partial, value); // a full quota arrives as StorageQuotaError (the store words it)
           have += value.byteLength;
           const loaded = done + have;
           const bps = rate.add(now(), loaded);
@@ -120,7 +116,7 @@ export async function downloadModel(store: FileStore, loc: HubLocation, files: H
         }
       } catch (err) {
         if ((err as Error).name === 'AbortError' || opts.signal?.aborted) throw Object.assign(new Error('Download cancelled; press Download to resume.'), { name: 'AbortError' });
-        if ((err as Error).message.startsWith('Not enough storage')) throw err;
+        if (err instanceof StorageQuotaError) throw err;
         throw new Error(`Downloading ${f.path} was interrupted at ${have} of ${f.size} bytes. Press Download again to resume.`, { cause: err });
       }
     }

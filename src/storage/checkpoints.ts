@@ -4,7 +4,7 @@
  * earlier checkpoints stay and the error says what to do.
  */
 import type { AppDatabase, CheckpointRow } from './db.ts';
-import { describeStorageError } from './datasets.ts';
+import { storageFailure } from './quota.ts';
 
 export type CheckpointInfo = Omit<CheckpointRow, 'bytes'> & { bytes: number };
 
@@ -27,7 +27,7 @@ export async function saveCheckpointRow(db: AppDatabase, row: Omit<CheckpointRow
     for (const r of all) if (!newest.has(r.step) && r.step !== best?.step) await tx.store.delete([r.runId, r.step]);
     await tx.done;
   } catch (err) {
-    throw describeStorageError(err, `save the checkpoint of step ${row.step}`);
+    throw storageFailure(err, `save the checkpoint of step ${row.step}`, 'the earlier checkpoints of this run are kept');
   }
 }
 

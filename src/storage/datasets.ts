@@ -1,46 +1,24 @@
 /**
  * Datasets in IndexedDB: metadata in `datasets`, records in chunks in `datasetChunks`.
  * Saving and deleting are single transactions (all or nothing: a failed save leaves what was
- * stored before untouched); quota errors become StorageQuotaError with advice.
+ * stored before untouched); quota errors become StorageQuotaError with advice (./quota.ts).
  * Export writes the JSONL that TRL and mlx-lm read: {"messages": [...]} or {"text": ...} rows.
  */
 import type { DatasetMeta, DatasetRecord, Split } from '../schema/dataset.ts';
 import type { ImportResult } from '../data/import.ts';
 import { toJsonlRow } from '../data/records.ts';
 import type { AppDatabase, RecordChunk } from './db.ts';
+import { StorageQuotaError, storageFailure } from './quota.ts';
 
 export const CHUNK_SIZE = 512;
 /** Problems kept in the metadata (the count is always complete). */
 export const STORED_PROBLEMS = 1000;
 
-export class StorageQuotaError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'StorageQuotaError';
-  }
-}
-
-function isQuotaError(err: unknown): boolean {
-  if (typeof err !== 'object' || err === null) return false;
-  const { name, message } = err as { name?: unknown; message?: unknown };
-  return (
-    name === 'QuotaExceededError' ||
-    name === 'NS_ERROR_DOM_QUOTA_REACHED' ||
-    (typeof message === 'string' && /quota/i.test(message))
-  );
-}
+export { StorageQuotaError };
 
 /** Turns a storage failure into an error that says what happened and what to do. */
 export function describeStorageError(err: unknown, what: string): Error {
-  if (isQuotaError(err)) {
-    return new StorageQuotaError(
-      `Not enough browser storage to ${what}. Nothing was changed: datasets already saved are intact. ` +
-        'Free space by deleting datasets or checkpoints you no longer need, allow this site more storage ' +
-        '(persistent storage in the browser settings), or import a smaller dataset.',
-    );
-  }
-  if (err instanceof Error) return new Error(`Could not ${what}: ${err.message}`, { cause: err });
-  return new Error(`Could not ${what}: ${String(err)}`);
+  return storageFailure(err, what, 'datasets already saved are intact', 'or import a smaller dataset');
 }
 
 function chunkRange(id: string): IDBKeyRange {

@@ -2,6 +2,8 @@
  * Where downloaded model files live: the Origin Private File System in the browser, a folder in Node.
  * Paths are relative, '/'-separated. Writes append, so an interrupted download keeps what it has.
  */
+import { storageFailure } from './quota.ts';
+
 export interface FileStore {
   /** Size in bytes, or null when the file does not exist. */
   size(path: string): Promise<number | null>;
@@ -20,15 +22,7 @@ export interface FileStore {
   list(path: string): Promise<string[]>;
 }
 
-/** Turns a failed write into a message about storage space when that is the cause. */
+/** A failed write of a cached file, as a message about storage space when that is the cause. */
 export function storageError(err: unknown, what: string): Error {
-  const name = (err as { name?: string } | null)?.name;
-  if (name === 'QuotaExceededError') {
-    return new Error(
-      `Not enough storage space for ${what}. Free space by deleting cached models or datasets you no longer need, ` +
-        'or allow this site more storage in the browser settings; nothing already stored was lost.',
-      { cause: err },
-    );
-  }
-  return err instanceof Error ? err : new Error(String(err));
+  return storageFailure(err, `store ${what}`, 'the files downloaded so far are kept');
 }
