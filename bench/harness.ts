@@ -56,3 +56,14 @@ export function table(results: BenchResult[]): string {
   const rows = results.map((r) => `| ${r.op} | ${r.shape} | ${r.ms.toFixed(3)} | ${gflops(r)} | ${gbps(r)} | ${r.note ?? ''} |`);
   return [head, ...rows].join('\n');
 }
+
+/** Runs a benchmark's main with the process arguments and exits with its outcome. */
+export function runBench(main: (argv: string[]) => Promise<void>): void {
+  main(process.argv.slice(2)).then(
+    () => process.exit(0),
+    (err: unknown) => {
+      process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exit(1);
+    },
+  );
+}

@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { acquireDevice } from '../src/gpu/device.ts';
 import { nodeGpu } from '../src/gpu/node.ts';
 import { GpuRuntime } from '../src/gpu/runtime.ts';
-import { type BenchResult, table } from './harness.ts';
+import { type BenchResult, runBench, table } from './harness.ts';
 import { attentionCases } from './cases/attention.ts';
 import { layerCases } from './cases/layers.ts';
 import { matmulCases } from './cases/matmul.ts';
@@ -43,10 +43,4 @@ async function main(argv: string[]): Promise<void> {
   rt.destroy();
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);

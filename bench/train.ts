@@ -19,7 +19,7 @@ import { ModelEngine } from '../src/model/model.ts';
 import { trainConfig } from '../src/schema/train.ts';
 import { microBatch } from '../src/train/batches.ts';
 import { LoraTrainer } from '../src/train/trainer.ts';
-import { randomF32, timeOurs } from './harness.ts';
+import { randomF32, runBench, timeOurs } from './harness.ts';
 import { randomModelWeights } from './random-model.ts';
 
 interface Size {
@@ -102,10 +102,4 @@ async function main(argv: string[]): Promise<void> {
   rt.destroy();
 }
 
-main(process.argv.slice(2)).then(
-  () => process.exit(0),
-  (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  },
-);
+runBench(main);
