@@ -3,7 +3,11 @@ import type { DeviceStatus } from '../worker/contract.ts';
 import { engine } from './engine.ts';
 import { DataPage } from './data/DataPage.tsx';
 import { GpuPage } from './GpuPage.tsx';
+import { ExportPage } from './export/ExportPage.tsx';
 import { ModelPage } from './model/ModelPage.tsx';
+import { bootTraining } from './train/run-store.ts';
+import { TrainPage } from './train/TrainPage.tsx';
+import { TryPage } from './try/TryPage.tsx';
 import { type SectionId, SECTIONS, useSection } from './sections.ts';
 
 export type DevicePhase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
@@ -49,10 +53,18 @@ function GpuBadge({ phase }: { phase: DevicePhase }) {
 export function App() {
   const phase = useDevice();
   const [section] = useSection();
+  // A run that a reload interrupted resumes wherever the page opens.
+  const gpuReady = phase.state === 'done' && phase.status.ok;
+  useEffect(() => {
+    if (gpuReady) void bootTraining();
+  }, [gpuReady]);
   const pages: Record<SectionId, preact.JSX.Element> = {
     gpu: <GpuPage phase={phase} />,
     model: <ModelPage />,
     data: <DataPage />,
+    train: <TrainPage />,
+    try: <TryPage />,
+    export: <ExportPage />,
   };
   return (
     <div class="shell">

@@ -1,10 +1,13 @@
-/** The app's sections, addressed by the URL hash (#/gpu, #/data, …) so a reload returns to the same place. */
+/** The app's sections, addressed by the URL hash (#/model, #/train, …) so a reload returns to the same place. */
 import { useEffect, useState } from 'preact/hooks';
 
-/** In the order of the work: pick a model, bring data, (train, try, export), with the GPU's details last. */
+/** In the order of the work: pick a model, bring data, train, try the result, export it; the GPU's details last. */
 export const SECTIONS = [
   { id: 'model', label: 'Model' },
   { id: 'data', label: 'Data' },
+  { id: 'train', label: 'Train' },
+  { id: 'try', label: 'Try it' },
+  { id: 'export', label: 'Export' },
   { id: 'gpu', label: 'GPU' },
 ] as const;
 export type SectionId = (typeof SECTIONS)[number]['id'];

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { ByteSource } from './byte-source.ts';
+import { f32ArrayToBf16, f32ArrayToF16 } from './half.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from './safetensors.ts';
 import { writeSafetensors } from './safetensors-write.ts';
 
@@ -118,11 +119,28 @@ export function peftConfigJson(e: PeftExport): string {
   return `${JSON.stringify(config, null, 2)}\n`;
 }
 
-/** adapter_model.safetensors bytes (f32 by default), metadata {"format": "pt"}. */
-export function peftWeights(e: PeftExport): Uint8Array<ArrayBuffer> {
+/** The dtypes adapter weights can be exported in (PEFT keeps f32; F16 / BF16 halve the file, rounded to nearest even). */
+export type AdapterDtype = 'f32' | 'f16' | 'bf16';
+
+/** f32 values as a safetensors tensor of `dtype` (F16 / BF16 bits rounded to nearest, ties to even). */
+export function adapterTensorData(values: Float32Array, dtype: AdapterDtype): { dtype: 'F32' | 'F16' | 'BF16'; data: Float32Array | Uint16Array } {
+  switch (dtype) {
+    case 'f32':
+      return { dtype: 'F32', data: values };
+    case 'f16':
+      return { dtype: 'F16', data: f32ArrayToF16(values) };
+    case 'bf16':
+      return { dtype: 'BF16', data: f32ArrayToBf16(values) };
+    default:
+      throw new Error(`unknown adapter dtype "${String(dtype)}" (f32, f16 or bf16)`);
+  }
+}
+
+/** adapter_model.safetensors bytes (f32 by default, or F16 / BF16), metadata {"format": "pt"}. */
+export function peftWeights(e: PeftExport, dtype: AdapterDtype = 'f32'): Uint8Array<ArrayBuffer> {
   const tensors = e.modules.flatMap((m) => [
-    { name: `base_model.model.${m.path}.lora_A.weight`, dtype: 'F32' as const, shape: [e.rank, m.inFeatures], data: m.A },
-    { name: `base_model.model.${m.path}.lora_B.weight`, dtype: 'F32' as const, shape: [m.outFeatures, e.rank], data: m.B },
+    { name: `base_model.model.${m.path}.lora_A.weight`, shape: [e.rank, m.inFeatures], ...adapterTensorData(m.A, dtype) },
+    { name: `base_model.model.${m.path}.lora_B.weight`, shape: [m.outFeatures, e.rank], ...adapterTensorData(m.B, dtype) },
   ]);
   return writeSafetensors(tensors, { format: 'pt' });
 }

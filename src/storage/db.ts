@@ -5,6 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { DatasetMeta, DatasetRecord } from '../schema/dataset.ts';
+import type { RunInfo, RunMetric } from '../worker/contract-runs.ts';
 
 export const DB_NAME = 'webgpu-lora';
 
@@ -25,6 +26,19 @@ export interface CheckpointRow {
   bytes: Uint8Array;
 }
 
+/** One point of a run's history (loss, validation loss, samples), keyed by [runId, seq]. */
+export interface RunMetricRow {
+  runId: string;
+  seq: number;
+  metric: RunMetric;
+}
+
+/** The app's state that a reload must find again (which model and dataset were picked, the open run). */
+export interface SettingRow {
+  key: string;
+  value: unknown;
+}
+
 export interface AppDB extends DBSchema {
   datasets: {
     key: string;
@@ -39,6 +53,19 @@ export interface AppDB extends DBSchema {
     key: [string, number];
     value: CheckpointRow;
     indexes: { byRun: string };
+  };
+  runs: {
+    key: string;
+    value: RunInfo;
+    indexes: { byCreated: string };
+  };
+  runMetrics: {
+    key: [string, number];
+    value: RunMetricRow;
+  };
+  settings: {
+    key: string;
+    value: SettingRow;
   };
 }
 
@@ -55,6 +82,12 @@ const UPGRADES: ((db: AppDatabase, tx: UpgradeTx) => void)[] = [
   (db) => {
     const checkpoints = db.createObjectStore('checkpoints', { keyPath: ['runId', 'step'] });
     checkpoints.createIndex('byRun', 'runId');
+  },
+  (db) => {
+    const runs = db.createObjectStore('runs', { keyPath: 'id' });
+    runs.createIndex('byCreated', 'createdAt');
+    db.createObjectStore('runMetrics', { keyPath: ['runId', 'seq'] });
+    db.createObjectStore('settings', { keyPath: 'key' });
   },
 ];
 

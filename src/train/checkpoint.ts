@@ -10,6 +10,7 @@ import { writeSafetensors } from '../formats/safetensors-write.ts';
 import { writeBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { type TrainConfig, TrainConfigSchema } from '../schema/train.ts';
+import type { AdapterSettings } from './adapter.ts';
 import type { LoraAdamW } from './optimizer.ts';
 import { DataCursor } from './run.ts';
 
@@ -20,16 +21,25 @@ export interface RunState {
   config: TrainConfig;
   /** Free-form facts to show when resuming (model, dataset, last losses). */
   info: Record<string, string | number>;
+  /** The adapter's settings, so the checkpoint can be exported without the model (absent in old checkpoints). */
+  adapter?: AdapterSettings;
 }
 
-export async function saveCheckpoint(rt: GpuRuntime, optimizer: LoraAdamW, data: DataCursor, config: TrainConfig, info: RunState['info'] = {}): Promise<Uint8Array<ArrayBuffer>> {
+export async function saveCheckpoint(
+  rt: GpuRuntime,
+  optimizer: LoraAdamW,
+  data: DataCursor,
+  config: TrainConfig,
+  info: RunState['info'] = {},
+  adapter?: AdapterSettings,
+): Promise<Uint8Array<ArrayBuffer>> {
   const tensors = [];
   for (const s of optimizer.state) {
     for (const [suffix, buf] of [['', s.param], ['.m', s.m], ['.v', s.v]] as const) {
-      tensors.push({ name: `${s.name}${suffix}`, dtype: 'F32' as const, shape: [s.count], data: await rt.readF32(buf, s.count) });
+      tensors.push({ name: `${s.name}${suffix}`, dtype: 'F32' as const, shape: [...s.shape], data: await rt.readF32(buf, s.count) });
     }
   }
-  const state: RunState = { step: optimizer.step, epoch: data.epoch, cursor: data.cursor, config, info };
+  const state: RunState = { step: optimizer.step, epoch: data.epoch, cursor: data.cursor, config, info, ...(adapter ? { adapter } : {}) };
   return writeSafetensors(tensors, { format: 'lora-studio-checkpoint', run: JSON.stringify(state) });
 }
 

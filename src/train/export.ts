@@ -1,8 +1,9 @@
 /** The trained adapter as a PEFT folder: adapter_model.safetensors, adapter_config.json and a README.md model card. */
-import { peftConfigJson, peftWeights } from '../formats/peft.ts';
+import { type AdapterDtype, peftConfigJson, peftWeights } from '../formats/peft.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelLora } from '../model/lora-state.ts';
 import type { TrainConfig } from '../schema/train.ts';
+import { type AdapterTensors, adapterFromLora } from './adapter.ts';
 
 export interface ExportedFile {
   name: string;
@@ -18,37 +19,41 @@ export interface CardFacts {
   finalValLoss: number | null;
 }
 
-export async function exportPeft(rt: GpuRuntime, lora: ModelLora, facts: CardFacts): Promise<ExportedFile[]> {
-  const s = lora.settings;
-  const modules = [];
-  for (const m of lora.modules) {
-    modules.push({ path: m.path, inFeatures: m.K, outFeatures: m.M, A: await rt.readF32(m.params.A, s.rank * m.K), B: await rt.readF32(m.params.B, m.M * s.rank) });
-  }
-  const layers = [...new Set(lora.modules.map((m) => m.layer))].sort((a, b) => a - b);
-  const e = {
-    rank: s.rank,
-    alpha: s.alpha,
-    dropout: facts.config.lora.dropout,
-    rslora: s.rslora,
-    targetModules: [...s.targets],
-    layersToTransform: layers.length === lora.perLayer.length ? null : layers,
-    baseModel: facts.baseModel,
-    modules,
-  };
+/** The PEFT folder of an adapter (from the GPU with adapterFromLora, or from a checkpoint with adapterFromCheckpoint). */
+export function peftFiles(e: AdapterTensors, facts: CardFacts, dtype: AdapterDtype = 'f32'): ExportedFile[] {
   const enc = new TextEncoder();
   return [
-    { name: 'adapter_model.safetensors', bytes: peftWeights(e) },
+    { name: 'adapter_model.safetensors', bytes: peftWeights(e, dtype) },
     { name: 'adapter_config.json', bytes: enc.encode(peftConfigJson(e)) },
-    { name: 'README.md', bytes: enc.encode(modelCard(facts, e.targetModules, layers)) },
+    modelCardFile(e, facts),
   ];
 }
 
-function modelCard(f: CardFacts, targets: string[], layers: number[]): string {
+/** How a format's model card names its library and says how to load the folder (PEFT's by default). */
+export interface CardUsage {
+  /** `library_name` in the card's front matter. */
+  library: string;
+  /** The closing sentence: how to load the files. */
+  usage: string;
+}
+
+/** README.md: the model card of an adapter folder (settings, data, losses, and how to load it). */
+export function modelCardFile(e: AdapterTensors, facts: CardFacts, how?: CardUsage): ExportedFile {
+  const layers = e.layersToTransform ?? [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b);
+  return { name: 'README.md', bytes: new TextEncoder().encode(modelCard(facts, e.targetModules, layers, how)) };
+}
+
+/** The PEFT folder of the live adapters. */
+export async function exportPeft(rt: GpuRuntime, lora: ModelLora, facts: CardFacts): Promise<ExportedFile[]> {
+  return peftFiles(await adapterFromLora(rt, lora, facts.config.lora.dropout, facts.baseModel), facts);
+}
+
+function modelCard(f: CardFacts, targets: string[], layers: number[], how?: CardUsage): string {
   const c = f.config;
   const fmt = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(4));
   return `---
 base_model: ${f.baseModel}
-library_name: peft
+library_name: ${how?.library ?? 'peft'}
 tags: [lora, webgpu]
 ---
 
@@ -71,6 +76,6 @@ Trained in the browser engine of LoRA Studio (WebGPU).
 
 Final training loss: ${fmt(f.finalLoss)}. Final validation loss: ${fmt(f.finalValLoss)}.
 
-Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${f.baseModel}"), "<this folder>")\`.
+${how?.usage ?? `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${f.baseModel}"), "<this folder>")\`.`}
 `;
 }

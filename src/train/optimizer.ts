@@ -15,6 +15,8 @@ interface Slot {
   m: GPUBuffer;
   v: GPUBuffer;
   count: number;
+  /** [r, in] for lora_A, [out, r] for lora_B (PEFT's orientation) */
+  shape: [number, number];
 }
 
 export class LoraAdamW {
@@ -31,15 +33,16 @@ export class LoraAdamW {
   ) {
     for (const m of lora.modules) {
       const { R } = m.params;
-      this.slots.push(this.slot(m.params.A, m.params.dA, R * m.K, `${m.path}.lora_A`));
-      this.slots.push(this.slot(m.params.B, m.params.dB, m.M * R, `${m.path}.lora_B`));
+      this.slots.push(this.slot(m.params.A, m.params.dA, [R, m.K], `${m.path}.lora_A`));
+      this.slots.push(this.slot(m.params.B, m.params.dB, [m.M, R], `${m.path}.lora_B`));
     }
     this.partials = rt.memory.create(owner, 'grad-norm-partials', gradNormPartialCount(this.slots.map((s) => s.count)) * 4).buffer;
     this.stats = rt.memory.create(owner, 'grad-norm-stats', 8).buffer;
   }
 
-  private slot(param: GPUBuffer, grad: GPUBuffer, count: number, label: string): Slot {
-    return { name: label, param, grad, count, m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer, v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer };
+  private slot(param: GPUBuffer, grad: GPUBuffer, shape: [number, number], label: string): Slot {
+    const count = shape[0] * shape[1];
+    return { name: label, param, grad, count, shape, m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer, v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer };
   }
 
   /** One update at learning rate `lr`; returns the gradient norm before clipping. */

@@ -8,7 +8,7 @@ import { type Example, microBatch, trainedTokens } from './batches.ts';
 import { SeededRng } from './rng.ts';
 import type { LoraTrainer, StepReport } from './trainer.ts';
 
-export type Metric = (StepReport & { epoch: number; elapsedMs: number }) | { step: number; val_loss: number; val_tokens: number };
+export type Metric = (StepReport & { epoch: number; elapsedMs: number; inputTokens: number }) | { step: number; val_loss: number; val_tokens: number };
 
 export function totalSteps(config: TrainConfig, trainExamples: number): number {
   if (config.steps) return config.steps;
@@ -27,9 +27,10 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 }
 
 /** Mean loss over every trained token of the validation examples (no update; dropout off). */
-export async function evaluate(engine: ModelEngine, examples: readonly Example[], B: number, T: number): Promise<{ loss: number; tokens: number }> {
+export async function evaluate(engine: ModelEngine, examples: readonly Example[], B: number, T: number, maxBatches = 0): Promise<{ loss: number; tokens: number }> {
   const batches = [];
   for (let i = 0; i < examples.length; i += B) batches.push(microBatch(examples.slice(i, i + B), T));
+  if (maxBatches > 0) batches.splice(maxBatches);
   const tokens = trainedTokens(batches);
   if (tokens === 0) return { loss: Number.NaN, tokens: 0 };
   for (const [i, b] of batches.entries()) await engine.trainMicroBatch(b, { scale: 1 / tokens, accumulate: i > 0 });
@@ -75,7 +76,9 @@ export interface RunOptions {
   /** Where a resumed run continues in the data (default: the start). */
   data?: DataCursor;
   /** Called after every optimizer step (e.g. to checkpoint); returning false stops the run there. */
-  afterStep?: (step: number, data: DataCursor) => boolean | void | Promise<boolean | void>;
+  afterStep?: (step: number, data: DataCursor, evaluated: boolean) => boolean | void | Promise<boolean | void>;
+  /** Called before each evaluation starts. */
+  beforeEval?: () => void;
   now?: () => number;
 }
 
@@ -88,13 +91,20 @@ export async function runTraining(o: RunOptions): Promise<void> {
   const data = o.data ?? new DataCursor(o.train.length, config.seed);
   const next = (): Example => o.train[data.next()]!;
   while (o.trainer.step < total) {
-    const mbs = Array.from({ length: config.gradAccum }, () => microBatch(Array.from({ length: config.microBatch }, next), o.T));
+    let inputTokens = 0;
+    const mbs = Array.from({ length: config.gradAccum }, () => {
+      const rows = Array.from({ length: config.microBatch }, next);
+      for (const r of rows) inputTokens += Math.min(r.ids.length, o.T);
+      return microBatch(rows, o.T);
+    });
     const report = await o.trainer.trainStep(mbs);
-    await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start });
-    if (config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total)) {
-      const v = await evaluate(o.engine, o.valid, config.microBatch, o.T);
+    await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start, inputTokens });
+    const evaluated = config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total);
+    if (evaluated) {
+      o.beforeEval?.();
+      const v = await evaluate(o.engine, o.valid, config.microBatch, o.T, config.evalBatches);
       await o.onMetric({ step: report.step, val_loss: v.loss, val_tokens: v.tokens });
     }
-    if ((await o.afterStep?.(report.step, data)) === false) return;
+    if ((await o.afterStep?.(report.step, data, evaluated)) === false) return;
   }
 }

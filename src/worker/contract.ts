@@ -4,8 +4,12 @@
  */
 import type { GpuErrorKind } from '../gpu/errors.ts';
 import type { DeviceInfo } from '../gpu/info.ts';
+import type { PresetName, TrainConfigInput } from '../schema/train.ts';
 import type { DownloadProgress } from '../model/download.ts';
 import type { HubFile, HubLocation } from '../model/hub.ts';
+import type { ChatEvent, ChatRequest, ExportedFileInfo, ExportRequest, ModelRef, RunInfo, RunMetric, TrainEvent, TrainRequest } from './contract-runs.ts';
+
+export type * from './contract-runs.ts';
 
 /** An error as the UI shows it: what happened, and what the user can do. */
 export interface EngineError {
@@ -54,4 +58,31 @@ export interface EngineApi {
   deleteCached(repo: string, revision: string): Promise<Result<null>>;
   /** Loads a cached model onto the GPU (offline) to check it, then releases it. */
   openCached(repo: string, revision: string): Promise<Result<OpenedModel>>;
+
+  /** Copies a local model folder (config.json, safetensors or GGUF, tokenizer files) into the cache as `local/<name>`. */
+  importLocalModel(name: string, files: { path: string; file: File }[], onProgress: (p: DownloadProgress) => void): Promise<Result<CachedModelInfo>>;
+
+  // Training (src/worker/training.ts). One run at a time; events stream to onEvent.
+  listRuns(): Promise<Result<RunInfo[]>>;
+  runMetrics(runId: string): Promise<Result<RunMetric[]>>;
+  /** Creates a run and trains it; resolves when it ends (done, stopped, paused runs keep the promise pending). */
+  startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>>;
+  /** Continues a run from its newest checkpoint (after a reload, a stop or an error). */
+  resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>>;
+  pauseRun(): void;
+  continueRun(): void;
+  /** Stops after the current step, saving a checkpoint first. */
+  stopRun(): void;
+  deleteRun(runId: string): Promise<Result<null>>;
+
+  // Try it (src/worker/chat.ts): base and adapter answers, token by token, interleaved.
+  chat(req: ChatRequest, onEvent: (e: ChatEvent) => void): Promise<Result<null>>;
+  cancelChat(): void;
+
+  // Export (src/worker/export.ts): into a folder the user picked, or as a zip's bytes where that API is missing.
+  exportRun(req: ExportRequest, dir: FileSystemDirectoryHandle | null): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+  /** Releases the model and adapters the worker keeps loaded for chat. */
+  releaseModels(): void;
+  /** A model's memory plan for a config, to show whether it fits before training. */
+  planRun(model: ModelRef, config: TrainConfigInput, preset: PresetName | null, maxLength: number): Promise<Result<{ totalBytes: number; fits: boolean | null }>>;
 }

@@ -6,15 +6,24 @@ import { parameterCount, parseModelConfig } from '../model/config.ts';
 import { type DownloadProgress, cacheDir, deleteCachedModel, downloadModel, listCachedModels, readCachedModel } from '../model/download.ts';
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
 import { planMemory } from '../model/plan.ts';
-import { OpfsStore } from '../storage/opfs-store.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { loadModel } from '../model/loader.ts';
 import { FilesModelSource } from '../model/source.ts';
-import type { CachedModelInfo, OpenedModel, RepoInfo, Result } from './contract.ts';
+import type { CachedModelInfo, EngineApi, ModelRef, OpenedModel, RepoInfo, Result } from './contract.ts';
+import { forgetChatModel } from './chat.ts';
+import { getRuntime, opfs, toEngineError } from './runtime.ts';
 
-let store: OpfsStore | undefined;
-const opfs = () => (store ??= new OpfsStore());
 let active: AbortController | undefined;
+
+/** A cached model's files as a model source (reads lazily from OPFS; works offline). */
+export async function cachedModelSource(ref: ModelRef): Promise<FilesModelSource> {
+  const m = await readCachedModel(opfs(), ref);
+  if (!m) throw new Error(`${ref.repo} is not completely in this browser's cache; download it again on the Model page.`);
+  const dir = cacheDir(ref);
+  const files = new Map<string, Blob>();
+  for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
+  return new FilesModelSource(files, ref.repo);
+}
 
 function fail(err: unknown, hint: string): { ok: false; error: { kind: 'unknown'; message: string; hint: string } } {
   const message = err instanceof Error ? err.message : String(err);
@@ -71,6 +80,7 @@ export async function cachedModels(): Promise<Result<CachedModelInfo[]>> {
 
 export async function deleteCached(repo: string, revision: string): Promise<Result<null>> {
   try {
+    forgetChatModel({ repo, revision });
     await deleteCachedModel(opfs(), { repo, revision });
     return { ok: true, value: null };
   } catch (err) {
@@ -84,20 +94,16 @@ export async function deleteCached(repo: string, revision: string): Promise<Resu
  */
 export async function openCached(repo: string, revision: string, rt: GpuRuntime): Promise<Result<OpenedModel>> {
   try {
-    const m = await readCachedModel(opfs(), { repo, revision });
-    if (!m) throw new Error(`${repo} is not completely in the cache.`);
-    const dir = cacheDir({ repo, revision });
-    const files = new Map<string, Blob>();
-    for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
+    const source = await cachedModelSource({ repo, revision });
     const owner = `opened/${repo}`;
-    const { weights, report } = await loadModel(rt, new FilesModelSource(files, repo), { quant: 'none', owner });
+    const { weights, report } = await loadModel(rt, source, { quant: 'none', owner });
     rt.memory.destroyOwner(owner);
     return {
       ok: true,
       value: {
         arch: weights.desc.arch,
         parameters: parameterCount(weights.desc),
-        tokenizer: files.has('tokenizer.json'),
+        tokenizer: (await source.readText('tokenizer.json')) !== null,
         tensors: report.tensorsRead,
         gpuBytes: report.gpuBytes,
         ms: report.ms,
@@ -107,3 +113,18 @@ export async function openCached(repo: string, revision: string, rt: GpuRuntime)
     return fail(err, 'Delete the cached copy and download it again.');
   }
 }
+
+export const modelsApi: Pick<EngineApi, 'inspectRepo' | 'download' | 'cancelDownload' | 'cachedModels' | 'deleteCached' | 'openCached'> = {
+  inspectRepo,
+  download,
+  cancelDownload,
+  cachedModels,
+  deleteCached,
+  async openCached(repo, revision) {
+    try {
+      return await openCached(repo, revision, await getRuntime());
+    } catch (err) {
+      return { ok: false, error: toEngineError(err) };
+    }
+  },
+};

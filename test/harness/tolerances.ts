@@ -140,4 +140,20 @@ export const TOLERANCES = {
    * what remains is f32 rounding of O(0.1–1) weights over three updates.
    */
   trainer_f32: { atol: 2e-5, rtol: 1e-4, normRel: 2e-5 },
+  /**
+   * A packed row against the same examples unpacked, both on the GPU in f32: the same math on the same values, so
+   * only the order of sums over tokens differs (the loss's per-token sum, the partial sums of the LoRA gradients over
+   * B·T rows, where padding adds exact zeros); measured over 8 seeds: loss ≤ 2 ulp (1.3e-7 rel), gradients bit-identical.
+   * A target leaking across examples adds a whole token's loss (O(1)); attention leaking across them (no segments)
+   * moved the tiny models' loss by only 4e-4–2.5e-3 relative, hence a bound far below model_grad_f32's.
+   */
+  packing_f32: { atol: 1e-5, rtol: 1e-5, normRel: 1e-5 },
+  /**
+   * A merged model (W + s·B@A rounded once to f32, src/train/merge.ts) against the base model with the same adapter
+   * applied unmerged by the engine, both on the GPU in f32 (test/kernels/exports.test.ts): the same math in another
+   * order, xW' versus xW + s·(xA)B, so each projection differs by f32 rounding of O(1) sums over ≤ 128 terms, carried
+   * through the tiny models' blocks and head; logits O(1–10). Measured over 10 seeds (llama, qwen2, adapters ±0.3 on
+   * every projection): ≤ 1.1e-5 abs, ≤ 2.3e-6 norm-wise. A merge bug (scale, transpose, a wrong row) moves logits by O(0.1–1).
+   */
+  merged_vs_adapter_f32: { atol: 5e-5, rtol: 5e-5, normRel: 1e-5 },
 } satisfies Record<string, Tolerance>;

@@ -5,7 +5,7 @@
  */
 import type { DatasetMeta } from '../../schema/dataset.ts';
 import { deleteDataset, listDatasets, renameDataset } from '../../storage/datasets.ts';
-import { type AppDatabase, openAppDb } from '../../storage/db.ts';
+import { appDb } from '../app-db.ts';
 import { createStore } from './store.ts';
 import { describeError } from './text.ts';
 import { DataWorker } from './worker-client.ts';
@@ -17,22 +17,7 @@ export type DatasetsState =
 
 export const datasetsStore = createStore<DatasetsState>({ state: 'loading' });
 
-let dbPromise: Promise<AppDatabase> | null = null;
-
-function db(): Promise<AppDatabase> {
-  dbPromise ??= openAppDb().then(
-    (opened) => {
-      // openAppDb closes the connection when another tab upgrades the database: open a new one next time.
-      opened.addEventListener('versionchange', () => (dbPromise = null));
-      return opened;
-    },
-    (err: unknown) => {
-      dbPromise = null;
-      throw err;
-    },
-  );
-  return dbPromise;
-}
+const db = appDb;
 
 export async function refreshDatasets(): Promise<void> {
   try {

@@ -5,6 +5,7 @@ import { engine } from '../engine.ts';
 import { CachedModels } from './CachedModels.tsx';
 import { CatalogTable } from './CatalogTable.tsx';
 import { DownloadPanel } from './DownloadPanel.tsx';
+import { LocalModelDrop } from './LocalModelDrop.tsx';
 
 const HUB_KEY = 'lora-studio.hub';
 const REPO_KEY = 'lora-studio.repo';
@@ -66,6 +67,7 @@ export function ModelPage() {
         )}
         {lookup.state === 'done' && <DownloadPanel info={lookup.info} onDone={refreshCache} />}
       </section>
+      <LocalModelDrop onImported={() => void refreshCache()} />
       <CachedModels models={cached} onChange={refreshCache} />
       <CatalogTable onPick={(r) => void look(r)} />
     </div>

@@ -41,7 +41,7 @@ describe('datasets in IndexedDB', () => {
   test('the database is created with its stores at the current version', async () => {
     const db = await freshDb();
     expect(db.version).toBe(DB_VERSION);
-    expect([...db.objectStoreNames].sort()).toEqual(['checkpoints', 'datasetChunks', 'datasets']);
+    expect([...db.objectStoreNames].sort()).toEqual(['checkpoints', 'datasetChunks', 'datasets', 'runMetrics', 'runs', 'settings']);
     db.close();
   });
 

@@ -1,0 +1,174 @@
+/**
+ * Setting up a run: the model and dataset (from what this browser holds), a preset, the configuration form generated
+ * from the zod schema, sample generations with a validator, and the memory the run will need. The draft is kept in
+ * IndexedDB, so a reload returns to it.
+ */
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { z } from 'zod';
+import { PRESETS, type PresetName, type TrainConfig, TrainConfigSchema, trainConfig } from '../../schema/train.ts';
+import { suggestValidator } from '../../validate/suggest.ts';
+import { VALIDATOR_KINDS, type ValidatorKind } from '../../validate/types.ts';
+import type { CachedModelInfo, ModelRef } from '../../worker/contract.ts';
+import { selectedDataset, selectedModel, usePersisted } from '../app-state.ts';
+import { datasetsStore, refreshDatasets } from '../data/datasets-store.ts';
+import { useStore } from '../data/store.ts';
+import { engine } from '../engine.ts';
+import { formatBytes } from '../format.ts';
+import { type JsonSchema, SchemaForm, setPath } from './SchemaForm.tsx';
+import { startRun, type TrainState } from './run-store.ts';
+import { trainDraft } from './draft.ts';
+
+const FORM_SCHEMA = z.toJSONSchema(TrainConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+
+const PRESET_TEXT: Record<PresetName, string> = {
+  'asp-coder': 'ASP coder — rank 16, alpha 160, top 16 layers, 1 × 4 accumulation, answers-only loss',
+  'dot-qlora': 'DOT QLoRA — rank 16, alpha 32, q/k/v/o, lr 2e-4, 5 epochs, 4 × 4, 4-bit base',
+  persona: 'Persona adapter — rank 8, scale 20, lr 1e-5, 500 steps, batch 2',
+  'raw-text': 'Raw-text style — max length 512',
+};
+
+const refKey = (r: ModelRef | null) => (r ? `${r.repo}@${r.revision}` : '');
+
+function issuesByPath(config: unknown): Map<string, string> {
+  const r = TrainConfigSchema.safeParse(config);
+  const out = new Map<string, string>();
+  if (!r.success) for (const i of r.error.issues) out.set(i.path.join('.'), i.message);
+  return out;
+}
+
+export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boolean }) {
+  const [models, setModels] = useState<CachedModelInfo[] | null>(null);
+  const datasets = useStore(datasetsStore);
+  const [model, setModel] = usePersisted(selectedModel);
+  const [datasetId, setDatasetId] = usePersisted(selectedDataset);
+  const [draft, setDraft, draftLoaded] = usePersisted(trainDraft);
+  const [plan, setPlan] = useState<string | null>(null);
+  useEffect(() => {
+    void refreshDatasets();
+    void engine()
+      .cachedModels()
+      .then((r) => setModels(r.ok ? r.value : []));
+  }, []);
+  const config = draft.config as Record<string, unknown>;
+  const errors = useMemo(() => issuesByPath(config), [config]);
+  const list = datasets.state === 'ready' ? datasets.list : [];
+  const dataset = list.find((d) => d.id === datasetId) ?? null;
+
+  // Defaults for the pickers: the only model / dataset when nothing was chosen yet.
+  useEffect(() => {
+    if (!model && models && models.length > 0) setModel({ repo: models[0]!.repo, revision: models[0]!.revision });
+  }, [models]);
+  useEffect(() => {
+    if (!datasetId && list.length > 0) setDatasetId(list[0]!.id);
+  }, [list.length]);
+
+  useEffect(() => {
+    if (!model || errors.size > 0) return setPlan(null);
+    let live = true;
+    void engine()
+      .planRun(model, config as TrainConfig, null, dataset?.tokens?.max ?? (config.maxLength as number))
+      .then((r) => live && setPlan(r.ok && r.value.totalBytes > 0 ? formatBytes(r.value.totalBytes) : null));
+    return () => {
+      live = false;
+    };
+  }, [refKey(model), JSON.stringify(config), dataset?.id]);
+
+  const choosePreset = (preset: PresetName | null) => setDraft({ ...draft, preset, config: trainConfig(preset) });
+  const suggested: ValidatorKind | null = dataset ? (suggestValidator({ files: dataset.sources.map((s) => s.path) })?.kind ?? null) : null;
+  const validator = draft.validator === 'auto' ? suggested : draft.validator;
+  const busy = state.activeId !== null;
+  const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded;
+
+  const start = () => {
+    if (!model || !dataset) return;
+    void startRun({ model, datasetId: dataset.id, preset: draft.preset, config: TrainConfigSchema.parse(config), samples: draft.samples, validator, ...(draft.name.trim() ? { name: draft.name.trim() } : {}) });
+  };
+
+  return (
+    <section class="card new-run" aria-labelledby="new-run-title" data-testid="new-run">
+      <h2 id="new-run-title">New run</h2>
+      <div class="form-grid pickers">
+        <div class="field">
+          <label for="run-model">Model</label>
+          <select id="run-model" value={refKey(model)} onChange={(e) => setModel(models?.find((m) => refKey(m) === (e.currentTarget as HTMLSelectElement).value) ?? null)}>
+            {!model && <option value="">Choose a model…</option>}
+            {(models ?? []).map((m) => (
+              <option value={refKey(m)}>
+                {m.repo} ({formatBytes(m.bytes)})
+              </option>
+            ))}
+          </select>
+          {models?.length === 0 && (
+            <p class="help">
+              No model in this browser yet: <a href="#/model">download one or drop a folder</a>.
+            </p>
+          )}
+        </div>
+        <div class="field">
+          <label for="run-dataset">Dataset</label>
+          <select id="run-dataset" value={datasetId ?? ''} onChange={(e) => setDatasetId((e.currentTarget as HTMLSelectElement).value || null)}>
+            {!dataset && <option value="">Choose a dataset…</option>}
+            {list.map((d) => (
+              <option value={d.id}>
+                {d.name} ({d.counts.train} train / {d.counts.valid} valid)
+              </option>
+            ))}
+          </select>
+          {datasets.state === 'ready' && list.length === 0 && (
+            <p class="help">
+              No dataset yet: <a href="#/data">import one</a>.
+            </p>
+          )}
+        </div>
+        <div class="field">
+          <label for="run-preset">Preset</label>
+          <select id="run-preset" value={draft.preset ?? ''} onChange={(e) => choosePreset(((e.currentTarget as HTMLSelectElement).value || null) as PresetName | null)}>
+            <option value="">Defaults</option>
+            {(Object.keys(PRESETS) as PresetName[]).map((p) => (
+              <option value={p}>{PRESET_TEXT[p]}</option>
+            ))}
+          </select>
+          <p class="help">A preset fills the form below; change anything afterwards.</p>
+        </div>
+        <div class="field">
+          <label for="run-name">Run name</label>
+          <input id="run-name" type="text" value={draft.name} placeholder="optional" onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })} />
+        </div>
+      </div>
+      <details class="config" open={!collapsed}>
+        <summary>Settings</summary>
+        <SchemaForm schema={FORM_SCHEMA} value={config} errors={errors} onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })} />
+        <fieldset class="form-group">
+          <legend>Samples at each evaluation</legend>
+          <div class="form-grid">
+            <div class="field">
+              <label for="run-samples">Validation prompts answered</label>
+              <input id="run-samples" type="number" min={0} max={16} step={1} value={draft.samples} onInput={(e) => setDraft({ ...draft, samples: Math.max(0, Math.min(16, Number((e.currentTarget as HTMLInputElement).value) || 0)) })} />
+            </div>
+            <div class="field">
+              <label for="run-validator">Check answers with</label>
+              <select id="run-validator" value={draft.validator ?? 'none'} onChange={(e) => {
+                const v = (e.currentTarget as HTMLSelectElement).value;
+                setDraft({ ...draft, validator: v === 'none' ? null : (v as ValidatorKind | 'auto') });
+              }}>
+                <option value="auto">Automatic{suggested ? ` (${suggested.toUpperCase()})` : ' (none found)'}</option>
+                <option value="none">No validator</option>
+                {VALIDATOR_KINDS.map((k) => (
+                  <option value={k}>{k.toUpperCase()}</option>
+                ))}
+              </select>
+            </div>
+          </div>
+        </fieldset>
+      </details>
+      <div class="actions">
+        <button type="button" class="primary" onClick={start} disabled={!canStart} data-testid="start-run">
+          Start training
+        </button>
+        {plan && <span class="muted">Needs about {plan} of GPU memory.</span>}
+        {errors.size > 0 && <span class="error-text">Fix the highlighted settings first.</span>}
+        {busy && <span class="muted">A run is training; pause or stop it to start another.</span>}
+      </div>
+    </section>
+  );
+}

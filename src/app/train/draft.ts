@@ -1,0 +1,15 @@
+/** The New run form's draft, kept in IndexedDB so a reload returns to what the user was setting up. */
+import { type PresetName, trainConfig } from '../../schema/train.ts';
+import type { ValidatorKind } from '../../validate/types.ts';
+import { persisted } from '../app-state.ts';
+
+export interface TrainDraft {
+  preset: PresetName | null;
+  /** The form's values: a full configuration (possibly invalid while being edited). */
+  config: Record<string, unknown>;
+  samples: number;
+  validator: ValidatorKind | 'auto' | null;
+  name: string;
+}
+
+export const trainDraft = persisted<TrainDraft>('trainDraft', { preset: null, config: trainConfig(null) as Record<string, unknown>, samples: 2, validator: 'auto', name: '' });

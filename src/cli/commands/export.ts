@@ -1,0 +1,129 @@
+/**
+ * `npm run cli -- export --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged [--dtype f32|f16|bf16]
+ *  [--shard-size BYTES] --out DIR` converts a PEFT adapter folder: to another adapter format (the model is read for
+ * its config only: layer count, architecture, heads), or merged into the model's safetensors weights (streamed,
+ * shard by shard). Prints a JSON summary of the files written.
+ */
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
+import { readGguf } from '../../formats/gguf.ts';
+import { readGgufHfConfig } from '../../formats/gguf-config.ts';
+import { readPeftAdapter } from '../../formats/peft.ts';
+import { type ModelDescription, parseModelConfig } from '../../model/config.ts';
+import { detectLayout, type ModelSource } from '../../model/source.ts';
+import { NodeFolderModelSource } from '../../model/source-node.ts';
+import type { AdapterTensors } from '../../train/adapter.ts';
+import { type AdapterDtype, adapterExportFiles, type ExportFormat, exportMergedModel, type FileSink } from '../../train/exports.ts';
+import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import type { CliCommand } from './types.ts';
+
+/** A PEFT adapter folder as the exporters' AdapterTensors. */
+export async function readPeftDir(dir: string): Promise<AdapterTensors> {
+  const configText = await readFile(join(dir, 'adapter_config.json'), 'utf8');
+  const weights = await NodeFileByteSource.open(join(dir, 'adapter_model.safetensors'));
+  try {
+    const adapter = await readPeftAdapter(configText, weights);
+    const c = adapter.config;
+    const modules = [...adapter.modules.values()];
+    const targets = Array.isArray(c.target_modules) ? c.target_modules : [...new Set(modules.map((m) => m.path.slice(m.path.lastIndexOf('.') + 1)))];
+    const layers = c.layers_to_transform == null ? null : Array.isArray(c.layers_to_transform) ? c.layers_to_transform : [c.layers_to_transform];
+    return {
+      rank: adapter.rank,
+      alpha: c.lora_alpha,
+      dropout: c.lora_dropout,
+      rslora: c.use_rslora,
+      targetModules: targets,
+      layersToTransform: layers,
+      baseModel: c.base_model_name_or_path ?? '',
+      modules,
+    };
+  } finally {
+    await weights.close();
+  }
+}
+
+/** The model's description from its config.json, or from the metadata of a GGUF-only folder. */
+export async function describeSource(source: ModelSource): Promise<ModelDescription> {
+  const layout = await detectLayout(source);
+  if (layout.kind !== 'gguf') return parseModelConfig(layout.config);
+  const bytes = await source.open(layout.file);
+  try {
+    return parseModelConfig(await readGgufHfConfig(bytes, await readGguf(bytes, layout.file)));
+  } finally {
+    await bytes.close?.();
+  }
+}
+
+/** Files written into `dir` (created); an aborted file is removed. */
+export function nodeFolderSink(dir: string): FileSink {
+  return {
+    async open(name) {
+      const path = join(dir, name);
+      await mkdir(dirname(path), { recursive: true });
+      const handle = await open(path, 'w');
+      return {
+        async write(chunk) {
+          let done = 0;
+          while (done < chunk.byteLength) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+        },
+        async close() {
+          await handle.close();
+        },
+        async abort() {
+          await handle.close().catch(() => undefined);
+          await rm(path, { force: true });
+        },
+      };
+    },
+  };
+}
+
+const FORMATS = ['peft', 'mlx', 'gguf', 'merged'] as const satisfies readonly ExportFormat[];
+
+export const command: CliCommand = {
+  summary: 'convert a PEFT adapter to peft (f16/bf16), mlx, gguf (llama.cpp LoRA), or merge it into the model',
+  async run(argv) {
+    const args = parseArgs(argv);
+    const adapterDir = stringFlag(args, 'adapter');
+    const modelDir = stringFlag(args, 'model');
+    const out = stringFlag(args, 'out');
+    if (!adapterDir || !modelDir || !out || !args.flags.has('format')) {
+      throw new Error('export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES]');
+    }
+    const format = choiceFlag(args, 'format', FORMATS, 'peft');
+    const dtype = choiceFlag<AdapterDtype>(args, 'dtype', ['f32', 'f16', 'bf16'], 'f32');
+    const adapter = await readPeftDir(adapterDir);
+    const source = await NodeFolderModelSource.open(modelDir);
+    const desc = await describeSource(source);
+    const started = performance.now();
+    let files: { name: string; bytes: number }[];
+    if (format === 'merged') {
+      if (args.flags.has('dtype')) process.stderr.write('note: --dtype is ignored for merged weights: each weight keeps its stored dtype\n');
+      const shardBytes = numberFlag(args, 'shard-size');
+      await mkdir(out, { recursive: true });
+      let last = '';
+      const result = await exportMergedModel(source, adapter, nodeFolderSink(out), {
+        ...(shardBytes !== undefined ? { shardBytes } : {}),
+        onProgress: (p) => {
+          if (p.file !== last) process.stderr.write(`writing ${p.file} (${p.bytesTotal} bytes)\n`);
+          last = p.file;
+        },
+      });
+      files = result.files;
+    } else {
+      const written = adapterExportFiles(format, adapter, { facts: null, desc, dtype });
+      await mkdir(out, { recursive: true });
+      const sink = nodeFolderSink(out);
+      for (const f of written) {
+        const file = await sink.open(f.name);
+        await file.write(f.bytes);
+        await file.close();
+      }
+      files = written.map((f) => ({ name: f.name, bytes: f.bytes.byteLength }));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    process.stdout.write(`${JSON.stringify({ format, dtype: format === 'merged' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`);
+    return 0;
+  },
+};

@@ -1,0 +1,166 @@
+/**
+ * The one entry point for exporting a trained adapter (from the GPU, a checkpoint, or a PEFT folder):
+ *   peft    adapter_model.safetensors + adapter_config.json           (PeftModel.from_pretrained, vLLM, TGI)
+ *   mlx     adapters.safetensors + adapter_config.json                (mlx_lm.generate --adapter-path)
+ *   gguf    adapter.gguf                                              (llama.cpp / Ollama / LM Studio: --lora)
+ *   merged  the base model with the adapter folded into its stored weights, as a safetensors model folder
+ * Each adapter folder also gets a README.md model card. Browser-safe.
+ */
+import { type GgufLoraDtype, ggufArchName, ggufLoraFile } from '../formats/gguf-lora.ts';
+import { mlxAdapterFiles } from '../formats/mlx.ts';
+import { type AdapterDtype, peftConfigJson, peftWeights } from '../formats/peft.ts';
+import type { ModelDescription } from '../model/config.ts';
+import type { ModelSource } from '../model/source.ts';
+import type { AdapterTensors } from './adapter.ts';
+import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles } from './export.ts';
+import { adapterScaling, type FileSink, mergeAdapter, type MergeOptions, type MergeResult } from './merge.ts';
+
+export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged';
+export type AdapterExportFormat = Exclude<ExportFormat, 'merged'>;
+export type { AdapterDtype, CardFacts, ExportedFile, FileSink, MergeOptions, MergeResult };
+
+/** The dtypes each format can be written in (merged keeps each weight's stored dtype). */
+export const EXPORT_DTYPES: Record<ExportFormat, readonly AdapterDtype[]> = {
+  peft: ['f32', 'f16', 'bf16'],
+  mlx: ['f32', 'f16', 'bf16'],
+  gguf: ['f32', 'f16'],
+  merged: [],
+};
+
+/** The file name of the GGUF adapter. */
+export const GGUF_LORA_FILE = 'adapter.gguf';
+
+export interface AdapterExportContext {
+  /**
+   * What the model card says about training; null when it is unknown (e.g. the CLI converting a PEFT folder): the
+   * card then lists the adapter's own settings only.
+   */
+  facts: CardFacts | null;
+  /** The base model's description (layer count for MLX, architecture and heads for GGUF). */
+  desc: ModelDescription;
+  dtype: AdapterDtype;
+}
+
+function layersOf(e: AdapterTensors): number[] {
+  return e.layersToTransform ?? [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b);
+}
+
+/** A card for an adapter whose training run is unknown: its settings and how to load it. */
+function conversionCard(e: AdapterTensors, how: CardUsage): ExportedFile {
+  const text = `---
+base_model: ${e.baseModel}
+library_name: ${how.library}
+tags: [lora, webgpu]
+---
+
+# LoRA adapter for ${e.baseModel || 'its base model'}
+
+Converted by LoRA Studio.
+
+| setting | value |
+| --- | --- |
+| rank / alpha / dropout | ${e.rank} / ${e.alpha} / ${e.dropout}${e.rslora ? ' (rsLoRA)' : ''} |
+| scaling | ${adapterScaling(e)} |
+| target modules | ${e.targetModules.join(', ')} |
+| layers | ${layersOf(e).join(', ')} |
+
+${how.usage}
+`;
+  return { name: 'README.md', bytes: new TextEncoder().encode(text) };
+}
+
+function card(e: AdapterTensors, facts: CardFacts | null, how?: CardUsage): ExportedFile {
+  if (facts) return modelCardFile(e, facts, how);
+  return conversionCard(e, how ?? { library: 'peft', usage: `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${e.baseModel}"), "<this folder>")\`.` });
+}
+
+/** [out, in] of a projection of `desc`, or null for a module this app does not train. */
+function projectionShape(desc: ModelDescription, target: string): [number, number] | null {
+  const q = desc.heads * desc.headDim;
+  const kv = desc.kvHeads * desc.headDim;
+  const C = desc.hidden;
+  const I = desc.intermediate;
+  const shapes: Record<string, [number, number]> = { q_proj: [q, C], k_proj: [kv, C], v_proj: [kv, C], o_proj: [C, q], gate_proj: [I, C], up_proj: [I, C], down_proj: [C, I] };
+  return shapes[target] ?? null;
+}
+
+const MODULE = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)$/;
+
+/** Throws when the adapter's modules are not projections of `desc` with its shapes (trained on another base model?). */
+export function checkAdapterFitsModel(e: AdapterTensors, desc: ModelDescription): void {
+  if (desc.fused) throw new Error('Phi-3 keeps q/k/v and gate/up in fused projections (qkv_proj, gate_up_proj), which this app does not train LoRA on.');
+  if (e.modules.length === 0) throw new Error('The adapter has no LoRA modules to export.');
+  for (const m of e.modules) {
+    const match = MODULE.exec(m.path);
+    const shape = match ? projectionShape(desc, match[3]!) : null;
+    if (!match || !shape) throw new Error(`The adapter has weights for ${m.path}, which is not one of the projections this app exports (q/k/v/o_proj, gate/up/down_proj in model.layers.N).`);
+    const layer = Number(match[1]);
+    if (layer >= desc.layers) throw new Error(`The adapter has weights for layer ${layer}, but the model has ${desc.layers} layers: was it trained on another base model?`);
+    if (shape[0] !== m.outFeatures || shape[1] !== m.inFeatures) {
+      throw new Error(`${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's projection is [${shape[0]} × ${shape[1]}]: was it trained on another base model?`);
+    }
+    if (m.A.length !== e.rank * m.inFeatures || m.B.length !== m.outFeatures * e.rank) throw new Error(`${m.path}: A or B does not hold rank ${e.rank} values.`);
+  }
+}
+
+/** The files of an adapter folder in `format`. Throws (before producing anything) what the format cannot express. */
+export function adapterExportFiles(format: AdapterExportFormat, e: AdapterTensors, ctx: AdapterExportContext): ExportedFile[] {
+  if ((format as ExportFormat) === 'merged') throw new Error('Merged weights are not an adapter folder: write them with exportMergedModel (they need the base model).');
+  const allowed = EXPORT_DTYPES[format];
+  if (!allowed) throw new Error(`Unknown adapter export format "${String(format)}" (peft, mlx or gguf; merged weights come from exportMergedModel).`);
+  if (!allowed.includes(ctx.dtype)) throw new Error(`${format.toUpperCase()} adapters are written in ${allowed.join(' or ')}, not ${ctx.dtype}.`);
+  checkAdapterFitsModel(e, ctx.desc);
+  switch (format) {
+    case 'peft':
+      if (ctx.facts) return peftFiles(e, ctx.facts, ctx.dtype);
+      return [
+        { name: 'adapter_model.safetensors', bytes: peftWeights(e, ctx.dtype) },
+        { name: 'adapter_config.json', bytes: new TextEncoder().encode(peftConfigJson(e)) },
+        card(e, null),
+      ];
+    case 'mlx':
+      return [
+        ...mlxAdapterFiles(e, ctx.desc.layers, ctx.dtype),
+        card(e, ctx.facts, {
+          library: 'mlx',
+          usage: `Load it with \`mlx_lm.generate --model ${e.baseModel || '<base model>'} --adapter-path <this folder> --prompt "…"\`, or \`mlx_lm.load("${e.baseModel || '<base model>'}", adapter_path="<this folder>")\`.`,
+        }),
+      ];
+    case 'gguf':
+      return [
+        { name: GGUF_LORA_FILE, bytes: ggufLoraFile(e, ctx.desc, ctx.dtype as GgufLoraDtype) },
+        card(e, ctx.facts, {
+          library: 'gguf',
+          usage: `Use it with a GGUF of the same base model (architecture \`${ggufArchName(ctx.desc.arch)}\`): \`llama-cli -m base.gguf --lora ${GGUF_LORA_FILE}\` (or \`--lora-scaled ${GGUF_LORA_FILE} 0.5\` for half strength).`,
+        }),
+      ];
+  }
+}
+
+/**
+ * The merged model folder: the base model of `source` (safetensors, single or sharded) with the adapter folded into
+ * its stored weights, streamed into `sink` (see merge.ts), plus a README.md that says what it is.
+ */
+export async function exportMergedModel(source: ModelSource, e: AdapterTensors, sink: FileSink, opts: MergeOptions = {}): Promise<MergeResult> {
+  const result = await mergeAdapter(source, e, sink, opts);
+  const text = `---
+base_model: ${e.baseModel}
+library_name: transformers
+tags: [lora, merged, webgpu]
+---
+
+# ${e.baseModel || 'Model'} with a LoRA adapter merged in
+
+Made by LoRA Studio: W += scaling · B @ A (scaling ${adapterScaling(e)}, rank ${e.rank}) for ${result.mergedModules.length} projections
+(${e.targetModules.join(', ')}; layers ${layersOf(e).join(', ')}), computed in float32 and stored in each weight's original dtype.
+The adapter was merged into the stored 16/32-bit weights, not into a quantized copy.
+
+Load it like the base model: \`AutoModelForCausalLM.from_pretrained("<this folder>")\`.
+`;
+  const bytes = new TextEncoder().encode(text);
+  const out = await sink.open('README.md');
+  await out.write(bytes);
+  await out.close();
+  result.files.push({ name: 'README.md', bytes: bytes.byteLength });
+  return result;
+}

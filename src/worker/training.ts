@@ -1,0 +1,212 @@
+/**
+ * Training in the engine worker: one run at a time, driven by src/train/session.ts (the same code as `cli train`).
+ * Everything a reload needs is in IndexedDB: the run (status, step, losses), its metric history and its checkpoints.
+ * A run whose row says "running" but that this worker is not running was cut off by a reload or a crash: it shows as
+ * "interrupted" and resumes from its newest checkpoint. GPU out-of-memory, device loss and a full storage quota end
+ * the run as "failed" with a message and a way out; the checkpoints saved before stay and the run can be resumed.
+ */
+import { parseModelConfig } from '../model/config.ts';
+import { planMemory } from '../model/plan.ts';
+import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig } from '../schema/train.ts';
+import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
+import { getDataset, loadRecords } from '../storage/datasets.ts';
+import { type AppDatabase, openAppDb } from '../storage/db.ts';
+import { StorageQuotaError } from '../storage/quota.ts';
+import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../storage/runs.ts';
+import { RunControl } from '../train/control.ts';
+import { TrainingSession } from '../train/session.ts';
+import type { EngineApi, EngineError, Result } from './contract.ts';
+import type { RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
+import { releaseModels } from './chat.ts';
+import { cachedModelSource } from './models.ts';
+import { attempt, claimGpu, failure, getRuntime, toEngineError } from './runtime.ts';
+
+let dbPromise: Promise<AppDatabase> | null = null;
+const db = (): Promise<AppDatabase> => (dbPromise ??= openAppDb());
+
+/** The run this worker is training now. */
+let active: { id: string; control: RunControl } | null = null;
+
+function resolveConfig(req: TrainRequest): TrainConfig {
+  return trainConfig(req.preset, req.config);
+}
+
+/** A run as the UI should see it: a "running" row that this worker is not running was interrupted. */
+function live(run: RunInfo): RunInfo {
+  return run.status === 'running' && active?.id !== run.id ? { ...run, status: 'interrupted' } : run;
+}
+
+function errorOf(err: unknown): EngineError {
+  if (err instanceof StorageQuotaError) return { kind: 'unknown', message: err.message, hint: 'Delete old runs, datasets or cached models, then press Resume: training continues from the last saved checkpoint.' };
+  const e = toEngineError(err, 'Press Resume to continue from the last saved checkpoint; if it repeats, change the settings.');
+  if (e.kind === 'out-of-memory') return { ...e, hint: `${e.hint} The run's checkpoints are kept: lower the micro-batch, the maximum length or the rank (or use a 4-bit base), or resume as is after closing other GPU-heavy tabs.` };
+  if (e.kind === 'device-lost') return { ...e, hint: `${e.hint} Press Resume to continue from the last saved checkpoint.` };
+  return e;
+}
+
+async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
+  let release: (() => void) | null = null;
+  try {
+    release = claimGpu('training');
+  } catch (err) {
+    return failure(err);
+  }
+  const control = new RunControl();
+  active = { id: run.id, control };
+  const database = await db();
+  let current: RunInfo = { ...run, status: 'running', error: null, updatedAt: new Date().toISOString() };
+  const update = async (patch: Partial<RunInfo>) => {
+    current = { ...current, ...patch, updatedAt: new Date().toISOString() };
+    await putRun(database, current);
+    onEvent({ type: 'run', run: current });
+  };
+  let session: TrainingSession | null = null;
+  try {
+    await update({});
+    // The model Try it keeps loaded would take GPU memory the run needs.
+    releaseModels();
+    const rt = await getRuntime();
+    const meta = await getDataset(database, run.datasetId);
+    if (!meta) throw new Error(`The dataset of this run ("${run.datasetName}") was deleted; import it again to train.`);
+    const records = await loadRecords(database, run.datasetId);
+    const source = await cachedModelSource(run.model);
+    session = await TrainingSession.open({
+      rt,
+      source,
+      modelName: run.model.repo,
+      records,
+      settings: meta.settings,
+      config: run.config,
+      samples: { count: run.request.samples, maxNewTokens: 48, validator: run.request.validator },
+      owner: `run/${run.id}`,
+      onPhase: (phase, detail) => onEvent({ type: 'phase', phase, ...(detail ? { detail } : {}) }),
+    });
+    if (resume) {
+      const row = await latestCheckpoint(database, run.id);
+      if (row) {
+        onEvent({ type: 'phase', phase: 'restoring', detail: `step ${row.step}` });
+        await session.restore(row.bytes);
+        await trimMetricsAfter(database, run.id, row.step);
+      } else {
+        await trimMetricsAfter(database, run.id, 0);
+      }
+    }
+    await update({ step: session.step, totalSteps: session.totalSteps, trainExamples: session.train.length, validExamples: session.valid.length });
+    const ended = await session.run({
+      control,
+      info: { model: run.model.repo, dataset: run.datasetName },
+      onPhase: (phase) => {
+        if (phase === 'paused') void update({ status: 'paused' });
+        else if (current.status === 'paused') void update({ status: 'running' });
+        onEvent({ type: 'phase', phase: phase === 'paused' ? 'training' : phase, ...(phase === 'paused' ? { detail: 'paused' } : {}) });
+      },
+      onMetric: async (metric, progress) => {
+        await appendMetric(database, run.id, metric);
+        onEvent({ type: 'metric', metric, ...progress });
+        if (metric.kind === 'step') await update({ step: metric.step, lastLoss: metric.loss });
+        if (metric.kind === 'eval' && Number.isFinite(metric.valLoss)) {
+          const best = current.bestValLoss === null || metric.valLoss < current.bestValLoss;
+          await update({ lastValLoss: metric.valLoss, ...(best ? { bestValLoss: metric.valLoss, bestStep: metric.step } : {}) });
+        }
+      },
+      onCheckpoint: async (bytes, step, valLoss) => {
+        await saveCheckpointRow(database, { runId: run.id, step, valLoss, bytes });
+        onEvent({ type: 'checkpoint', step, bytes: bytes.byteLength });
+      },
+    });
+    await update({ status: ended === 'done' ? 'done' : 'stopped' });
+    return { ok: true, value: current };
+  } catch (err) {
+    const error = errorOf(err);
+    await update({ status: 'failed', error }).catch(() => undefined);
+    return { ok: false, error };
+  } finally {
+    session?.destroy();
+    if (active?.control === control) active = null;
+    release?.();
+  }
+}
+
+async function startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
+  let run: RunInfo;
+  try {
+    const database = await db();
+    const meta = await getDataset(database, req.datasetId);
+    if (!meta) throw new Error('That dataset is no longer stored; pick another one on the Data page.');
+    const config = resolveConfig(req);
+    const now = new Date();
+    const stamp = now.toISOString();
+    run = {
+      id: crypto.randomUUID(),
+      name: req.name?.trim() || `${req.model.repo.split('/').pop()} · ${meta.name} · ${stamp.slice(0, 16).replace('T', ' ')}`,
+      model: req.model,
+      datasetId: req.datasetId,
+      datasetName: meta.name,
+      request: req,
+      config,
+      status: 'running',
+      createdAt: stamp,
+      updatedAt: stamp,
+      step: 0,
+      totalSteps: 0,
+      trainExamples: 0,
+      validExamples: 0,
+      lastLoss: null,
+      lastValLoss: null,
+      bestValLoss: null,
+      bestStep: null,
+      error: null,
+    };
+    if (active) throw new Error('A run is already training; pause or stop it first.');
+    await putRun(database, run);
+  } catch (err) {
+    return failure(err, 'Check the settings and try again.');
+  }
+  return execute(run, false, onEvent);
+}
+
+async function resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
+  if (active?.id === runId) {
+    active.control.resume();
+    return failure(new Error('This run is already training in this tab.'));
+  }
+  const run = await getRun(await db(), runId);
+  if (!run) return failure(new Error('That run no longer exists.'));
+  if (run.status === 'done') return failure(new Error('This run has finished; start a new run to train further.'));
+  return execute(run, true, onEvent);
+}
+
+export const trainingApi: Pick<EngineApi, 'listRuns' | 'runMetrics' | 'startRun' | 'resumeRun' | 'pauseRun' | 'continueRun' | 'stopRun' | 'deleteRun' | 'planRun'> = {
+  listRuns: () => attempt(async () => (await listRuns(await db())).map(live)),
+  runMetrics: (runId) => attempt(async () => runMetrics(await db(), runId)),
+  startRun,
+  resumeRun,
+  pauseRun: () => active?.control.pause(),
+  continueRun: () => active?.control.resume(),
+  stopRun: () => active?.control.stop(),
+  deleteRun: (runId) =>
+    attempt(async () => {
+      if (active?.id === runId) throw new Error('Stop this run before deleting it.');
+      await deleteRun(await db(), runId);
+      return null;
+    }),
+  planRun: (model, config: TrainConfigInput, preset: PresetName | null, maxLength) =>
+    attempt(async () => {
+      const source = await cachedModelSource(model);
+      const text = await source.readText('config.json');
+      if (!text) return { totalBytes: 0, fits: null };
+      const c = trainConfig(preset, config);
+      const d = parseModelConfig(JSON.parse(text));
+      const plan = planMemory(d, {
+        quant: c.base,
+        seq: Math.min(c.maxLength, maxLength),
+        rank: c.lora.rank,
+        batch: c.microBatch,
+        checkpointing: c.checkpointing,
+        targets: c.lora.targets,
+        ...(typeof c.lora.layers === 'object' && !Array.isArray(c.lora.layers) ? { topLayers: c.lora.layers.top } : {}),
+      });
+      // WebGPU does not tell how much memory the GPU has, so whether it fits is known only by trying.
+      return { totalBytes: plan.total_bytes, fits: null };
+    }),
+};
