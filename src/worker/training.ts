@@ -11,15 +11,15 @@ import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig }
 import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
 import { type AppDatabase, openAppDb } from '../storage/db.ts';
-import { StorageQuotaError } from '../storage/quota.ts';
 import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../storage/runs.ts';
 import { RunControl } from '../train/control.ts';
 import { TrainingSession } from '../train/session.ts';
-import type { EngineApi, EngineError, Result } from './contract.ts';
+import type { EngineApi, Result } from './contract.ts';
 import type { RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
 import { releaseModels } from './chat.ts';
 import { cachedModelSource } from './models.ts';
-import { attempt, claimGpu, failure, getRuntime, toEngineError } from './runtime.ts';
+import { attempt, claimGpu, failure, getRuntime } from './runtime.ts';
+import { trainingError } from './train-errors.ts';
 
 let dbPromise: Promise<AppDatabase> | null = null;
 const db = (): Promise<AppDatabase> => (dbPromise ??= openAppDb());
@@ -32,17 +32,27 @@ function resolveConfig(req: TrainRequest): TrainConfig {
 }
 
 /** A run as the UI should see it: a "running" row that this worker is not running was interrupted. */
-function live(run: RunInfo): RunInfo {
-  return run.status === 'running' && active?.id !== run.id ? { ...run, status: 'interrupted' } : run;
+function live(run: RunInfo, heldElsewhere: ReadonlySet<string>): RunInfo {
+  return run.status === 'running' && active?.id !== run.id && !heldElsewhere.has(lockName(run.id)) ? { ...run, status: 'interrupted' } : run;
 }
 
-function errorOf(err: unknown): EngineError {
-  if (err instanceof StorageQuotaError) return { kind: 'unknown', message: err.message, hint: 'Delete old runs, datasets or cached models, then press Resume: training continues from the last saved checkpoint.' };
-  const e = toEngineError(err, 'Press Resume to continue from the last saved checkpoint; if it repeats, change the settings.');
-  if (e.kind === 'out-of-memory') return { ...e, hint: `${e.hint} The run's checkpoints are kept: lower the micro-batch, the maximum length or the rank (or use a 4-bit base), or resume as is after closing other GPU-heavy tabs.` };
-  if (e.kind === 'device-lost') return { ...e, hint: `${e.hint} Press Resume to continue from the last saved checkpoint.` };
-  return e;
+/** A run trains under a Web Lock, so another tab of the app sees it is alive and neither resumes nor deletes it. */
+const lockName = (runId: string) => `webgpu-lora-run-${runId}`;
+
+async function heldLocks(): Promise<Set<string>> {
+  const locks = self.navigator.locks;
+  if (!locks) return new Set();
+  const q = await locks.query();
+  return new Set((q.held ?? []).map((l) => l.name ?? ''));
 }
+
+/** Runs `fn` holding the run's lock; refuses when another tab holds it. */
+async function underLock(runId: string, fn: () => Promise<Result<RunInfo>>): Promise<Result<RunInfo>> {
+  const locks = self.navigator.locks;
+  if (!locks) return fn();
+  return locks.request(lockName(runId), { ifAvailable: true }, (lock) => (lock ? fn() : failure(new Error('This run is training in another tab of this app; watch it there.'))));
+}
+
 
 async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
   let release: (() => void) | null = null;
@@ -117,7 +127,7 @@ async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) =
     await update({ status: ended === 'done' ? 'done' : 'stopped' });
     return { ok: true, value: current };
   } catch (err) {
-    const error = errorOf(err);
+    const error = trainingError(err);
     await update({ status: 'failed', error }).catch(() => undefined);
     return { ok: false, error };
   } finally {
@@ -162,7 +172,7 @@ async function startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Pr
   } catch (err) {
     return failure(err, 'Check the settings and try again.');
   }
-  return execute(run, false, onEvent);
+  return underLock(run.id, () => execute(run, false, onEvent));
 }
 
 async function resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
@@ -173,11 +183,15 @@ async function resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promi
   const run = await getRun(await db(), runId);
   if (!run) return failure(new Error('That run no longer exists.'));
   if (run.status === 'done') return failure(new Error('This run has finished; start a new run to train further.'));
-  return execute(run, true, onEvent);
+  return underLock(run.id, () => execute(run, true, onEvent));
 }
 
 export const trainingApi: Pick<EngineApi, 'listRuns' | 'runMetrics' | 'startRun' | 'resumeRun' | 'pauseRun' | 'continueRun' | 'stopRun' | 'deleteRun' | 'planRun'> = {
-  listRuns: () => attempt(async () => (await listRuns(await db())).map(live)),
+  listRuns: () =>
+    attempt(async () => {
+      const held = await heldLocks();
+      return (await listRuns(await db())).map((r) => live(r, held));
+    }),
   runMetrics: (runId) => attempt(async () => runMetrics(await db(), runId)),
   startRun,
   resumeRun,
@@ -186,7 +200,7 @@ export const trainingApi: Pick<EngineApi, 'listRuns' | 'runMetrics' | 'startRun'
   stopRun: () => active?.control.stop(),
   deleteRun: (runId) =>
     attempt(async () => {
-      if (active?.id === runId) throw new Error('Stop this run before deleting it.');
+      if (active?.id === runId || (await heldLocks()).has(lockName(runId))) throw new Error('Stop this run before deleting it.');
       await deleteRun(await db(), runId);
       return null;
     }),

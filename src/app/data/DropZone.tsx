@@ -3,6 +3,7 @@
  * or pick them with "Choose folder" (a webkitdirectory input) or "Choose files".
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
+import { useDragOver } from '../drag.ts';
 import { filesFromDataTransfer, filesFromFileList } from '../../data/browser-files.ts';
 import { choose } from './import-store.ts';
 
@@ -36,14 +37,12 @@ export function HiddenFileInput(props: { folder?: boolean; multiple?: boolean; a
 }
 
 export function DropZone({ compact }: { compact: boolean }) {
-  const [over, setOver] = useState(false);
   const [dropError, setDropError] = useState<string | null>(null);
   const folderInput = useRef<HTMLInputElement>(null);
   const filesInput = useRef<HTMLInputElement>(null);
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
-    setOver(false);
     setDropError(null);
     const dt = e.dataTransfer;
     if (!dt) return;
@@ -57,6 +56,7 @@ export function DropZone({ compact }: { compact: boolean }) {
         ),
     );
   };
+  const [over, dragHandlers] = useDragOver(onDrop);
 
   return (
     <div
@@ -65,19 +65,7 @@ export function DropZone({ compact }: { compact: boolean }) {
       role="group"
       aria-labelledby="dropzone-title"
       aria-describedby="dropzone-help"
-      onDragEnter={(e) => {
-        e.preventDefault();
-        setOver(true);
-      }}
-      onDragOver={(e) => {
-        e.preventDefault();
-        if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
-        setOver(true);
-      }}
-      onDragLeave={(e) => {
-        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(false);
-      }}
-      onDrop={onDrop}
+      {...dragHandlers}
     >
       <svg class="drop-icon" viewBox="0 0 48 48" width="44" height="44" aria-hidden="true">
         <path d="M6 14a4 4 0 0 1 4-4h9l4 4h15a4 4 0 0 1 4 4v18a4 4 0 0 1-4 4H10a4 4 0 0 1-4-4z" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linejoin="round" />

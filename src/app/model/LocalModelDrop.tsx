@@ -5,6 +5,7 @@
  */
 import { proxy } from 'comlink';
 import { useRef, useState } from 'preact/hooks';
+import { useDragOver } from '../drag.ts';
 import { filesFromDataTransfer, filesFromFileList } from '../../data/browser-files.ts';
 import type { DownloadProgress } from '../../model/download.ts';
 import type { CachedModelInfo, EngineError } from '../../worker/contract.ts';
@@ -28,7 +29,6 @@ export function localName(paths: string[]): string {
 
 export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelInfo) => void }) {
   const [st, setSt] = useState<State>({ state: 'idle' });
-  const [over, setOver] = useState(false);
   const folderInput = useRef<HTMLInputElement>(null);
   const filesInput = useRef<HTMLInputElement>(null);
   const busy = st.state === 'copying';
@@ -54,7 +54,6 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
 
   const onDrop = (e: DragEvent) => {
     e.preventDefault();
-    setOver(false);
     const dt = e.dataTransfer;
     if (!dt || busy) return;
     // The item list is only readable during the event: walk it now.
@@ -69,6 +68,7 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
         }),
     );
   };
+  const [over, dragHandlers] = useDragOver(onDrop);
 
   const p = st.state === 'copying' ? st.progress : null;
   const pct = p && p.total > 0 ? (100 * p.loaded) / p.total : 0;
@@ -85,19 +85,7 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
           role="group"
           aria-labelledby="local-drop-title"
           aria-describedby="local-drop-help"
-          onDragEnter={(e) => {
-            e.preventDefault();
-            setOver(true);
-          }}
-          onDragOver={(e) => {
-            e.preventDefault();
-            if (e.dataTransfer) e.dataTransfer.dropEffect = 'copy';
-            setOver(true);
-          }}
-          onDragLeave={(e) => {
-            if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(false);
-          }}
-          onDrop={onDrop}
+          {...dragHandlers}
         >
           <p class="drop-title" id="local-drop-title">
             {over ? 'Drop to copy into the cache' : 'Drop a model folder here'}

@@ -51,7 +51,7 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
         </p>
       )}
       <div class="run-status" role="status" aria-live="polite" data-testid="run-status">
-        <strong>{STATUS_TEXT[status]}</strong>
+        <strong>{!active && status === 'running' ? 'Training in another tab of this app' : STATUS_TEXT[status]}</strong>
         {active && state.phase && state.phase !== 'training' && <span class="muted"> — {PHASE_TEXT[state.phase] ?? state.phase}</span>}
       </div>
       <div class="progress" role="progressbar" aria-valuemin={0} aria-valuemax={run.totalSteps || 1} aria-valuenow={run.step} aria-label="Training progress">

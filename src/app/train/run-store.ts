@@ -151,6 +151,11 @@ export async function bootTraining(): Promise<void> {
   booted = true;
   reloaded = new Set();
   await refreshRuns();
+  // Right after a reload the closed page's worker may still hold its run's lock for a moment: look again shortly.
+  for (let i = 0; i < 5 && trainStore.get().runs.some((r) => r.status === 'running' && r.id !== trainStore.get().activeId); i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    await refreshRuns();
+  }
   const s = trainStore.get();
   const wanted = await persistedValue(selectedRun);
   const interrupted = s.runs.find((r) => r.status === 'interrupted' && r.id === wanted) ?? s.runs.find((r) => r.status === 'interrupted');
