@@ -161,6 +161,8 @@ export class TrainingSession {
   async run(cb: SessionCallbacks): Promise<'done' | 'stopped'> {
     const { config } = this;
     const total = this.totalSteps;
+    // Stopped while the model was loading: nothing trained, nothing to save.
+    if (cb.control?.stopRequested) return 'stopped';
     const startStep = this.step;
     const started = performance.now();
     let stepStart = started;

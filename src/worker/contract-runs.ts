@@ -80,6 +80,13 @@ export interface ExportRequest {
   dtype: ExportDtype;
 }
 
+/** Progress of a merged-weights export: the file being written and its bytes. */
+export interface ExportProgress {
+  file: string;
+  bytesDone: number;
+  bytesTotal: number;
+}
+
 export interface ExportedFileInfo {
   name: string;
   bytes: number;

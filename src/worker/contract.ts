@@ -7,7 +7,7 @@ import type { DeviceInfo } from '../gpu/info.ts';
 import type { PresetName, TrainConfigInput } from '../schema/train.ts';
 import type { DownloadProgress } from '../model/download.ts';
 import type { HubFile, HubLocation } from '../model/hub.ts';
-import type { ChatEvent, ChatRequest, ExportedFileInfo, ExportRequest, ModelRef, RunInfo, RunMetric, TrainEvent, TrainRequest } from './contract-runs.ts';
+import type { ChatEvent, ChatRequest, ExportedFileInfo, ExportProgress, ExportRequest, ModelRef, RunInfo, RunMetric, TrainEvent, TrainRequest } from './contract-runs.ts';
 
 export type * from './contract-runs.ts';
 
@@ -80,7 +80,13 @@ export interface EngineApi {
   cancelChat(): void;
 
   // Export (src/worker/export.ts): into a folder the user picked, or as a zip's bytes where that API is missing.
-  exportRun(req: ExportRequest, dir: FileSystemDirectoryHandle | null): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+  exportRun(
+    req: ExportRequest,
+    dir: FileSystemDirectoryHandle | null,
+    onProgress?: (p: ExportProgress) => void,
+  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+  /** Stops a merged-weights export between chunks (a partly written folder is removed). */
+  cancelExport(): void;
   /** Releases the model and adapters the worker keeps loaded for chat. */
   releaseModels(): void;
   /** A model's memory plan for a config, to show whether it fits before training. */

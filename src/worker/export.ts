@@ -17,7 +17,7 @@ import type { ModelDescription } from '../model/config.ts';
 import type { FilesModelSource } from '../model/source.ts';
 import { exportMergedModel } from '../train/exports.ts';
 import { type FileSink, type SinkFile, MergeError } from '../train/merge.ts';
-import type { EngineApi, ExportedFileInfo, ExportRequest, ModelRef, Result, RunInfo } from './contract.ts';
+import type { EngineApi, ExportedFileInfo, ExportProgress, ExportRequest, ModelRef, Result, RunInfo } from './contract.ts';
 import { type ExportedFile, adapterExport, checkpointAdapter, exportFolderName, fileInfos, zipExport } from './export-files.ts';
 import { MERGED_ZIP_LIMIT_BYTES } from './export-support.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
@@ -157,14 +157,23 @@ async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null
 
 const MERGE_HINT = 'Export the adapter instead (PEFT) and merge it with PeftModel.merge_and_unload(), or apply it at run time (llama.cpp: the GGUF LoRA with --lora).';
 
-async function exportMerged(run: RunInfo, ckpt: CheckpointRow, which: 'latest' | 'best', loss: number | null, dir: FileSystemDirectoryHandle | null): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
+let cancelRequested = false;
+
+async function exportMerged(
+  run: RunInfo,
+  ckpt: CheckpointRow,
+  which: 'latest' | 'best',
+  loss: number | null,
+  dir: FileSystemDirectoryHandle | null,
+  onProgress?: (p: ExportProgress) => void,
+): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
   const { adapter } = await checkpointAdapter(run, ckpt, loss);
   const source = await cachedSource(run.model);
   if (!source) throw new HintedError(`Merged weights are made from the base model, and ${run.model.repo} is not in this browser's cache.`, `Download it again (or drop its folder) on the Model page. ${MERGE_HINT}`);
   const folder = exportFolderName(run.name, 'merged', which);
   const merge = async (sink: FileSink) => {
     try {
-      return await exportMergedModel(source, adapter, sink);
+      return await exportMergedModel(source, adapter, sink, { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested });
     } catch (err) {
       if (err instanceof MergeError) throw new HintedError(err.message, MERGE_HINT);
       throw err;
@@ -183,6 +192,7 @@ async function exportMerged(run: RunInfo, ckpt: CheckpointRow, which: 'latest' |
       // An incomplete model folder is worse than none.
       if (created) await dir.removeEntry(name, { recursive: true }).catch(() => undefined);
       if (err instanceof HintedError) throw err;
+      if ((err as { name?: string }).name === 'AbortError') throw new HintedError('The export was cancelled; the partly written folder was removed.', 'Press the button again to start over.');
       throw folderWriteError(err, name);
     }
   }
@@ -201,14 +211,19 @@ async function exportMerged(run: RunInfo, ckpt: CheckpointRow, which: 'latest' |
   return { files: fileInfos(folder, files), zip: zipExport(folder, files) };
 }
 
-export async function exportRun(req: ExportRequest, dir: FileSystemDirectoryHandle | null): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>> {
+export async function exportRun(
+  req: ExportRequest,
+  dir: FileSystemDirectoryHandle | null,
+  onProgress?: (p: ExportProgress) => void,
+): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>> {
+  cancelRequested = false;
   const result = await hintedAttempt(async () => {
     const db = await workerDb();
     const run = await db.get('runs', req.runId);
     if (!run) throw new HintedError('This run is no longer stored in this browser.', 'Pick another run; the list refreshes when you reopen the page.');
     const ckpt = await pickCheckpoint(db, run.id, req.which);
     const loss = await lossAtStep(db, run.id, ckpt.step);
-    if (req.format === 'merged') return exportMerged(run, ckpt, req.which, loss, dir);
+    if (req.format === 'merged') return exportMerged(run, ckpt, req.which, loss, dir, onProgress);
     const desc = await cachedDescription(run.model);
     const out = await adapterExport({ run, checkpoint: ckpt, which: req.which, format: req.format, dtype: req.dtype, loss, desc });
     if (dir) {
@@ -221,4 +236,9 @@ export async function exportRun(req: ExportRequest, dir: FileSystemDirectoryHand
   return result.ok && result.value.zip ? transfer(result, [result.value.zip.buffer]) : result;
 }
 
-export const exportApi: Pick<EngineApi, 'exportRun'> = { exportRun };
+export const exportApi: Pick<EngineApi, 'exportRun' | 'cancelExport'> = {
+  exportRun,
+  cancelExport: () => {
+    cancelRequested = true;
+  },
+};

@@ -3,7 +3,8 @@
  * subfolder there (File System Access API), or "Download .zip" saves the same files as one zip.
  */
 import { useEffect, useState } from 'preact/hooks';
-import type { CachedModelInfo, EngineError, ExportDtype, ExportedFileInfo, ExportFormat, RunInfo } from '../../worker/contract.ts';
+import { proxy } from 'comlink';
+import type { CachedModelInfo, EngineError, ExportDtype, ExportedFileInfo, ExportFormat, ExportProgress, RunInfo } from '../../worker/contract.ts';
 import { EXPORT_FORMATS, MERGED_ZIP_LIMIT_BYTES, exportFormat } from '../../worker/export-support.ts';
 import { selectedRun, usePersisted } from '../app-state.ts';
 import { engine } from '../engine.ts';
@@ -23,7 +24,7 @@ const DTYPES: { id: ExportDtype; label: string }[] = [
 type DirectoryPicker = (options?: { id?: string; mode?: 'read' | 'readwrite'; startIn?: string }) => Promise<FileSystemDirectoryHandle>;
 const directoryPicker = (): DirectoryPicker | null => (globalThis as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker ?? null;
 
-type Outcome = { state: 'idle' } | { state: 'busy'; how: 'folder' | 'zip' } | { state: 'done'; files: ExportedFileInfo[]; where: string } | { state: 'error'; error: EngineError };
+type Outcome = { state: 'idle' } | { state: 'busy'; how: 'folder' | 'zip'; progress?: ExportProgress } | { state: 'done'; files: ExportedFileInfo[]; where: string } | { state: 'error'; error: EngineError };
 
 const fmtLoss = (x: number | null) => (x === null ? 'no validation loss' : `validation loss ${x.toFixed(4)}`);
 
@@ -119,7 +120,11 @@ export function ExportPage() {
       }
     }
     setOutcome({ state: 'busy', how });
-    const r = await engine().exportRun({ runId: run.id, which, format, dtype }, dir);
+    const r = await engine().exportRun(
+      { runId: run.id, which, format, dtype },
+      dir,
+      proxy((progress: ExportProgress) => setOutcome({ state: 'busy', how, progress })),
+    );
     if (!r.ok) {
       setOutcome({ state: 'error', error: r.error });
       return;
@@ -235,6 +240,26 @@ export function ExportPage() {
               </button>
               <span class="muted small">{picker ? 'A subfolder named after the run is created in the folder you choose.' : 'This browser cannot write into folders; the files come as one zip.'}</span>
             </div>
+          </div>
+        )}
+        {outcome.state === 'busy' && outcome.progress && (
+          <div class="progress-block" data-testid="export-progress">
+            <div
+              class="progress"
+              role="progressbar"
+              aria-label={`Writing ${outcome.progress.file}`}
+              aria-valuemin={0}
+              aria-valuemax={outcome.progress.bytesTotal}
+              aria-valuenow={outcome.progress.bytesDone}
+            >
+              <div class="bar" style={{ width: `${(100 * outcome.progress.bytesDone) / Math.max(1, outcome.progress.bytesTotal)}%` }} />
+            </div>
+            <p class="muted small">
+              {outcome.progress.file}: {formatBytes(outcome.progress.bytesDone)} of {formatBytes(outcome.progress.bytesTotal)}{' '}
+              <button type="button" class="button small" onClick={() => void engine().cancelExport()}>
+                Cancel
+              </button>
+            </p>
           </div>
         )}
         {outcome.state === 'error' && (
