@@ -22,7 +22,7 @@ function useUplot(title: string, series: Series[], data: uPlot.AlignedData, yLab
       scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
       axes: [
         { label: 'step', stroke: '#5b6478', grid: { stroke: '#eceef2' } },
-        { label: yLabel, stroke: '#5b6478', grid: { stroke: '#eceef2' }, size: 64, values: (_u, vals) => vals.map((v) => (v === null ? '' : Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(0) : Number(v.toPrecision(3)).toString())) },
+        { label: yLabel, stroke: '#5b6478', grid: { stroke: '#eceef2' }, size: 64, values: (_u, vals) => vals.map((v) => (v === null ? '' : Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : Number(v.toPrecision(3)).toString())) },
       ],
       series: [
         { label: 'step' },
