@@ -59,7 +59,7 @@ function permuteHeads(path: string, model: GgufLoraModel): number | null {
 
 function checkModel(model: GgufLoraModel): string {
   if (model.fused || model.arch === 'phi3') {
-    throw new GgufLoraError('Phi-3 keeps q/k/v and gate/up in fused projections (attn_qkv, ffn_up), which this app does not train LoRA on; a GGUF LoRA for it cannot be written.');
+    throw new GgufLoraError('A GGUF LoRA for Phi-3\'s fused projections (attn_qkv, ffn_up) is not written yet; export the adapter as PEFT instead.');
   }
   return ggufArchName(model.arch);
 }

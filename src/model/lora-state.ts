@@ -1,7 +1,10 @@
 /**
  * The trainable LoRA adapters of a model on the GPU: A [R, K] and B [M, R] per adapted projection, their gradients,
  * and the module paths PEFT uses for them. Initialized as PEFT does (A kaiming-uniform, B = 0) or from given values.
+ * Phi-3's fused qkv_proj / gate_up_proj are split at load, so it gets separate adapters on q/k/v and gate/up like
+ * any model (paths `…self_attn.q_proj` etc.); `fused` keeps the layout for exporters (src/formats/phi3-fuse.ts).
  */
+import { type FusedLayout, fusedLayout } from '../formats/phi3-fuse.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { SeededRng } from '../train/rng.ts';
 import type { LoraTarget } from './allocations.ts';
@@ -22,7 +25,7 @@ export interface LoraSettings {
 export interface LoraModule {
   layer: number;
   target: LoraTarget;
-  /** PEFT module path, e.g. "model.layers.3.self_attn.q_proj". */
+  /** PEFT module path, e.g. "model.layers.3.self_attn.q_proj" (for phi3 the split part's, not qkv_proj). */
   path: string;
   K: number;
   M: number;
@@ -35,6 +38,11 @@ export interface ModelLora {
   /** Per layer, the adapters a block uses (empty for layers without adapters). */
   perLayer: BlockLora[];
   owner: string;
+  /**
+   * phi3: the rows of q/k/v in qkv_proj and of gate/up in gate_up_proj, which PEFT files name as fused modules
+   * (fusePhi3Adapter writes them, loraFromPeft splits them); null for every other family.
+   */
+  fused: FusedLayout | null;
 }
 
 export const MODULE_GROUP: Record<LoraTarget, string> = {
@@ -66,7 +74,6 @@ export function peftInit(seed: number): LoraInit {
 }
 
 export function createLora(rt: GpuRuntime, d: ModelDescription, settings: LoraSettings, init: LoraInit, owner = 'lora'): ModelLora {
-  if (d.fused) throw new Error('LoRA on phi3 (fused qkv_proj / gate_up_proj) is not supported yet; pick another model family for training.');
   const dims = blockDims(d, 1, 1);
   const scale = loraScaling(settings);
   const perLayer: BlockLora[] = Array.from({ length: d.layers }, () => ({}));
@@ -93,5 +100,5 @@ export function createLora(rt: GpuRuntime, d: ModelDescription, settings: LoraSe
       modules.push({ layer, target, path, K, M, params });
     }
   }
-  return { settings, modules, perLayer, owner };
+  return { settings, modules, perLayer, owner, fused: fusedLayout(d) };
 }

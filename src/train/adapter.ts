@@ -5,6 +5,7 @@
  */
 import { MemoryByteSource } from '../formats/byte-source.ts';
 import type { PeftExport } from '../formats/peft.ts';
+import type { FusedLayout } from '../formats/phi3-fuse.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../formats/safetensors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelLora } from '../model/lora-state.ts';
@@ -22,12 +23,14 @@ export interface AdapterSettings {
   /** null when every layer of the model has adapters */
   layers: number[] | null;
   baseModel: string;
+  /** Phi-3: the fused projections' layout, so a PEFT export writes qkv_proj / gate_up_proj even without the model. */
+  fused?: FusedLayout | null;
 }
 
 export function adapterSettings(lora: ModelLora, dropout: number, baseModel: string): AdapterSettings {
   const s = lora.settings;
   const layers = [...new Set(lora.modules.map((m) => m.layer))].sort((a, b) => a - b);
-  return { rank: s.rank, alpha: s.alpha, rslora: s.rslora, dropout, targets: [...s.targets], layers: layers.length === lora.perLayer.length ? null : layers, baseModel };
+  return { rank: s.rank, alpha: s.alpha, rslora: s.rslora, dropout, targets: [...s.targets], layers: layers.length === lora.perLayer.length ? null : layers, baseModel, fused: lora.fused };
 }
 
 function withSettings(s: AdapterSettings, modules: AdapterTensors['modules']): AdapterTensors {

@@ -9,6 +9,7 @@
 import { type GgufLoraDtype, ggufArchName, ggufLoraFile } from '../formats/gguf-lora.ts';
 import { mlxAdapterFiles } from '../formats/mlx.ts';
 import { type AdapterDtype, peftConfigJson, peftWeights } from '../formats/peft.ts';
+import { fusedLayout, fusePhi3Adapter } from '../formats/phi3-fuse.ts';
 import type { ModelDescription } from '../model/config.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
@@ -81,6 +82,8 @@ function projectionShape(desc: ModelDescription, target: string): [number, numbe
   const C = desc.hidden;
   const I = desc.intermediate;
   const shapes: Record<string, [number, number]> = { q_proj: [q, C], k_proj: [kv, C], v_proj: [kv, C], o_proj: [C, q], gate_proj: [I, C], up_proj: [I, C], down_proj: [C, I] };
+  // phi3: PEFT's fused modules (a PEFT folder being converted), besides the engine's split parts.
+  if (desc.fused) Object.assign(shapes, { qkv_proj: [q + 2 * kv, C], gate_up_proj: [2 * I, C] });
   return shapes[target] ?? null;
 }
 
@@ -88,12 +91,14 @@ const MODULE = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)$/;
 
 /** Throws when the adapter's modules are not projections of `desc` with its shapes (trained on another base model?). */
 export function checkAdapterFitsModel(e: AdapterTensors, desc: ModelDescription): void {
-  if (desc.fused) throw new Error('Phi-3 keeps q/k/v and gate/up in fused projections (qkv_proj, gate_up_proj), which this app does not train LoRA on.');
   if (e.modules.length === 0) throw new Error('The adapter has no LoRA modules to export.');
   for (const m of e.modules) {
     const match = MODULE.exec(m.path);
     const shape = match ? projectionShape(desc, match[3]!) : null;
-    if (!match || !shape) throw new Error(`The adapter has weights for ${m.path}, which is not one of the projections this app exports (q/k/v/o_proj, gate/up/down_proj in model.layers.N).`);
+    if (!match || !shape) {
+      const names = desc.fused ? 'qkv_proj (or q/k/v_proj), o_proj, gate_up_proj (or gate/up_proj), down_proj' : 'q/k/v/o_proj, gate/up/down_proj';
+      throw new Error(`The adapter has weights for ${m.path}, which is not one of the projections this app exports (${names} in model.layers.N).`);
+    }
     const layer = Number(match[1]);
     if (layer >= desc.layers) throw new Error(`The adapter has weights for layer ${layer}, but the model has ${desc.layers} layers: was it trained on another base model?`);
     if (shape[0] !== m.outFeatures || shape[1] !== m.inFeatures) {
@@ -110,6 +115,23 @@ export function adapterExportFiles(format: AdapterExportFormat, e: AdapterTensor
   if (!allowed) throw new Error(`Unknown adapter export format "${String(format)}" (peft, mlx or gguf; merged weights come from exportMergedModel).`);
   if (!allowed.includes(ctx.dtype)) throw new Error(`${format.toUpperCase()} adapters are written in ${allowed.join(' or ')}, not ${ctx.dtype}.`);
   checkAdapterFitsModel(e, ctx.desc);
+  const layout = fusedLayout(ctx.desc);
+  if (layout) {
+    // Phi-3: PEFT's Phi3ForCausalLM has fused qkv_proj / gate_up_proj; the split adapters are written fused, exactly.
+    if (format !== 'peft') {
+      throw new Error(
+        `${format === 'mlx' ? 'MLX' : 'GGUF LoRA'} export of a Phi-3 adapter is not supported: Phi-3 keeps q/k/v and gate/up in fused projections, ` +
+          'which this exporter does not write for that format. Export PEFT instead (it holds the fused qkv_proj / gate_up_proj adapters).',
+      );
+    }
+    const fused = fusePhi3Adapter(e, layout);
+    if (ctx.facts) return peftFiles(fused, ctx.facts, ctx.dtype);
+    return [
+      { name: 'adapter_model.safetensors', bytes: peftWeights(fused, ctx.dtype) },
+      { name: 'adapter_config.json', bytes: new TextEncoder().encode(peftConfigJson(fused)) },
+      card(fused, null),
+    ];
+  }
   switch (format) {
     case 'peft':
       if (ctx.facts) return peftFiles(e, ctx.facts, ctx.dtype);

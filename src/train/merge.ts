@@ -109,7 +109,7 @@ async function openWeights(source: ModelSource): Promise<Opened> {
     );
   }
   const desc = parseModelConfig(layout.config);
-  if (desc.fused) throw new MergeError('Phi-3 keeps q/k/v and gate/up in fused projections (qkv_proj, gate_up_proj), which this app does not train LoRA on; there is nothing to merge.');
+  if (desc.fused) throw new MergeError('Merging into Phi-3\'s fused projections (qkv_proj, gate_up_proj) is not supported yet; export the adapter as PEFT (it holds the fused adapters) and merge it with PeftModel.merge_and_unload().');
   const sources: ModelByteSource[] = [];
   const tensors: SourceTensor[] = [];
   let metadata: Record<string, string> | null = null;

@@ -108,7 +108,9 @@ export async function adapterExport(input: AdapterExportInput): Promise<AdapterE
     }
   } else if (input.format === 'peft') {
     // The model is not cached: PEFT needs nothing from it (its shapes are not checked then).
-    files = peftFiles(adapter, facts, input.dtype);
+    // Phi-3 runs record their fused layout in the checkpoint, so the PEFT names stay right without the model.
+    const state = await readRunState(input.checkpoint.bytes);
+    files = peftFiles(adapter, facts, input.dtype, state.adapter?.fused ?? null);
   } else {
     throw new HintedError(
       `${exportFormat(input.format).label} export needs the shape of the base model, and ${input.run.model.repo} is not in this browser's cache.`,

@@ -32,7 +32,7 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const config = trainConfig('dot-qlora', { steps: 5, microBatch: 2, gradAccum: 2, base: 'none', maxLength: 256, evalEvery: 2, saveEvery: 3, seed: 3, lora: { dropout: 0.1 } });
+const config = trainConfig('dot-qlora', { steps: 5, microBatch: 1, gradAccum: 2, base: 'none', maxLength: 256, evalEvery: 2, saveEvery: 3, seed: 3, lora: { dropout: 0.1 } });
 
 async function open(owner: string): Promise<TrainingSession> {
   const source = await NodeFolderModelSource.open(join(root, 'model'));
