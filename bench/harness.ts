@@ -28,7 +28,11 @@ export function median(values: number[]): number {
 }
 
 /** Times `record` (which adds one run's dispatches to a recorder) on our runtime. */
-export async function timeOurs(rt: GpuRuntime, record: (rec: Recorder) => Promise<void>, opts: { reps: number; trials: number }): Promise<number> {
+export async function timeOurs(
+  rt: GpuRuntime,
+  record: (rec: Recorder) => Promise<void>,
+  opts: { reps: number; trials: number },
+): Promise<number> {
   const warm = rt.recorder('bench-warmup');
   await record(warm);
   await warm.submit();
@@ -53,7 +57,9 @@ export function gbps(r: BenchResult): string {
 
 export function table(results: BenchResult[]): string {
   const head = '| op | shape | ms | GFLOP/s | GB/s | note |\n|---|---|---:|---:|---:|---|';
-  const rows = results.map((r) => `| ${r.op} | ${r.shape} | ${r.ms.toFixed(3)} | ${gflops(r)} | ${gbps(r)} | ${r.note ?? ''} |`);
+  const rows = results.map(
+    (r) => `| ${r.op} | ${r.shape} | ${r.ms.toFixed(3)} | ${gflops(r)} | ${gbps(r)} | ${r.note ?? ''} |`,
+  );
   return [head, ...rows].join('\n');
 }
 

@@ -31,7 +31,12 @@ async function main(argv: string[]): Promise<void> {
 
   const tf = await tfjsMatmul(gpu);
   const results: BenchResult[] = [];
-  const groups = [() => matmulCases(rt, tf, opts), () => quantCases(rt, opts), () => attentionCases(rt, opts), () => layerCases(rt, opts)];
+  const groups = [
+    () => matmulCases(rt, tf, opts),
+    () => quantCases(rt, opts),
+    () => attentionCases(rt, opts),
+    () => layerCases(rt, opts),
+  ];
   for (const group of groups) {
     for (const r of await group()) {
       results.push(r);

@@ -32,10 +32,26 @@ export function randomModelWeights(rt: GpuRuntime, d: ModelDescription, owner: s
       postFfnNorm: opt(`${p}.post_feedforward_layernorm.weight`),
       qNorm: opt(`${p}.self_attn.q_norm.weight`),
       kNorm: opt(`${p}.self_attn.k_norm.weight`),
-      proj: Object.fromEntries(LORA_TARGETS.map((t) => [t, dense(`${p}.${MODULE_GROUP[t]}.${t}.weight`)])) as Record<LoraTarget, DenseWeight>,
-      bias: d.qkvBias ? { q_proj: get(`${p}.self_attn.q_proj.bias`), k_proj: get(`${p}.self_attn.k_proj.bias`), v_proj: get(`${p}.self_attn.v_proj.bias`) } : null,
+      proj: Object.fromEntries(LORA_TARGETS.map((t) => [t, dense(`${p}.${MODULE_GROUP[t]}.${t}.weight`)])) as Record<
+        LoraTarget,
+        DenseWeight
+      >,
+      bias: d.qkvBias
+        ? {
+            q_proj: get(`${p}.self_attn.q_proj.bias`),
+            k_proj: get(`${p}.self_attn.k_proj.bias`),
+            v_proj: get(`${p}.self_attn.v_proj.bias`),
+          }
+        : null,
     };
   });
   const embed = dense('model.embed_tokens.weight');
-  return { desc: d, embed, layers, finalNorm: get('model.norm.weight'), head: d.tieEmbeddings ? embed : dense('lm_head.weight'), owner };
+  return {
+    desc: d,
+    embed,
+    layers,
+    finalNorm: get('model.norm.weight'),
+    head: d.tieEmbeddings ? embed : dense('lm_head.weight'),
+    owner,
+  };
 }

@@ -10,12 +10,22 @@ export interface TfMatmul {
 
 export async function tfjsMatmul(gpu: GPU): Promise<TfMatmul> {
   const g = globalThis as { navigator?: { gpu?: GPU } };
-  if (!g.navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu, userAgent: 'node' }, configurable: true });
+  if (!g.navigator?.gpu)
+    Object.defineProperty(globalThis, 'navigator', {
+      value: { ...(g.navigator ?? {}), gpu, userAgent: 'node' },
+      configurable: true,
+    });
   const tf = await import('@tensorflow/tfjs-core');
   await import('@tensorflow/tfjs-backend-webgpu');
   if (!(await tf.setBackend('webgpu'))) throw new Error('TF.js could not start its WebGPU backend');
   await tf.ready();
-  const backend = tf.backend() as unknown as { device: GPUDevice; submitQueue(): void; ensureCommandEncoderReady(): void; endComputePassEncoder(): void; adapterInfo?: { vendor?: string; architecture?: string } };
+  const backend = tf.backend() as unknown as {
+    device: GPUDevice;
+    submitQueue(): void;
+    ensureCommandEncoderReady(): void;
+    endComputePassEncoder(): void;
+    adapterInfo?: { vendor?: string; architecture?: string };
+  };
   const settle = async () => {
     backend.ensureCommandEncoderReady();
     backend.endComputePassEncoder();

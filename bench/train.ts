@@ -28,7 +28,14 @@ interface Size {
   T: number;
 }
 
-const llama = (hidden: number, layers: number, heads: number, kvHeads: number, intermediate: number, vocab: number) => ({
+const llama = (
+  hidden: number,
+  layers: number,
+  heads: number,
+  kvHeads: number,
+  intermediate: number,
+  vocab: number,
+) => ({
   model_type: 'llama',
   hidden_size: hidden,
   num_hidden_layers: layers,
@@ -64,25 +71,37 @@ async function main(argv: string[]): Promise<void> {
   const quick = argv.includes('--quick');
   const gpu = await nodeGpu({ cpuFallback: true });
   const rt = new GpuRuntime(await acquireDevice(gpu, { label: 'bench-train' }));
-  process.stdout.write(`adapter: ${rt.ctx.adapter.vendor} ${rt.ctx.adapter.architecture} ${rt.ctx.adapter.description}\n`);
+  process.stdout.write(
+    `adapter: ${rt.ctx.adapter.vendor} ${rt.ctx.adapter.architecture} ${rt.ctx.adapter.description}\n`,
+  );
   // The best matmul FLOP/s on this adapter: our f32 matmul on square shapes.
   let best = 0;
   for (const n of quick ? [256, 512] : [1024, 2048]) {
     const x = rt.uploadF32('bench', 'x', randomF32(n * n));
     const w = rt.uploadF32('bench', 'w', randomF32(n * n));
     const y = rt.zerosF32('bench', 'y', n * n);
-    const ms = await timeOurs(rt, (rec) => matmulForward(rt, rec, { x, w, y, N: n, K: n, M: n }), { reps: 2, trials: 3 });
+    const ms = await timeOurs(rt, (rec) => matmulForward(rt, rec, { x, w, y, N: n, K: n, M: n }), {
+      reps: 2,
+      trials: 3,
+    });
     best = Math.max(best, (2 * n ** 3) / (ms * 1e6));
     rt.memory.destroyOwner('bench');
   }
-  process.stdout.write(`best matmul: ${best.toFixed(1)} GFLOP/s\n\n| model | tokens/step | step ms | tokens/s | GFLOP/step | GFLOP/s | ratio to best matmul |\n|---|---:|---:|---:|---:|---:|---:|\n`);
+  process.stdout.write(
+    `best matmul: ${best.toFixed(1)} GFLOP/s\n\n| model | tokens/step | step ms | tokens/s | GFLOP/step | GFLOP/s | ratio to best matmul |\n|---|---:|---:|---:|---:|---:|---:|\n`,
+  );
   const R = 16;
   const steps = quick ? 2 : 5;
   for (const size of quick ? QUICK : FULL) {
     const d = parseModelConfig(size.config);
     const weights = randomModelWeights(rt, d, 'bench-weights');
     const config = trainConfig(null, { lora: { rank: R, alpha: 2 * R } });
-    const lora = createLora(rt, d, { ...config.lora, layers: Array.from({ length: d.layers }, (_, i) => i) }, peftInit(1));
+    const lora = createLora(
+      rt,
+      d,
+      { ...config.lora, layers: Array.from({ length: d.layers }, (_, i) => i) },
+      peftInit(1),
+    );
     const engine = new ModelEngine(rt, weights, 1, size.T, lora, 'checkpointed');
     const trainer = new LoraTrainer(rt, engine, lora, config, steps + 1);
     const ids = Array.from({ length: size.T }, (_, i) => (i * 7919) % d.vocab);
@@ -93,7 +112,9 @@ async function main(argv: string[]): Promise<void> {
     const ms = (performance.now() - start) / steps;
     const flops = stepFlops(d, size.T, R);
     const gflops = flops / (ms * 1e6);
-    process.stdout.write(`| ${size.name} | ${size.T} | ${ms.toFixed(0)} | ${((size.T * 1000) / ms).toFixed(1)} | ${(flops / 1e9).toFixed(2)} | ${gflops.toFixed(2)} | ${(gflops / best).toFixed(2)} |\n`);
+    process.stdout.write(
+      `| ${size.name} | ${size.T} | ${ms.toFixed(0)} | ${((size.T * 1000) / ms).toFixed(1)} | ${(flops / 1e9).toFixed(2)} | ${gflops.toFixed(2)} | ${(gflops / best).toFixed(2)} |\n`,
+    );
     trainer.destroy();
     engine.destroy();
     rt.memory.destroyOwner('lora');

@@ -3,8 +3,8 @@
  * `npm test`: everything CI checks, in order, on a machine with no GPU.
  *   0. setup: Debian's chromium (for the browser tests and its SwiftShader Vulkan driver) and libvulkan1
  *      (the loader Dawn opens), installed with apt when missing and running as root;
- *   1. type check (tsc), 2. unit tests (vitest, Node), 3. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
- *   4. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
+ *   1. lint (prettier --check), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
+ *   5. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
  * Every stage runs; the exit code is non-zero if any failed. The last line sums the tests:
  *   "tests: N passed, N failed".
  * Flags: --only=unit,gpu,... to run some stages; extra arguments after `--` go to vitest.
@@ -19,7 +19,10 @@ const root = process.cwd();
 const reports = join(root, 'test', 'artifacts', 'reports');
 
 const args = process.argv.slice(2);
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',');
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',');
 const dashdash = args.indexOf('--');
 const vitestExtra = dashdash >= 0 ? args.slice(dashdash + 1) : [];
 
@@ -33,7 +36,11 @@ function run(cmd, argv, env = {}) {
 }
 
 function hasLibVulkan() {
-  return ['/usr/lib/x86_64-linux-gnu/libvulkan.so.1', '/usr/lib/aarch64-linux-gnu/libvulkan.so.1', '/usr/lib/libvulkan.so.1'].some(existsSync);
+  return [
+    '/usr/lib/x86_64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/aarch64-linux-gnu/libvulkan.so.1',
+    '/usr/lib/libvulkan.so.1',
+  ].some(existsSync);
 }
 
 function setup() {
@@ -43,7 +50,9 @@ function setup() {
   if (missing.length === 0) return 0;
   const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
   if (!isRoot) {
-    console.error(`Missing Debian packages: ${missing.join(' ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`);
+    console.error(
+      `Missing Debian packages: ${missing.join(' ')}. Install them with: sudo apt-get install -y ${missing.join(' ')}`,
+    );
     return 1;
   }
   log(`setup: apt-get install ${missing.join(' ')}`);
@@ -56,7 +65,20 @@ function setup() {
 function vitest(project, env = {}) {
   const out = join(reports, `${project}.json`);
   rmSync(out, { force: true });
-  const code = run('npx', ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`, ...vitestExtra], env);
+  const code = run(
+    'npx',
+    [
+      'vitest',
+      'run',
+      '--project',
+      project,
+      '--reporter=default',
+      '--reporter=json',
+      `--outputFile.json=${out}`,
+      ...vitestExtra,
+    ],
+    env,
+  );
   let passed = 0;
   let failed = 0;
   if (existsSync(out)) {
@@ -82,7 +104,15 @@ const gpuEnv = {
 
 const stages = [
   { name: 'setup', run: () => ({ code: setup(), passed: 0, failed: 0 }) },
-  { name: 'typecheck', run: () => ({ code: run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']), passed: 0, failed: 0 }) },
+  // Style first: a formatting slip fails in seconds, before the long stages.
+  {
+    name: 'lint',
+    run: () => ({ code: run('npx', ['prettier', '--check', '--log-level=warn', '.']), passed: 0, failed: 0 }),
+  },
+  {
+    name: 'typecheck',
+    run: () => ({ code: run('npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']), passed: 0, failed: 0 }),
+  },
   { name: 'unit', run: () => vitest('unit') },
   { name: 'gpu', run: () => vitest('gpu', gpuEnv) },
   { name: 'e2e', run: () => vitest('e2e', gpuEnv) },
@@ -101,7 +131,9 @@ for (const stage of stages) {
   failed += r.failed;
   const ok = r.code === 0;
   if (!ok && r.failed === 0) failed += 1; // a failed setup or type check counts as a failure
-  summary.push(`${ok ? 'ok  ' : 'FAIL'} ${stage.name.padEnd(10)} ${((Date.now() - started) / 1000).toFixed(1)}s${r.passed || r.failed ? `  (${r.passed} passed, ${r.failed} failed)` : ''}`);
+  summary.push(
+    `${ok ? 'ok  ' : 'FAIL'} ${stage.name.padEnd(10)} ${((Date.now() - started) / 1000).toFixed(1)}s${r.passed || r.failed ? `  (${r.passed} passed, ${r.failed} failed)` : ''}`,
+  );
   if (!ok && stage.name === 'setup') break;
 }
 log('summary');

@@ -21,7 +21,13 @@ export async function layerCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   const rstd = zeros('rstd', N);
   const dx = zeros('dx', N * C);
   const eps = 1e-5;
-  out.push({ op: 'rmsnorm forward', shape: `${N}×${C}`, ms: await timeOurs(rt, (rec) => rmsnormForward(rt, rec, { x, w, y, rstd, N, C, eps }), opts), flops: 0, bytes: 8 * N * C });
+  out.push({
+    op: 'rmsnorm forward',
+    shape: `${N}×${C}`,
+    ms: await timeOurs(rt, (rec) => rmsnormForward(rt, rec, { x, w, y, rstd, N, C, eps }), opts),
+    flops: 0,
+    bytes: 8 * N * C,
+  });
   out.push({
     op: 'rmsnorm backward',
     shape: `${N}×${C}`,
@@ -35,22 +41,40 @@ export async function layerCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   const act = zeros('act', N * I);
   const dg = zeros('dg', N * I);
   const du = zeros('du', N * I);
-  out.push({ op: 'swiglu forward', shape: `${N}×${I}`, ms: await timeOurs(rt, (rec) => gluForward(rt, rec, { gate, up, out: act, N, I, act: 'silu' }), opts), flops: 0, bytes: 12 * N * I });
+  out.push({
+    op: 'swiglu forward',
+    shape: `${N}×${I}`,
+    ms: await timeOurs(rt, (rec) => gluForward(rt, rec, { gate, up, out: act, N, I, act: 'silu' }), opts),
+    flops: 0,
+    bytes: 12 * N * I,
+  });
   out.push({
     op: 'swiglu backward',
     shape: `${N}×${I}`,
-    ms: await timeOurs(rt, (rec) => gluBackward(rt, rec, { gate, up, dout: act, dgate: dg, dup: du, N, I, act: 'silu' }), opts),
+    ms: await timeOurs(
+      rt,
+      (rec) => gluBackward(rt, rec, { gate, up, dout: act, dgate: dg, dup: du, N, I, act: 'silu' }),
+      opts,
+    ),
     flops: 0,
     bytes: 20 * N * I,
   });
 
   const H = C / 64;
-  const positions = rt.memory.upload('bench', 'positions', Uint32Array.from({ length: N }, (_, i) => i)).buffer;
+  const positions = rt.memory.upload(
+    'bench',
+    'positions',
+    Uint32Array.from({ length: N }, (_, i) => i),
+  ).buffer;
   const turns = uploadRopeTable(rt, 'bench', { theta: 10000, rotDim: 64 });
   out.push({
     op: 'rope forward (in place)',
     shape: `${N}×${H}×64`,
-    ms: await timeOurs(rt, (rec) => ropeForward(rt, rec, { x, tokens: N, heads: H, D: 64, rotDim: 64, positions, turns }), opts),
+    ms: await timeOurs(
+      rt,
+      (rec) => ropeForward(rt, rec, { x, tokens: N, heads: H, D: 64, rotDim: 64, positions, turns }),
+      opts,
+    ),
     flops: 0,
     bytes: 8 * N * C,
   });
@@ -74,7 +98,11 @@ export async function layerCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   out.push({
     op: 'lora backward',
     shape: `${N}×${C}→${C} r${R}`,
-    ms: await timeOurs(rt, (rec) => loraBackward(rt, rec, { ...shape, x, A, B: Bm, u, dy: y, dA, dB, du: duR, dx, scale: 2, scratch }), opts),
+    ms: await timeOurs(
+      rt,
+      (rec) => loraBackward(rt, rec, { ...shape, x, A, B: Bm, u, dy: y, dA, dB, du: duR, dx, scale: 2, scratch }),
+      opts,
+    ),
     flops: 8 * N * C * R,
     bytes: 0,
   });
@@ -84,14 +112,34 @@ export async function layerCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   const chunk = Math.min(N, Math.max(1, Math.floor((64 * 2 ** 20) / (4 * V))));
   const headScratch = zeros('head-scratch', chunk * C);
   const head = f32LmHead(rt, Wout, V, C, headScratch);
-  const targets = rt.memory.upload('bench', 'targets', Uint32Array.from({ length: N }, (_, i) => (i * 7919) % V)).buffer;
+  const targets = rt.memory.upload(
+    'bench',
+    'targets',
+    Uint32Array.from({ length: N }, (_, i) => (i * 7919) % V),
+  ).buffer;
   const logits = zeros('logits', chunk * V);
   const losses = zeros('losses', N);
   const loss = zeros('loss', 4);
   out.push({
     op: 'lm head + cross-entropy fwd+bwd',
     shape: `${N}×${C}→${V} (chunk ${chunk})`,
-    ms: await timeOurs(rt, (rec) => crossEntropyLoss(rt, rec, { head, h: x, targets, T: N, chunkTokens: chunk, logits, losses, loss, scale: 1 / N, dh: dx }), opts),
+    ms: await timeOurs(
+      rt,
+      (rec) =>
+        crossEntropyLoss(rt, rec, {
+          head,
+          h: x,
+          targets,
+          T: N,
+          chunkTokens: chunk,
+          logits,
+          losses,
+          loss,
+          scale: 1 / N,
+          dh: dx,
+        }),
+      opts,
+    ),
     flops: 4 * N * C * V,
     bytes: 0,
   });
@@ -104,7 +152,24 @@ export async function layerCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   out.push({
     op: 'adamw step',
     shape: `${count} params`,
-    ms: await timeOurs(rt, (rec) => adamwStep(rt, rec, { param: p, grad: g, m, v, count, lr: 1e-4, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01, step: 1 }), opts),
+    ms: await timeOurs(
+      rt,
+      (rec) =>
+        adamwStep(rt, rec, {
+          param: p,
+          grad: g,
+          m,
+          v,
+          count,
+          lr: 1e-4,
+          beta1: 0.9,
+          beta2: 0.999,
+          eps: 1e-8,
+          weightDecay: 0.01,
+          step: 1,
+        }),
+      opts,
+    ),
     flops: 0,
     bytes: 28 * count,
   });

@@ -24,7 +24,14 @@ export async function matmulCases(rt: GpuRuntime, tf: TfMatmul, opts: BenchOptio
     const shape = `${N}×${K}×${M}`;
     const ours = await timeOurs(rt, (rec) => matmulForward(rt, rec, { x, w, y, N, K, M }), opts);
     const theirs = await tf.time(N, K, M, opts);
-    out.push({ op: 'matmul_f32 forward', shape, ms: ours, flops, bytes: 0, note: `TF.js ${theirs.toFixed(3)} ms → ratio ${(theirs / ours).toFixed(2)}` });
+    out.push({
+      op: 'matmul_f32 forward',
+      shape,
+      ms: ours,
+      flops,
+      bytes: 0,
+      note: `TF.js ${theirs.toFixed(3)} ms → ratio ${(theirs / ours).toFixed(2)}`,
+    });
     out.push({ op: 'tfjs matMul (x·Wᵀ)', shape, ms: theirs, flops, bytes: 0 });
     const bi = await timeOurs(rt, (rec) => matmulBackwardInput(rt, rec, { dy: y, w, dx, N, K, M }), opts);
     out.push({ op: 'matmul_f32 backward_input', shape, ms: bi, flops, bytes: 0 });

@@ -17,10 +17,25 @@ export async function quantCases(rt: GpuRuntime, opts: BenchOptions): Promise<Be
   const out: BenchResult[] = [];
   for (const format of ['q8_0', 'q4_0', 'nf4'] as const) {
     const rec = rt.recorder('quantize');
-    const w = await quantizeToNewWeight(rt, rec, { src: wf, srcFormat: 'f32', format, rows: M, cols: K, owner: 'bench', label: `w-${format}` });
+    const w = await quantizeToNewWeight(rt, rec, {
+      src: wf,
+      srcFormat: 'f32',
+      format,
+      rows: M,
+      cols: K,
+      owner: 'bench',
+      label: `w-${format}`,
+    });
     await rec.submit();
     const ms = await timeOurs(rt, (r) => linearForward(rt, r, { x, w, y, N, K, M }), opts);
-    out.push({ op: `matmul_${format} forward`, shape, ms, flops, bytes: 0, note: `${(f32 / ms).toFixed(2)}× our f32 (${f32.toFixed(3)} ms)` });
+    out.push({
+      op: `matmul_${format} forward`,
+      shape,
+      ms,
+      flops,
+      bytes: 0,
+      note: `${(f32 / ms).toFixed(2)}× our f32 (${f32.toFixed(3)} ms)`,
+    });
   }
   rt.memory.destroyOwner('bench');
   return out;

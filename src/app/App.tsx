@@ -23,7 +23,14 @@ function useDevice(): DevicePhase {
     } catch (err) {
       setPhase({
         state: 'done',
-        status: { ok: false, error: { kind: 'unknown', message: `The engine worker could not start: ${(err as Error).message}`, hint: 'Use a browser that supports module workers (any current Chrome, Edge, Firefox or Safari).' } },
+        status: {
+          ok: false,
+          error: {
+            kind: 'unknown',
+            message: `The engine worker could not start: ${(err as Error).message}`,
+            hint: 'Use a browser that supports module workers (any current Chrome, Edge, Firefox or Safari).',
+          },
+        },
       });
       return;
     }
@@ -31,7 +38,13 @@ function useDevice(): DevicePhase {
       (status) => !cancelled && setPhase({ state: 'done', status }),
       (err: unknown) =>
         !cancelled &&
-        setPhase({ state: 'done', status: { ok: false, error: { kind: 'unknown', message: `The engine worker failed: ${String(err)}`, hint: 'Reload the page.' } } }),
+        setPhase({
+          state: 'done',
+          status: {
+            ok: false,
+            error: { kind: 'unknown', message: `The engine worker failed: ${String(err)}`, hint: 'Reload the page.' },
+          },
+        }),
     );
     return () => {
       cancelled = true;
@@ -41,7 +54,12 @@ function useDevice(): DevicePhase {
 }
 
 function GpuBadge({ phase }: { phase: DevicePhase }) {
-  const text = phase.state === 'starting' ? 'Looking for GPU…' : phase.status.ok ? phase.status.info.adapter.description || phase.status.info.adapter.architecture || 'GPU ready' : 'No GPU';
+  const text =
+    phase.state === 'starting'
+      ? 'Looking for GPU…'
+      : phase.status.ok
+        ? phase.status.info.adapter.description || phase.status.info.adapter.architecture || 'GPU ready'
+        : 'No GPU';
   const cls = phase.state === 'starting' ? 'gpu-badge' : phase.status.ok ? 'gpu-badge ok' : 'gpu-badge bad';
   return (
     <a class={cls} href="#/gpu" data-testid="gpu-badge">
@@ -75,7 +93,11 @@ export function App() {
         </div>
         <nav class="sections" aria-label="Sections">
           {SECTIONS.map((s) => (
-            <a href={`#/${s.id}`} class={s.id === section ? 'section current' : 'section'} aria-current={s.id === section ? 'page' : undefined}>
+            <a
+              href={`#/${s.id}`}
+              class={s.id === section ? 'section current' : 'section'}
+              aria-current={s.id === section ? 'page' : undefined}
+            >
               {s.label}
             </a>
           ))}
@@ -83,7 +105,9 @@ export function App() {
         <GpuBadge phase={phase} />
       </header>
       <main class="content">{pages[section]}</main>
-      <footer class="footer muted">Runs entirely in this tab through WebGPU. Models and datasets stay on your disk and in this browser's storage.</footer>
+      <footer class="footer muted">
+        Runs entirely in this tab through WebGPU. Models and datasets stay on your disk and in this browser's storage.
+      </footer>
     </div>
   );
 }

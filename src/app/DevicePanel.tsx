@@ -41,7 +41,8 @@ export function DevicePanel({ info }: { info: DeviceInfo }) {
       </dl>
       {adapter.isFallbackAdapter && (
         <p class="note" role="note">
-          This is a software (CPU) adapter: everything works, but training will be slow. On a machine with a GPU, make sure hardware acceleration is on.
+          This is a software (CPU) adapter: everything works, but training will be slow. On a machine with a GPU, make
+          sure hardware acceleration is on.
         </p>
       )}
       <h3>Features</h3>

@@ -15,7 +15,8 @@ export function parseArgs(argv: string[], booleans: readonly string[] = []): Par
     }
     const eq = a.indexOf('=');
     if (eq > 0) flags.set(a.slice(2, eq), a.slice(eq + 1));
-    else if (booleans.includes(a.slice(2)) || i + 1 >= argv.length || argv[i + 1]!.startsWith('--')) flags.set(a.slice(2), true);
+    else if (booleans.includes(a.slice(2)) || i + 1 >= argv.length || argv[i + 1]!.startsWith('--'))
+      flags.set(a.slice(2), true);
     else flags.set(a.slice(2), argv[++i]!);
   }
   return { flags, positional };
@@ -37,6 +38,7 @@ export function numberFlag(args: ParsedArgs, name: string, fallback?: number): n
 
 export function choiceFlag<T extends string>(args: ParsedArgs, name: string, choices: readonly T[], fallback: T): T {
   const v = stringFlag(args, name) ?? fallback;
-  if (!(choices as readonly string[]).includes(v)) throw new Error(`--${name} must be one of ${choices.join(', ')}; got "${v}"`);
+  if (!(choices as readonly string[]).includes(v))
+    throw new Error(`--${name} must be one of ${choices.join(', ')}; got "${v}"`);
   return v as T;
 }

@@ -63,7 +63,9 @@ export class ChatTemplate {
     try {
       this.template = new Template(source);
     } catch (err) {
-      throw new ChatTemplateError(`cannot parse the chat template: ${err instanceof Error ? err.message : String(err)}`);
+      throw new ChatTemplateError(
+        `cannot parse the chat template: ${err instanceof Error ? err.message : String(err)}`,
+      );
     }
   }
 

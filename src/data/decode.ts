@@ -14,7 +14,8 @@ const SNIFF_BYTES = 4096;
 
 /** Decides how to decode a file from its first bytes. */
 export function sniffEncoding(head: Uint8Array): Sniffed {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) return { ok: true, encoding: 'utf-8-bom', bomLength: 3 };
+  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf)
+    return { ok: true, encoding: 'utf-8-bom', bomLength: 3 };
   if (head[0] === 0xff && head[1] === 0xfe) return { ok: true, encoding: 'utf-16le', bomLength: 2 };
   if (head[0] === 0xfe && head[1] === 0xff) return { ok: true, encoding: 'utf-16be', bomLength: 2 };
   const n = Math.min(head.length, SNIFF_BYTES);
@@ -142,17 +143,28 @@ function codecFor(encoding: TextEncodingName): LineCodec {
   const label = encoding === 'utf-8-bom' ? 'utf-8' : encoding;
   const base = { fatal: decoderFor(encoding), lossy: new TextDecoder(label, { ignoreBOM: true }) };
   if (encoding === 'utf-16le') {
-    return { ...base, width: 2, isNewline: (b, i) => b[i] === 0x0a && b[i + 1] === 0, isCr: (b, i) => b[i] === 0x0d && b[i + 1] === 0 };
+    return {
+      ...base,
+      width: 2,
+      isNewline: (b, i) => b[i] === 0x0a && b[i + 1] === 0,
+      isCr: (b, i) => b[i] === 0x0d && b[i + 1] === 0,
+    };
   }
   if (encoding === 'utf-16be') {
-    return { ...base, width: 2, isNewline: (b, i) => b[i] === 0 && b[i + 1] === 0x0a, isCr: (b, i) => b[i] === 0 && b[i + 1] === 0x0d };
+    return {
+      ...base,
+      width: 2,
+      isNewline: (b, i) => b[i] === 0 && b[i + 1] === 0x0a,
+      isCr: (b, i) => b[i] === 0 && b[i + 1] === 0x0d,
+    };
   }
   return { ...base, width: 1, isNewline: (b, i) => b[i] === 0x0a, isCr: (b, i) => b[i] === 0x0d };
 }
 
 function decodeLine(codec: LineCodec, bytes: Uint8Array, line: number): Line {
   const w = codec.width;
-  const end = bytes.byteLength >= w && codec.isCr(bytes, bytes.byteLength - w) ? bytes.byteLength - w : bytes.byteLength;
+  const end =
+    bytes.byteLength >= w && codec.isCr(bytes, bytes.byteLength - w) ? bytes.byteLength - w : bytes.byteLength;
   const body = bytes.subarray(0, end);
   try {
     return { line, text: codec.fatal.decode(body) };
@@ -206,7 +218,6 @@ export async function* readLines(file: ImportFile, onBytes?: LineProgress): Asyn
     reader.releaseLock();
   }
 }
-
 
 export interface DecodedText {
   text: string;

@@ -59,11 +59,7 @@ export function presplitOf(path: string): Split | null {
 function isJunk(path: string): boolean {
   const parts = path.split('/');
   const name = parts[parts.length - 1] ?? '';
-  return (
-    parts.some((p) => p.startsWith('.') || p === '__MACOSX') ||
-    name === 'Thumbs.db' ||
-    name === 'desktop.ini'
-  );
+  return parts.some((p) => p.startsWith('.') || p === '__MACOSX') || name === 'Thumbs.db' || name === 'desktop.ini';
 }
 
 const SPLIT_RANK: Record<Split, number> = { train: 0, valid: 1, test: 2 };

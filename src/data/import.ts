@@ -84,7 +84,11 @@ export interface ImportResult {
 
 const ROW_FORMATS = new Set<SourceFormat>(['chat', 'prompt_completion', 'alpaca', 'text', 'pairs']);
 
-async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (path: string, n: number, rows: number) => void): Promise<SourceResult[]> {
+async function readPlan(
+  plan: SourcePlan,
+  settings: ImportSettings,
+  onBytes: (path: string, n: number, rows: number) => void,
+): Promise<SourceResult[]> {
   switch (plan.kind) {
     case 'problem_folders':
       return readProblemFolders(plan.files);
@@ -94,7 +98,10 @@ async function readPlan(plan: SourcePlan, settings: ImportSettings, onBytes: (pa
       const forced = settings.format && ROW_FORMATS.has(settings.format) ? (settings.format as RowFormat) : null;
       const opts: RowSourceOptions = {
         format: forced,
-        mapping: (Object.hasOwn(settings.mappings, plan.file.path) ? settings.mappings[plan.file.path] : undefined) ?? settings.mapping ?? null,
+        mapping:
+          (Object.hasOwn(settings.mappings, plan.file.path) ? settings.mappings[plan.file.path] : undefined) ??
+          settings.mapping ??
+          null,
         presplit: plan.presplit,
         onBytes: (n, rows) => onBytes(plan.file.path, n, rows),
       };
@@ -132,7 +139,15 @@ export async function importDataset(
   let filesDone = files.length - planned.plans.reduce((a, p) => a + planFiles(p).length, 0);
   const filesTotal = files.length;
   const report = (path: string, n: number, rows: number) =>
-    options.onProgress?.({ phase: 'read', done: doneBytes + n, total: totalBytes, file: path, rows: parsed.length + rows, filesDone, filesTotal });
+    options.onProgress?.({
+      phase: 'read',
+      done: doneBytes + n,
+      total: totalBytes,
+      file: path,
+      rows: parsed.length + rows,
+      filesDone,
+      filesTotal,
+    });
 
   for (const plan of planned.plans) {
     for (const result of await readPlan(plan, settings, report)) {
@@ -149,7 +164,14 @@ export async function importDataset(
     }
     doneBytes += planBytes(plan);
     filesDone += planFiles(plan).length;
-    options.onProgress?.({ phase: 'read', done: doneBytes, total: totalBytes, rows: parsed.length, filesDone, filesTotal });
+    options.onProgress?.({
+      phase: 'read',
+      done: doneBytes,
+      total: totalBytes,
+      rows: parsed.length,
+      filesDone,
+      filesTotal,
+    });
   }
   const rowsRead = parsed.length;
 
@@ -160,7 +182,9 @@ export async function importDataset(
   parsed = parsed.flatMap((r) => (r.kind === 'text' && r.window ? windowText(r, settings.maxLength, tok) : [r]));
   const windowing = hasRawText ? (tok ? 'tokens' : 'estimated') : null;
   if (windowing === 'estimated') {
-    warnings.push(`raw text was cut into windows of about ${settings.maxLength} tokens estimated from characters; choose a model to cut by tokens`);
+    warnings.push(
+      `raw text was cut into windows of about ${settings.maxLength} tokens estimated from characters; choose a model to cut by tokens`,
+    );
   }
 
   let tokens: TokenStats | null = null;
@@ -172,12 +196,19 @@ export async function importDataset(
     const { pass, failures } = lengthPass(tok, parsed, settings, (done, total) =>
       options.onProgress?.({ phase: 'tokenize', done, total }),
     );
-    for (const f of failures) problems.push(problem(f.record.source.file, f.record.source.line, 'template_error', `chat template: ${f.reason}`));
+    for (const f of failures)
+      problems.push(
+        problem(f.record.source.file, f.record.source.line, 'template_error', `chat template: ${f.reason}`),
+      );
     for (const r of pass.droppedTooLong) {
       if (dropped.length < 1000) dropped.push({ source: r.source, reason: `longer than ${settings.maxLength} tokens` });
     }
     for (const r of pass.droppedNoTrained) {
-      if (dropped.length < 1000) dropped.push({ source: r.source, reason: `no answer token left after truncating to ${settings.maxLength} tokens` });
+      if (dropped.length < 1000)
+        dropped.push({
+          source: r.source,
+          reason: `no answer token left after truncating to ${settings.maxLength} tokens`,
+        });
     }
     droppedTooLong = pass.droppedTooLong.length;
     noTrainedTokens = pass.droppedNoTrained.length;

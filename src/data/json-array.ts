@@ -10,8 +10,7 @@ export interface ElementSpan {
 }
 
 export type ArrayScan =
-  | { ok: true; elements: ElementSpan[] }
-  | { ok: false; elements: ElementSpan[]; offset: number; message: string };
+  { ok: true; elements: ElementSpan[] } | { ok: false; elements: ElementSpan[]; offset: number; message: string };
 
 function isSpace(c: number): boolean {
   return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;

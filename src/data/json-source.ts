@@ -42,7 +42,8 @@ export class RowSink {
       this.problems.push(problem(this.path, line, result.code, result.reason));
       return;
     }
-    const record = result.kind === 'chat' ? chatRecord(result.messages, this.path, line) : textRecord(result.text, this.path, line);
+    const record =
+      result.kind === 'chat' ? chatRecord(result.messages, this.path, line) : textRecord(result.text, this.path, line);
     if (this.opts.presplit) record.presplit = this.opts.presplit;
     this.records.push(record);
   }
@@ -84,15 +85,25 @@ export async function readJsonSource(file: ImportFile, opts: RowSourceOptions): 
   return streamJsonl(file, opts, container, encoding);
 }
 
-async function streamJsonl(file: ImportFile, opts: RowSourceOptions, container: 'json' | 'jsonl', encoding: string): Promise<SourceResult> {
+async function streamJsonl(
+  file: ImportFile,
+  opts: RowSourceOptions,
+  container: 'json' | 'jsonl',
+  encoding: string,
+): Promise<SourceResult> {
   const sink = new RowSink(file.path, opts);
   let sawContent = false;
   try {
-    for await (const { line, text, invalid } of readLines(file, opts.onBytes && ((n) => opts.onBytes!(n, sink.records.length)))) {
+    for await (const { line, text, invalid } of readLines(
+      file,
+      opts.onBytes && ((n) => opts.onBytes!(n, sink.records.length)),
+    )) {
       if (text.trim() === '') continue;
       sawContent = true;
       if (invalid) {
-        sink.problems.push(problem(file.path, line, 'encoding', 'the line is not valid UTF-8 (bad bytes); fix or remove it'));
+        sink.problems.push(
+          problem(file.path, line, 'encoding', 'the line is not valid UTF-8 (bad bytes); fix or remove it'),
+        );
         continue;
       }
       let value: unknown;
@@ -114,7 +125,11 @@ async function streamJsonl(file: ImportFile, opts: RowSourceOptions, container: 
   return sink.result(container, encoding);
 }
 
-async function readWholeJson(file: ImportFile, opts: RowSourceOptions, container: 'json' | 'jsonl'): Promise<SourceResult> {
+async function readWholeJson(
+  file: ImportFile,
+  opts: RowSourceOptions,
+  container: 'json' | 'jsonl',
+): Promise<SourceResult> {
   let text: string;
   let encoding: string;
   try {
@@ -142,7 +157,10 @@ async function readWholeJson(file: ImportFile, opts: RowSourceOptions, container
       }
       sink.add(value, line);
     }
-    if (!scan.ok) sink.problems.push(problem(file.path, lines.lineAt(scan.offset), 'invalid_json', `invalid JSON: ${scan.message}`));
+    if (!scan.ok)
+      sink.problems.push(
+        problem(file.path, lines.lineAt(scan.offset), 'invalid_json', `invalid JSON: ${scan.message}`),
+      );
     return sink.result(container, encoding);
   }
   // Not an array: one JSON object (an object where an array belongs), or JSON Lines saved as .json.
@@ -157,7 +175,8 @@ async function readWholeJson(file: ImportFile, opts: RowSourceOptions, container
 }
 
 function objectNotArrayReason(value: unknown): string {
-  if (!isRowObject(value)) return 'the file holds a single JSON value; expected an array of rows [{...}, ...] or JSON Lines';
+  if (!isRowObject(value))
+    return 'the file holds a single JSON value; expected an array of rows [{...}, ...] or JSON Lines';
   const inner = Object.entries(value).find(([, v]) => Array.isArray(v) && v.length > 0 && v.every(isRowObject));
   const hint = inner ? ` (the rows may be the array under "${inner[0]}")` : '';
   return `a JSON object where an array belongs: expected [{...}, ...] or one object per line (.jsonl)${hint}`;

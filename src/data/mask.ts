@@ -83,14 +83,16 @@ export function messageSpans(real: string, marked: string, messages: Message[]):
   let pos = 0;
   for (let k = 0; k < pieces.length; k++) {
     const { fixed, index } = pieces[k]!;
-    if (!real.startsWith(fixed, pos)) throw new ChatTemplateError('the chat template renders message contents in a way the masker cannot follow');
+    if (!real.startsWith(fixed, pos))
+      throw new ChatTemplateError('the chat template renders message contents in a way the masker cannot follow');
     pos += fixed.length;
     if (index === null) break;
     const content = messages[index]!.content;
     const next = pieces[k + 1]!.fixed;
     const candidates = [...new Set([content, content.trim(), content.trimStart(), content.trimEnd()])];
     const fit = candidates.find((c) => real.startsWith(c, pos) && real.startsWith(next, pos + c.length));
-    if (fit === undefined) throw new ChatTemplateError(`cannot find message ${index + 1} in the rendered chat template`);
+    if (fit === undefined)
+      throw new ChatTemplateError(`cannot find message ${index + 1} in the rendered chat template`);
     spans[index] = { start: pos, end: pos + fit.length };
     pos += fit.length;
   }
@@ -99,7 +101,12 @@ export function messageSpans(real: string, marked: string, messages: Message[]):
 }
 
 /** Encodes a conversation and computes its loss mask. Throws ChatTemplateError for unusable templates. */
-export function encodeChat(tok: ModelTokenizer, messages: Message[], mode: MaskMode, opts: { strategy?: 'offsets' | 'segments' } = {}): EncodedChat {
+export function encodeChat(
+  tok: ModelTokenizer,
+  messages: Message[],
+  mode: MaskMode,
+  opts: { strategy?: 'offsets' | 'segments' } = {},
+): EncodedChat {
   const { real, marked } = renderBoth(tok, messages);
   const text = real.text;
   const spans = messageSpans(text, marked, real.messages);
@@ -117,7 +124,10 @@ export function encodeChat(tok: ModelTokenizer, messages: Message[], mode: MaskM
     const ids = tok.encode(text, false);
     const offsets = tok.byteOffsets(ids, text);
     if (offsets) {
-      const bounds = utf8Offsets(text, trainedSpans.flatMap((s) => [s.start, s.end]));
+      const bounds = utf8Offsets(
+        text,
+        trainedSpans.flatMap((s) => [s.start, s.end]),
+      );
       const byteSpans = trainedSpans.map((s) => ({ start: bounds.get(s.start)!, end: bounds.get(s.end)! }));
       const mask = new Uint8Array(ids.length);
       for (let t = 0; t < ids.length; t++) {

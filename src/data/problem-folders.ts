@@ -47,11 +47,15 @@ export async function readProblemFolders(files: ImportFile[]): Promise<SourceRes
     const descFiles = DESCRIPTIONS.map(find).filter((f): f is ImportFile => f !== undefined);
     const descNames = descFiles.map((f) => basename(f.path)).join(' and ');
     if (!answerFile) {
-      set.problems.push(problem(dir, null, 'missing_asp', `problem folder has ${descNames} but no ASP.txt (the answer)`));
+      set.problems.push(
+        problem(dir, null, 'missing_asp', `problem folder has ${descNames} but no ASP.txt (the answer)`),
+      );
       continue;
     }
     if (descFiles.length === 0) {
-      set.problems.push(problem(dir, null, 'missing_description', 'problem folder has ASP.txt but neither NL.txt nor IR.txt'));
+      set.problems.push(
+        problem(dir, null, 'missing_description', 'problem folder has ASP.txt but neither NL.txt nor IR.txt'),
+      );
       continue;
     }
     const answer = await readPart(answerFile);

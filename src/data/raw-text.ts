@@ -28,7 +28,11 @@ export async function readRawText(file: ImportFile): Promise<SourceResult> {
     presplit: null,
   };
   if (text.trim() === '') {
-    return { records: [], problems: [problem(file.path, null, 'empty_file', 'empty file: no text')], summary: { ...summary, problems: 1 } };
+    return {
+      records: [],
+      problems: [problem(file.path, null, 'empty_file', 'empty file: no text')],
+      summary: { ...summary, problems: 1 },
+    };
   }
   return { records: [textRecord(text, file.path, 1, true)], problems: [], summary: { ...summary, rows: 1 } };
 }

@@ -35,7 +35,9 @@ export function chatRecord(messages: Message[], file: string, line: number): Par
 }
 
 export function textRecord(text: string, file: string, line: number, window = false): ParsedText {
-  return window ? { kind: 'text', text, source: { file, line }, window } : { kind: 'text', text, source: { file, line } };
+  return window
+    ? { kind: 'text', text, source: { file, line }, window }
+    : { kind: 'text', text, source: { file, line } };
 }
 
 export function problem(file: string, line: number | null, code: ProblemCode, reason: string): Problem {

@@ -69,10 +69,18 @@ function fieldList(row: RowObject): string {
 /** Validates a list of {role, content} messages. `where` names the field for messages. */
 export function readMessages(value: unknown, where = 'messages'): RowResult {
   if (isRowObject(value)) {
-    return { ok: false, code: 'object_not_array', reason: `"${where}" is an object; it must be an array of {role, content}` };
+    return {
+      ok: false,
+      code: 'object_not_array',
+      reason: `"${where}" is an object; it must be an array of {role, content}`,
+    };
   }
   if (!Array.isArray(value)) {
-    return { ok: false, code: 'wrong_fields', reason: `"${where}" is ${describeType(value)}; it must be an array of {role, content}` };
+    return {
+      ok: false,
+      code: 'wrong_fields',
+      reason: `"${where}" is ${describeType(value)}; it must be an array of {role, content}`,
+    };
   }
   if (value.length === 0) return { ok: false, code: 'missing_answer', reason: `"${where}" is empty` };
   const messages: Message[] = [];
@@ -80,7 +88,11 @@ export function readMessages(value: unknown, where = 'messages'): RowResult {
     const m: unknown = value[i];
     const n = i + 1;
     if (!isRowObject(m)) {
-      return { ok: false, code: 'not_an_object', reason: `message ${n} is ${describeType(m)}, expected {role, content}` };
+      return {
+        ok: false,
+        code: 'not_an_object',
+        reason: `message ${n} is ${describeType(m)}, expected {role, content}`,
+      };
     }
     const role = RoleSchema.safeParse(m.role);
     if (!role.success) {
@@ -109,7 +121,8 @@ export function readMessages(value: unknown, where = 'messages'): RowResult {
 /** Reads a mapped pair row: prompt fields joined by a blank line, one answer field, optional system. */
 export function readPair(row: RowObject, mapping: FieldMapping): RowResult {
   const present = mapping.prompt.filter((f) => Object.hasOwn(row, f) && row[f] !== null && row[f] !== undefined);
-  const hasAnswer = Object.hasOwn(row, mapping.answer) && row[mapping.answer] !== null && row[mapping.answer] !== undefined;
+  const hasAnswer =
+    Object.hasOwn(row, mapping.answer) && row[mapping.answer] !== null && row[mapping.answer] !== undefined;
   if (present.length === 0 && !hasAnswer) {
     return {
       ok: false,
@@ -118,7 +131,11 @@ export function readPair(row: RowObject, mapping: FieldMapping): RowResult {
     };
   }
   if (present.length === 0) {
-    return { ok: false, code: 'wrong_fields', reason: `no prompt field (${mapping.prompt.join(' or ')}); found ${fieldList(row)}` };
+    return {
+      ok: false,
+      code: 'wrong_fields',
+      reason: `no prompt field (${mapping.prompt.join(' or ')}); found ${fieldList(row)}`,
+    };
   }
   const parts: string[] = [];
   for (const f of present) {
@@ -129,13 +146,22 @@ export function readPair(row: RowObject, mapping: FieldMapping): RowResult {
     if (v.trim() !== '') parts.push(v);
   }
   if (!hasAnswer) {
-    return { ok: false, code: 'missing_answer', reason: `missing answer field "${mapping.answer}"; found ${fieldList(row)}` };
+    return {
+      ok: false,
+      code: 'missing_answer',
+      reason: `missing answer field "${mapping.answer}"; found ${fieldList(row)}`,
+    };
   }
   const answer = row[mapping.answer];
   if (typeof answer !== 'string') {
-    return { ok: false, code: 'non_string_content', reason: `field "${mapping.answer}" is ${describeType(answer)}, expected a string` };
+    return {
+      ok: false,
+      code: 'non_string_content',
+      reason: `field "${mapping.answer}" is ${describeType(answer)}, expected a string`,
+    };
   }
-  if (answer.trim() === '') return { ok: false, code: 'missing_answer', reason: `answer field "${mapping.answer}" is empty` };
+  if (answer.trim() === '')
+    return { ok: false, code: 'missing_answer', reason: `answer field "${mapping.answer}" is empty` };
   if (parts.length === 0) return { ok: false, code: 'missing_answer', reason: 'the prompt is empty' };
   const messages: Message[] = [];
   const system = mapping.system && Object.hasOwn(row, mapping.system) ? row[mapping.system] : undefined;
@@ -165,16 +191,25 @@ export function readRow(row: RowObject, format: RowFormat, mapping: FieldMapping
     case 'alpaca':
       return readPair(row, mapping ?? ALPACA_MAPPING);
     case 'text': {
-      if (!('text' in row)) return { ok: false, code: 'wrong_fields', reason: `no "text" field; found ${fieldList(row)}` };
+      if (!('text' in row))
+        return { ok: false, code: 'wrong_fields', reason: `no "text" field; found ${fieldList(row)}` };
       if (typeof row.text !== 'string') {
-        return { ok: false, code: 'non_string_content', reason: `"text" is ${describeType(row.text)}, expected a string` };
+        return {
+          ok: false,
+          code: 'non_string_content',
+          reason: `"text" is ${describeType(row.text)}, expected a string`,
+        };
       }
       if (row.text.trim() === '') return { ok: false, code: 'missing_answer', reason: '"text" is empty' };
       return { ok: true, kind: 'text', text: row.text };
     }
     case 'pairs':
       if (!mapping) {
-        return { ok: false, code: 'wrong_fields', reason: `cannot tell prompt and answer fields apart in ${fieldList(row)}; set a field mapping` };
+        return {
+          ok: false,
+          code: 'wrong_fields',
+          reason: `cannot tell prompt and answer fields apart in ${fieldList(row)}; set a field mapping`,
+        };
       }
       return readPair(row, mapping);
   }
@@ -183,9 +218,17 @@ export function readRow(row: RowObject, format: RowFormat, mapping: FieldMapping
 function readMessagesLoose(value: unknown, where: string): { ok: true } | (RowResult & { ok: false }) {
   if (Array.isArray(value)) return { ok: true };
   if (isRowObject(value)) {
-    return { ok: false, code: 'object_not_array', reason: `"${where}" is an object; it must be an array of {role, content}` };
+    return {
+      ok: false,
+      code: 'object_not_array',
+      reason: `"${where}" is an object; it must be an array of {role, content}`,
+    };
   }
-  return { ok: false, code: 'wrong_fields', reason: `"${where}" is ${describeType(value)}; expected a list of messages` };
+  return {
+    ok: false,
+    code: 'wrong_fields',
+    reason: `"${where}" is ${describeType(value)}; expected a list of messages`,
+  };
 }
 
 /**
@@ -210,12 +253,21 @@ export class RowReader {
     const own = rowFormatOf(value) ?? (this.mapping ? 'pairs' : null);
     if (this.format === null) {
       if (own === null) {
-        return { ok: false, code: 'wrong_fields', reason: `unrecognised fields (${fieldList(value)}); set the format or a field mapping` };
+        return {
+          ok: false,
+          code: 'wrong_fields',
+          reason: `unrecognised fields (${fieldList(value)}); set the format or a field mapping`,
+        };
       }
       this.format = own;
       this.formatLine = line;
       if (own === 'pairs' && !this.mapping) this.mapping = inferMapping(Object.keys(value));
-    } else if (this.formatLine !== null && own !== null && own !== this.format && !(this.format === 'pairs' && own !== 'chat' && own !== 'text')) {
+    } else if (
+      this.formatLine !== null &&
+      own !== null &&
+      own !== this.format &&
+      !(this.format === 'pairs' && own !== 'chat' && own !== 'text')
+    ) {
       return {
         ok: false,
         code: 'mixed_formats',

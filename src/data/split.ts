@@ -89,7 +89,12 @@ export function splitSizes(n: number, trainFraction: number, testFraction: numbe
  * Assigns a split to each record: pre-split records keep theirs; the others are shuffled with a
  * PRNG seeded by `seed` and cut by the fractions. Returns one split per record, in input order.
  */
-export function assignSplits(records: ParsedRecord[], trainFraction: number, testFraction: number, seed: number): Split[] {
+export function assignSplits(
+  records: ParsedRecord[],
+  trainFraction: number,
+  testFraction: number,
+  seed: number,
+): Split[] {
   const out: Split[] = records.map((r) => r.presplit ?? 'train');
   const free: number[] = [];
   records.forEach((r, i) => {

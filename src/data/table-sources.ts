@@ -59,7 +59,11 @@ function asyncBuffer(file: ImportFile): AsyncBuffer {
     byteLength: file.size,
     async slice(start: number, end?: number): Promise<ArrayBuffer> {
       const bytes = await file.slice(start, end ?? file.size);
-      if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) {
+      if (
+        bytes.byteOffset === 0 &&
+        bytes.byteLength === bytes.buffer.byteLength &&
+        bytes.buffer instanceof ArrayBuffer
+      ) {
         return bytes.buffer;
       }
       return bytes.slice().buffer as ArrayBuffer;
@@ -71,7 +75,8 @@ function asyncBuffer(file: ImportFile): AsyncBuffer {
 function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
   if (Array.isArray(value)) return value.map(plain);
-  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+    return Array.from(value as unknown as ArrayLike<number>);
   if (value instanceof Date) return value.toISOString();
   if (typeof value === 'object' && value !== null) {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
@@ -104,7 +109,9 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
       rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
-      sink.problems.push(problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${end}: ${msg}`));
+      sink.problems.push(
+        problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${end}: ${msg}`),
+      );
       continue;
     }
     rows.forEach((row, i) => sink.add(plain(row), start + i + 1));

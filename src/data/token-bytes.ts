@@ -124,7 +124,10 @@ function isSpaceByte(b: number | undefined): boolean {
  * Tolerated: spaces a tokenizer inserts (SentencePiece prefix '▁') and whitespace that added
  * tokens with lstrip/rstrip swallow.
  */
-export function alignTokenBytes(tokens: Uint8Array[], textBytes: Uint8Array): { starts: Int32Array; ends: Int32Array } | null {
+export function alignTokenBytes(
+  tokens: Uint8Array[],
+  textBytes: Uint8Array,
+): { starts: Int32Array; ends: Int32Array } | null {
   const starts = new Int32Array(tokens.length);
   const ends = new Int32Array(tokens.length);
   let p = 0;
@@ -136,7 +139,8 @@ export function alignTokenBytes(tokens: Uint8Array[], textBytes: Uint8Array): { 
     starts[t] = p;
     for (let k = 0; k < tb.length; k++) {
       if (textBytes[p] === tb[k]) p++;
-      else if (tb[k] === 0x20) continue; // inserted by the tokenizer, not in the text
+      else if (tb[k] === 0x20)
+        continue; // inserted by the tokenizer, not in the text
       else return null;
     }
     ends[t] = p;

@@ -12,7 +12,11 @@ import type { ModelTokenizer } from './tokenizer.ts';
 /** Characters per token assumed for windowing raw text when no tokenizer is chosen. */
 export const CHARS_PER_TOKEN_ESTIMATE = 4;
 
-export function encodeRecord(tok: ModelTokenizer, record: ParsedRecord | DatasetRecord, mask: MaskMode): EncodedExample {
+export function encodeRecord(
+  tok: ModelTokenizer,
+  record: ParsedRecord | DatasetRecord,
+  mask: MaskMode,
+): EncodedExample {
   return record.kind === 'chat' ? encodeChat(tok, record.messages, mask) : encodeText(tok, record.text);
 }
 
@@ -32,7 +36,11 @@ export function applyLengthPolicy(example: EncodedExample, maxLength: number, po
 }
 
 /** The ids + mask the trainer feeds for a stored record under the dataset's settings. */
-export function trainingExample(tok: ModelTokenizer, record: DatasetRecord, settings: ImportSettings): EncodedExample | null {
+export function trainingExample(
+  tok: ModelTokenizer,
+  record: DatasetRecord,
+  settings: ImportSettings,
+): EncodedExample | null {
   const outcome = applyLengthPolicy(encodeRecord(tok, record, settings.mask), settings.maxLength, settings.overLength);
   return outcome.kind === 'dropped' ? null : outcome.example;
 }
@@ -72,7 +80,7 @@ export function windowText(record: ParsedText, maxLength: number, tok: ModelToke
   };
   if (!tok) {
     const width = maxLength * CHARS_PER_TOKEN_ESTIMATE;
-    for (let at = 0; at < text.length; ) {
+    for (let at = 0; at < text.length;) {
       let next = Math.min(text.length, at + width);
       if (next < text.length) {
         const cut = Math.max(text.lastIndexOf(' ', next), text.lastIndexOf('\n', next));
@@ -98,7 +106,7 @@ export function windowText(record: ParsedText, maxLength: number, tok: ModelToke
     return windows;
   }
   const startChar = charIndices(text, Array.from(offsets.starts));
-  for (let t = 0; t < ids.length; ) {
+  for (let t = 0; t < ids.length;) {
     let end = Math.min(ids.length, t + body);
     for (;;) {
       const a = startChar[t]!;
@@ -193,4 +201,3 @@ export function lengthPass(
   };
   return { pass: { kept, stats, droppedTooLong, droppedNoTrained, truncated }, failures };
 }
-

@@ -23,7 +23,15 @@ interface AddedTokenJson {
   special?: boolean;
 }
 
-const SPECIAL_KEYS = ['bos_token', 'eos_token', 'unk_token', 'pad_token', 'sep_token', 'cls_token', 'mask_token'] as const;
+const SPECIAL_KEYS = [
+  'bos_token',
+  'eos_token',
+  'unk_token',
+  'pad_token',
+  'sep_token',
+  'cls_token',
+  'mask_token',
+] as const;
 
 /** tokenizer_config.json writes special tokens as a string or as {"content": ...}. */
 function tokenString(value: unknown): string | null {
@@ -61,11 +69,17 @@ export class ModelTokenizer {
       .filter((t) => t.special !== false)
       .map((t) => ({ id: t.id, content: t.content }))
       .sort((a, b) => b.content.length - a.content.length);
-    this.bosTokenId = specials.bos_token !== undefined ? (this.tokenizer.token_to_id(specials.bos_token) ?? null) : null;
-    this.eosTokenId = specials.eos_token !== undefined ? (this.tokenizer.token_to_id(specials.eos_token) ?? null) : null;
+    this.bosTokenId =
+      specials.bos_token !== undefined ? (this.tokenizer.token_to_id(specials.bos_token) ?? null) : null;
+    this.eosTokenId =
+      specials.eos_token !== undefined ? (this.tokenizer.token_to_id(specials.eos_token) ?? null) : null;
     const source = pickChatTemplate(config.chat_template, files.chatTemplate);
     this.template = source === null ? null : new ChatTemplate(source, specials as Record<string, string>);
-    this.bytes = new TokenByteMap(json, (id) => this.tokenizer.id_to_token(id), new Map(added.map((t) => [t.id, t.content])));
+    this.bytes = new TokenByteMap(
+      json,
+      (id) => this.tokenizer.id_to_token(id),
+      new Map(added.map((t) => [t.id, t.content])),
+    );
   }
 
   /** Token ids of `text`. `addSpecialTokens` applies the post-processor (e.g. Llama 3's BOS). */

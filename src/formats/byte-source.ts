@@ -16,7 +16,9 @@ export interface ByteSource {
 /** Error for a byte range outside a source: names the source so the user knows which file is truncated. */
 export class ByteRangeError extends Error {
   constructor(sourceName: string, offset: number, length: number, size: number) {
-    super(`${sourceName}: cannot read ${length} bytes at offset ${offset}: the file has ${size} bytes (truncated or corrupt?)`);
+    super(
+      `${sourceName}: cannot read ${length} bytes at offset ${offset}: the file has ${size} bytes (truncated or corrupt?)`,
+    );
     this.name = 'ByteRangeError';
   }
 }
@@ -27,7 +29,13 @@ export function sourceName(source: ByteSource, fallback = 'file'): string {
 
 /** Throws ByteRangeError unless [offset, offset+length) lies inside a source of `size` bytes. */
 export function checkRange(name: string, offset: number, length: number, size: number): void {
-  if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(length) || offset < 0 || length < 0 || offset + length > size) {
+  if (
+    !Number.isSafeInteger(offset) ||
+    !Number.isSafeInteger(length) ||
+    offset < 0 ||
+    length < 0 ||
+    offset + length > size
+  ) {
     throw new ByteRangeError(name, offset, length, size);
   }
 }

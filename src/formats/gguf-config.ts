@@ -32,8 +32,12 @@ function uniformNumber(file: GgufFile, key: string): number | undefined {
   if (v === undefined) return undefined;
   const plain = ggufPlain(v);
   if (typeof plain === 'number') return plain;
-  if (Array.isArray(plain) && plain.length > 0 && plain.every((x) => x === plain[0]) && typeof plain[0] === 'number') return plain[0];
-  throw new GgufError(file.fileName, `metadata "${key}" varies per layer (${JSON.stringify(plain).slice(0, 80)}), which is not supported`);
+  if (Array.isArray(plain) && plain.length > 0 && plain.every((x) => x === plain[0]) && typeof plain[0] === 'number')
+    return plain[0];
+  throw new GgufError(
+    file.fileName,
+    `metadata "${key}" varies per layer (${JSON.stringify(plain).slice(0, 80)}), which is not supported`,
+  );
 }
 
 function required(file: GgufFile, key: string): number {
@@ -57,8 +61,15 @@ export function ggufToHfConfig(file: GgufFile, ropeFreqs?: ArrayLike<number>): R
   const headDim = keyLength ?? hidden / heads;
   const embd = file.byName.get('token_embd.weight');
   const tokens = file.metadata.get('tokenizer.ggml.tokens');
-  const vocab = embd?.shape[0] ?? uniformNumber(file, k('vocab_size')) ?? (tokens?.type === 'array' ? tokens.items.length : undefined);
-  if (vocab === undefined) throw new GgufError(file.fileName, 'cannot tell the vocabulary size (no token_embd.weight, vocab_size or tokenizer.ggml.tokens)');
+  const vocab =
+    embd?.shape[0] ??
+    uniformNumber(file, k('vocab_size')) ??
+    (tokens?.type === 'array' ? tokens.items.length : undefined);
+  if (vocab === undefined)
+    throw new GgufError(
+      file.fileName,
+      'cannot tell the vocabulary size (no token_embd.weight, vocab_size or tokenizer.ggml.tokens)',
+    );
   const ropeTheta = uniformNumber(file, k('rope.freq_base')) ?? 10000;
 
   const config: Record<string, unknown> = {
@@ -82,10 +93,18 @@ export function ggufToHfConfig(file: GgufFile, ropeFreqs?: ArrayLike<number>): R
 
   const scalingType = ggufString(file, k('rope.scaling.type'));
   if (file.byName.has(ROPE_FREQS_TENSOR)) {
-    if (!ropeFreqs) throw new GgufError(file.fileName, `has ${ROPE_FREQS_TENSOR}: read it with readGgufHfConfig to get the rope scaling`);
+    if (!ropeFreqs)
+      throw new GgufError(
+        file.fileName,
+        `has ${ROPE_FREQS_TENSOR}: read it with readGgufHfConfig to get the rope scaling`,
+      );
     const fitted = fitLlama3RopeScaling(ropeFreqs, ropeDims ?? headDim, ropeTheta);
     const plain = Array.from(ropeFreqs);
-    if (!fitted && plain.some((v) => v !== 1)) throw new GgufError(file.fileName, `${ROPE_FREQS_TENSOR} does not match Llama 3 rope scaling, the only per-frequency scaling supported`);
+    if (!fitted && plain.some((v) => v !== 1))
+      throw new GgufError(
+        file.fileName,
+        `${ROPE_FREQS_TENSOR} does not match Llama 3 rope scaling, the only per-frequency scaling supported`,
+      );
     config.rope_scaling = fitted;
   } else if (scalingType && scalingType !== 'none') {
     config.rope_scaling = { rope_type: scalingType, factor: uniformNumber(file, k('rope.scaling.factor')) ?? 1 };
@@ -107,7 +126,9 @@ export function ggufToHfConfig(file: GgufFile, ropeFreqs?: ArrayLike<number>): R
 
   const bos = ggufNumber(file, 'tokenizer.ggml.bos_token_id');
   if (bos !== undefined) config.bos_token_id = bos;
-  const eos = [ggufNumber(file, 'tokenizer.ggml.eos_token_id'), ggufNumber(file, 'tokenizer.ggml.eot_token_id')].filter((x): x is number => x !== undefined);
+  const eos = [ggufNumber(file, 'tokenizer.ggml.eos_token_id'), ggufNumber(file, 'tokenizer.ggml.eot_token_id')].filter(
+    (x): x is number => x !== undefined,
+  );
   const eosUnique = [...new Set(eos)];
   if (eosUnique.length === 1) config.eos_token_id = eosUnique[0];
   else if (eosUnique.length > 1) config.eos_token_id = eosUnique;

@@ -18,7 +18,8 @@ function f16At(b: Uint8Array, o: number): number {
 
 function checkLength(type: GgmlType, bytes: Uint8Array, count: number): void {
   const { blockSize, blockBytes } = GGML_TYPES[type];
-  if (count % blockSize !== 0) throw new Error(`${type}: ${count} values is not a whole number of ${blockSize}-value blocks`);
+  if (count % blockSize !== 0)
+    throw new Error(`${type}: ${count} values is not a whole number of ${blockSize}-value blocks`);
   if (bytes.byteLength < (count / blockSize) * blockBytes) {
     throw new Error(`${type}: ${count} values need ${(count / blockSize) * blockBytes} bytes, got ${bytes.byteLength}`);
   }
@@ -115,7 +116,8 @@ export function dequantizeGguf(type: GgmlType, bytes: Uint8Array, count: number)
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const out = new Float32Array(count);
   const need = (size: number): void => {
-    if (bytes.byteLength < count * size) throw new Error(`${type}: ${count} values need ${count * size} bytes, got ${bytes.byteLength}`);
+    if (bytes.byteLength < count * size)
+      throw new Error(`${type}: ${count} values need ${count * size} bytes, got ${bytes.byteLength}`);
   };
   switch (type) {
     case 'F32':
@@ -155,6 +157,8 @@ export function dequantizeGguf(type: GgmlType, bytes: Uint8Array, count: number)
     case 'Q6_K':
       return dequantizeQ6K(bytes, count, out);
     default:
-      throw new Error(`dequantization of ${type} tensors is not supported (supported: F32, F16, BF16, F64, I8, I16, I32, Q8_0, Q4_0, Q4_K, Q6_K)`);
+      throw new Error(
+        `dequantization of ${type} tensors is not supported (supported: F32, F16, BF16, F64, I8, I16, I32, Q8_0, Q4_0, Q4_K, Q6_K)`,
+      );
   }
 }

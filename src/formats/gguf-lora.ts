@@ -59,23 +59,39 @@ function permuteHeads(path: string, model: GgufLoraModel): number | null {
 
 function checkModel(model: GgufLoraModel): string {
   if (model.fused || model.arch === 'phi3') {
-    throw new GgufLoraError('A GGUF LoRA for Phi-3\'s fused projections (attn_qkv, ffn_up) is not written yet; export the adapter as PEFT instead.');
+    throw new GgufLoraError(
+      "A GGUF LoRA for Phi-3's fused projections (attn_qkv, ffn_up) is not written yet; export the adapter as PEFT instead.",
+    );
   }
   return ggufArchName(model.arch);
 }
 
 /** The whole adapter .gguf file. */
-export function ggufLoraFile(e: PeftExport, model: GgufLoraModel, dtype: GgufLoraDtype = 'f32'): Uint8Array<ArrayBuffer> {
-  if ((dtype as string) !== 'f32' && (dtype as string) !== 'f16') throw new GgufLoraError(`A GGUF LoRA is written in f32 or f16, not ${String(dtype)}.`);
+export function ggufLoraFile(
+  e: PeftExport,
+  model: GgufLoraModel,
+  dtype: GgufLoraDtype = 'f32',
+): Uint8Array<ArrayBuffer> {
+  if ((dtype as string) !== 'f32' && (dtype as string) !== 'f16')
+    throw new GgufLoraError(`A GGUF LoRA is written in f32 or f16, not ${String(dtype)}.`);
   const arch = checkModel(model);
   if (e.modules.length === 0) throw new GgufLoraError('The adapter has no LoRA modules to export.');
-  if (!(e.alpha > 0) || !(e.rank > 0)) throw new GgufLoraError(`The adapter's alpha (${e.alpha}) and rank (${e.rank}) must be positive: llama.cpp reads alpha 0 as "no scaling".`);
+  if (!(e.alpha > 0) || !(e.rank > 0))
+    throw new GgufLoraError(
+      `The adapter's alpha (${e.alpha}) and rank (${e.rank}) must be positive: llama.cpp reads alpha 0 as "no scaling".`,
+    );
   const type = dtype === 'f16' ? 'F16' : 'F32';
   const r = e.rank;
   const tensors = e.modules.flatMap((m) => {
     const base = hfToGgufName(`${m.path}.weight`, arch);
-    if (!base || !base.startsWith('blk.')) throw new GgufLoraError(`The adapter has weights for ${m.path}, which has no llama.cpp tensor in a ${arch} model.`);
-    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r) throw new GgufLoraError(`${m.path}: A or B does not have rank ${r} × [${m.outFeatures}, ${m.inFeatures}] values.`);
+    if (!base || !base.startsWith('blk.'))
+      throw new GgufLoraError(
+        `The adapter has weights for ${m.path}, which has no llama.cpp tensor in a ${arch} model.`,
+      );
+    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r)
+      throw new GgufLoraError(
+        `${m.path}: A or B does not have rank ${r} × [${m.outFeatures}, ${m.inFeatures}] values.`,
+      );
     const heads = permuteHeads(m.path, model);
     const B = heads === null ? m.B : permuteQkRows(m.B, m.outFeatures, heads);
     return [
@@ -91,7 +107,8 @@ export function ggufLoraFile(e: PeftExport, model: GgufLoraModel, dtype: GgufLor
     ['general.file_type', gguf.u32(dtype === 'f16' ? 1 : 0)],
     ['general.quantization_version', gguf.u32(2)],
   ];
-  if (e.baseModel) metadata.push(['general.base_model.count', gguf.u32(1)], ['general.base_model.0.name', gguf.string(e.baseModel)]);
+  if (e.baseModel)
+    metadata.push(['general.base_model.count', gguf.u32(1)], ['general.base_model.0.name', gguf.string(e.baseModel)]);
   metadata.push(['adapter.type', gguf.string('lora')], ['adapter.lora.alpha', gguf.f32(ggufLoraAlpha(e))]);
   return writeGguf({ metadata, tensors: tensors.map((t) => ({ ...t, shape: [...t.shape] })) });
 }
@@ -99,13 +116,25 @@ export function ggufLoraFile(e: PeftExport, model: GgufLoraModel, dtype: GgufLor
 /** A LoRA GGUF header, checked: general.type "adapter", adapter.type "lora", and (given a model) the same arch. */
 export function checkGgufLoraHeader(file: GgufFile, model?: GgufLoraModel): void {
   const type = ggufString(file, 'general.type');
-  if (type !== 'adapter') throw new GgufError(file.fileName, `general.type is ${type === undefined ? 'missing' : `"${type}"`}, not "adapter": this is not a LoRA adapter`);
+  if (type !== 'adapter')
+    throw new GgufError(
+      file.fileName,
+      `general.type is ${type === undefined ? 'missing' : `"${type}"`}, not "adapter": this is not a LoRA adapter`,
+    );
   const adapterType = ggufString(file, 'adapter.type');
-  if (adapterType !== 'lora') throw new GgufError(file.fileName, `adapter.type is ${adapterType === undefined ? 'missing' : `"${adapterType}"`}, not "lora"`);
+  if (adapterType !== 'lora')
+    throw new GgufError(
+      file.fileName,
+      `adapter.type is ${adapterType === undefined ? 'missing' : `"${adapterType}"`}, not "lora"`,
+    );
   if (model) {
     const arch = ggufString(file, 'general.architecture');
     const want = checkModel(model);
-    if (arch !== want) throw new GgufError(file.fileName, `the adapter is for ${arch ?? 'an unknown architecture'}, but the model is ${want}`);
+    if (arch !== want)
+      throw new GgufError(
+        file.fileName,
+        `the adapter is for ${arch ?? 'an unknown architecture'}, but the model is ${want}`,
+      );
   }
 }
 
@@ -118,17 +147,27 @@ export async function readGgufLora(source: ByteSource, model: GgufLoraModel, fil
   checkGgufLoraHeader(file, model);
   const arch = ggufArchName(model.arch);
   const storedAlpha = ggufNumber(file, 'adapter.lora.alpha') ?? 0;
-  const parts = new Map<string, { a?: { data: Float32Array; shape: number[] }; b?: { data: Float32Array; shape: number[] } }>();
+  const parts = new Map<
+    string,
+    { a?: { data: Float32Array; shape: number[] }; b?: { data: Float32Array; shape: number[] } }
+  >();
   for (const info of file.tensors) {
     const m = /^(.+)\.lora_([ab])$/.exec(info.name);
     if (!m) {
       if (info.name.endsWith('_norm.weight')) continue; // mergekit extras, ignored by llama.cpp too
       throw new GgufError(file.fileName, `tensor "${info.name}" is neither a .lora_a nor a .lora_b tensor`);
     }
-    if (info.shape.length !== 2) throw new GgufError(file.fileName, `tensor "${info.name}" has ${info.shape.length} dimensions; LoRA tensors are 2-D`);
+    if (info.shape.length !== 2)
+      throw new GgufError(
+        file.fileName,
+        `tensor "${info.name}" has ${info.shape.length} dimensions; LoRA tensors are 2-D`,
+      );
     const count = info.shape[0]! * info.shape[1]!;
     const entry = parts.get(m[1]!) ?? {};
-    entry[m[2] as 'a' | 'b'] = { data: dequantizeGguf(info.type, await readGgufTensor(source, info), count), shape: info.shape };
+    entry[m[2] as 'a' | 'b'] = {
+      data: dequantizeGguf(info.type, await readGgufTensor(source, info), count),
+      shape: info.shape,
+    };
     parts.set(m[1]!, entry);
   }
   const modules: PeftExport['modules'] = [];
@@ -136,17 +175,29 @@ export async function readGgufLora(source: ByteSource, model: GgufLoraModel, fil
   const targets = new Set<string>();
   let rank: number | null = null;
   for (const [name, { a, b }] of parts) {
-    if (!a || !b) throw new GgufError(file.fileName, `LoRA tensor pair for "${name}" is missing its lora_${a ? 'b' : 'a'}`);
+    if (!a || !b)
+      throw new GgufError(file.fileName, `LoRA tensor pair for "${name}" is missing its lora_${a ? 'b' : 'a'}`);
     const hf = ggufToHfName(name, arch);
-    if (!hf || !hf.endsWith('.weight')) throw new GgufError(file.fileName, `"${name}" is not a tensor of a ${arch} model`);
+    if (!hf || !hf.endsWith('.weight'))
+      throw new GgufError(file.fileName, `"${name}" is not a tensor of a ${arch} model`);
     const path = hf.slice(0, -'.weight'.length);
     const [r, inF] = a.shape as [number, number];
     const [outF, r2] = b.shape as [number, number];
     if (r !== r2) throw new GgufError(file.fileName, `"${name}": lora_a has rank ${r} but lora_b has rank ${r2}`);
-    if (rank !== null && r !== rank) throw new GgufError(file.fileName, `"${name}" has rank ${r}, other tensors rank ${rank}; one rank per adapter is supported`);
+    if (rank !== null && r !== rank)
+      throw new GgufError(
+        file.fileName,
+        `"${name}" has rank ${r}, other tensors rank ${rank}; one rank per adapter is supported`,
+      );
     rank = r;
     const heads = permuteHeads(path, model);
-    modules.push({ path, inFeatures: inF, outFeatures: outF, A: a.data, B: heads === null ? b.data : unpermuteQkRows(b.data, outF, heads) });
+    modules.push({
+      path,
+      inFeatures: inF,
+      outFeatures: outF,
+      A: a.data,
+      B: heads === null ? b.data : unpermuteQkRows(b.data, outF, heads),
+    });
     const layer = /^model\.layers\.(\d+)\./.exec(path);
     if (layer) layers.add(Number(layer[1]));
     targets.add(path.slice(path.lastIndexOf('.') + 1));

@@ -22,9 +22,16 @@ function checkShape(rows: number, heads: number): void {
   }
 }
 
-function moveRows<T extends Uint8Array | Float32Array>(src: T, rows: number, rowLength: number, heads: number, inverse: boolean): T {
+function moveRows<T extends Uint8Array | Float32Array>(
+  src: T,
+  rows: number,
+  rowLength: number,
+  heads: number,
+  inverse: boolean,
+): T {
   checkShape(rows, heads);
-  if (src.length !== rows * rowLength) throw new Error(`expected ${rows} rows of ${rowLength}, got ${src.length} elements`);
+  if (src.length !== rows * rowLength)
+    throw new Error(`expected ${rows} rows of ${rowLength}, got ${src.length} elements`);
   const out = new (src.constructor as { new (n: number): T })(src.length);
   for (let r = 0; r < rows; r++) {
     const s = permutedSourceRow(r, rows, heads);

@@ -76,7 +76,8 @@ export function packQ4KScales(scales: readonly number[], mins: readonly number[]
   for (let j = 0; j < 8; j++) {
     const sc = scales[j]!;
     const m = mins[j]!;
-    if (sc < 0 || sc > 63 || m < 0 || m > 63) throw new Error(`Q4_K scales and mins are 6-bit (0..63), got ${sc} and ${m}`);
+    if (sc < 0 || sc > 63 || m < 0 || m > 63)
+      throw new Error(`Q4_K scales and mins are 6-bit (0..63), got ${sc} and ${m}`);
     if (j < 4) {
       s[j]! |= sc;
       s[j + 4]! |= m;
@@ -138,11 +139,14 @@ export function quantizeQ4K(x: ArrayLike<number>): Uint8Array {
 /** f32 values of a tensor (torch `shape`, row-major) → its bytes in a GGUF file of the given type. */
 export function encodeGgufTensor(type: GgmlType, values: Float32Array, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
-  if (values.length !== count) throw new Error(`encodeGgufTensor: ${values.length} values for shape [${shape.join(', ')}]`);
+  if (values.length !== count)
+    throw new Error(`encodeGgufTensor: ${values.length} values for shape [${shape.join(', ')}]`);
   const row = shape[shape.length - 1] ?? 1;
   const { blockSize } = GGML_TYPES[type];
-  if (row % blockSize !== 0) throw new Error(`${type} needs rows that are a multiple of ${blockSize} values, got a row of ${row}`);
-  const asBytes = (v: ArrayBufferView): Uint8Array => new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+  if (row % blockSize !== 0)
+    throw new Error(`${type} needs rows that are a multiple of ${blockSize} values, got a row of ${row}`);
+  const asBytes = (v: ArrayBufferView): Uint8Array =>
+    new Uint8Array(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
   switch (type) {
     case 'F32':
       return asBytes(values);

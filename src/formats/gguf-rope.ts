@@ -26,14 +26,19 @@ export function ropeFrequencies(headDim: number, theta: number): number[] {
 }
 
 /** The per-frequency divisors llama.cpp's converter writes to `rope_freqs.weight`. */
-export function llama3RopeFactors(headDim: number, theta: number, s: Omit<Llama3RopeScaling, 'rope_type'>): Float32Array {
+export function llama3RopeFactors(
+  headDim: number,
+  theta: number,
+  s: Omit<Llama3RopeScaling, 'rope_type'>,
+): Float32Array {
   const lowWavelen = s.original_max_position_embeddings / s.low_freq_factor;
   const highWavelen = s.original_max_position_embeddings / s.high_freq_factor;
   return Float32Array.from(ropeFrequencies(headDim, theta), (f) => {
     const wavelen = (2 * Math.PI) / f;
     if (wavelen < highWavelen) return 1;
     if (wavelen > lowWavelen) return s.factor;
-    const smooth = (s.original_max_position_embeddings / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+    const smooth =
+      (s.original_max_position_embeddings / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
     return 1 / ((1 - smooth) / s.factor + smooth);
   });
 }
@@ -46,9 +51,15 @@ function close(a: number, b: number, rel: number): boolean {
  * Parameters reproducing `factors` (from `rope_freqs.weight`), or null when all divisors are 1 (no scaling) or no
  * llama3 parameters reproduce them (then the file uses some other scheme).
  */
-export function fitLlama3RopeScaling(factors: ArrayLike<number>, headDim: number, theta: number, originalContext = 8192): Llama3RopeScaling | null {
+export function fitLlama3RopeScaling(
+  factors: ArrayLike<number>,
+  headDim: number,
+  theta: number,
+  originalContext = 8192,
+): Llama3RopeScaling | null {
   const freqs = ropeFrequencies(headDim, theta);
-  if (factors.length !== freqs.length) throw new Error(`rope_freqs has ${factors.length} values, expected head_dim/2 = ${freqs.length}`);
+  if (factors.length !== freqs.length)
+    throw new Error(`rope_freqs has ${factors.length} values, expected head_dim/2 = ${freqs.length}`);
   const r = Array.from(factors);
   const factor = Math.max(...r);
   if (!(factor > 1) || r.some((v) => !(v >= 1 - 1e-6))) return null;
@@ -69,7 +80,8 @@ export function fitLlama3RopeScaling(factors: ArrayLike<number>, headDim: number
     const n = smooth.length;
     const mu = smooth.reduce((a, p) => a + p.u, 0) / n;
     const ms = smooth.reduce((a, p) => a + p.s, 0) / n;
-    const slope = smooth.reduce((a, p) => a + (p.u - mu) * (p.s - ms), 0) / smooth.reduce((a, p) => a + (p.u - mu) ** 2, 0);
+    const slope =
+      smooth.reduce((a, p) => a + (p.u - mu) * (p.s - ms), 0) / smooth.reduce((a, p) => a + (p.u - mu) ** 2, 0);
     const intercept = ms - slope * mu;
     uLow = -intercept / slope;
     uHigh = (1 - intercept) / slope;

@@ -24,7 +24,9 @@ export type GgufValueType = keyof typeof GGUF_VALUE_TYPE;
 export type GgufNumberType = 'u8' | 'i8' | 'u16' | 'i16' | 'u32' | 'i32' | 'f32' | 'f64';
 export type GgufBigintType = 'u64' | 'i64';
 
-export const GGUF_VALUE_TYPE_BY_ID = new Map<number, GgufValueType>(Object.entries(GGUF_VALUE_TYPE).map(([k, v]) => [v, k as GgufValueType]));
+export const GGUF_VALUE_TYPE_BY_ID = new Map<number, GgufValueType>(
+  Object.entries(GGUF_VALUE_TYPE).map(([k, v]) => [v, k as GgufValueType]),
+);
 
 /** Byte size of fixed-size scalar value types. */
 export const GGUF_SCALAR_BYTES: Record<Exclude<GgufValueType, 'string' | 'array'>, number> = {
@@ -82,12 +84,15 @@ export const GGML_TYPES = {
 } as const;
 export type GgmlType = keyof typeof GGML_TYPES;
 
-export const GGML_TYPE_BY_ID = new Map<number, GgmlType>(Object.entries(GGML_TYPES).map(([k, v]) => [v.id, k as GgmlType]));
+export const GGML_TYPE_BY_ID = new Map<number, GgmlType>(
+  Object.entries(GGML_TYPES).map(([k, v]) => [v.id, k as GgmlType]),
+);
 
 /** Bytes of `count` values of `type` laid out as rows of `rowLength` (the innermost dimension). */
 export function ggmlTensorBytes(type: GgmlType, rowLength: number, count: number): number {
   const { blockSize, blockBytes } = GGML_TYPES[type];
-  if (rowLength % blockSize !== 0) throw new Error(`${type} needs rows that are a multiple of ${blockSize} values, got a row of ${rowLength}`);
+  if (rowLength % blockSize !== 0)
+    throw new Error(`${type} needs rows that are a multiple of ${blockSize} values, got a row of ${rowLength}`);
   return (count / blockSize) * blockBytes;
 }
 

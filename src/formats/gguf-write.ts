@@ -88,7 +88,8 @@ class ByteWriter {
     const check = (ok: boolean): void => {
       if (!ok) throw new Error(`value ${String(v)} does not fit GGUF type ${type}`);
     };
-    const intIn = (lo: number, hi: number): boolean => typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
+    const intIn = (lo: number, hi: number): boolean =>
+      typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi;
     switch (type) {
       case 'u8':
         check(intIn(0, 0xff));
@@ -139,7 +140,8 @@ class ByteWriter {
       if (typeof item !== 'object') throw new Error(`array item ${String(item)} is not an array`);
       this.array(item);
     } else {
-      if (typeof item === 'object' || typeof item === 'string') throw new Error(`array item ${String(item)} is not a ${type}`);
+      if (typeof item === 'object' || typeof item === 'string')
+        throw new Error(`array item ${String(item)} is not a ${type}`);
       this.scalar(type, item);
     }
   }
@@ -172,7 +174,8 @@ export function writeGguf(input: GgufWriteInput): Uint8Array<ArrayBuffer> {
     if (keys.has(key)) throw new Error(`GGUF metadata key "${key}" given twice`);
     keys.add(key);
     if (key === 'general.alignment') {
-      if (value.type !== 'u32' || value.value <= 0 || value.value % 8 !== 0) throw new Error('general.alignment must be a u32 multiple of 8');
+      if (value.type !== 'u32' || value.value <= 0 || value.value % 8 !== 0)
+        throw new Error('general.alignment must be a u32 multiple of 8');
       alignment = value.value;
     }
   }
@@ -183,10 +186,14 @@ export function writeGguf(input: GgufWriteInput): Uint8Array<ArrayBuffer> {
     if (names.has(t.name)) throw new Error(`GGUF tensor "${t.name}" given twice`);
     names.add(t.name);
     if (!(t.type in GGML_TYPES)) throw new Error(`tensor "${t.name}": unknown ggml type ${t.type}`);
-    if (t.shape.length < 1 || t.shape.length > 4) throw new Error(`tensor "${t.name}": ${t.shape.length} dimensions (1 to 4 allowed)`);
+    if (t.shape.length < 1 || t.shape.length > 4)
+      throw new Error(`tensor "${t.name}": ${t.shape.length} dimensions (1 to 4 allowed)`);
     const count = t.shape.reduce((a, b) => a * b, 1);
     const bytes = ggmlTensorBytes(t.type, t.shape[t.shape.length - 1]!, count);
-    if (t.data.byteLength !== bytes) throw new Error(`tensor "${t.name}" (${t.type} [${t.shape.join(', ')}]) needs ${bytes} bytes, got ${t.data.byteLength}`);
+    if (t.data.byteLength !== bytes)
+      throw new Error(
+        `tensor "${t.name}" (${t.type} [${t.shape.join(', ')}]) needs ${bytes} bytes, got ${t.data.byteLength}`,
+      );
     offsets.push(offset);
     offset += Math.ceil(bytes / alignment) * alignment;
   }

@@ -73,7 +73,11 @@ class Cursor {
 
   private async fill(n: number): Promise<void> {
     const size = this.source.size;
-    if (this.pos + n > size) throw new GgufError(this.fileName, `unexpected end of file at byte ${this.pos} (needs ${n} more bytes, the file has ${size}): truncated or corrupt`);
+    if (this.pos + n > size)
+      throw new GgufError(
+        this.fileName,
+        `unexpected end of file at byte ${this.pos} (needs ${n} more bytes, the file has ${size}): truncated or corrupt`,
+      );
     const length = Math.max(n, Math.min(CHUNK, size - this.pos));
     this.buf = await this.source.read(this.pos, length);
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
@@ -118,7 +122,8 @@ class Cursor {
   /** A u64 that must fit in a JS number and be at most `max`. */
   count(what: string, max: number): number {
     const v = this.u64();
-    if (v > BigInt(max)) throw new GgufError(this.fileName, `${what} is ${v}, more than the ${max} the file can hold: corrupt`);
+    if (v > BigInt(max))
+      throw new GgufError(this.fileName, `${what} is ${v}, more than the ${max} the file can hold: corrupt`);
     return Number(v);
   }
   bytes(n: number): Uint8Array {
@@ -170,7 +175,8 @@ function readScalar(c: Cursor, type: Exclude<GgufValueType, 'string' | 'array'>)
 
 function valueTypeOf(c: Cursor, id: number, key: string): GgufValueType {
   const t = GGUF_VALUE_TYPE_BY_ID.get(id);
-  if (t === undefined) throw new GgufError(c.fileName, `metadata "${key}" has unknown value type ${id}: corrupt or a newer GGUF`);
+  if (t === undefined)
+    throw new GgufError(c.fileName, `metadata "${key}" has unknown value type ${id}: corrupt or a newer GGUF`);
   return t;
 }
 
@@ -203,13 +209,19 @@ async function readValue(c: Cursor, type: GgufValueType, key: string): Promise<G
 /** Reads and validates a GGUF header: metadata and tensor infos (no tensor data). */
 export async function readGguf(source: ByteSource, fileName = sourceName(source, 'model.gguf')): Promise<GgufFile> {
   const c = new Cursor(source, fileName);
-  if (source.size < 24) throw new GgufError(fileName, `the file has ${source.size} bytes, too few for a GGUF header: truncated or not GGUF`);
+  if (source.size < 24)
+    throw new GgufError(
+      fileName,
+      `the file has ${source.size} bytes, too few for a GGUF header: truncated or not GGUF`,
+    );
   await c.need(24);
   const magic = c.u32();
   if (magic !== GGUF_MAGIC) throw new GgufError(fileName, 'does not start with "GGUF": not a GGUF file');
   const version = c.u32();
-  if (version === 0x03000000 || version === 0x02000000) throw new GgufError(fileName, 'is a big-endian GGUF, which is not supported');
-  if (version !== 2 && version !== 3) throw new GgufError(fileName, `GGUF version ${version} is not supported (2 and 3 are)`);
+  if (version === 0x03000000 || version === 0x02000000)
+    throw new GgufError(fileName, 'is a big-endian GGUF, which is not supported');
+  if (version !== 2 && version !== 3)
+    throw new GgufError(fileName, `GGUF version ${version} is not supported (2 and 3 are)`);
   const tensorCount = c.count('tensor count', Math.floor(c.remaining() / 8));
   const kvCount = c.count('metadata count', Math.floor(c.remaining() / 12));
 
@@ -225,7 +237,8 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
   const alignValue = metadata.get('general.alignment');
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   if (alignValue !== undefined) {
-    if (alignValue.type !== 'u32' || alignValue.value <= 0) throw new GgufError(fileName, 'general.alignment must be a positive u32');
+    if (alignValue.type !== 'u32' || alignValue.value <= 0)
+      throw new GgufError(fileName, 'general.alignment must be a positive u32');
     alignment = alignValue.value;
   }
 
@@ -234,7 +247,8 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
     const name = await readString(c, `tensor name #${i}`);
     await c.need(4);
     const nDims = c.u32();
-    if (nDims < 1 || nDims > MAX_DIMS) throw new GgufError(fileName, `tensor "${name}" has ${nDims} dimensions (1 to ${MAX_DIMS} allowed): corrupt`);
+    if (nDims < 1 || nDims > MAX_DIMS)
+      throw new GgufError(fileName, `tensor "${name}" has ${nDims} dimensions (1 to ${MAX_DIMS} allowed): corrupt`);
     await c.need(8 * nDims + 12);
     const dims: number[] = [];
     for (let d = 0; d < nDims; d++) dims.push(c.count(`dimension ${d} of "${name}"`, Number.MAX_SAFE_INTEGER));
@@ -249,10 +263,17 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
   for (const r of raw) {
     const type = GGML_TYPE_BY_ID.get(r.typeId);
     if (type === undefined) {
-      throw new GgufError(fileName, `tensor "${r.name}" has ggml type ${r.typeId}, which this app cannot read (supported: ${Object.keys(GGML_TYPES).join(', ')})`);
+      throw new GgufError(
+        fileName,
+        `tensor "${r.name}" has ggml type ${r.typeId}, which this app cannot read (supported: ${Object.keys(GGML_TYPES).join(', ')})`,
+      );
     }
     if (byName.has(r.name)) throw new GgufError(fileName, `tensor "${r.name}" appears twice: corrupt`);
-    if (r.offset % alignment !== 0) throw new GgufError(fileName, `tensor "${r.name}" offset ${r.offset} is not a multiple of the alignment ${alignment}: corrupt`);
+    if (r.offset % alignment !== 0)
+      throw new GgufError(
+        fileName,
+        `tensor "${r.name}" offset ${r.offset} is not a multiple of the alignment ${alignment}: corrupt`,
+      );
     const count = r.dims.reduce((a, b) => a * b, 1);
     let bytes: number;
     try {
@@ -262,9 +283,19 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
     }
     const begin = dataOffset + r.offset;
     if (begin + bytes > source.size) {
-      throw new GgufError(fileName, `tensor "${r.name}" (${type}, ${bytes} bytes at ${begin}) runs past the end of the file (${source.size} bytes): truncated`);
+      throw new GgufError(
+        fileName,
+        `tensor "${r.name}" (${type}, ${bytes} bytes at ${begin}) runs past the end of the file (${source.size} bytes): truncated`,
+      );
     }
-    const info: GgufTensorInfo = { name: r.name, dims: r.dims, shape: [...r.dims].reverse(), type, begin, end: begin + bytes };
+    const info: GgufTensorInfo = {
+      name: r.name,
+      dims: r.dims,
+      shape: [...r.dims].reverse(),
+      type,
+      begin,
+      end: begin + bytes,
+    };
     tensors.push(info);
     byName.set(r.name, info);
   }
@@ -289,7 +320,8 @@ export function ggufNumber(file: GgufFile, key: string): number | undefined {
   const v = file.metadata.get(key);
   if (v === undefined) return undefined;
   const plain = ggufPlain(v);
-  if (typeof plain !== 'number') throw new GgufError(file.fileName, `metadata "${key}" is ${v.type}, expected a number`);
+  if (typeof plain !== 'number')
+    throw new GgufError(file.fileName, `metadata "${key}" is ${v.type}, expected a number`);
   return plain;
 }
 

@@ -62,14 +62,23 @@ export function mlxLayout(e: PeftExport, totalLayers: number): MlxLayout {
   const keys = new Set<string>();
   for (const m of e.modules) {
     const match = MODULE_PATH.exec(m.path);
-    if (!match) throw new MlxAdapterError(`The adapter has weights for ${m.path}, which is not inside a decoder layer (model.layers.N.…): mlx-lm adapters cannot hold it.`);
+    if (!match)
+      throw new MlxAdapterError(
+        `The adapter has weights for ${m.path}, which is not inside a decoder layer (model.layers.N.…): mlx-lm adapters cannot hold it.`,
+      );
     const layer = Number(match[1]);
-    if (layer >= totalLayers) throw new MlxAdapterError(`The adapter has weights for layer ${layer}, but the model has only ${totalLayers} layers: is it the right base model?`);
+    if (layer >= totalLayers)
+      throw new MlxAdapterError(
+        `The adapter has weights for layer ${layer}, but the model has only ${totalLayers} layers: is it the right base model?`,
+      );
     layers.add(layer);
     keys.add(match[2]!);
   }
   for (const l of e.layersToTransform ?? []) {
-    if (!Number.isInteger(l) || l < 0 || l >= totalLayers) throw new MlxAdapterError(`The adapter lists layer ${l}, but the model has layers 0 to ${totalLayers - 1}: is it the right base model?`);
+    if (!Number.isInteger(l) || l < 0 || l >= totalLayers)
+      throw new MlxAdapterError(
+        `The adapter lists layer ${l}, but the model has layers 0 to ${totalLayers - 1}: is it the right base model?`,
+      );
     layers.add(l);
   }
   const sorted = [...layers].sort((a, b) => a - b);
@@ -101,10 +110,21 @@ export function mlxWeights(e: PeftExport, totalLayers: number, dtype: AdapterDty
   mlxLayout(e, totalLayers); // refuse what mlx-lm would misapply before writing anything
   const r = e.rank;
   const tensors = e.modules.flatMap((m) => {
-    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r) throw new MlxAdapterError(`${m.path}: A or B does not have rank ${r} × [${m.outFeatures}, ${m.inFeatures}] values.`);
+    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r)
+      throw new MlxAdapterError(
+        `${m.path}: A or B does not have rank ${r} × [${m.outFeatures}, ${m.inFeatures}] values.`,
+      );
     return [
-      { name: `${m.path}.lora_a`, shape: [m.inFeatures, r], ...adapterTensorData(transpose2d(m.A, r, m.inFeatures), dtype) },
-      { name: `${m.path}.lora_b`, shape: [r, m.outFeatures], ...adapterTensorData(transpose2d(m.B, m.outFeatures, r), dtype) },
+      {
+        name: `${m.path}.lora_a`,
+        shape: [m.inFeatures, r],
+        ...adapterTensorData(transpose2d(m.A, r, m.inFeatures), dtype),
+      },
+      {
+        name: `${m.path}.lora_b`,
+        shape: [r, m.outFeatures],
+        ...adapterTensorData(transpose2d(m.B, m.outFeatures, r), dtype),
+      },
     ];
   });
   // mlx saves with {"format": "mlx"}; mx.load ignores the metadata, transformers-style readers want a format.
@@ -112,7 +132,11 @@ export function mlxWeights(e: PeftExport, totalLayers: number, dtype: AdapterDty
 }
 
 /** Both files of the adapter folder. */
-export function mlxAdapterFiles(e: PeftExport, totalLayers: number, dtype: AdapterDtype = 'f32'): { name: string; bytes: Uint8Array<ArrayBuffer> }[] {
+export function mlxAdapterFiles(
+  e: PeftExport,
+  totalLayers: number,
+  dtype: AdapterDtype = 'f32',
+): { name: string; bytes: Uint8Array<ArrayBuffer> }[] {
   const config = new TextEncoder().encode(mlxConfigJson(e, totalLayers));
   return [
     { name: MLX_WEIGHTS_FILE, bytes: mlxWeights(e, totalLayers, dtype) },
@@ -142,7 +166,11 @@ const WEIGHT_KEY = /^(model\.layers\.\d+\..+)\.lora_([ab])$/;
  * Reads an mlx-lm LoRA adapter folder back into PEFT orientation. `totalLayers` (the base model's) resolves
  * `num_layers` (−1 or ≥ total: every layer → layersToTransform null); without it the layers are those in the file.
  */
-export async function readMlxAdapter(configText: string, weights: ByteSource, totalLayers?: number): Promise<PeftExport> {
+export async function readMlxAdapter(
+  configText: string,
+  weights: ByteSource,
+  totalLayers?: number,
+): Promise<PeftExport> {
   let raw: unknown;
   try {
     raw = JSON.parse(configText);
@@ -155,34 +183,60 @@ export async function readMlxAdapter(configText: string, weights: ByteSource, to
     throw new MlxAdapterError(`${MLX_CONFIG_FILE} is not an mlx-lm LoRA adapter config: ${issues}`);
   }
   const c = parsed.data;
-  if (c.fine_tune_type !== 'lora') throw new MlxAdapterError(`This mlx-lm adapter is fine_tune_type "${c.fine_tune_type}"; only "lora" adapters can be read.`);
+  if (c.fine_tune_type !== 'lora')
+    throw new MlxAdapterError(
+      `This mlx-lm adapter is fine_tune_type "${c.fine_tune_type}"; only "lora" adapters can be read.`,
+    );
   const rank = c.lora_parameters.rank;
   const header = await readSafetensorsHeader(weights, MLX_WEIGHTS_FILE);
-  const parts = new Map<string, { a?: { data: Float32Array; shape: number[] }; b?: { data: Float32Array; shape: number[] } }>();
+  const parts = new Map<
+    string,
+    { a?: { data: Float32Array; shape: number[] }; b?: { data: Float32Array; shape: number[] } }
+  >();
   for (const info of header.tensors) {
     const m = WEIGHT_KEY.exec(info.name);
-    if (!m) throw new MlxAdapterError(`${MLX_WEIGHTS_FILE} holds ${info.name}, which is not a LoRA weight of a decoder layer (…lora_a / …lora_b).`);
-    if (info.shape.length !== 2) throw new MlxAdapterError(`${info.name} has shape [${info.shape.join(', ')}]; LoRA weights are 2-D.`);
+    if (!m)
+      throw new MlxAdapterError(
+        `${MLX_WEIGHTS_FILE} holds ${info.name}, which is not a LoRA weight of a decoder layer (…lora_a / …lora_b).`,
+      );
+    if (info.shape.length !== 2)
+      throw new MlxAdapterError(`${info.name} has shape [${info.shape.join(', ')}]; LoRA weights are 2-D.`);
     const entry = parts.get(m[1]!) ?? {};
-    entry[m[2] as 'a' | 'b'] = { data: tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info)), shape: info.shape };
+    entry[m[2] as 'a' | 'b'] = {
+      data: tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info)),
+      shape: info.shape,
+    };
     parts.set(m[1]!, entry);
   }
   const modules: PeftExport['modules'] = [];
   const layers = new Set<number>();
   const targets = new Set<string>();
   for (const [path, { a, b }] of parts) {
-    if (!a || !b) throw new MlxAdapterError(`${MLX_WEIGHTS_FILE} has lora_${a ? 'a' : 'b'} but not lora_${a ? 'b' : 'a'} for ${path}.`);
+    if (!a || !b)
+      throw new MlxAdapterError(
+        `${MLX_WEIGHTS_FILE} has lora_${a ? 'a' : 'b'} but not lora_${a ? 'b' : 'a'} for ${path}.`,
+      );
     const [inF, r] = a.shape as [number, number];
     const [r2, outF] = b.shape as [number, number];
-    if (r !== rank || r2 !== rank) throw new MlxAdapterError(`${path}: lora_a is [${a.shape}] and lora_b is [${b.shape}], but ${MLX_CONFIG_FILE} says rank ${rank}.`);
-    modules.push({ path, inFeatures: inF, outFeatures: outF, A: transpose2d(a.data, inF, r), B: transpose2d(b.data, r, outF) });
+    if (r !== rank || r2 !== rank)
+      throw new MlxAdapterError(
+        `${path}: lora_a is [${a.shape}] and lora_b is [${b.shape}], but ${MLX_CONFIG_FILE} says rank ${rank}.`,
+      );
+    modules.push({
+      path,
+      inFeatures: inF,
+      outFeatures: outF,
+      A: transpose2d(a.data, inF, r),
+      B: transpose2d(b.data, r, outF),
+    });
     layers.add(Number(MODULE_PATH.exec(path)![1]));
     targets.add(path.slice(path.lastIndexOf('.') + 1));
   }
   if (modules.length === 0) throw new MlxAdapterError(`${MLX_WEIGHTS_FILE} holds no LoRA weights.`);
   let layersToTransform: number[] | null = [...layers].sort((x, y) => x - y);
   if (totalLayers !== undefined) {
-    const n = c.num_layers < 0 || c.num_layers >= totalLayers ? totalLayers : c.num_layers === 0 ? totalLayers : c.num_layers;
+    const n =
+      c.num_layers < 0 || c.num_layers >= totalLayers ? totalLayers : c.num_layers === 0 ? totalLayers : c.num_layers;
     layersToTransform = n === totalLayers ? null : Array.from({ length: n }, (_, i) => totalLayers - n + i);
   }
   return {

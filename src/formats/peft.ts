@@ -57,31 +57,48 @@ export function parsePeftConfig(json: unknown): PeftConfig {
     const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
     throw new Error(`adapter_config.json is not a LoRA adapter config: ${issues}`);
   }
-  if (r.data.use_dora) throw new Error('This adapter uses DoRA (use_dora: true), which is not supported; train or export a plain LoRA adapter.');
-  if (r.data.fan_in_fan_out) throw new Error('This adapter was trained with fan_in_fan_out (GPT-2 style Conv1D layers), which llama-family models do not use.');
+  if (r.data.use_dora)
+    throw new Error(
+      'This adapter uses DoRA (use_dora: true), which is not supported; train or export a plain LoRA adapter.',
+    );
+  if (r.data.fan_in_fan_out)
+    throw new Error(
+      'This adapter was trained with fan_in_fan_out (GPT-2 style Conv1D layers), which llama-family models do not use.',
+    );
   return r.data;
 }
 
 export async function readPeftAdapter(configText: string, weights: ByteSource): Promise<PeftAdapter> {
   const config = parsePeftConfig(JSON.parse(configText));
   const header = await readSafetensorsHeader(weights, 'adapter_model.safetensors');
-  const parts = new Map<string, { A?: { data: Float32Array; shape: number[] }; B?: { data: Float32Array; shape: number[] } }>();
+  const parts = new Map<
+    string,
+    { A?: { data: Float32Array; shape: number[] }; B?: { data: Float32Array; shape: number[] } }
+  >();
   for (const info of header.tensors) {
     const m = KEY.exec(info.name);
     if (!m) continue; // e.g. modules_to_save copies, which this app does not use
     const entry = parts.get(m[1]!) ?? {};
-    entry[m[2] as 'A' | 'B'] = { data: tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info)), shape: info.shape };
+    entry[m[2] as 'A' | 'B'] = {
+      data: tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info)),
+      shape: info.shape,
+    };
     parts.set(m[1]!, entry);
   }
   const modules = new Map<string, PeftModule>();
   for (const [path, { A, B }] of parts) {
-    if (!A || !B) throw new Error(`adapter_model.safetensors has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'} for ${path}`);
+    if (!A || !B)
+      throw new Error(`adapter_model.safetensors has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'} for ${path}`);
     const [r, inF] = A.shape as [number, number];
     const [outF, r2] = B.shape as [number, number];
-    if (r !== config.r || r2 !== config.r) throw new Error(`${path}: lora_A is [${A.shape}] and lora_B is [${B.shape}], but adapter_config.json says r = ${config.r}`);
+    if (r !== config.r || r2 !== config.r)
+      throw new Error(
+        `${path}: lora_A is [${A.shape}] and lora_B is [${B.shape}], but adapter_config.json says r = ${config.r}`,
+      );
     modules.set(path, { path, A: A.data, B: B.data, inFeatures: inF, outFeatures: outF });
   }
-  if (modules.size === 0) throw new Error('adapter_model.safetensors holds no LoRA weights (no keys like base_model.model.….lora_A.weight).');
+  if (modules.size === 0)
+    throw new Error('adapter_model.safetensors holds no LoRA weights (no keys like base_model.model.….lora_A.weight).');
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
   return { config, rank: config.r, scaling, modules };
 }
@@ -123,7 +140,10 @@ export function peftConfigJson(e: PeftExport): string {
 export type AdapterDtype = 'f32' | 'f16' | 'bf16';
 
 /** f32 values as a safetensors tensor of `dtype` (F16 / BF16 bits rounded to nearest, ties to even). */
-export function adapterTensorData(values: Float32Array, dtype: AdapterDtype): { dtype: 'F32' | 'F16' | 'BF16'; data: Float32Array | Uint16Array } {
+export function adapterTensorData(
+  values: Float32Array,
+  dtype: AdapterDtype,
+): { dtype: 'F32' | 'F16' | 'BF16'; data: Float32Array | Uint16Array } {
   switch (dtype) {
     case 'f32':
       return { dtype: 'F32', data: values };
@@ -139,8 +159,16 @@ export function adapterTensorData(values: Float32Array, dtype: AdapterDtype): { 
 /** adapter_model.safetensors bytes (f32 by default, or F16 / BF16), metadata {"format": "pt"}. */
 export function peftWeights(e: PeftExport, dtype: AdapterDtype = 'f32'): Uint8Array<ArrayBuffer> {
   const tensors = e.modules.flatMap((m) => [
-    { name: `base_model.model.${m.path}.lora_A.weight`, shape: [e.rank, m.inFeatures], ...adapterTensorData(m.A, dtype) },
-    { name: `base_model.model.${m.path}.lora_B.weight`, shape: [m.outFeatures, e.rank], ...adapterTensorData(m.B, dtype) },
+    {
+      name: `base_model.model.${m.path}.lora_A.weight`,
+      shape: [e.rank, m.inFeatures],
+      ...adapterTensorData(m.A, dtype),
+    },
+    {
+      name: `base_model.model.${m.path}.lora_B.weight`,
+      shape: [m.outFeatures, e.rank],
+      ...adapterTensorData(m.B, dtype),
+    },
   ]);
   return writeSafetensors(tensors, { format: 'pt' });
 }

@@ -30,7 +30,9 @@ export interface FusedLayout {
 }
 
 /** The fused layout of a model description, or null when its projections are not fused (every family but phi3). */
-export function fusedLayout(d: Pick<ModelDescription, 'fused' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate'>): FusedLayout | null {
+export function fusedLayout(
+  d: Pick<ModelDescription, 'fused' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate'>,
+): FusedLayout | null {
   if (!d.fused) return null;
   return { q: d.heads * d.headDim, kv: d.kvHeads * d.headDim, intermediate: d.intermediate };
 }
@@ -44,7 +46,13 @@ export const FUSED_PARTS: Record<FusedName, readonly FusedPart[]> = {
   gate_up_proj: ['gate_proj', 'up_proj'],
 };
 
-const FUSED_OF: Record<string, FusedName> = { q_proj: 'qkv_proj', k_proj: 'qkv_proj', v_proj: 'qkv_proj', gate_proj: 'gate_up_proj', up_proj: 'gate_up_proj' };
+const FUSED_OF: Record<string, FusedName> = {
+  q_proj: 'qkv_proj',
+  k_proj: 'qkv_proj',
+  v_proj: 'qkv_proj',
+  gate_proj: 'gate_up_proj',
+  up_proj: 'gate_up_proj',
+};
 
 /** phi3's target_modules order. */
 const PHI3_ORDER = ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'];
@@ -117,12 +125,17 @@ export function alphaForRank(alpha: number, rank: number, newRank: number, rslor
 export function fusePhi3Adapter(e: PeftExport, layout: FusedLayout): PeftExport {
   const r = e.rank;
   // The output modules in order of first appearance, each with its rank; fused groups collect their parts first.
-  type Out = { path: string; rank: number; inFeatures: number; outFeatures: number; A: Float32Array; B: Float32Array } | { group: string; name: FusedName; parts: Map<FusedPart, Module> };
+  type Out =
+    | { path: string; rank: number; inFeatures: number; outFeatures: number; A: Float32Array; B: Float32Array }
+    | { group: string; name: FusedName; parts: Map<FusedPart, Module> };
   const out: Out[] = [];
   const groups = new Map<string, Extract<Out, { group: string }>>();
   const seen = new Set<string>();
   for (const m of e.modules) {
-    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r) throw new Phi3FuseError(`${m.path}: A or B does not hold rank ${r} values of [${m.outFeatures} × ${m.inFeatures}].`);
+    if (m.A.length !== r * m.inFeatures || m.B.length !== m.outFeatures * r)
+      throw new Phi3FuseError(
+        `${m.path}: A or B does not hold rank ${r} values of [${m.outFeatures} × ${m.inFeatures}].`,
+      );
     if (seen.has(m.path)) throw new Phi3FuseError(`The adapter has ${m.path} twice.`);
     seen.add(m.path);
     const match = PATH.exec(m.path);
@@ -142,7 +155,10 @@ export function fusePhi3Adapter(e: PeftExport, layout: FusedLayout): PeftExport 
     g.parts.set(short as FusedPart, m);
   }
   for (const path of groups.keys()) {
-    if (seen.has(path)) throw new Phi3FuseError(`The adapter has both ${path} and some of its parts (${[...groups.get(path)!.parts.keys()].join(', ')}); it cannot be written in one layout.`);
+    if (seen.has(path))
+      throw new Phi3FuseError(
+        `The adapter has both ${path} and some of its parts (${[...groups.get(path)!.parts.keys()].join(', ')}); it cannot be written in one layout.`,
+      );
   }
 
   const fused = out.map((o) => {
@@ -160,7 +176,9 @@ export function fusePhi3Adapter(e: PeftExport, layout: FusedLayout): PeftExport 
       const m = o.parts.get(part);
       if (m) {
         if (m.outFeatures !== n || m.inFeatures !== K) {
-          throw new Phi3FuseError(`${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but phi3's ${part} is [${n} × ${K}]: was it trained on another base model?`);
+          throw new Phi3FuseError(
+            `${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but phi3's ${part} is [${n} × ${K}]: was it trained on another base model?`,
+          );
         }
         A.set(m.A, block * r * K);
         // B's rows row0..row0+n, columns block·r..block·r+r hold B_part; everything else of those rows is zero.
@@ -198,13 +216,22 @@ export function splitFusedModule(m: Module, rank: number, layout: FusedLayout): 
   const rows = fusedPartRows(layout, match[2] as FusedName);
   const M = rows.reduce((s, [, n]) => s + n, 0);
   if (m.outFeatures !== M) {
-    throw new Phi3FuseError(`${m.path}: the adapter's output is ${m.outFeatures} rows but the model's ${match[2]} has ${M} (${rows.map(([p, n]) => `${p} ${n}`).join(' + ')}): was it trained on another base model?`);
+    throw new Phi3FuseError(
+      `${m.path}: the adapter's output is ${m.outFeatures} rows but the model's ${match[2]} has ${M} (${rows.map(([p, n]) => `${p} ${n}`).join(' + ')}): was it trained on another base model?`,
+    );
   }
-  if (m.A.length !== rank * m.inFeatures || m.B.length !== M * rank) throw new Phi3FuseError(`${m.path}: A or B does not hold rank ${rank} values of [${M} × ${m.inFeatures}].`);
+  if (m.A.length !== rank * m.inFeatures || m.B.length !== M * rank)
+    throw new Phi3FuseError(`${m.path}: A or B does not hold rank ${rank} values of [${M} × ${m.inFeatures}].`);
   const parts: Module[] = [];
   let row0 = 0;
   for (const [part, n] of rows) {
-    parts.push({ path: `${match[1]}${part}`, inFeatures: m.inFeatures, outFeatures: n, A: m.A, B: m.B.slice(row0 * rank, (row0 + n) * rank) });
+    parts.push({
+      path: `${match[1]}${part}`,
+      inFeatures: m.inFeatures,
+      outFeatures: n,
+      A: m.A,
+      B: m.B.slice(row0 * rank, (row0 + n) * rank),
+    });
     row0 += n;
   }
   return parts;
@@ -219,7 +246,10 @@ export function splitPhi3Adapter(e: PeftExport, layout: FusedLayout): PeftExport
   const paths = new Set<string>();
   for (const m of e.modules) {
     for (const part of isFusedPath(m.path) ? splitFusedModule(m, e.rank, layout) : [m]) {
-      if (paths.has(part.path)) throw new Phi3FuseError(`The adapter has ${part.path} both on its own and inside a fused module; it cannot be applied in one layout.`);
+      if (paths.has(part.path))
+        throw new Phi3FuseError(
+          `The adapter has ${part.path} both on its own and inside a fused module; it cannot be applied in one layout.`,
+        );
       paths.add(part.path);
       modules.push(part);
     }

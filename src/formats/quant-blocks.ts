@@ -25,7 +25,6 @@ export const QUANT_BYTES_PER_BLOCK: Record<BlockFormatName, number> = { q8_0: 32
 /** Bytes of scale per block in the GPU layout (f16 d for GGUF formats, f32 absmax for NF4). */
 export const SCALE_BYTES_PER_BLOCK: Record<BlockFormatName, number> = { q8_0: 2, q4_0: 2, nf4: 4 };
 
-
 /** bitsandbytes' NF4 code book: value of each 4-bit code, as f32 numbers. */
 export const NF4_CODE: readonly number[] = [
   -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453, -0.28444138169288635, -0.18477343022823334,
@@ -55,7 +54,9 @@ export function splitGgufBlocks(format: 'q8_0' | 'q4_0', bytes: Uint8Array, valu
   const blocks = blockCount(format, values);
   const stride = GGUF_BLOCK_BYTES[format];
   if (bytes.byteLength !== blocks * stride) {
-    throw new RangeError(`${format}: ${values} values need ${blocks * stride} bytes of GGUF blocks, got ${bytes.byteLength}`);
+    throw new RangeError(
+      `${format}: ${values} values need ${blocks * stride} bytes of GGUF blocks, got ${bytes.byteLength}`,
+    );
   }
   const qb = QUANT_BYTES_PER_BLOCK[format];
   const scales = new Uint8Array(blocks * 2);
@@ -94,13 +95,19 @@ export function joinGgufBlocks(format: 'q8_0' | 'q4_0', arrays: BlockArrays, val
  */
 export function nf4Arrays(packed: Uint8Array, absmax: Float32Array, values: number): BlockArrays {
   const blocks = blockCount('nf4', values);
-  if (packed.byteLength !== values / 2) throw new RangeError(`nf4: ${values} values need ${values / 2} packed bytes, got ${packed.byteLength}`);
-  if (absmax.length !== blocks) throw new RangeError(`nf4: ${values} values need ${blocks} absmax values, got ${absmax.length}`);
+  if (packed.byteLength !== values / 2)
+    throw new RangeError(`nf4: ${values} values need ${values / 2} packed bytes, got ${packed.byteLength}`);
+  if (absmax.length !== blocks)
+    throw new RangeError(`nf4: ${values} values need ${blocks} absmax values, got ${absmax.length}`);
   return { scales: new Uint8Array(absmax.buffer, absmax.byteOffset, absmax.byteLength), quants: packed };
 }
 
 /** Byte sizes of the GPU arrays of a [rows, cols] tensor. */
-export function blockArrayBytes(format: BlockFormatName, rows: number, cols: number): { scales: number; quants: number } {
+export function blockArrayBytes(
+  format: BlockFormatName,
+  rows: number,
+  cols: number,
+): { scales: number; quants: number } {
   const blocks = rows * blockCount(format, cols);
   return { scales: blocks * SCALE_BYTES_PER_BLOCK[format], quants: blocks * QUANT_BYTES_PER_BLOCK[format] };
 }

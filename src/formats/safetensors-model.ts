@@ -5,7 +5,14 @@
  */
 import { z } from 'zod';
 import type { ByteSource } from './byte-source.ts';
-import { readSafetensorsHeader, readSafetensorsTensor, SafetensorsError, type SafetensorsHeader, type SafetensorsTensorInfo, tensorBytesToF32 } from './safetensors.ts';
+import {
+  readSafetensorsHeader,
+  readSafetensorsTensor,
+  SafetensorsError,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  tensorBytesToF32,
+} from './safetensors.ts';
 
 export const SAFETENSORS_SINGLE_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
@@ -42,7 +49,8 @@ export function parseSafetensorsIndex(text: string, fileName = SAFETENSORS_INDEX
   const weightMap = new Map(Object.entries(parsed.data.weight_map));
   const shards = [...new Set(weightMap.values())];
   for (const shard of shards) {
-    if (shard.includes('..') || shard.startsWith('/') || shard.includes('\\')) throw new SafetensorsError(fileName, `shard name "${shard}" is not a plain relative file name`);
+    if (shard.includes('..') || shard.startsWith('/') || shard.includes('\\'))
+      throw new SafetensorsError(fileName, `shard name "${shard}" is not a plain relative file name`);
   }
   return { totalSize: typeof total === 'number' ? total : null, metadata, weightMap, shards };
 }
@@ -72,13 +80,23 @@ export class SafetensorsModel {
     return first.done ? null : first.value.metadata;
   }
 
-  static async openSingle(source: ByteSource, file = source.name ?? SAFETENSORS_SINGLE_FILE): Promise<SafetensorsModel> {
+  static async openSingle(
+    source: ByteSource,
+    file = source.name ?? SAFETENSORS_SINGLE_FILE,
+  ): Promise<SafetensorsModel> {
     const header = await readSafetensorsHeader(source, file);
-    return new SafetensorsModel(new Map([[file, source]]), new Map([[file, header]]), header.tensors.map((t) => ({ ...t, file })));
+    return new SafetensorsModel(
+      new Map([[file, source]]),
+      new Map([[file, header]]),
+      header.tensors.map((t) => ({ ...t, file })),
+    );
   }
 
   /** Opens every shard of `index` (through `openShard`) and routes each tensor of its weight_map to its shard. */
-  static async openSharded(index: SafetensorsIndex, openShard: (file: string) => Promise<ByteSource>): Promise<SafetensorsModel> {
+  static async openSharded(
+    index: SafetensorsIndex,
+    openShard: (file: string) => Promise<ByteSource>,
+  ): Promise<SafetensorsModel> {
     const sources = new Map<string, ByteSource>();
     const headers = new Map<string, SafetensorsHeader>();
     for (const file of index.shards) {
@@ -89,7 +107,11 @@ export class SafetensorsModel {
     const tensors: SafetensorsTensorRef[] = [];
     for (const [name, file] of index.weightMap) {
       const info = headers.get(file)!.byName.get(name);
-      if (!info) throw new SafetensorsError(file, `the index routes tensor "${name}" to this shard, but the shard does not contain it`);
+      if (!info)
+        throw new SafetensorsError(
+          file,
+          `the index routes tensor "${name}" to this shard, but the shard does not contain it`,
+        );
       tensors.push({ ...info, file });
     }
     return new SafetensorsModel(sources, headers, tensors);
@@ -101,7 +123,10 @@ export class SafetensorsModel {
 
   get(name: string): SafetensorsTensorRef {
     const t = this.byName.get(name);
-    if (!t) throw new Error(`tensor "${name}" is not in this model (${this.tensors.length} tensors in ${[...this.headers.keys()].join(', ')})`);
+    if (!t)
+      throw new Error(
+        `tensor "${name}" is not in this model (${this.tensors.length} tensors in ${[...this.headers.keys()].join(', ')})`,
+      );
     return t;
   }
 

@@ -35,7 +35,10 @@ export interface SafetensorsLayout {
  * Plans a file: header bytes and tensor offsets, without touching tensor data (so a large export can stream the
  * tensors after the header).
  */
-export function planSafetensors(tensors: readonly Omit<SafetensorsTensorInput, 'data'>[], metadata?: Record<string, string>): SafetensorsLayout {
+export function planSafetensors(
+  tensors: readonly Omit<SafetensorsTensorInput, 'data'>[],
+  metadata?: Record<string, string>,
+): SafetensorsLayout {
   const header: Record<string, unknown> = {};
   if (metadata) {
     for (const [k, v] of Object.entries(metadata)) {
@@ -49,7 +52,9 @@ export function planSafetensors(tensors: readonly Omit<SafetensorsTensorInput, '
     if (t.name === '__metadata__') throw new Error('a tensor cannot be named "__metadata__"');
     if (t.name in header) throw new Error(`duplicate tensor name "${t.name}"`);
     if (!(t.dtype in SAFETENSORS_DTYPE_BYTES)) throw new Error(`tensor "${t.name}": unknown dtype ${t.dtype}`);
-    for (const d of t.shape) if (!Number.isSafeInteger(d) || d < 0) throw new Error(`tensor "${t.name}": invalid shape [${t.shape.join(', ')}]`);
+    for (const d of t.shape)
+      if (!Number.isSafeInteger(d) || d < 0)
+        throw new Error(`tensor "${t.name}": invalid shape [${t.shape.join(', ')}]`);
     const bytes = elementCount(t.shape) * SAFETENSORS_DTYPE_BYTES[t.dtype];
     const entry = { name: t.name, dtype: t.dtype, shape: [...t.shape], begin: offset, end: offset + bytes };
     entries.push(entry);
@@ -70,7 +75,10 @@ function viewBytes(data: ArrayBufferView): Uint8Array {
 }
 
 /** The whole file in memory. Throws when a tensor's data length does not match its dtype and shape. */
-export function writeSafetensors(tensors: readonly SafetensorsTensorInput[], metadata?: Record<string, string>): Uint8Array<ArrayBuffer> {
+export function writeSafetensors(
+  tensors: readonly SafetensorsTensorInput[],
+  metadata?: Record<string, string>,
+): Uint8Array<ArrayBuffer> {
   const layout = planSafetensors(tensors, metadata);
   const out = new Uint8Array(layout.fileSize);
   out.set(layout.header, 0);
@@ -79,7 +87,9 @@ export function writeSafetensors(tensors: readonly SafetensorsTensorInput[], met
     const e = layout.entries[i]!;
     const bytes = viewBytes(t.data);
     if (bytes.byteLength !== e.end - e.begin) {
-      throw new Error(`tensor "${t.name}" (${t.dtype} [${t.shape.join(', ')}]) needs ${e.end - e.begin} bytes, got ${bytes.byteLength}`);
+      throw new Error(
+        `tensor "${t.name}" (${t.dtype} [${t.shape.join(', ')}]) needs ${e.end - e.begin} bytes, got ${bytes.byteLength}`,
+      );
     }
     out.set(bytes, base + e.begin);
   });

@@ -81,33 +81,52 @@ function describeIssues(error: z.ZodError): string {
 }
 
 /** Validates the JSON header bytes of a file of `fileSize` bytes whose header is `headerLength` bytes long. */
-export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, fileName = 'model.safetensors'): SafetensorsHeader {
+export function parseSafetensorsHeader(
+  json: Uint8Array,
+  fileSize: number,
+  fileName = 'model.safetensors',
+): SafetensorsHeader {
   const headerLength = json.byteLength;
   const dataOffset = 8 + headerLength;
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(json));
   } catch (err) {
-    throw new SafetensorsError(fileName, `the header is not valid UTF-8 JSON (${(err as Error).message}); the file is corrupt or not safetensors`);
+    throw new SafetensorsError(
+      fileName,
+      `the header is not valid UTF-8 JSON (${(err as Error).message}); the file is corrupt or not safetensors`,
+    );
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new SafetensorsError(fileName, 'the header is not a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new SafetensorsError(fileName, 'the header is not a JSON object');
   const entries = Object.entries(raw as Record<string, unknown>);
   let metadata: Record<string, string> | null = null;
   const tensors: SafetensorsTensorInfo[] = [];
   for (const [name, value] of entries) {
     if (name === '__metadata__') {
       const parsed = MetadataSchema.safeParse(value);
-      if (!parsed.success) throw new SafetensorsError(fileName, `__metadata__ must map strings to strings: ${describeIssues(parsed.error)}`);
+      if (!parsed.success)
+        throw new SafetensorsError(
+          fileName,
+          `__metadata__ must map strings to strings: ${describeIssues(parsed.error)}`,
+        );
       metadata = parsed.data;
       continue;
     }
     const parsed = TensorEntrySchema.safeParse(value);
-    if (!parsed.success) throw new SafetensorsError(fileName, `tensor "${name}" has an invalid header entry: ${describeIssues(parsed.error)}`);
+    if (!parsed.success)
+      throw new SafetensorsError(
+        fileName,
+        `tensor "${name}" has an invalid header entry: ${describeIssues(parsed.error)}`,
+      );
     const { dtype, shape, data_offsets } = parsed.data;
     const [begin, end] = data_offsets;
     const expected = elementCount(shape) * SAFETENSORS_DTYPE_BYTES[dtype];
     if (end < begin || end - begin !== expected) {
-      throw new SafetensorsError(fileName, `tensor "${name}" (${dtype} [${shape.join(', ')}]) needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`);
+      throw new SafetensorsError(
+        fileName,
+        `tensor "${name}" (${dtype} [${shape.join(', ')}]) needs ${expected} bytes but data_offsets [${begin}, ${end}] hold ${end - begin}`,
+      );
     }
     tensors.push({ name, dtype, shape, begin: dataOffset + begin, end: dataOffset + end });
   }
@@ -116,14 +135,21 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, fileN
   let cursor = dataOffset;
   for (const t of tensors) {
     if (t.begin !== cursor) {
-      const what = t.begin < cursor ? 'overlaps the previous tensor' : `leaves a gap of ${t.begin - cursor} bytes before it`;
-      throw new SafetensorsError(fileName, `tensor "${t.name}" at data offset ${t.begin - dataOffset} ${what}; the header is corrupt`);
+      const what =
+        t.begin < cursor ? 'overlaps the previous tensor' : `leaves a gap of ${t.begin - cursor} bytes before it`;
+      throw new SafetensorsError(
+        fileName,
+        `tensor "${t.name}" at data offset ${t.begin - dataOffset} ${what}; the header is corrupt`,
+      );
     }
     cursor = t.end;
   }
   if (cursor - dataOffset !== dataLength) {
     const reason = cursor - dataOffset > dataLength ? 'the file is truncated' : 'the file has trailing bytes';
-    throw new SafetensorsError(fileName, `the header describes ${cursor - dataOffset} bytes of tensor data but the file holds ${dataLength}: ${reason}`);
+    throw new SafetensorsError(
+      fileName,
+      `the header describes ${cursor - dataOffset} bytes of tensor data but the file holds ${dataLength}: ${reason}`,
+    );
   }
   const byName = new Map<string, SafetensorsTensorInfo>();
   for (const t of tensors) byName.set(t.name, t);
@@ -131,16 +157,36 @@ export function parseSafetensorsHeader(json: Uint8Array, fileSize: number, fileN
 }
 
 /** Reads and validates the header of a safetensors file. */
-export async function readSafetensorsHeader(source: ByteSource, fileName = sourceName(source, 'model.safetensors')): Promise<SafetensorsHeader> {
-  if (source.size < 8) throw new SafetensorsError(fileName, `the file has ${source.size} bytes, fewer than the 8-byte header length: truncated or not safetensors`);
+export async function readSafetensorsHeader(
+  source: ByteSource,
+  fileName = sourceName(source, 'model.safetensors'),
+): Promise<SafetensorsHeader> {
+  if (source.size < 8)
+    throw new SafetensorsError(
+      fileName,
+      `the file has ${source.size} bytes, fewer than the 8-byte header length: truncated or not safetensors`,
+    );
   const prefix = await source.read(0, 8);
   const n64 = new DataView(prefix.buffer, prefix.byteOffset, 8).getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER_BYTES)) throw new SafetensorsError(fileName, `header length ${n64} exceeds ${MAX_HEADER_BYTES} bytes: corrupt or not safetensors`);
+  if (n64 > BigInt(MAX_HEADER_BYTES))
+    throw new SafetensorsError(
+      fileName,
+      `header length ${n64} exceeds ${MAX_HEADER_BYTES} bytes: corrupt or not safetensors`,
+    );
   const n = Number(n64);
-  if (n < 2) throw new SafetensorsError(fileName, `header length ${n} is too small for a JSON object: corrupt or not safetensors`);
-  if (8 + n > source.size) throw new SafetensorsError(fileName, `header length ${n} runs past the end of the file (${source.size} bytes): truncated`);
+  if (n < 2)
+    throw new SafetensorsError(
+      fileName,
+      `header length ${n} is too small for a JSON object: corrupt or not safetensors`,
+    );
+  if (8 + n > source.size)
+    throw new SafetensorsError(
+      fileName,
+      `header length ${n} runs past the end of the file (${source.size} bytes): truncated`,
+    );
   const json = await source.read(8, n);
-  if (json[0] !== 0x7b) throw new SafetensorsError(fileName, 'the header does not start with "{": corrupt or not safetensors');
+  if (json[0] !== 0x7b)
+    throw new SafetensorsError(fileName, 'the header does not start with "{": corrupt or not safetensors');
   return parseSafetensorsHeader(json, source.size, fileName);
 }
 
@@ -162,7 +208,8 @@ function offsetOf(bytes: Uint8Array, bytesPerElement: number): number {
 /** Tensor bytes → f32 values (exact for F32, F16, BF16 and integers up to 2^24; F64/I64 are rounded). */
 export function tensorBytesToF32(dtype: SafetensorsDtype, bytes: Uint8Array): Float32Array {
   const size = SAFETENSORS_DTYPE_BYTES[dtype];
-  if (bytes.byteLength % size !== 0) throw new Error(`${dtype} data of ${bytes.byteLength} bytes is not a whole number of elements`);
+  if (bytes.byteLength % size !== 0)
+    throw new Error(`${dtype} data of ${bytes.byteLength} bytes is not a whole number of elements`);
   const n = bytes.byteLength / size;
   const buf = aligned(bytes, size);
   const off = offsetOf(bytes, size);

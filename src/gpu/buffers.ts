@@ -38,7 +38,13 @@ export class GpuMemory {
   constructor(private readonly device: GPUDevice) {}
 
   /** Creates a buffer; `usage` defaults to storage + copy in/out. */
-  create(owner: string, label: string, bytes: number, usage: number = STORAGE_USAGE(), mappedAtCreation = false): TrackedBuffer {
+  create(
+    owner: string,
+    label: string,
+    bytes: number,
+    usage: number = STORAGE_USAGE(),
+    mappedAtCreation = false,
+  ): TrackedBuffer {
     const size = alignedSize(bytes);
     const buffer = this.device.createBuffer({ label: `${owner}/${label}`, size, usage, mappedAtCreation });
     const tracked: TrackedBuffer = { buffer, owner, label, bytes: size };

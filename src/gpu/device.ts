@@ -58,7 +58,10 @@ export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
     device: info?.device ?? '',
     description: info?.description ?? '',
     // `isFallbackAdapter` moved from the adapter to its info; read whichever this implementation has.
-    isFallbackAdapter: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ?? (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter),
+    isFallbackAdapter: Boolean(
+      (info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter ??
+      (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter,
+    ),
   };
 }
 
@@ -79,7 +82,9 @@ export async function acquireDevice(gpu: GPU | undefined, options: AcquireOption
   const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference ?? 'high-performance' });
   if (!adapter) throw noAdapter();
 
-  const wanted = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f) && (f !== 'shader-f16' || options.allowF16 !== false));
+  const wanted = OPTIONAL_FEATURES.filter(
+    (f) => adapter.features.has(f) && (f !== 'shader-f16' || options.allowF16 !== false),
+  );
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) {
     const value = (adapter.limits as unknown as Record<string, number | undefined>)[name];
@@ -91,7 +96,10 @@ export async function acquireDevice(gpu: GPU | undefined, options: AcquireOption
     requiredLimits,
   });
 
-  const features = Object.fromEntries(OPTIONAL_FEATURES.map((f) => [f, device.features.has(f)])) as Record<OptionalFeature, boolean>;
+  const features = Object.fromEntries(OPTIONAL_FEATURES.map((f) => [f, device.features.has(f)])) as Record<
+    OptionalFeature,
+    boolean
+  >;
   const lost = device.lost.then((info) => deviceLost(info));
   return {
     device,

@@ -46,13 +46,23 @@ export function fromGpuError(error: GPUError, filter: GPUErrorFilter, what: stri
     );
   }
   if (filter === 'internal') {
-    return new GpuError('internal', `The GPU driver failed while ${what}: ${error.message}`, 'Try again; if it repeats, update the GPU driver or browser.', {
-      cause: error,
-    });
+    return new GpuError(
+      'internal',
+      `The GPU driver failed while ${what}: ${error.message}`,
+      'Try again; if it repeats, update the GPU driver or browser.',
+      {
+        cause: error,
+      },
+    );
   }
-  return new GpuError('validation', `WebGPU rejected a command while ${what}: ${error.message}`, 'This is a bug in the app; please report it with this message.', {
-    cause: error,
-  });
+  return new GpuError(
+    'validation',
+    `WebGPU rejected a command while ${what}: ${error.message}`,
+    'This is a bug in the app; please report it with this message.',
+    {
+      cause: error,
+    },
+  );
 }
 
 export function deviceLost(info: GPUDeviceLostInfo): GpuError {

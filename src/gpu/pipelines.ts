@@ -53,9 +53,15 @@ export class PipelineCache {
       this.ctx.device.createComputePipelineAsync({
         label: key,
         layout: 'auto',
-        compute: { module: this.module(req.shader, req.dtype ?? 'f32'), entryPoint: req.entryPoint, constants: req.constants ?? {} },
+        compute: {
+          module: this.module(req.shader, req.dtype ?? 'f32'),
+          entryPoint: req.entryPoint,
+          constants: req.constants ?? {},
+        },
       });
-    const pipeline = this.ctx.debug ? await withErrorScopes(this.ctx.device, `compiling ${key}`, create) : await create();
+    const pipeline = this.ctx.debug
+      ? await withErrorScopes(this.ctx.device, `compiling ${key}`, create)
+      : await create();
     this.pipelines.set(key, pipeline);
     return pipeline;
   }

@@ -1,9 +1,18 @@
 /** Copies between host memory and GPU buffers. */
 
 /** Reads `bytes` bytes of `buffer` starting at `offset` (both multiples of 4) back to the host. */
-export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = buffer.size, offset = 0): Promise<ArrayBuffer> {
+export async function readBuffer(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  bytes = buffer.size,
+  offset = 0,
+): Promise<ArrayBuffer> {
   const size = Math.ceil(bytes / 4) * 4;
-  const staging = device.createBuffer({ label: `readback/${buffer.label}`, size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const staging = device.createBuffer({
+    label: `readback/${buffer.label}`,
+    size,
+    usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+  });
   try {
     const encoder = device.createCommandEncoder({ label: 'readback' });
     encoder.copyBufferToBuffer(buffer, offset, staging, 0, size);
@@ -15,12 +24,22 @@ export async function readBuffer(device: GPUDevice, buffer: GPUBuffer, bytes = b
   }
 }
 
-export async function readF32(device: GPUDevice, buffer: GPUBuffer, count?: number, offsetElements = 0): Promise<Float32Array> {
+export async function readF32(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  count?: number,
+  offsetElements = 0,
+): Promise<Float32Array> {
   const n = count ?? buffer.size / 4 - offsetElements;
   return new Float32Array(await readBuffer(device, buffer, n * 4, offsetElements * 4));
 }
 
-export async function readU32(device: GPUDevice, buffer: GPUBuffer, count?: number, offsetElements = 0): Promise<Uint32Array> {
+export async function readU32(
+  device: GPUDevice,
+  buffer: GPUBuffer,
+  count?: number,
+  offsetElements = 0,
+): Promise<Uint32Array> {
   const n = count ?? buffer.size / 4 - offsetElements;
   return new Uint32Array(await readBuffer(device, buffer, n * 4, offsetElements * 4));
 }

@@ -62,7 +62,8 @@ export class Recorder {
   dispatch(options: DispatchOptions): this {
     const [x, y = 1, z = 1] = options.workgroups;
     const max = this.ctx.device.limits.maxComputeWorkgroupsPerDimension;
-    if (x > max || y > max || z > max) throw new Error(`${options.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
+    if (x > max || y > max || z > max)
+      throw new Error(`${options.label}: dispatch ${x}x${y}x${z} exceeds ${max} workgroups per dimension`);
     if (x === 0 || y === 0 || z === 0) return this;
     let paramsOffset = -1;
     if (options.params) {
@@ -92,7 +93,9 @@ export class Recorder {
   async submit(): Promise<void> {
     const { device } = this.ctx;
     const work = () => this.encodeAndSubmit();
-    const resolveTimings = this.ctx.debug ? await withErrorScopes(device, `running ${this.opts.label ?? 'commands'}`, work) : work();
+    const resolveTimings = this.ctx.debug
+      ? await withErrorScopes(device, `running ${this.opts.label ?? 'commands'}`, work)
+      : work();
     await device.queue.onSubmittedWorkDone();
     this.lastTimings = await resolveTimings();
   }
@@ -108,7 +111,10 @@ export class Recorder {
     const uniforms = this.paramBytes > 0 ? this.buildUniforms(commands) : undefined;
     this.paramBytes = 0;
     const dispatches = commands.filter((c): c is Command => c.kind === 'dispatch');
-    const querySet = this.timestamps && dispatches.length > 0 ? device.createQuerySet({ type: 'timestamp', count: 2 * dispatches.length }) : undefined;
+    const querySet =
+      this.timestamps && dispatches.length > 0
+        ? device.createQuerySet({ type: 'timestamp', count: 2 * dispatches.length })
+        : undefined;
 
     const encoder = device.createCommandEncoder({ label: this.opts.label ?? 'recorder' });
     let pass = 0;
@@ -125,14 +131,25 @@ export class Recorder {
       const entries: GPUBindGroupEntry[] = [];
       let binding = 0;
       if (cmd.paramsOffset >= 0 && uniforms) {
-        entries.push({ binding: binding++, resource: { buffer: uniforms, offset: cmd.paramsOffset, size: Math.max(16, options.params!.byteLength) } });
+        entries.push({
+          binding: binding++,
+          resource: { buffer: uniforms, offset: cmd.paramsOffset, size: Math.max(16, options.params!.byteLength) },
+        });
       }
       for (const b of options.buffers) {
         entries.push({ binding: binding++, resource: 'buffer' in b ? b : { buffer: b } });
       }
-      const bindGroup = device.createBindGroup({ label: options.label, layout: options.pipeline.getBindGroupLayout(0), entries });
-      const timestampWrites = querySet ? { querySet, beginningOfPassWriteIndex: 2 * pass, endOfPassWriteIndex: 2 * pass + 1 } : undefined;
-      const cp = encoder.beginComputePass(timestampWrites ? { label: options.label, timestampWrites } : { label: options.label });
+      const bindGroup = device.createBindGroup({
+        label: options.label,
+        layout: options.pipeline.getBindGroupLayout(0),
+        entries,
+      });
+      const timestampWrites = querySet
+        ? { querySet, beginningOfPassWriteIndex: 2 * pass, endOfPassWriteIndex: 2 * pass + 1 }
+        : undefined;
+      const cp = encoder.beginComputePass(
+        timestampWrites ? { label: options.label, timestampWrites } : { label: options.label },
+      );
       cp.setPipeline(options.pipeline);
       cp.setBindGroup(0, bindGroup);
       const [x, y = 1, z = 1] = options.workgroups;
@@ -143,7 +160,10 @@ export class Recorder {
     let resolveBuffer: GPUBuffer | undefined;
     if (querySet) {
       const bytes = 16 * dispatches.length;
-      const resolved = device.createBuffer({ size: bytes, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+      const resolved = device.createBuffer({
+        size: bytes,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
       resolveBuffer = device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
       encoder.resolveQuerySet(querySet, 0, 2 * dispatches.length, resolved, 0);
       encoder.copyBufferToBuffer(resolved, 0, resolveBuffer, 0, bytes);
@@ -160,7 +180,10 @@ export class Recorder {
       const ticks = new BigInt64Array(resolveBuffer.getMappedRange().slice(0));
       resolveBuffer.destroy();
       querySet.destroy();
-      return dispatches.map((d, i) => ({ label: d.options.label, ms: Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6 }));
+      return dispatches.map((d, i) => ({
+        label: d.options.label,
+        ms: Number(ticks[2 * i + 1]! - ticks[2 * i]!) / 1e6,
+      }));
     };
   }
 

@@ -32,7 +32,9 @@ export function specializeDtype(source: ShaderSource, dtype: ShaderDtype, hasF16
   }
   const matches = source.code.match(ALIAS_LINE) ?? [];
   if (matches.length !== 1) {
-    throw new Error(`Shader "${source.name}" must declare exactly one line "alias dtype = f32;" to be specialized for f16; found ${matches.length}.`);
+    throw new Error(
+      `Shader "${source.name}" must declare exactly one line "alias dtype = f32;" to be specialized for f16; found ${matches.length}.`,
+    );
   }
   return `enable f16;\n${source.code.replace(ALIAS_LINE, 'alias dtype = f16;')}`;
 }

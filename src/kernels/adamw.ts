@@ -92,7 +92,10 @@ function normGroups(count: number): number {
 
 /** Floats the partials scratch of gradNorm needs for buffers of these element counts. */
 export function gradNormPartialCount(counts: readonly number[]): number {
-  return Math.max(1, counts.reduce((s, c) => s + normGroups(c), 0));
+  return Math.max(
+    1,
+    counts.reduce((s, c) => s + normGroups(c), 0),
+  );
 }
 
 export interface GradNormArgs {
@@ -111,7 +114,11 @@ export async function gradNorm(rt: GpuRuntime, rec: Recorder, a: GradNormArgs): 
   const total = gradNormPartialCount(a.grads.map((g) => g.count));
   requireFloats('grad-norm partials', a.partials, total);
   requireFloats('grad-norm stats', a.stats, 2);
-  const partial = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'grad_norm_forward_partial', constants: { WG } });
+  const partial = await rt.pipelines.get({
+    shader: ADAMW_SHADER,
+    entryPoint: 'grad_norm_forward_partial',
+    constants: { WG },
+  });
   let offset = 0;
   for (const g of a.grads) {
     const groups = normGroups(g.count);
@@ -124,7 +131,11 @@ export async function gradNorm(rt: GpuRuntime, rec: Recorder, a: GradNormArgs): 
     });
     offset += groups;
   }
-  const finalize = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'grad_norm_forward_finalize', constants: { WG } });
+  const finalize = await rt.pipelines.get({
+    shader: ADAMW_SHADER,
+    entryPoint: 'grad_norm_forward_finalize',
+    constants: { WG },
+  });
   rec.dispatch({
     label: 'grad_norm_forward_finalize',
     pipeline: finalize,

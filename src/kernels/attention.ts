@@ -123,26 +123,47 @@ const CANDIDATES: Record<AttentionKernel, [number, number][]> = {
 };
 
 /** Tile shape for `kernel` at head dim D under the device limits (throws if none fits). */
-export function chooseAttentionTiles(kernel: AttentionKernel, D: number, limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number }): AttentionTiles {
+export function chooseAttentionTiles(
+  kernel: AttentionKernel,
+  D: number,
+  limits: { maxComputeWorkgroupStorageSize: number; maxComputeInvocationsPerWorkgroup: number },
+): AttentionTiles {
   // Invocations per query row (or key): enough that ⌈D/4/TPR⌉ ≤ 8 vec4 columns fit in registers, few for small D
   // so that each invocation's logit work (D multiply-adds) is not dwarfed by the per-logit softmax work.
   const TPR = D <= 16 ? 2 : D <= 32 ? 4 : 8;
   for (const [BR, BC] of CANDIDATES[kernel]) {
     const t = { BR, BC, TPR };
     const threads = (kernel === 'dkdv' ? BC : BR) * TPR;
-    if (threads <= limits.maxComputeInvocationsPerWorkgroup && attentionSharedBytes(kernel, D, t) <= limits.maxComputeWorkgroupStorageSize) return t;
+    if (
+      threads <= limits.maxComputeInvocationsPerWorkgroup &&
+      attentionSharedBytes(kernel, D, t) <= limits.maxComputeWorkgroupStorageSize
+    )
+      return t;
   }
-  throw new RangeError(`attention ${kernel}: no tile shape for head dim ${D} fits ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
+  throw new RangeError(
+    `attention ${kernel}: no tile shape for head dim ${D} fits ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
+  );
 }
 
 function checkTiles(kernel: AttentionKernel, D: number, t: AttentionTiles, rt: GpuRuntime): void {
-  for (const [name, v] of Object.entries(t)) if (!Number.isInteger(v) || v < 1) throw new RangeError(`attention ${kernel}: tile ${name} must be a positive integer, got ${v}`);
-  if (Math.ceil(Math.ceil(D / 4) / t.TPR) > 8) throw new RangeError(`attention ${kernel}: head dim ${D} needs TPR ≥ ${Math.ceil(Math.ceil(D / 4) / 8)} (got ${t.TPR})`);
+  for (const [name, v] of Object.entries(t))
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`attention ${kernel}: tile ${name} must be a positive integer, got ${v}`);
+  if (Math.ceil(Math.ceil(D / 4) / t.TPR) > 8)
+    throw new RangeError(
+      `attention ${kernel}: head dim ${D} needs TPR ≥ ${Math.ceil(Math.ceil(D / 4) / 8)} (got ${t.TPR})`,
+    );
   const lim = rt.device.limits;
   const threads = (kernel === 'dkdv' ? t.BC : t.BR) * t.TPR;
-  if (threads > lim.maxComputeInvocationsPerWorkgroup) throw new RangeError(`attention ${kernel}: ${threads} invocations exceed the device's ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (threads > lim.maxComputeInvocationsPerWorkgroup)
+    throw new RangeError(
+      `attention ${kernel}: ${threads} invocations exceed the device's ${lim.maxComputeInvocationsPerWorkgroup}`,
+    );
   const bytes = attentionSharedBytes(kernel, D, t);
-  if (bytes > lim.maxComputeWorkgroupStorageSize) throw new RangeError(`attention ${kernel}: tiles need ${bytes} bytes of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`);
+  if (bytes > lim.maxComputeWorkgroupStorageSize)
+    throw new RangeError(
+      `attention ${kernel}: tiles need ${bytes} bytes of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`,
+    );
 }
 
 function resolved(s: AttentionShape): { scale: number; window: number; softcap: number } {
@@ -154,8 +175,10 @@ function resolved(s: AttentionShape): { scale: number; window: number; softcap: 
   const window = s.window ?? 0;
   const softcap = s.softcap ?? 0;
   const scale = s.scale ?? 1 / Math.sqrt(s.D);
-  if (!Number.isInteger(window) || window < 0) throw new RangeError(`attention: window must be an integer ≥ 0, got ${window}`);
-  if (!(softcap >= 0) || !Number.isFinite(softcap)) throw new RangeError(`attention: softcap must be finite and ≥ 0, got ${softcap}`);
+  if (!Number.isInteger(window) || window < 0)
+    throw new RangeError(`attention: window must be an integer ≥ 0, got ${window}`);
+  if (!(softcap >= 0) || !Number.isFinite(softcap))
+    throw new RangeError(`attention: softcap must be finite and ≥ 0, got ${softcap}`);
   if (!Number.isFinite(scale)) throw new RangeError(`attention: scale must be finite, got ${scale}`);
   if (s.segments) requireFloats('attention segments', s.segments, s.B * s.T);
   return { scale, window, softcap };
@@ -177,11 +200,22 @@ function params(s: AttentionShape): ArrayBuffer {
   ]);
 }
 
-async function tiled(rt: GpuRuntime, rec: Recorder, kernel: AttentionKernel, s: AttentionShape, buffers: GPUBuffer[], tiles: AttentionTiles | undefined): Promise<void> {
+async function tiled(
+  rt: GpuRuntime,
+  rec: Recorder,
+  kernel: AttentionKernel,
+  s: AttentionShape,
+  buffers: GPUBuffer[],
+  tiles: AttentionTiles | undefined,
+): Promise<void> {
   const t = tiles ?? chooseAttentionTiles(kernel, s.D, rt.device.limits);
   checkTiles(kernel, s.D, t, rt);
   const entryPoint = kernel === 'forward' ? 'attention_forward' : `attention_backward_${kernel}`;
-  const pipeline = await rt.pipelines.get({ shader: ATTENTION_SHADER, entryPoint, constants: { HEAD_DIM: s.D, BR: t.BR, BC: t.BC, TPR: t.TPR } });
+  const pipeline = await rt.pipelines.get({
+    shader: ATTENTION_SHADER,
+    entryPoint,
+    constants: { HEAD_DIM: s.D, BR: t.BR, BC: t.BC, TPR: t.TPR },
+  });
   const x = kernel === 'dkdv' ? Math.ceil(s.T / t.BC) : Math.ceil((s.T * (s.H / s.Hkv)) / t.BR);
   rec.dispatch({ label: entryPoint, pipeline, buffers, params: params(s), workgroups: [x, s.Hkv, s.B] });
 }
@@ -193,14 +227,24 @@ function checkSizes(s: AttentionShape, named: Record<string, [GPUBuffer, 'q' | '
 }
 
 /** Records the forward: out and lse. */
-export async function attentionForward(rt: GpuRuntime, rec: Recorder, a: AttentionForwardArgs, tiles?: AttentionTiles): Promise<void> {
+export async function attentionForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: AttentionForwardArgs,
+  tiles?: AttentionTiles,
+): Promise<void> {
   resolved(a);
   checkSizes(a, { q: [a.q, 'q'], k: [a.k, 'kv'], v: [a.v, 'kv'], out: [a.out, 'q'], lse: [a.lse, 'row'] });
   await tiled(rt, rec, 'forward', a, [a.q, a.k, a.v, a.segments ?? rt.unusedBinding, a.out, a.lse], tiles);
 }
 
 /** Records the backward: Δ into `stats`, then dq, then dk and dv (all overwritten). */
-export async function attentionBackward(rt: GpuRuntime, rec: Recorder, a: AttentionBackwardArgs, tiles: { dq?: AttentionTiles; dkdv?: AttentionTiles } = {}): Promise<void> {
+export async function attentionBackward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: AttentionBackwardArgs,
+  tiles: { dq?: AttentionTiles; dkdv?: AttentionTiles } = {},
+): Promise<void> {
   resolved(a);
   checkSizes(a, {
     q: [a.q, 'q'],
@@ -215,7 +259,11 @@ export async function attentionBackward(rt: GpuRuntime, rec: Recorder, a: Attent
     dv: [a.dv, 'kv'],
   });
   const WG_DELTA = 64;
-  const delta = await rt.pipelines.get({ shader: ATTENTION_SHADER, entryPoint: 'attention_backward_delta', constants: { HEAD_DIM: a.D, WG_DELTA } });
+  const delta = await rt.pipelines.get({
+    shader: ATTENTION_SHADER,
+    entryPoint: 'attention_backward_delta',
+    constants: { HEAD_DIM: a.D, WG_DELTA },
+  });
   rec.dispatch({
     label: 'attention_backward_delta',
     pipeline: delta,
@@ -233,7 +281,10 @@ export function checkSegmentIds(ids: ArrayLike<number>, B: number, T: number): v
   if (ids.length < B * T) throw new RangeError(`segment ids: ${ids.length} given, ${B * T} needed`);
   for (let b = 0; b < B; b++) {
     for (let t = 1; t < T; t++) {
-      if (ids[b * T + t]! < ids[b * T + t - 1]!) throw new RangeError(`segment ids decrease in row ${b} at token ${t} (${ids[b * T + t - 1]} → ${ids[b * T + t]})`);
+      if (ids[b * T + t]! < ids[b * T + t - 1]!)
+        throw new RangeError(
+          `segment ids decrease in row ${b} at token ${t} (${ids[b * T + t - 1]} → ${ids[b * T + t]})`,
+        );
     }
   }
 }
@@ -249,7 +300,8 @@ export function segmentIdsFromLengths(rows: number[][], T: number): { segments: 
   rows.forEach((lengths, b) => {
     let t = 0;
     lengths.forEach((len, j) => {
-      if (!Number.isInteger(len) || len < 1) throw new RangeError(`packed example length must be a positive integer, got ${len}`);
+      if (!Number.isInteger(len) || len < 1)
+        throw new RangeError(`packed example length must be a positive integer, got ${len}`);
       for (let i = 0; i < len; i++, t++) {
         if (t >= T) throw new RangeError(`row ${b}: packed lengths ${lengths.join('+')} exceed T = ${T}`);
         segments[b * T + t] = j;

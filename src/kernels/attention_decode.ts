@@ -96,14 +96,21 @@ export function chooseDecodeTiles(rows: number, D: number, limits: Limits): Deco
       if (decodeSharedBytes(D, { BR, BC }) <= limits.maxComputeWorkgroupStorageSize) return { BR, BC, WG };
     }
   }
-  throw new RangeError(`attention decode: no tile shape for head dim ${D} fits ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`);
+  throw new RangeError(
+    `attention decode: no tile shape for head dim ${D} fits ${limits.maxComputeWorkgroupStorageSize} bytes of workgroup memory`,
+  );
 }
 
 /**
  * Chunking of the L = p0 + n keys: enough chunks that step 1 launches about TARGET_WORKGROUPS workgroups, at most
  * `maxSplits` and at most one per BC keys; chunks are whole multiples of BC.
  */
-export function planDecodeSplits(L: number, workgroupsPerChunk: number, BC: number, maxSplits: number): { chunk: number; splits: number } {
+export function planDecodeSplits(
+  L: number,
+  workgroupsPerChunk: number,
+  BC: number,
+  maxSplits: number,
+): { chunk: number; splits: number } {
   const want = Math.max(1, Math.min(maxSplits, Math.ceil(L / BC), Math.ceil(TARGET_WORKGROUPS / workgroupsPerChunk)));
   const chunk = Math.ceil(L / want / BC) * BC;
   return { chunk, splits: Math.ceil(L / chunk) };
@@ -111,35 +118,59 @@ export function planDecodeSplits(L: number, workgroupsPerChunk: number, BC: numb
 
 function checkShape(s: AttentionDecodeShape): { scale: number; window: number; softcap: number; maxSplits: number } {
   for (const [name, v] of Object.entries({ n: s.n, H: s.H, Hkv: s.Hkv, D: s.D, maxTokens: s.maxTokens })) {
-    if (!Number.isInteger(v) || v < 1) throw new RangeError(`attention decode: ${name} must be a positive integer, got ${v}`);
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`attention decode: ${name} must be a positive integer, got ${v}`);
   }
-  if (!Number.isInteger(s.p0) || s.p0 < 0) throw new RangeError(`attention decode: p0 must be an integer ≥ 0, got ${s.p0}`);
-  if (s.p0 + s.n > s.maxTokens) throw new RangeError(`attention decode: positions up to ${s.p0 + s.n - 1} exceed the cache's ${s.maxTokens} rows`);
+  if (!Number.isInteger(s.p0) || s.p0 < 0)
+    throw new RangeError(`attention decode: p0 must be an integer ≥ 0, got ${s.p0}`);
+  if (s.p0 + s.n > s.maxTokens)
+    throw new RangeError(`attention decode: positions up to ${s.p0 + s.n - 1} exceed the cache's ${s.maxTokens} rows`);
   if (s.H % s.Hkv !== 0) throw new RangeError(`attention decode: H = ${s.H} is not a multiple of Hkv = ${s.Hkv}`);
-  if (s.D > DECODE_MAX_HEAD_DIM) throw new RangeError(`attention decode: head dim ${s.D} exceeds ${DECODE_MAX_HEAD_DIM}`);
+  if (s.D > DECODE_MAX_HEAD_DIM)
+    throw new RangeError(`attention decode: head dim ${s.D} exceeds ${DECODE_MAX_HEAD_DIM}`);
   const window = s.window ?? 0;
   const softcap = s.softcap ?? 0;
   const scale = s.scale ?? 1 / Math.sqrt(s.D);
   const maxSplits = s.maxSplits ?? DECODE_MAX_SPLITS;
-  if (!Number.isInteger(window) || window < 0) throw new RangeError(`attention decode: window must be an integer ≥ 0, got ${window}`);
-  if (!(softcap >= 0) || !Number.isFinite(softcap)) throw new RangeError(`attention decode: softcap must be finite and ≥ 0, got ${softcap}`);
+  if (!Number.isInteger(window) || window < 0)
+    throw new RangeError(`attention decode: window must be an integer ≥ 0, got ${window}`);
+  if (!(softcap >= 0) || !Number.isFinite(softcap))
+    throw new RangeError(`attention decode: softcap must be finite and ≥ 0, got ${softcap}`);
   if (!Number.isFinite(scale)) throw new RangeError(`attention decode: scale must be finite, got ${scale}`);
-  if (!Number.isInteger(maxSplits) || maxSplits < 1) throw new RangeError(`attention decode: maxSplits must be a positive integer, got ${maxSplits}`);
-  if (s.chunk !== undefined && (!Number.isInteger(s.chunk) || s.chunk < 1)) throw new RangeError(`attention decode: chunk must be a positive integer, got ${s.chunk}`);
+  if (!Number.isInteger(maxSplits) || maxSplits < 1)
+    throw new RangeError(`attention decode: maxSplits must be a positive integer, got ${maxSplits}`);
+  if (s.chunk !== undefined && (!Number.isInteger(s.chunk) || s.chunk < 1))
+    throw new RangeError(`attention decode: chunk must be a positive integer, got ${s.chunk}`);
   return { scale, window, softcap, maxSplits };
 }
 
 function checkTiles(D: number, t: DecodeTiles, rt: GpuRuntime): void {
-  for (const [name, v] of Object.entries(t)) if (!Number.isInteger(v) || v < 1) throw new RangeError(`attention decode: tile ${name} must be a positive integer, got ${v}`);
+  for (const [name, v] of Object.entries(t))
+    if (!Number.isInteger(v) || v < 1)
+      throw new RangeError(`attention decode: tile ${name} must be a positive integer, got ${v}`);
   const lim = rt.device.limits;
-  if (t.BR * Math.ceil(D / 4) > MAX_PAIRS * t.WG) throw new RangeError(`attention decode: BR ${t.BR} × ⌈${D}/4⌉ accumulator pairs exceed ${MAX_PAIRS} per invocation of ${t.WG}`);
-  if (t.WG > lim.maxComputeInvocationsPerWorkgroup) throw new RangeError(`attention decode: ${t.WG} invocations exceed the device's ${lim.maxComputeInvocationsPerWorkgroup}`);
+  if (t.BR * Math.ceil(D / 4) > MAX_PAIRS * t.WG)
+    throw new RangeError(
+      `attention decode: BR ${t.BR} × ⌈${D}/4⌉ accumulator pairs exceed ${MAX_PAIRS} per invocation of ${t.WG}`,
+    );
+  if (t.WG > lim.maxComputeInvocationsPerWorkgroup)
+    throw new RangeError(
+      `attention decode: ${t.WG} invocations exceed the device's ${lim.maxComputeInvocationsPerWorkgroup}`,
+    );
   const bytes = decodeSharedBytes(D, t);
-  if (bytes > lim.maxComputeWorkgroupStorageSize) throw new RangeError(`attention decode: tiles need ${bytes} bytes of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`);
+  if (bytes > lim.maxComputeWorkgroupStorageSize)
+    throw new RangeError(
+      `attention decode: tiles need ${bytes} bytes of workgroup memory, the device has ${lim.maxComputeWorkgroupStorageSize}`,
+    );
 }
 
 /** Records steps 1 and 2; returns the chunking used. */
-export async function attentionDecode(rt: GpuRuntime, rec: Recorder, a: AttentionDecodeArgs, tiles?: DecodeTiles): Promise<{ chunk: number; splits: number; tiles: DecodeTiles }> {
+export async function attentionDecode(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: AttentionDecodeArgs,
+  tiles?: DecodeTiles,
+): Promise<{ chunk: number; splits: number; tiles: DecodeTiles }> {
   const { scale, window, softcap, maxSplits } = checkShape(a);
   const G = a.H / a.Hkv;
   const L = a.p0 + a.n;
@@ -150,8 +181,14 @@ export async function attentionDecode(rt: GpuRuntime, rec: Recorder, a: Attentio
   const t = tiles ?? chooseDecodeTiles(a.n * G, a.D, rt.device.limits);
   checkTiles(a.D, t, rt);
   const rowTiles = Math.ceil((a.n * G) / t.BR);
-  const plan = a.chunk !== undefined ? { chunk: a.chunk, splits: Math.ceil(L / a.chunk) } : planDecodeSplits(L, rowTiles * a.Hkv, t.BC, maxSplits);
-  if (plan.splits > maxSplits) throw new RangeError(`attention decode: ${plan.splits} chunks of ${plan.chunk} keys exceed the scratch's ${maxSplits}`);
+  const plan =
+    a.chunk !== undefined
+      ? { chunk: a.chunk, splits: Math.ceil(L / a.chunk) }
+      : planDecodeSplits(L, rowTiles * a.Hkv, t.BC, maxSplits);
+  if (plan.splits > maxSplits)
+    throw new RangeError(
+      `attention decode: ${plan.splits} chunks of ${plan.chunk} keys exceed the scratch's ${maxSplits}`,
+    );
   requireFloats('attention decode partials', a.partials, plan.splits * a.n * a.H * (a.D + 2));
   const params = packParams([
     ['u32', a.n],
@@ -165,10 +202,30 @@ export async function attentionDecode(rt: GpuRuntime, rec: Recorder, a: Attentio
     ['f32', scale],
     ['f32', softcap],
   ]);
-  const split = await rt.pipelines.get({ shader: ATTENTION_DECODE_SHADER, entryPoint: 'attention_decode_forward_split', constants: { HEAD_DIM: a.D, BR: t.BR, BC: t.BC, WG: t.WG } });
-  rec.dispatch({ label: 'attention_decode_forward_split', pipeline: split, buffers: [a.q, a.kCache, a.vCache, a.partials], params, workgroups: [rowTiles, a.Hkv, plan.splits] });
+  const split = await rt.pipelines.get({
+    shader: ATTENTION_DECODE_SHADER,
+    entryPoint: 'attention_decode_forward_split',
+    constants: { HEAD_DIM: a.D, BR: t.BR, BC: t.BC, WG: t.WG },
+  });
+  rec.dispatch({
+    label: 'attention_decode_forward_split',
+    pipeline: split,
+    buffers: [a.q, a.kCache, a.vCache, a.partials],
+    params,
+    workgroups: [rowTiles, a.Hkv, plan.splits],
+  });
   const WG_COMBINE = Math.min(64, nextPow2(a.D));
-  const combine = await rt.pipelines.get({ shader: ATTENTION_DECODE_SHADER, entryPoint: 'attention_decode_forward_combine', constants: { HEAD_DIM: a.D, WG_COMBINE } });
-  rec.dispatch({ label: 'attention_decode_forward_combine', pipeline: combine, buffers: [a.partials, a.out], params, workgroups: deviceGrid(rt, a.n * a.H) });
+  const combine = await rt.pipelines.get({
+    shader: ATTENTION_DECODE_SHADER,
+    entryPoint: 'attention_decode_forward_combine',
+    constants: { HEAD_DIM: a.D, WG_COMBINE },
+  });
+  rec.dispatch({
+    label: 'attention_decode_forward_combine',
+    pipeline: combine,
+    buffers: [a.partials, a.out],
+    params,
+    workgroups: deviceGrid(rt, a.n * a.H),
+  });
   return { ...plan, tiles: t };
 }

@@ -126,12 +126,17 @@ const WG = 256;
 export async function crossEntropyLoss(rt: GpuRuntime, rec: Recorder, a: CrossEntropyArgs): Promise<void> {
   const { head, T } = a;
   const V = head.V;
-  if (!Number.isInteger(a.chunkTokens) || a.chunkTokens < 1) throw new RangeError(`chunkTokens must be a positive integer, got ${a.chunkTokens}`);
+  if (!Number.isInteger(a.chunkTokens) || a.chunkTokens < 1)
+    throw new RangeError(`chunkTokens must be a positive integer, got ${a.chunkTokens}`);
   const Tc = Math.min(a.chunkTokens, Math.max(T, 1));
   requireFloats('cross-entropy logits chunk', a.logits, Tc * V);
   requireFloats('cross-entropy per-token losses', a.losses, T);
   const writeGrad = a.dh !== undefined;
-  const forward = await rt.pipelines.get({ shader: CROSS_ENTROPY_SHADER, entryPoint: 'cross_entropy_forward', constants: { WG } });
+  const forward = await rt.pipelines.get({
+    shader: CROSS_ENTROPY_SHADER,
+    entryPoint: 'cross_entropy_forward',
+    constants: { WG },
+  });
   for (let t0 = 0; t0 < T; t0 += Tc) {
     const t1 = Math.min(T, t0 + Tc);
     await head.logits(rec, a.h, t0, t1, a.logits);
@@ -144,8 +149,18 @@ export async function crossEntropyLoss(rt: GpuRuntime, rec: Recorder, a: CrossEn
     });
     if (a.dh) await head.backwardInput(rec, a.logits, t0, t1, a.dh);
   }
-  const reduce = await rt.pipelines.get({ shader: CROSS_ENTROPY_SHADER, entryPoint: 'cross_entropy_forward_reduce', constants: { WG } });
-  rec.dispatch({ label: 'cross_entropy_forward_reduce', pipeline: reduce, buffers: [a.losses, a.loss], params: params(a, T, V, 0, false), workgroups: [1] });
+  const reduce = await rt.pipelines.get({
+    shader: CROSS_ENTROPY_SHADER,
+    entryPoint: 'cross_entropy_forward_reduce',
+    constants: { WG },
+  });
+  rec.dispatch({
+    label: 'cross_entropy_forward_reduce',
+    pipeline: reduce,
+    buffers: [a.losses, a.loss],
+    params: params(a, T, V, 0, false),
+    workgroups: [1],
+  });
 }
 
 function params(a: CrossEntropyArgs, rows: number, V: number, t0: number, writeGrad: boolean): ArrayBuffer {

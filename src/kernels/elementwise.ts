@@ -67,11 +67,21 @@ export function residualForwardInplace(
 }
 
 /** y[count] = value (use value 0 to zero gradient buffers before accumulating into them). */
-export function fill(rt: GpuRuntime, rec: Recorder, a: { y: GPUBuffer; count: number; value: number }, opts: ElementwiseOptions = {}): Promise<void> {
+export function fill(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: { y: GPUBuffer; count: number; value: number },
+  opts: ElementwiseOptions = {},
+): Promise<void> {
   return record(rt, rec, 'fill_forward', a.count, a.value, [a.y], opts);
 }
 
 /** y[count] *= value. */
-export function scale(rt: GpuRuntime, rec: Recorder, a: { y: GPUBuffer; count: number; value: number }, opts: ElementwiseOptions = {}): Promise<void> {
+export function scale(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: { y: GPUBuffer; count: number; value: number },
+  opts: ElementwiseOptions = {},
+): Promise<void> {
   return record(rt, rec, 'scale_forward', a.count, a.value, [a.y], opts);
 }

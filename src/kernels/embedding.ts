@@ -38,18 +38,29 @@ export interface EmbeddingOptions {
 }
 
 /** Records the gather; returns the number of dispatches (table row chunks). */
-export async function embeddingForward(rt: GpuRuntime, rec: Recorder, a: EmbeddingForwardArgs, opts: EmbeddingOptions = {}): Promise<number> {
+export async function embeddingForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: EmbeddingForwardArgs,
+  opts: EmbeddingOptions = {},
+): Promise<number> {
   const w = a.table;
   validateWeight(w, 'embedding_forward');
   if (w.cols !== a.C) throw new RangeError(`embedding_forward: the table is [${w.rows}, ${w.cols}] but C = ${a.C}`);
-  if (!Number.isInteger(a.N) || a.N < 0) throw new RangeError(`embedding_forward: N must be a non-negative integer, got ${a.N}`);
+  if (!Number.isInteger(a.N) || a.N < 0)
+    throw new RangeError(`embedding_forward: N must be a non-negative integer, got ${a.N}`);
   if (a.N === 0) return 0;
-  if (a.ids.size < a.N * 4) throw new RangeError(`embedding_forward: ids buffer of ${a.ids.size} bytes holds fewer than N = ${a.N} u32`);
+  if (a.ids.size < a.N * 4)
+    throw new RangeError(`embedding_forward: ids buffer of ${a.ids.size} bytes holds fewer than N = ${a.N} u32`);
   requireFloats('embedding_forward out', a.out, a.N * a.C);
   const arrays = weightArrays(w);
   const chunks = planRowChunks(arrays, w.rows, bindingLimits(rt, opts.maxBindingBytes), 'embedding_forward');
   const WG = opts.workgroupSize ?? 64;
-  const pipeline = await rt.pipelines.get({ shader: EMBEDDING_SHADER, entryPoint: 'embedding_forward', constants: { WG, FMT: FMT[w.format] } });
+  const pipeline = await rt.pipelines.get({
+    shader: EMBEDDING_SHADER,
+    entryPoint: 'embedding_forward',
+    constants: { WG, FMT: FMT[w.format] },
+  });
   const workgroups = deviceGrid(rt, Math.ceil((a.N * a.C) / WG));
   for (const chunk of chunks) {
     // Dense tables have one array (data); block tables have scales then quants.

@@ -23,7 +23,13 @@ export interface GluShape {
 
 const WG = 256;
 
-async function record(rt: GpuRuntime, rec: Recorder, entryPoint: string, s: GluShape, buffers: GPUBuffer[]): Promise<void> {
+async function record(
+  rt: GpuRuntime,
+  rec: Recorder,
+  entryPoint: string,
+  s: GluShape,
+  buffers: GPUBuffer[],
+): Promise<void> {
   const count = s.N * s.I;
   if (count === 0) return;
   const pipeline = await rt.pipelines.get({ shader: GLU_SHADER, entryPoint, constants: { WG } });
@@ -41,12 +47,20 @@ async function record(rt: GpuRuntime, rec: Recorder, entryPoint: string, s: GluS
 }
 
 /** out[N, I] = act(gate) · up. */
-export function gluForward(rt: GpuRuntime, rec: Recorder, a: GluShape & { gate: GPUBuffer; up: GPUBuffer; out: GPUBuffer }): Promise<void> {
+export function gluForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: GluShape & { gate: GPUBuffer; up: GPUBuffer; out: GPUBuffer },
+): Promise<void> {
   return record(rt, rec, 'glu_forward', a, [a.gate, a.up, a.out]);
 }
 
 /** out[N, I] = act(gate_up[:, :I]) · gate_up[:, I:]. */
-export function gluForwardFused(rt: GpuRuntime, rec: Recorder, a: GluShape & { gateUp: GPUBuffer; out: GPUBuffer }): Promise<void> {
+export function gluForwardFused(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: GluShape & { gateUp: GPUBuffer; out: GPUBuffer },
+): Promise<void> {
   return record(rt, rec, 'glu_forward_fused', a, [a.gateUp, a.out]);
 }
 

@@ -9,7 +9,8 @@
 import type { GpuRuntime } from '../gpu/runtime.ts';
 
 export function linearGrid(count: number, maxPerDim: number): [number, number] {
-  if (!Number.isInteger(count) || count < 0) throw new RangeError(`workgroup count must be a non-negative integer, got ${count}`);
+  if (!Number.isInteger(count) || count < 0)
+    throw new RangeError(`workgroup count must be a non-negative integer, got ${count}`);
   if (count <= maxPerDim) return [count, 1];
   const y = Math.ceil(count / maxPerDim);
   if (y > maxPerDim) throw new RangeError(`${count} workgroups exceed ${maxPerDim}² (the 2-D launch limit)`);
@@ -30,5 +31,8 @@ export function nextPow2(n: number): number {
 
 /** Throws unless `buffer` holds at least `floats` 4-byte elements. */
 export function requireFloats(name: string, buffer: GPUBuffer, floats: number): void {
-  if (buffer.size < floats * 4) throw new RangeError(`${name}: buffer of ${buffer.size} bytes is smaller than the ${floats} elements (${floats * 4} bytes) needed`);
+  if (buffer.size < floats * 4)
+    throw new RangeError(
+      `${name}: buffer of ${buffer.size} bytes is smaller than the ${floats} elements (${floats * 4} bytes) needed`,
+    );
 }

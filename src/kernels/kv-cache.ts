@@ -26,7 +26,8 @@ export interface KvCache extends KvCacheShape {
 }
 
 function checkShape(s: KvCacheShape): void {
-  for (const [name, v] of Object.entries(s)) if (!Number.isInteger(v) || v < 1) throw new RangeError(`kv cache: ${name} must be a positive integer, got ${v}`);
+  for (const [name, v] of Object.entries(s))
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`kv cache: ${name} must be a positive integer, got ${v}`);
 }
 
 /** Bytes of all caches of a model. */
@@ -69,11 +70,13 @@ export interface KvAppendArgs {
 /** Records the copies of rows srcToken..srcToken+n-1 of k and v into cache rows p0..p0+n-1 of one layer. */
 export function kvAppend(rec: Recorder, cache: KvCache, a: KvAppendArgs): void {
   const src = a.srcToken ?? 0;
-  if (!Number.isInteger(a.layer) || a.layer < 0 || a.layer >= cache.layers) throw new RangeError(`kv append: layer ${a.layer} is not in [0, ${cache.layers})`);
+  if (!Number.isInteger(a.layer) || a.layer < 0 || a.layer >= cache.layers)
+    throw new RangeError(`kv append: layer ${a.layer} is not in [0, ${cache.layers})`);
   for (const [name, v] of Object.entries({ p0: a.p0, n: a.n, srcToken: src })) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`kv append: ${name} must be an integer ≥ 0, got ${v}`);
   }
-  if (a.p0 + a.n > cache.maxTokens) throw new RangeError(`kv append: positions ${a.p0}..${a.p0 + a.n - 1} exceed the cache's ${cache.maxTokens} rows`);
+  if (a.p0 + a.n > cache.maxTokens)
+    throw new RangeError(`kv append: positions ${a.p0}..${a.p0 + a.n - 1} exceed the cache's ${cache.maxTokens} rows`);
   const row = cache.Hkv * cache.D;
   requireFloats('kv append k', a.k, (src + a.n) * row);
   requireFloats('kv append v', a.v, (src + a.n) * row);

@@ -47,24 +47,50 @@ function f32FitsOneBinding(rt: GpuRuntime, w: DenseWeight, opts: LinearOptions):
   return w.data.size <= bindingLimits(rt, opts.maxBindingBytes).maxBindingBytes;
 }
 
-export async function linearForward(rt: GpuRuntime, rec: Recorder, a: LinearForwardArgs, opts: LinearOptions = {}): Promise<void> {
+export async function linearForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: LinearForwardArgs,
+  opts: LinearOptions = {},
+): Promise<void> {
   const w = a.w;
   if (isQuantWeight(w)) return matmulQuantForward(rt, rec, { ...a, w }, opts);
   if (w.format === 'f32' && f32FitsOneBinding(rt, w, opts)) {
     validateWeight(w, 'linearForward');
     checkShape('linearForward', w, a.K, a.M);
-    return matmulForward(rt, rec, { x: a.x, w: w.data, y: a.y, ...(a.bias ? { bias: a.bias } : {}), N: a.N, K: a.K, M: a.M });
+    return matmulForward(rt, rec, {
+      x: a.x,
+      w: w.data,
+      y: a.y,
+      ...(a.bias ? { bias: a.bias } : {}),
+      N: a.N,
+      K: a.K,
+      M: a.M,
+    });
   }
   return matmulDenseForward(rt, rec, { ...a, w }, opts);
 }
 
-export async function linearBackwardInput(rt: GpuRuntime, rec: Recorder, a: LinearBackwardInputArgs, opts: LinearOptions = {}): Promise<void> {
+export async function linearBackwardInput(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: LinearBackwardInputArgs,
+  opts: LinearOptions = {},
+): Promise<void> {
   const w = a.w;
   if (isQuantWeight(w)) return matmulQuantBackwardInput(rt, rec, { ...a, w }, opts);
   if (w.format === 'f32' && f32FitsOneBinding(rt, w, opts)) {
     validateWeight(w, 'linearBackwardInput');
     checkShape('linearBackwardInput', w, a.K, a.M);
-    return matmulBackwardInput(rt, rec, { dy: a.dy, w: w.data, dx: a.dx, N: a.N, K: a.K, M: a.M, accumulate: Boolean(a.accumulate) });
+    return matmulBackwardInput(rt, rec, {
+      dy: a.dy,
+      w: w.data,
+      dx: a.dx,
+      N: a.N,
+      K: a.K,
+      M: a.M,
+      accumulate: Boolean(a.accumulate),
+    });
   }
   return matmulDenseBackwardInput(rt, rec, { ...a, w }, opts);
 }

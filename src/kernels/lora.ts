@@ -164,7 +164,10 @@ async function skinny(
     });
     return;
   }
-  if (!bufs.scratch) throw new Error(`${entryPoint}: this shape splits its reduction ${plan.splits} ways and needs scratch (loraScratchFloats)`);
+  if (!bufs.scratch)
+    throw new Error(
+      `${entryPoint}: this shape splits its reduction ${plan.splits} ways and needs scratch (loraScratchFloats)`,
+    );
   requireFloats(`${entryPoint} split scratch`, bufs.scratch, plan.splits * count);
   rec.dispatch({
     label: entryPoint,
@@ -173,7 +176,11 @@ async function skinny(
     params: params(s, d, { scale: 1, accumulate: false, splitLen: plan.splitLen, splitOut: true }),
     workgroups: plan.workgroups,
   });
-  const reduce = await rt.pipelines.get({ shader: LORA_SHADER, entryPoint: 'lora_reduce_splits', constants: { WG: REDUCE_WG } });
+  const reduce = await rt.pipelines.get({
+    shader: LORA_SHADER,
+    entryPoint: 'lora_reduce_splits',
+    constants: { WG: REDUCE_WG },
+  });
   rec.dispatch({
     label: `lora_reduce_splits(${mode})`,
     pipeline: reduce,
@@ -198,7 +205,11 @@ async function rankUpdate(
   if (s.N === 0 || cols === 0) return;
   const t = opts.rankUpdate ?? DEFAULTS.rankUpdate;
   const entryPoint = mode === 'up' ? 'lora_forward_up' : 'lora_backward_dx';
-  const pipeline = await rt.pipelines.get({ shader: LORA_SHADER, entryPoint, constants: { RU_WG_X: t.WG_X, RU_WG_Y: t.WG_Y, RU_TILE_K: t.TILE_K } });
+  const pipeline = await rt.pipelines.get({
+    shader: LORA_SHADER,
+    entryPoint,
+    constants: { RU_WG_X: t.WG_X, RU_WG_Y: t.WG_Y, RU_TILE_K: t.TILE_K },
+  });
   rec.dispatch({
     label: entryPoint,
     pipeline,
@@ -225,7 +236,12 @@ export interface LoraForwardArgs extends LoraShape {
   overwrite?: boolean;
 }
 
-export async function loraForward(rt: GpuRuntime, rec: Recorder, a: LoraForwardArgs, opts: LoraOptions = {}): Promise<void> {
+export async function loraForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: LoraForwardArgs,
+  opts: LoraOptions = {},
+): Promise<void> {
   await skinny(rt, rec, 'down', a, a.dropout, { lhs: a.x, rhs: a.A, out: a.u, scratch: a.scratch }, 1, false, opts);
   await rankUpdate(rt, rec, 'up', a, a.dropout, { lhs: a.u, rhs: a.B, out: a.y }, a.scale, !a.overwrite, opts);
 }
@@ -253,10 +269,25 @@ export interface LoraBackwardArgs extends LoraShape {
   overwriteDx?: boolean;
 }
 
-export async function loraBackward(rt: GpuRuntime, rec: Recorder, a: LoraBackwardArgs, opts: LoraOptions = {}): Promise<void> {
+export async function loraBackward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: LoraBackwardArgs,
+  opts: LoraOptions = {},
+): Promise<void> {
   const acc = Boolean(a.accumulate);
   await skinny(rt, rec, 'db', a, a.dropout, { lhs: a.dy, rhs: a.u, out: a.dB, scratch: a.scratch }, a.scale, acc, opts);
-  await skinny(rt, rec, 'du', a, a.dropout, { lhs: a.dy, rhs: a.B, out: a.du, scratch: a.scratch }, a.scale, false, opts);
+  await skinny(
+    rt,
+    rec,
+    'du',
+    a,
+    a.dropout,
+    { lhs: a.dy, rhs: a.B, out: a.du, scratch: a.scratch },
+    a.scale,
+    false,
+    opts,
+  );
   await skinny(rt, rec, 'da', a, a.dropout, { lhs: a.x, rhs: a.du, out: a.dA, scratch: a.scratch }, 1, acc, opts);
   if (a.dx) await rankUpdate(rt, rec, 'dx', a, a.dropout, { lhs: a.du, rhs: a.A, out: a.dx }, 1, !a.overwriteDx, opts);
 }

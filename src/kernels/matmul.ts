@@ -61,7 +61,11 @@ async function record(
 ): Promise<void> {
   if (s.rows === 0 || s.cols === 0) return;
   // The contiguous axis of each operand is a pipeline constant, so tile loads need no runtime branch.
-  const constants = { ...tiles, A_INNER_CONTIGUOUS: s.aInner === 1 ? 1 : 0, B_INNER_CONTIGUOUS: s.bInner === 1 ? 1 : 0 };
+  const constants = {
+    ...tiles,
+    A_INNER_CONTIGUOUS: s.aInner === 1 ? 1 : 0,
+    B_INNER_CONTIGUOUS: s.bInner === 1 ? 1 : 0,
+  };
   const pipeline = await rt.pipelines.get({ shader: MATMUL_SHADER, entryPoint, constants });
   rec.dispatch({ label: entryPoint, pipeline, buffers, params: params(s), workgroups: workgroups(s, tiles) });
 }
@@ -76,8 +80,23 @@ export interface MatmulForwardArgs {
   M: number;
 }
 
-export function matmulForward(rt: GpuRuntime, rec: Recorder, a: MatmulForwardArgs, tiles = DEFAULT_MATMUL_TILES): Promise<void> {
-  const s: Strided = { rows: a.N, cols: a.M, inner: a.K, aRow: a.K, aInner: 1, bInner: 1, bCol: a.K, accumulate: false, hasBias: Boolean(a.bias) };
+export function matmulForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: MatmulForwardArgs,
+  tiles = DEFAULT_MATMUL_TILES,
+): Promise<void> {
+  const s: Strided = {
+    rows: a.N,
+    cols: a.M,
+    inner: a.K,
+    aRow: a.K,
+    aInner: 1,
+    bInner: 1,
+    bCol: a.K,
+    accumulate: false,
+    hasBias: Boolean(a.bias),
+  };
   // Without a bias the binding still needs a buffer; the shader never reads it (has_bias = 0).
   return record(rt, rec, 'matmul_forward', s, [a.x, a.w, a.y, a.bias ?? rt.unusedBinding], tiles);
 }
@@ -92,8 +111,22 @@ export interface MatmulBackwardInputArgs {
   accumulate?: boolean;
 }
 
-export function matmulBackwardInput(rt: GpuRuntime, rec: Recorder, a: MatmulBackwardInputArgs, tiles = DEFAULT_MATMUL_TILES): Promise<void> {
-  const s: Strided = { rows: a.N, cols: a.K, inner: a.M, aRow: a.M, aInner: 1, bInner: a.K, bCol: 1, accumulate: Boolean(a.accumulate) };
+export function matmulBackwardInput(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: MatmulBackwardInputArgs,
+  tiles = DEFAULT_MATMUL_TILES,
+): Promise<void> {
+  const s: Strided = {
+    rows: a.N,
+    cols: a.K,
+    inner: a.M,
+    aRow: a.M,
+    aInner: 1,
+    bInner: a.K,
+    bCol: 1,
+    accumulate: Boolean(a.accumulate),
+  };
   return record(rt, rec, 'matmul_backward_input', s, [a.dy, a.w, a.dx], tiles);
 }
 
@@ -107,7 +140,21 @@ export interface MatmulBackwardWeightArgs {
   accumulate?: boolean;
 }
 
-export function matmulBackwardWeight(rt: GpuRuntime, rec: Recorder, a: MatmulBackwardWeightArgs, tiles = DEFAULT_MATMUL_TILES): Promise<void> {
-  const s: Strided = { rows: a.M, cols: a.K, inner: a.N, aRow: 1, aInner: a.M, bInner: a.K, bCol: 1, accumulate: Boolean(a.accumulate) };
+export function matmulBackwardWeight(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: MatmulBackwardWeightArgs,
+  tiles = DEFAULT_MATMUL_TILES,
+): Promise<void> {
+  const s: Strided = {
+    rows: a.M,
+    cols: a.K,
+    inner: a.N,
+    aRow: 1,
+    aInner: a.M,
+    bInner: a.K,
+    bCol: 1,
+    accumulate: Boolean(a.accumulate),
+  };
   return record(rt, rec, 'matmul_backward_weight', s, [a.dy, a.x, a.dw], tiles);
 }

@@ -32,10 +32,20 @@ const KERNEL: WeightMatmulKernel = { shader: MATMUL_DENSE_SHADER, defaultTiles: 
 export type DenseForwardArgs = WeightForwardArgs<DenseWeight>;
 export type DenseBackwardInputArgs = WeightBackwardInputArgs<DenseWeight>;
 
-export function matmulDenseForward(rt: GpuRuntime, rec: Recorder, a: DenseForwardArgs, opts: WeightMatmulOptions = {}): Promise<void> {
+export function matmulDenseForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: DenseForwardArgs,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
   return weightMatmulForward(rt, rec, KERNEL, a, opts);
 }
 
-export function matmulDenseBackwardInput(rt: GpuRuntime, rec: Recorder, a: DenseBackwardInputArgs, opts: WeightMatmulOptions = {}): Promise<void> {
+export function matmulDenseBackwardInput(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: DenseBackwardInputArgs,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
   return weightMatmulBackwardInput(rt, rec, KERNEL, a, opts);
 }

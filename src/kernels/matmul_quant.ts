@@ -33,18 +33,33 @@ export const DEFAULT_QUANT_TILES: WeightMatmulTiles = { WG_X: 16, WG_Y: 16, TILE
 /** W is staged in groups of 4 values along K, so a forward tile's depth TILE_K must be a multiple of 4. */
 function checkBlockTiles(where: string, t: WeightMatmulTiles): void {
   checkTiles(where, t);
-  if (t.TILE_K % 4 !== 0) throw new RangeError(`${where}: TILE_K must be a multiple of 4 for block formats, got ${t.TILE_K}`);
+  if (t.TILE_K % 4 !== 0)
+    throw new RangeError(`${where}: TILE_K must be a multiple of 4 for block formats, got ${t.TILE_K}`);
 }
 
-const KERNEL: WeightMatmulKernel = { shader: MATMUL_QUANT_SHADER, defaultTiles: DEFAULT_QUANT_TILES, checkTiles: checkBlockTiles };
+const KERNEL: WeightMatmulKernel = {
+  shader: MATMUL_QUANT_SHADER,
+  defaultTiles: DEFAULT_QUANT_TILES,
+  checkTiles: checkBlockTiles,
+};
 
 export type QuantForwardArgs = WeightForwardArgs<QuantWeight>;
 export type QuantBackwardInputArgs = WeightBackwardInputArgs<QuantWeight>;
 
-export function matmulQuantForward(rt: GpuRuntime, rec: Recorder, a: QuantForwardArgs, opts: WeightMatmulOptions = {}): Promise<void> {
+export function matmulQuantForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: QuantForwardArgs,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
   return weightMatmulForward(rt, rec, KERNEL, a, opts);
 }
 
-export function matmulQuantBackwardInput(rt: GpuRuntime, rec: Recorder, a: QuantBackwardInputArgs, opts: WeightMatmulOptions = {}): Promise<void> {
+export function matmulQuantBackwardInput(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: QuantBackwardInputArgs,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
   return weightMatmulBackwardInput(rt, rec, KERNEL, a, opts);
 }

@@ -12,7 +12,14 @@ import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
 import { bindingLimits, planRowChunks } from './weight-chunks.ts';
-import { type BlockFormat, DENSE_BYTES, type QuantWeight, createQuantWeight, validateWeight, weightArrays } from './weights.ts';
+import {
+  type BlockFormat,
+  DENSE_BYTES,
+  type QuantWeight,
+  createQuantWeight,
+  validateWeight,
+  weightArrays,
+} from './weights.ts';
 
 export const QUANTIZE_SHADER = defineShader('quantize', source);
 
@@ -38,13 +45,20 @@ export interface QuantizeArgs {
 }
 
 /** Records the quantization of `src` into `out`. */
-export async function quantizeWeight(rt: GpuRuntime, rec: Recorder, a: QuantizeArgs, opts: QuantizeOptions = {}): Promise<void> {
+export async function quantizeWeight(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: QuantizeArgs,
+  opts: QuantizeOptions = {},
+): Promise<void> {
   const { out } = a;
   const entryPoint = `quantize_${out.format}_forward`;
   validateWeight(out, entryPoint);
   const srcRowBytes = out.cols * DENSE_BYTES[a.srcFormat];
   if (a.src.size < Math.ceil((srcRowBytes * out.rows) / 4) * 4) {
-    throw new RangeError(`${entryPoint}: ${a.srcFormat} source holds ${a.src.size} bytes, [${out.rows}, ${out.cols}] needs ${srcRowBytes * out.rows}`);
+    throw new RangeError(
+      `${entryPoint}: ${a.srcFormat} source holds ${a.src.size} bytes, [${out.rows}, ${out.cols}] needs ${srcRowBytes * out.rows}`,
+    );
   }
   const WG = opts.workgroupSize ?? 64;
   const arrays = [{ name: 'src', buffer: a.src, rowBytes: srcRowBytes }, ...weightArrays(out)];
@@ -82,7 +96,12 @@ export interface QuantizeNewArgs {
 }
 
 /** Allocates the quantized weight's arrays and records the quantization (the result is valid after `rec.submit()`). */
-export async function quantizeToNewWeight(rt: GpuRuntime, rec: Recorder, a: QuantizeNewArgs, opts: QuantizeOptions = {}): Promise<QuantWeight> {
+export async function quantizeToNewWeight(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: QuantizeNewArgs,
+  opts: QuantizeOptions = {},
+): Promise<QuantWeight> {
   const out = createQuantWeight(rt, a.owner, a.label, a.format, a.rows, a.cols);
   await quantizeWeight(rt, rec, { src: a.src, srcFormat: a.srcFormat, out }, opts);
   return out;

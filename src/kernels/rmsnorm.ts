@@ -75,7 +75,13 @@ export async function rmsnormForward(rt: GpuRuntime, rec: Recorder, a: RmsnormFo
   if (a.N === 0 || a.C === 0) return;
   const WG = rmsnormRowWorkgroup(a.C);
   const pipeline = await rt.pipelines.get({ shader: RMSNORM_SHADER, entryPoint: 'rmsnorm_forward', constants: { WG } });
-  rec.dispatch({ label: 'rmsnorm_forward', pipeline, buffers: [a.x, a.w, a.y, a.rstd], params: params(a, false), workgroups: deviceGrid(rt, a.N) });
+  rec.dispatch({
+    label: 'rmsnorm_forward',
+    pipeline,
+    buffers: [a.x, a.w, a.y, a.rstd],
+    params: params(a, false),
+    workgroups: deviceGrid(rt, a.N),
+  });
 }
 
 export interface RmsnormBackwardArgs extends RmsnormShape {
@@ -92,7 +98,11 @@ export interface RmsnormBackwardArgs extends RmsnormShape {
 export async function rmsnormBackward(rt: GpuRuntime, rec: Recorder, a: RmsnormBackwardArgs): Promise<void> {
   if (a.N === 0 || a.C === 0) return;
   const WG = rmsnormRowWorkgroup(a.C);
-  const pipeline = await rt.pipelines.get({ shader: RMSNORM_SHADER, entryPoint: 'rmsnorm_backward', constants: { WG } });
+  const pipeline = await rt.pipelines.get({
+    shader: RMSNORM_SHADER,
+    entryPoint: 'rmsnorm_backward',
+    constants: { WG },
+  });
   rec.dispatch({
     label: 'rmsnorm_backward',
     pipeline,
@@ -137,6 +147,16 @@ export async function rmsnormBackwardWeight(
     workgroups: [Math.ceil(a.C / tiles.WG_X), groups],
   });
   const WG = 256;
-  const reduce = await rt.pipelines.get({ shader: RMSNORM_SHADER, entryPoint: 'rmsnorm_backward_weight_reduce', constants: { WG } });
-  rec.dispatch({ label: 'rmsnorm_backward_weight_reduce', pipeline: reduce, buffers: [a.scratch, a.dw], params: p, workgroups: deviceGrid(rt, Math.ceil(a.C / WG)) });
+  const reduce = await rt.pipelines.get({
+    shader: RMSNORM_SHADER,
+    entryPoint: 'rmsnorm_backward_weight_reduce',
+    constants: { WG },
+  });
+  rec.dispatch({
+    label: 'rmsnorm_backward_weight_reduce',
+    pipeline: reduce,
+    buffers: [a.scratch, a.dw],
+    params: p,
+    workgroups: deviceGrid(rt, Math.ceil(a.C / WG)),
+  });
 }

@@ -13,7 +13,13 @@
 
 export type RopeScaling =
   | { type: 'linear'; factor: number }
-  | { type: 'llama3'; factor: number; lowFreqFactor: number; highFreqFactor: number; originalMaxPositionEmbeddings: number };
+  | {
+      type: 'llama3';
+      factor: number;
+      lowFreqFactor: number;
+      highFreqFactor: number;
+      originalMaxPositionEmbeddings: number;
+    };
 
 export interface RopeConfig {
   /** rope_theta (base), e.g. 10000, 500000, 1e6. */
@@ -26,7 +32,8 @@ export interface RopeConfig {
 /** Inverse frequencies f_i (radians per position), i < rotDim/2, in float64. */
 export function ropeInvFreq(config: RopeConfig): Float64Array {
   const { theta, rotDim, scaling } = config;
-  if (!Number.isInteger(rotDim) || rotDim < 2 || rotDim % 2 !== 0) throw new RangeError(`RoPE rotary dim must be a positive even integer, got ${rotDim}`);
+  if (!Number.isInteger(rotDim) || rotDim < 2 || rotDim % 2 !== 0)
+    throw new RangeError(`RoPE rotary dim must be a positive even integer, got ${rotDim}`);
   if (!(theta > 1)) throw new RangeError(`RoPE theta must be > 1, got ${theta}`);
   const half = rotDim / 2;
   const out = new Float64Array(half);
@@ -35,7 +42,10 @@ export function ropeInvFreq(config: RopeConfig): Float64Array {
   if (!(scaling.factor > 0)) throw new RangeError(`RoPE scaling factor must be > 0, got ${scaling.factor}`);
   if (scaling.type === 'linear') return out.map((f) => f / scaling.factor);
   const { factor, lowFreqFactor: low, highFreqFactor: high, originalMaxPositionEmbeddings: ctx } = scaling;
-  if (!(high > low) || !(low > 0) || !(ctx > 0)) throw new RangeError(`llama3 RoPE scaling needs high_freq_factor > low_freq_factor > 0 and a context, got ${high}, ${low}, ${ctx}`);
+  if (!(high > low) || !(low > 0) || !(ctx > 0))
+    throw new RangeError(
+      `llama3 RoPE scaling needs high_freq_factor > low_freq_factor > 0 and a context, got ${high}, ${low}, ${ctx}`,
+    );
   const lowWavelen = ctx / low;
   const highWavelen = ctx / high;
   return out.map((f) => {

@@ -58,14 +58,23 @@ function validate(s: RopeShape, tensors: [string, GPUBuffer | undefined][]): voi
   for (const [name, v] of Object.entries({ tokens: s.tokens, heads: s.heads, D: s.D, rotDim: s.rotDim })) {
     if (!Number.isInteger(v) || v < 0) throw new RangeError(`rope: ${name} must be a non-negative integer, got ${v}`);
   }
-  if (s.rotDim % 2 !== 0 || s.rotDim < 2 || s.rotDim > s.D) throw new RangeError(`rope: rotary dim ${s.rotDim} must be even, ≥ 2 and ≤ head dim ${s.D}`);
+  if (s.rotDim % 2 !== 0 || s.rotDim < 2 || s.rotDim > s.D)
+    throw new RangeError(`rope: rotary dim ${s.rotDim} must be even, ≥ 2 and ≤ head dim ${s.D}`);
   const n = s.tokens * s.heads * s.D;
   for (const [name, buffer] of tensors) if (buffer) requireFloats(`rope ${name}`, buffer, n);
   requireFloats('rope positions', s.positions, s.tokens);
   requireFloats('rope turns', s.turns, s.rotDim);
 }
 
-async function record(rt: GpuRuntime, rec: Recorder, entryPoint: string, s: RopeShape, src: GPUBuffer, dst: GPUBuffer | undefined, tiles: RopeTiles): Promise<void> {
+async function record(
+  rt: GpuRuntime,
+  rec: Recorder,
+  entryPoint: string,
+  s: RopeShape,
+  src: GPUBuffer,
+  dst: GPUBuffer | undefined,
+  tiles: RopeTiles,
+): Promise<void> {
   validate(s, [
     ['input', src],
     ['output', dst],
@@ -74,7 +83,11 @@ async function record(rt: GpuRuntime, rec: Recorder, entryPoint: string, s: Rope
   const half = s.rotDim / 2;
   // Out of place, the pass-through dims are copied too: one extra lane per such dim.
   const lanes = dst ? half + (s.D - s.rotDim) : half;
-  const pipeline = await rt.pipelines.get({ shader: ROPE_SHADER, entryPoint: dst ? entryPoint : `${entryPoint}_inplace`, constants: { ...tiles } });
+  const pipeline = await rt.pipelines.get({
+    shader: ROPE_SHADER,
+    entryPoint: dst ? entryPoint : `${entryPoint}_inplace`,
+    constants: { ...tiles },
+  });
   const params = packParams([
     ['u32', s.tokens],
     ['u32', s.heads],
@@ -83,17 +96,33 @@ async function record(rt: GpuRuntime, rec: Recorder, entryPoint: string, s: Rope
     ['u32', lanes],
   ]);
   const buffers = dst ? [s.positions, s.turns, src, dst] : [s.positions, s.turns, src];
-  rec.dispatch({ label: dst ? entryPoint : `${entryPoint}_inplace`, pipeline, buffers, params, workgroups: deviceGrid(rt, Math.ceil((s.tokens * lanes) / tiles.WG)) });
+  rec.dispatch({
+    label: dst ? entryPoint : `${entryPoint}_inplace`,
+    pipeline,
+    buffers,
+    params,
+    workgroups: deviceGrid(rt, Math.ceil((s.tokens * lanes) / tiles.WG)),
+  });
 }
 
 /** y = rope(x) (into `out`, or in place when `out` is omitted). */
-export function ropeForward(rt: GpuRuntime, rec: Recorder, a: RopeForwardArgs, tiles = DEFAULT_ROPE_TILES): Promise<void> {
+export function ropeForward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: RopeForwardArgs,
+  tiles = DEFAULT_ROPE_TILES,
+): Promise<void> {
   if (a.out === a.x) throw new Error('rope: for in place, omit `out` instead of passing x twice');
   return record(rt, rec, 'rope_forward', a, a.x, a.out, tiles);
 }
 
 /** dx = rope⁻¹(dy) (into `dx`, or in place in dy when `dx` is omitted). */
-export function ropeBackward(rt: GpuRuntime, rec: Recorder, a: RopeBackwardArgs, tiles = DEFAULT_ROPE_TILES): Promise<void> {
+export function ropeBackward(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: RopeBackwardArgs,
+  tiles = DEFAULT_ROPE_TILES,
+): Promise<void> {
   if (a.dx === a.dy) throw new Error('rope: for in place, omit `dx` instead of passing dy twice');
   return record(rt, rec, 'rope_backward', a, a.dy, a.dx, tiles);
 }
@@ -111,14 +140,24 @@ export interface RopeQKArgs {
 }
 
 /** Rotates q [T, H, D] and k [T, Hkv, D] in place (two dispatches sharing positions and table). */
-export async function ropeForwardQK(rt: GpuRuntime, rec: Recorder, a: RopeQKArgs, tiles = DEFAULT_ROPE_TILES): Promise<void> {
+export async function ropeForwardQK(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: RopeQKArgs,
+  tiles = DEFAULT_ROPE_TILES,
+): Promise<void> {
   const shape = { tokens: a.tokens, D: a.D, rotDim: a.rotDim, positions: a.positions, turns: a.turns };
   await ropeForward(rt, rec, { ...shape, heads: a.H, x: a.q }, tiles);
   await ropeForward(rt, rec, { ...shape, heads: a.Hkv, x: a.k }, tiles);
 }
 
 /** Turns dq and dk (gradients w.r.t. the rotated q and k) into gradients w.r.t. the unrotated ones, in place. */
-export async function ropeBackwardQK(rt: GpuRuntime, rec: Recorder, a: Omit<RopeQKArgs, 'q' | 'k'> & { dq: GPUBuffer; dk: GPUBuffer }, tiles = DEFAULT_ROPE_TILES): Promise<void> {
+export async function ropeBackwardQK(
+  rt: GpuRuntime,
+  rec: Recorder,
+  a: Omit<RopeQKArgs, 'q' | 'k'> & { dq: GPUBuffer; dk: GPUBuffer },
+  tiles = DEFAULT_ROPE_TILES,
+): Promise<void> {
   const shape = { tokens: a.tokens, D: a.D, rotDim: a.rotDim, positions: a.positions, turns: a.turns };
   await ropeBackward(rt, rec, { ...shape, heads: a.H, dy: a.dq }, tiles);
   await ropeBackward(rt, rec, { ...shape, heads: a.Hkv, dy: a.dk }, tiles);

@@ -49,7 +49,11 @@ const ceil4 = (n: number): number => Math.ceil(n / 4) * 4;
 /** Splits `rows` rows of a weight's arrays into chunks that each fit one binding (a single chunk when all fit). */
 export function planRowChunks(arrays: WeightArray[], rows: number, limits: BindingLimits, where: string): RowChunk[] {
   const { maxBindingBytes, offsetAlignment } = limits;
-  const binding = (a: WeightArray, row0: number, n: number): Binding => ({ buffer: a.buffer, offset: row0 * a.rowBytes, size: ceil4(n * a.rowBytes) });
+  const binding = (a: WeightArray, row0: number, n: number): Binding => ({
+    buffer: a.buffer,
+    offset: row0 * a.rowBytes,
+    size: ceil4(n * a.rowBytes),
+  });
   if (arrays.every((a) => ceil4(rows * a.rowBytes) <= maxBindingBytes)) {
     return [{ row0: 0, rows, bindings: arrays.map((a) => binding(a, 0, rows)) }];
   }
@@ -85,12 +89,14 @@ export interface WeightMatmulOptions {
 }
 
 export function checkTiles(where: string, t: WeightMatmulTiles): void {
-  for (const [k, v] of Object.entries(t)) if (!Number.isInteger(v) || v < 1) throw new RangeError(`${where}: tile ${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of Object.entries(t))
+    if (!Number.isInteger(v) || v < 1) throw new RangeError(`${where}: tile ${k} must be a positive integer, got ${v}`);
 }
 
 /** Checks that K, M agree with the weight (catches a transposed or mismatched weight at record time). */
 export function checkShape(where: string, w: { rows: number; cols: number }, K: number, M: number): void {
-  if (w.rows !== M || w.cols !== K) throw new RangeError(`${where}: weight is [${w.rows}, ${w.cols}] but the call says W [M=${M}, K=${K}]`);
+  if (w.rows !== M || w.cols !== K)
+    throw new RangeError(`${where}: weight is [${w.rows}, ${w.cols}] but the call says W [M=${M}, K=${K}]`);
 }
 
 export interface WeightMatmulCall {
@@ -173,19 +179,48 @@ export interface WeightBackwardInputArgs<W extends BaseWeight> {
   accumulate?: boolean;
 }
 
-function prepare(rt: GpuRuntime, kernel: WeightMatmulKernel, w: BaseWeight, direction: WeightMatmulCall['direction'], K: number, M: number, opts: WeightMatmulOptions) {
+function prepare(
+  rt: GpuRuntime,
+  kernel: WeightMatmulKernel,
+  w: BaseWeight,
+  direction: WeightMatmulCall['direction'],
+  K: number,
+  M: number,
+  opts: WeightMatmulOptions,
+) {
   const entryPoint = `matmul_${w.format}_${direction}`;
   validateWeight(w, entryPoint);
   checkShape(entryPoint, w, K, M);
   const tiles = opts.tiles ?? kernel.defaultTiles;
   kernel.checkTiles(entryPoint, tiles);
-  return { shader: kernel.shader, entryPoint, direction, arrays: weightArrays(w), limits: bindingLimits(rt, opts.maxBindingBytes), tiles };
+  return {
+    shader: kernel.shader,
+    entryPoint,
+    direction,
+    arrays: weightArrays(w),
+    limits: bindingLimits(rt, opts.maxBindingBytes),
+    tiles,
+  };
 }
 
 /** y[N, M] = x[N, K] · W[M, K]ᵀ (+ b) for a weight of the kernel's formats; bad arguments reject. */
-export async function weightMatmulForward<W extends BaseWeight>(rt: GpuRuntime, rec: Recorder, kernel: WeightMatmulKernel, a: WeightForwardArgs<W>, opts: WeightMatmulOptions = {}): Promise<void> {
+export async function weightMatmulForward<W extends BaseWeight>(
+  rt: GpuRuntime,
+  rec: Recorder,
+  kernel: WeightMatmulKernel,
+  a: WeightForwardArgs<W>,
+  opts: WeightMatmulOptions = {},
+): Promise<void> {
   const p = prepare(rt, kernel, a.w, 'forward', a.K, a.M, opts);
-  return recordWeightMatmul(rt, rec, { ...p, a: a.x, out: a.y, ...(a.bias ? { bias: a.bias } : {}), N: a.N, K: a.K, M: a.M });
+  return recordWeightMatmul(rt, rec, {
+    ...p,
+    a: a.x,
+    out: a.y,
+    ...(a.bias ? { bias: a.bias } : {}),
+    N: a.N,
+    K: a.K,
+    M: a.M,
+  });
 }
 
 /** dx[N, K] (+)= dy[N, M] · W[M, K] for a weight of the kernel's formats. */
@@ -197,5 +232,13 @@ export async function weightMatmulBackwardInput<W extends BaseWeight>(
   opts: WeightMatmulOptions = {},
 ): Promise<void> {
   const p = prepare(rt, kernel, a.w, 'backward_input', a.K, a.M, opts);
-  return recordWeightMatmul(rt, rec, { ...p, a: a.dy, out: a.dx, N: a.N, K: a.K, M: a.M, accumulate: Boolean(a.accumulate) });
+  return recordWeightMatmul(rt, rec, {
+    ...p,
+    a: a.dy,
+    out: a.dx,
+    N: a.N,
+    K: a.K,
+    M: a.M,
+    accumulate: Boolean(a.accumulate),
+  });
 }

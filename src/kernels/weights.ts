@@ -89,30 +89,53 @@ export function validateWeight(w: BaseWeight, where: string): void {
   if (isQuantWeight(w)) {
     const per = BLOCK_VALUES[w.format];
     if (w.cols % per !== 0) {
-      throw new RangeError(`${where}: a ${w.format} weight needs K (row length) to be a multiple of ${per}; got W [${w.rows}, ${w.cols}]`);
+      throw new RangeError(
+        `${where}: a ${w.format} weight needs K (row length) to be a multiple of ${per}; got W [${w.rows}, ${w.cols}]`,
+      );
     }
   }
   for (const a of weightArrays(w)) {
     if (a.buffer.size < a.rowBytes * w.rows) {
-      throw new RangeError(`${where}: ${w.format} ${a.name} buffer holds ${a.buffer.size} bytes, W [${w.rows}, ${w.cols}] needs ${a.rowBytes * w.rows}`);
+      throw new RangeError(
+        `${where}: ${w.format} ${a.name} buffer holds ${a.buffer.size} bytes, W [${w.rows}, ${w.cols}] needs ${a.rowBytes * w.rows}`,
+      );
     }
   }
 }
 
 /** Uploads a dense weight from its file bytes (safetensors F32 / F16 / BF16, or GGUF F32 / F16 / BF16: the same bytes). */
-export function uploadDenseWeight(rt: GpuRuntime, owner: string, label: string, format: DenseFormat, bytes: Uint8Array, rows: number, cols: number): DenseWeight {
+export function uploadDenseWeight(
+  rt: GpuRuntime,
+  owner: string,
+  label: string,
+  format: DenseFormat,
+  bytes: Uint8Array,
+  rows: number,
+  cols: number,
+): DenseWeight {
   const want = rows * cols * DENSE_BYTES[format];
-  if (bytes.byteLength !== want) throw new RangeError(`${label}: ${format} [${rows}, ${cols}] needs ${want} bytes, got ${bytes.byteLength}`);
+  if (bytes.byteLength !== want)
+    throw new RangeError(`${label}: ${format} [${rows}, ${cols}] needs ${want} bytes, got ${bytes.byteLength}`);
   const w: DenseWeight = { format, rows, cols, data: rt.memory.upload(owner, label, bytes).buffer };
   validateWeight(w, label);
   return w;
 }
 
 /** Uploads block arrays already in the GPU layout. */
-export function uploadBlockArrays(rt: GpuRuntime, owner: string, label: string, format: BlockFormat, arrays: BlockArrays, rows: number, cols: number): QuantWeight {
+export function uploadBlockArrays(
+  rt: GpuRuntime,
+  owner: string,
+  label: string,
+  format: BlockFormat,
+  arrays: BlockArrays,
+  rows: number,
+  cols: number,
+): QuantWeight {
   const want = blockArrayBytes(format, rows, cols);
   if (arrays.scales.byteLength !== want.scales || arrays.quants.byteLength !== want.quants) {
-    throw new RangeError(`${label}: ${format} [${rows}, ${cols}] needs ${want.scales} + ${want.quants} bytes, got ${arrays.scales.byteLength} + ${arrays.quants.byteLength}`);
+    throw new RangeError(
+      `${label}: ${format} [${rows}, ${cols}] needs ${want.scales} + ${want.quants} bytes, got ${arrays.scales.byteLength} + ${arrays.quants.byteLength}`,
+    );
   }
   const w: QuantWeight = {
     format,
@@ -130,22 +153,49 @@ export function uploadBlockArrays(rt: GpuRuntime, owner: string, label: string, 
  * (GGUF lists dims innermost first, so a GGUF `[cols, rows]` tensor). Q8_0 / Q4_0 blocks are split into the GPU
  * layout on the way (no value changes); F32 / F16 / BF16 are uploaded as they are.
  */
-export function uploadGgufWeight(rt: GpuRuntime, owner: string, label: string, format: 'q8_0' | 'q4_0' | DenseFormat, bytes: Uint8Array, rows: number, cols: number): BaseWeight {
+export function uploadGgufWeight(
+  rt: GpuRuntime,
+  owner: string,
+  label: string,
+  format: 'q8_0' | 'q4_0' | DenseFormat,
+  bytes: Uint8Array,
+  rows: number,
+  cols: number,
+): BaseWeight {
   if (format === 'q8_0' || format === 'q4_0') {
-    if (cols % 32 !== 0) throw new RangeError(`${label}: a ${format} tensor needs a row length that is a multiple of 32; got [${rows}, ${cols}]`);
+    if (cols % 32 !== 0)
+      throw new RangeError(
+        `${label}: a ${format} tensor needs a row length that is a multiple of 32; got [${rows}, ${cols}]`,
+      );
     return uploadBlockArrays(rt, owner, label, format, splitGgufBlocks(format, bytes, rows * cols), rows, cols);
   }
   return uploadDenseWeight(rt, owner, label, format, bytes, rows, cols);
 }
 
 /** Uploads a bitsandbytes NF4 tensor: `packed` (uint8, two codes per byte, first in the high nibble) and its f32 absmax. */
-export function uploadNf4Weight(rt: GpuRuntime, owner: string, label: string, packed: Uint8Array, absmax: Float32Array, rows: number, cols: number): QuantWeight {
-  if (cols % 64 !== 0) throw new RangeError(`${label}: an nf4 tensor needs a row length that is a multiple of 64; got [${rows}, ${cols}]`);
+export function uploadNf4Weight(
+  rt: GpuRuntime,
+  owner: string,
+  label: string,
+  packed: Uint8Array,
+  absmax: Float32Array,
+  rows: number,
+  cols: number,
+): QuantWeight {
+  if (cols % 64 !== 0)
+    throw new RangeError(`${label}: an nf4 tensor needs a row length that is a multiple of 64; got [${rows}, ${cols}]`);
   return uploadBlockArrays(rt, owner, label, 'nf4', nf4Arrays(packed, absmax, rows * cols), rows, cols);
 }
 
 /** Allocates (uninitialized) GPU arrays for a block-quantized [rows, cols] weight, e.g. as the GPU quantizer's output. */
-export function createQuantWeight(rt: GpuRuntime, owner: string, label: string, format: BlockFormat, rows: number, cols: number): QuantWeight {
+export function createQuantWeight(
+  rt: GpuRuntime,
+  owner: string,
+  label: string,
+  format: BlockFormat,
+  rows: number,
+  cols: number,
+): QuantWeight {
   const bytes = blockArrayBytes(format, rows, cols);
   const w: QuantWeight = {
     format,
@@ -161,7 +211,10 @@ export function createQuantWeight(rt: GpuRuntime, owner: string, label: string, 
 /** Reads a block-quantized weight back in the GPU layout (e.g. for `joinGgufBlocks` to export GGUF). */
 export async function readQuantWeight(rt: GpuRuntime, w: QuantWeight): Promise<BlockArrays> {
   const bytes = blockArrayBytes(w.format, w.rows, w.cols);
-  const [scales, quants] = await Promise.all([readBuffer(rt.device, w.scales, bytes.scales), readBuffer(rt.device, w.quants, bytes.quants)]);
+  const [scales, quants] = await Promise.all([
+    readBuffer(rt.device, w.scales, bytes.scales),
+    readBuffer(rt.device, w.quants, bytes.quants),
+  ]);
   return { scales: new Uint8Array(scales), quants: new Uint8Array(quants) };
 }
 

@@ -87,19 +87,40 @@ export function modelAllocations(d: ModelDescription, s: AllocationSettings): Al
   // The engine's buffers for one micro-batch.
   const ranks = Object.fromEntries(s.targets.map((t) => [t, s.rank]));
   const maxBindingBytes = s.maxBindingBytes ?? 128 * 2 ** 20;
-  const e = engineSpecs(d, { maxB: s.batch, maxT: s.seq, ranks, mode: s.checkpointing ? 'checkpointed' : 'train', maxBindingBytes });
+  const e = engineSpecs(d, {
+    maxB: s.batch,
+    maxT: s.seq,
+    ranks,
+    mode: s.checkpointing ? 'checkpointed' : 'train',
+    maxBindingBytes,
+  });
   add('activations', 'block inputs and final norm', specBytes(e.activations), 'train');
-  add('activations', s.checkpointing ? 'recomputed block' : 'saved block activations', e.saved.reduce((a, set) => a + specBytes(set), 0), 'train');
+  add(
+    'activations',
+    s.checkpointing ? 'recomputed block' : 'saved block activations',
+    e.saved.reduce((a, set) => a + specBytes(set), 0),
+    'train',
+  );
   add('scratch', 'block backward scratch', specBytes(e.blockScratch), 'train');
   add('scratch', 'engine scratch (gradients, logits chunk, ids)', specBytes(e.engineScratch), 'train');
 
   // Generation (sample outputs at evaluation, "Try it"), with the training engine released: an inference engine for
   // one sequence, its KV cache and the decode scratch.
   if (s.generateTokens > 0) {
-    add('kv_cache', 'kv cache', kvCacheBytes({ layers: d.layers, maxTokens: s.generateTokens, Hkv: d.kvHeads, D: d.headDim }), 'generate');
+    add(
+      'kv_cache',
+      'kv cache',
+      kvCacheBytes({ layers: d.layers, maxTokens: s.generateTokens, Hkv: d.kvHeads, D: d.headDim }),
+      'generate',
+    );
     add('scratch', 'decode partials', 4 * decodeScratchFloats(d, s.generateTokens), 'generate');
     const g = engineSpecs(d, { maxB: 1, maxT: s.generateTokens, ranks, mode: 'inference', maxBindingBytes });
-    add('scratch', 'inference engine', specBytes(g.activations) + specBytes(g.saved[0]!) + specBytes(g.blockScratch) + specBytes(g.engineScratch), 'generate');
+    add(
+      'scratch',
+      'inference engine',
+      specBytes(g.activations) + specBytes(g.saved[0]!) + specBytes(g.blockScratch) + specBytes(g.engineScratch),
+      'generate',
+    );
   }
   return out;
 }

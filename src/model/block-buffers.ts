@@ -23,7 +23,18 @@ export interface BlockDims {
 }
 
 export function blockDims(d: ModelDescription, B: number, T: number): BlockDims {
-  return { B, T, N: B * T, C: d.hidden, H: d.heads, Hkv: d.kvHeads, D: d.headDim, I: d.intermediate, q: d.heads * d.headDim, kv: d.kvHeads * d.headDim };
+  return {
+    B,
+    T,
+    N: B * T,
+    C: d.hidden,
+    H: d.heads,
+    Hkv: d.kvHeads,
+    D: d.headDim,
+    I: d.intermediate,
+    q: d.heads * d.headDim,
+    kv: d.kvHeads * d.headDim,
+  };
 }
 
 /** In and out features of each projection. */
@@ -101,7 +112,11 @@ export interface BufferSpec {
 }
 
 /** The buffers the forward saves for the backward (BlockSaved), with their sizes. */
-export function savedSpecs(d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BufferSpec[] {
+export function savedSpecs(
+  d: ModelDescription,
+  dims: BlockDims,
+  ranks: Partial<Record<LoraTarget, number>>,
+): BufferSpec[] {
   const { N, C, q, kv, I, H, Hkv } = dims;
   const qk = d.qkNorm;
   const sandwich = d.sandwichNorms;
@@ -129,12 +144,18 @@ export function savedSpecs(d: ModelDescription, dims: BlockDims, ranks: Partial<
     ['rstdD', sandwich ? N : 0],
   ];
   const out = specs.filter(([, f]) => f > 0).map(([key, floats]) => ({ key, label: key, floats }));
-  for (const [t, r] of Object.entries(ranks) as [LoraTarget, number][]) out.push({ key: `u.${t}`, label: `u.${t}`, floats: N * r });
+  for (const [t, r] of Object.entries(ranks) as [LoraTarget, number][])
+    out.push({ key: `u.${t}`, label: `u.${t}`, floats: N * r });
   return out;
 }
 
 /** The backward's working buffers (BlockScratch), with their sizes. */
-export function scratchSpecs(d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>, forwardOnly = false): BufferSpec[] {
+export function scratchSpecs(
+  d: ModelDescription,
+  dims: BlockDims,
+  ranks: Partial<Record<LoraTarget, number>>,
+  forwardOnly = false,
+): BufferSpec[] {
   const { N, C, q, kv, I } = dims;
   const rMax = Math.max(1, ...Object.values(ranks));
   let loraFloats = 1;
@@ -159,14 +180,22 @@ export function scratchSpecs(d: ModelDescription, dims: BlockDims, ranks: Partia
     ['lora', 'lora-scratch', loraFloats],
   ];
   const forward = new Set(['dO', 'lora']);
-  return specs.filter(([key, , f]) => f > 0 && (!forwardOnly || forward.has(key))).map(([key, label, floats]) => ({ key, label, floats }));
+  return specs
+    .filter(([key, , f]) => f > 0 && (!forwardOnly || forward.has(key)))
+    .map(([key, label, floats]) => ({ key, label, floats }));
 }
 
 function allocate(rt: GpuRuntime, owner: string, specs: BufferSpec[]): Map<string, GPUBuffer> {
   return new Map(specs.map((sp) => [sp.key, rt.memory.create(owner, sp.label, sp.floats * 4).buffer]));
 }
 
-export function allocateSaved(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockSaved {
+export function allocateSaved(
+  rt: GpuRuntime,
+  owner: string,
+  d: ModelDescription,
+  dims: BlockDims,
+  ranks: Partial<Record<LoraTarget, number>>,
+): BlockSaved {
   const b = allocate(rt, owner, savedSpecs(d, dims, ranks));
   const get = (k: string) => b.get(k)!;
   const opt = (k: string) => b.get(k) ?? null;
@@ -198,12 +227,24 @@ export function allocateSaved(rt: GpuRuntime, owner: string, d: ModelDescription
   };
 }
 
-export function allocateForwardScratch(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): ForwardScratch {
+export function allocateForwardScratch(
+  rt: GpuRuntime,
+  owner: string,
+  d: ModelDescription,
+  dims: BlockDims,
+  ranks: Partial<Record<LoraTarget, number>>,
+): ForwardScratch {
   const b = allocate(rt, owner, scratchSpecs(d, dims, ranks, true));
   return { dO: b.get('dO')!, lora: b.get('lora')! };
 }
 
-export function allocateScratch(rt: GpuRuntime, owner: string, d: ModelDescription, dims: BlockDims, ranks: Partial<Record<LoraTarget, number>>): BlockScratch {
+export function allocateScratch(
+  rt: GpuRuntime,
+  owner: string,
+  d: ModelDescription,
+  dims: BlockDims,
+  ranks: Partial<Record<LoraTarget, number>>,
+): BlockScratch {
   const b = allocate(rt, owner, scratchSpecs(d, dims, ranks));
   const get = (k: string) => b.get(k)!;
   return {

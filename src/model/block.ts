@@ -20,7 +20,13 @@ import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm.ts';
 import { ropeBackwardQK, ropeForwardQK } from '../kernels/rope.ts';
 import type { BaseWeight } from '../kernels/weights.ts';
 import type { LoraTarget } from './allocations.ts';
-import { type BlockDims, type BlockSaved, type BlockScratch, type ForwardScratch, projectionShape } from './block-buffers.ts';
+import {
+  type BlockDims,
+  type BlockSaved,
+  type BlockScratch,
+  type ForwardScratch,
+  projectionShape,
+} from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 
 export interface BlockWeights {
@@ -74,15 +80,37 @@ function dropoutFor(c: BlockContext, ad: LoraParams): LoraDropout | undefined {
 }
 
 /** y = x·Wᵀ (+ b) (+ s·(x·Aᵀ)·Bᵀ, saving u). */
-async function project(c: BlockContext, w: BlockWeights, target: LoraTarget, x: GPUBuffer, y: GPUBuffer, saved: BlockSaved, scratch: ForwardScratch): Promise<void> {
+async function project(
+  c: BlockContext,
+  w: BlockWeights,
+  target: LoraTarget,
+  x: GPUBuffer,
+  y: GPUBuffer,
+  saved: BlockSaved,
+  scratch: ForwardScratch,
+): Promise<void> {
   const { K, M } = projectionShape(c.dims, target);
   const N = c.dims.N;
-  const bias = w.bias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj') ? w.bias[target] : undefined;
+  const bias =
+    w.bias && (target === 'q_proj' || target === 'k_proj' || target === 'v_proj') ? w.bias[target] : undefined;
   await linearForward(c.rt, c.rec, { x, w: w.proj[target], y, ...(bias ? { bias } : {}), N, K, M });
   const ad = c.lora[target];
   if (!ad) return;
   const dropout = dropoutFor(c, ad);
-  await loraForward(c.rt, c.rec, { x, A: ad.A, B: ad.B, y, u: saved.u[target]!, scale: ad.scale, scratch: scratch.lora, N, K, M, R: ad.R, ...(dropout ? { dropout } : {}) });
+  await loraForward(c.rt, c.rec, {
+    x,
+    A: ad.A,
+    B: ad.B,
+    y,
+    u: saved.u[target]!,
+    scale: ad.scale,
+    scratch: scratch.lora,
+    N,
+    K,
+    M,
+    R: ad.R,
+    ...(dropout ? { dropout } : {}),
+  });
 }
 
 /** dx (+)= dy·W, and the adapter's dA, dB (accumulated) and its share of dx. */
@@ -127,11 +155,28 @@ async function projectBackward(
 function attentionShape(c: BlockContext) {
   const { B, T, H, Hkv, D } = c.dims;
   const window = c.d.windowPerLayer[c.layer] ?? 0;
-  return { B, T, H, Hkv, D, scale: c.d.attnScale, window, softcap: c.d.attnSoftcap ?? 0, ...(c.segments ? { segments: c.segments } : {}) };
+  return {
+    B,
+    T,
+    H,
+    Hkv,
+    D,
+    scale: c.d.attnScale,
+    window,
+    softcap: c.d.attnSoftcap ?? 0,
+    ...(c.segments ? { segments: c.segments } : {}),
+  };
 }
 
 /** out = block(x). */
-export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffer, out: GPUBuffer, s: BlockSaved, scratch: ForwardScratch): Promise<void> {
+export async function blockForward(
+  c: BlockContext,
+  w: BlockWeights,
+  x: GPUBuffer,
+  out: GPUBuffer,
+  s: BlockSaved,
+  scratch: ForwardScratch,
+): Promise<void> {
   const { rt, rec, d, dims } = c;
   const { N, C, H, Hkv, D } = dims;
   const eps = d.rmsEps;
@@ -145,7 +190,17 @@ export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffe
     await rmsnormForward(rt, rec, { x: s.qPre, w: w.qNorm, y: s.q, rstd: s.rstdQ!, N: N * H, C: D, eps });
     await rmsnormForward(rt, rec, { x: s.kPre, w: w.kNorm, y: s.k, rstd: s.rstdK!, N: N * Hkv, C: D, eps });
   }
-  await ropeForwardQK(rt, rec, { tokens: N, H, Hkv, D, rotDim: d.rotaryDim, positions: c.positions, turns: c.ropeTurns, q: s.q, k: s.k });
+  await ropeForwardQK(rt, rec, {
+    tokens: N,
+    H,
+    Hkv,
+    D,
+    rotDim: d.rotaryDim,
+    positions: c.positions,
+    turns: c.ropeTurns,
+    q: s.q,
+    k: s.k,
+  });
   if (c.attend) await c.attend(s.q, s.k, s.v, s.att);
   else await attentionForward(rt, rec, { ...attentionShape(c), q: s.q, k: s.k, v: s.v, out: s.att, lse: s.lse });
   await project(c, w, 'o_proj', s.att, s.o, s, scratch);
@@ -156,7 +211,16 @@ export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffe
   } else {
     await residualForward(rt, rec, { a: x, b: s.o, y: s.x2, count: N * C });
   }
-  await rmsnormForward(rt, rec, { x: s.x2, w: d.sandwichNorms ? w.preFfnNorm! : w.postAttnNorm, y: s.h2, rstd: s.rstd2, N, C, eps, gemma });
+  await rmsnormForward(rt, rec, {
+    x: s.x2,
+    w: d.sandwichNorms ? w.preFfnNorm! : w.postAttnNorm,
+    y: s.h2,
+    rstd: s.rstd2,
+    N,
+    C,
+    eps,
+    gemma,
+  });
   await project(c, w, 'gate_proj', s.h2, s.gate, s, scratch);
   await project(c, w, 'up_proj', s.h2, s.up, s, scratch);
   await gluForward(rt, rec, { gate: s.gate, up: s.up, out: s.act, N, I: dims.I, act: d.activation });
@@ -170,7 +234,15 @@ export async function blockForward(c: BlockContext, w: BlockWeights, x: GPUBuffe
 }
 
 /** dx = ∂L/∂x given dout = ∂L/∂out; LoRA gradients are added into each adapter's dA, dB. `dout` is not modified. */
-export async function blockBackward(c: BlockContext, w: BlockWeights, x: GPUBuffer, dout: GPUBuffer, dx: GPUBuffer, s: BlockSaved, g: BlockScratch): Promise<void> {
+export async function blockBackward(
+  c: BlockContext,
+  w: BlockWeights,
+  x: GPUBuffer,
+  dout: GPUBuffer,
+  dx: GPUBuffer,
+  s: BlockSaved,
+  g: BlockScratch,
+): Promise<void> {
   const { rt, rec, d, dims } = c;
   const { N, C, H, Hkv, D, I } = dims;
   const eps = d.rmsEps;
@@ -179,31 +251,111 @@ export async function blockBackward(c: BlockContext, w: BlockWeights, x: GPUBuff
   // MLP branch: out = x2 + [norm](down).
   let dDown = dout;
   if (d.sandwichNorms) {
-    await rmsnormBackward(rt, rec, { x: s.down, w: w.postFfnNorm!, rstd: s.rstdD!, dy: dout, dx: g.dO, N, C, eps, gemma });
+    await rmsnormBackward(rt, rec, {
+      x: s.down,
+      w: w.postFfnNorm!,
+      rstd: s.rstdD!,
+      dy: dout,
+      dx: g.dO,
+      N,
+      C,
+      eps,
+      gemma,
+    });
     dDown = g.dO;
   }
   await projectBackward(c, w, 'down_proj', s.act, dDown, g.dAct, false, s, g);
-  await gluBackward(rt, rec, { gate: s.gate, up: s.up, dout: g.dAct, dgate: g.dGate, dup: g.dUp, N, I, act: d.activation });
+  await gluBackward(rt, rec, {
+    gate: s.gate,
+    up: s.up,
+    dout: g.dAct,
+    dgate: g.dGate,
+    dup: g.dUp,
+    N,
+    I,
+    act: d.activation,
+  });
   await projectBackward(c, w, 'gate_proj', s.h2, g.dGate, g.dh, false, s, g);
   await projectBackward(c, w, 'up_proj', s.h2, g.dUp, g.dh, true, s, g);
   // dx2 = dout + norm'(dh)
   rec.copy(dout, g.dx2, N * C * 4);
-  await rmsnormBackward(rt, rec, { x: s.x2, w: d.sandwichNorms ? w.preFfnNorm! : w.postAttnNorm, rstd: s.rstd2, dy: g.dh, dx: g.dx2, N, C, eps, gemma, accumulate: true });
+  await rmsnormBackward(rt, rec, {
+    x: s.x2,
+    w: d.sandwichNorms ? w.preFfnNorm! : w.postAttnNorm,
+    rstd: s.rstd2,
+    dy: g.dh,
+    dx: g.dx2,
+    N,
+    C,
+    eps,
+    gemma,
+    accumulate: true,
+  });
 
   // Attention branch: x2 = x + [norm](o).
   let dOut = g.dx2;
   if (d.sandwichNorms) {
-    await rmsnormBackward(rt, rec, { x: s.o, w: w.postAttnNorm, rstd: s.rstdO!, dy: g.dx2, dx: g.dO, N, C, eps, gemma });
+    await rmsnormBackward(rt, rec, {
+      x: s.o,
+      w: w.postAttnNorm,
+      rstd: s.rstdO!,
+      dy: g.dx2,
+      dx: g.dO,
+      N,
+      C,
+      eps,
+      gemma,
+    });
     dOut = g.dO;
   }
   await projectBackward(c, w, 'o_proj', s.att, dOut, g.dAtt, false, s, g);
-  await attentionBackward(rt, rec, { ...attentionShape(c), q: s.q, k: s.k, v: s.v, out: s.att, lse: s.lse, dout: g.dAtt, stats: g.stats, dq: g.dq, dk: g.dk, dv: g.dv });
-  await ropeBackwardQK(rt, rec, { tokens: N, H, Hkv, D, rotDim: d.rotaryDim, positions: c.positions, turns: c.ropeTurns, dq: g.dq, dk: g.dk });
+  await attentionBackward(rt, rec, {
+    ...attentionShape(c),
+    q: s.q,
+    k: s.k,
+    v: s.v,
+    out: s.att,
+    lse: s.lse,
+    dout: g.dAtt,
+    stats: g.stats,
+    dq: g.dq,
+    dk: g.dk,
+    dv: g.dv,
+  });
+  await ropeBackwardQK(rt, rec, {
+    tokens: N,
+    H,
+    Hkv,
+    D,
+    rotDim: d.rotaryDim,
+    positions: c.positions,
+    turns: c.ropeTurns,
+    dq: g.dq,
+    dk: g.dk,
+  });
   let dq = g.dq;
   let dk = g.dk;
   if (s.qPre && s.kPre && g.dqPre && g.dkPre) {
-    await rmsnormBackward(rt, rec, { x: s.qPre, w: w.qNorm!, rstd: s.rstdQ!, dy: g.dq, dx: g.dqPre, N: N * H, C: D, eps });
-    await rmsnormBackward(rt, rec, { x: s.kPre, w: w.kNorm!, rstd: s.rstdK!, dy: g.dk, dx: g.dkPre, N: N * Hkv, C: D, eps });
+    await rmsnormBackward(rt, rec, {
+      x: s.qPre,
+      w: w.qNorm!,
+      rstd: s.rstdQ!,
+      dy: g.dq,
+      dx: g.dqPre,
+      N: N * H,
+      C: D,
+      eps,
+    });
+    await rmsnormBackward(rt, rec, {
+      x: s.kPre,
+      w: w.kNorm!,
+      rstd: s.rstdK!,
+      dy: g.dk,
+      dx: g.dkPre,
+      N: N * Hkv,
+      C: D,
+      eps,
+    });
     dq = g.dqPre;
     dk = g.dkPre;
   }
@@ -212,5 +364,16 @@ export async function blockBackward(c: BlockContext, w: BlockWeights, x: GPUBuff
   await projectBackward(c, w, 'v_proj', s.h1, g.dv, g.dh, true, s, g);
   // dx = dx2 + norm'(dh)
   if (dx !== g.dx2) rec.copy(g.dx2, dx, N * C * 4);
-  await rmsnormBackward(rt, rec, { x, w: w.inputNorm, rstd: s.rstd1, dy: g.dh, dx, N, C, eps, gemma, accumulate: true });
+  await rmsnormBackward(rt, rec, {
+    x,
+    w: w.inputNorm,
+    rstd: s.rstd1,
+    dy: g.dh,
+    dx,
+    N,
+    C,
+    eps,
+    gemma,
+    accumulate: true,
+  });
 }

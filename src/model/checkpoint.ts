@@ -48,7 +48,15 @@ export interface Checkpoint {
 }
 
 const SAFETENSORS_STORED: Partial<Record<SafetensorsDtype, StoredType>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
-const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = { F32: 'f32', F16: 'f16', BF16: 'bf16', Q8_0: 'q8_0', Q4_0: 'q4_0', Q4_K: 'q4_k', Q6_K: 'q6_k' };
+const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = {
+  F32: 'f32',
+  F16: 'f16',
+  BF16: 'bf16',
+  Q8_0: 'q8_0',
+  Q4_0: 'q4_0',
+  Q4_K: 'q4_k',
+  Q6_K: 'q6_k',
+};
 
 /** Opens the source's checkpoint (detecting its layout) and parses its config. */
 export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
@@ -65,7 +73,10 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
   try {
     if (layout.kind === 'gguf') return await ggufCheckpoint(await open(layout.file), layout.file, close);
     const desc = parseModelConfig(layout.config);
-    const st = layout.kind === 'safetensors' ? await SafetensorsModel.openSingle(await open(layout.file), layout.file) : await SafetensorsModel.openSharded(layout.index, open);
+    const st =
+      layout.kind === 'safetensors'
+        ? await SafetensorsModel.openSingle(await open(layout.file), layout.file)
+        : await SafetensorsModel.openSharded(layout.index, open);
     const tensors = new Map<string, CheckpointTensor>();
     for (const t of st.tensors) {
       tensors.set(t.name, {
@@ -128,12 +139,19 @@ export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedT
       continue;
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {
-      problems.push(`tensor ${spec.name} has shape [${t.shape.join(', ')}], expected [${spec.shape.join(', ')}] for this ${ckpt.desc.arch} config`);
+      problems.push(
+        `tensor ${spec.name} has shape [${t.shape.join(', ')}], expected [${spec.shape.join(', ')}] for this ${ckpt.desc.arch} config`,
+      );
       continue;
     }
     if (t.stored === null) {
-      const bnb = t.rawType === 'U8' || t.rawType === 'I8' ? ' (a bitsandbytes or other pre-quantized checkpoint? load the original 16-bit model and quantize on load instead)' : '';
-      problems.push(`tensor ${spec.name} is stored as ${t.rawType}, which cannot be loaded (supported: ${SUPPORTED[ckpt.format]})${bnb}`);
+      const bnb =
+        t.rawType === 'U8' || t.rawType === 'I8'
+          ? ' (a bitsandbytes or other pre-quantized checkpoint? load the original 16-bit model and quantize on load instead)'
+          : '';
+      problems.push(
+        `tensor ${spec.name} is stored as ${t.rawType}, which cannot be loaded (supported: ${SUPPORTED[ckpt.format]})${bnb}`,
+      );
     }
   }
   return problems;
@@ -145,7 +163,9 @@ export function checkTensors(ckpt: Checkpoint): TensorSpec[] {
   const problems = tensorProblems(ckpt, specs);
   if (problems.length > 0) {
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
-    throw new ModelLoadError(`${ckpt.files.join(', ')} does not fit its ${ckpt.desc.arch} config: ${problems.slice(0, 5).join('; ')}${more}.`);
+    throw new ModelLoadError(
+      `${ckpt.files.join(', ')} does not fit its ${ckpt.desc.arch} config: ${problems.slice(0, 5).join('; ')}${more}.`,
+    );
   }
   return specs;
 }

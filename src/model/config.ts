@@ -10,7 +10,10 @@ export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
 
 export class UnsupportedModelError extends Error {
   constructor(readonly modelType: string) {
-    super(`This model's type "${modelType}" is not supported. Supported model types: ${SUPPORTED_ARCHITECTURES.join(', ')}. ` + 'Pick a model of one of these families (e.g. Qwen2.5, Qwen3, Llama 3.x, SmolLM2, Mistral, Gemma 2, Phi-3).');
+    super(
+      `This model's type "${modelType}" is not supported. Supported model types: ${SUPPORTED_ARCHITECTURES.join(', ')}. ` +
+        'Pick a model of one of these families (e.g. Qwen2.5, Qwen3, Llama 3.x, SmolLM2, Mistral, Gemma 2, Phi-3).',
+    );
     this.name = 'UnsupportedModelError';
   }
 }
@@ -135,7 +138,8 @@ function parseRope(c: HfConfig): RopeScaling {
 /** Parses a config.json object (already JSON-parsed). Throws a clear error for unsupported or malformed configs. */
 export function parseModelConfig(json: unknown): ModelDescription {
   const typeOnly = z.object({ model_type: z.string() }).safeParse(json);
-  if (!typeOnly.success) throw new Error('config.json has no "model_type": this does not look like a Hugging Face model folder.');
+  if (!typeOnly.success)
+    throw new Error('config.json has no "model_type": this does not look like a Hugging Face model folder.');
   const arch = typeOnly.data.model_type;
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) throw new UnsupportedModelError(arch);
   const parsed = HfConfigSchema.safeParse(json);
@@ -148,8 +152,12 @@ export function parseModelConfig(json: unknown): ModelDescription {
   const heads = c.num_attention_heads;
   const kvHeads = c.num_key_value_heads ?? heads;
   const headDim = c.head_dim ?? c.hidden_size / heads;
-  if (!Number.isInteger(headDim)) throw new Error(`config.json: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${heads} and no head_dim is given.`);
-  if (heads % kvHeads !== 0) throw new Error(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
+  if (!Number.isInteger(headDim))
+    throw new Error(
+      `config.json: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${heads} and no head_dim is given.`,
+    );
+  if (heads % kvHeads !== 0)
+    throw new Error(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
   const gemmaLike = a === 'gemma' || a === 'gemma2';
   const rotaryDim = Math.round(headDim * (c.partial_rotary_factor ?? 1));
   if (rotaryDim % 2 !== 0) throw new Error(`config.json: the rotary dimension ${rotaryDim} must be even.`);
@@ -166,7 +174,8 @@ export function parseModelConfig(json: unknown): ModelDescription {
   const act = (c.hidden_activation ?? c.hidden_act ?? (gemmaLike ? 'gelu_pytorch_tanh' : 'silu')).toLowerCase();
   // Gemma v1 configs say "gelu" but the reference implementation uses the tanh approximation.
   const activation = act === 'silu' || act === 'swish' ? 'silu' : act.startsWith('gelu') ? 'gelu_tanh' : null;
-  if (!activation) throw new Error(`config.json: activation "${act}" is not supported (supported: silu, gelu_pytorch_tanh).`);
+  if (!activation)
+    throw new Error(`config.json: activation "${act}" is not supported (supported: silu, gelu_pytorch_tanh).`);
 
   return {
     arch: a,
@@ -204,7 +213,8 @@ export function parseModelConfig(json: unknown): ModelDescription {
 export function parameterCount(d: ModelDescription): number {
   const q = d.heads * d.headDim;
   const kv = d.kvHeads * d.headDim;
-  const perLayer = d.hidden * (q + 2 * kv) + q * d.hidden + 3 * d.hidden * d.intermediate + (d.qkvBias ? q + 2 * kv : 0);
+  const perLayer =
+    d.hidden * (q + 2 * kv) + q * d.hidden + 3 * d.hidden * d.intermediate + (d.qkvBias ? q + 2 * kv : 0);
   const norms = d.hidden * (d.sandwichNorms ? 4 : 2) + (d.qkNorm ? 2 * d.headDim : 0);
   return d.layers * (perLayer + norms) + d.vocab * d.hidden * (d.tieEmbeddings ? 1 : 2) + d.hidden;
 }

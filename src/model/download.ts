@@ -32,7 +32,10 @@ export function cacheDir(loc: Pick<HubLocation, 'repo' | 'revision'>): string {
 
 const MANIFEST = 'manifest.json';
 
-export async function readCachedModel(store: FileStore, loc: Pick<HubLocation, 'repo' | 'revision'>): Promise<CachedModel | null> {
+export async function readCachedModel(
+  store: FileStore,
+  loc: Pick<HubLocation, 'repo' | 'revision'>,
+): Promise<CachedModel | null> {
   const text = await store.readText(`${cacheDir(loc)}/${MANIFEST}`);
   if (!text) return null;
   const m = JSON.parse(text) as CachedModel;
@@ -67,7 +70,12 @@ export interface DownloadOptions {
 }
 
 /** Downloads `files` of `loc` into `store` (skipping complete ones, resuming partial ones) and writes the manifest. */
-export async function downloadModel(store: FileStore, loc: HubLocation, files: HubFile[], opts: DownloadOptions = {}): Promise<CachedModel> {
+export async function downloadModel(
+  store: FileStore,
+  loc: HubLocation,
+  files: HubFile[],
+  opts: DownloadOptions = {},
+): Promise<CachedModel> {
   const fetchFn = opts.fetchFn ?? fetch;
   const now = opts.now ?? (() => Date.now());
   const dir = cacheDir(loc);
@@ -93,7 +101,10 @@ export async function downloadModel(store: FileStore, loc: HubLocation, files: H
         res = await fetchFn(fileUrl(loc, f.path), { headers, ...(opts.signal ? { signal: opts.signal } : {}) });
       } catch (err) {
         if ((err as Error).name === 'AbortError') throw err;
-        throw new Error(`Downloading ${f.path} failed: the connection was lost. Press Download again to resume from ${have} bytes.`, { cause: err });
+        throw new Error(
+          `Downloading ${f.path} failed: the connection was lost. Press Download again to resume from ${have} bytes.`,
+          { cause: err },
+        );
       }
       if (res.status === 200 && have > 0) {
         // The server ignored the range: start the file over.
@@ -112,26 +123,46 @@ export async function downloadModel(store: FileStore, loc: HubLocation, files: H
           have += value.byteLength;
           const loaded = done + have;
           const bps = rate.add(now(), loaded);
-          opts.onProgress?.({ file: f.path, fileLoaded: have, fileTotal: f.size, loaded, total, bytesPerSecond: bps, etaSeconds: bps > 0 ? (total - loaded) / bps : null });
+          opts.onProgress?.({
+            file: f.path,
+            fileLoaded: have,
+            fileTotal: f.size,
+            loaded,
+            total,
+            bytesPerSecond: bps,
+            etaSeconds: bps > 0 ? (total - loaded) / bps : null,
+          });
         }
       } catch (err) {
-        if ((err as Error).name === 'AbortError' || opts.signal?.aborted) throw Object.assign(new Error('Download cancelled; press Download to resume.'), { name: 'AbortError' });
+        if ((err as Error).name === 'AbortError' || opts.signal?.aborted)
+          throw Object.assign(new Error('Download cancelled; press Download to resume.'), { name: 'AbortError' });
         if (err instanceof StorageQuotaError) throw err;
-        throw new Error(`Downloading ${f.path} was interrupted at ${have} of ${f.size} bytes. Press Download again to resume.`, { cause: err });
+        throw new Error(
+          `Downloading ${f.path} was interrupted at ${have} of ${f.size} bytes. Press Download again to resume.`,
+          { cause: err },
+        );
       }
     }
-    if (have !== f.size) throw new Error(`Downloading ${f.path} ended at ${have} of ${f.size} bytes. Press Download again to resume.`);
+    if (have !== f.size)
+      throw new Error(`Downloading ${f.path} ended at ${have} of ${f.size} bytes. Press Download again to resume.`);
     if (f.sha256) {
       const got = await sha256Of(store, partial, f.size);
       if (got !== f.sha256) {
         await store.remove(partial);
-        throw new Error(`${f.path} arrived corrupted (sha256 ${got.slice(0, 12)}… instead of ${f.sha256.slice(0, 12)}…); it was removed. Download again.`);
+        throw new Error(
+          `${f.path} arrived corrupted (sha256 ${got.slice(0, 12)}… instead of ${f.sha256.slice(0, 12)}…); it was removed. Download again.`,
+        );
       }
     }
     await store.rename(partial, final);
     done += f.size;
   }
-  const manifest: CachedModel = { repo: loc.repo, revision: loc.revision, files, completedAt: new Date(now()).toISOString() };
+  const manifest: CachedModel = {
+    repo: loc.repo,
+    revision: loc.revision,
+    files,
+    completedAt: new Date(now()).toISOString(),
+  };
   await store.writeText(`${dir}/${MANIFEST}`, JSON.stringify(manifest, null, 2));
   return manifest;
 }

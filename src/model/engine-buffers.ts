@@ -59,7 +59,9 @@ export function engineSpecs(d: ModelDescription, s: EngineShape): EngineSpecs {
     spec('segments', N),
     spec('logits-chunk', chunk * d.vocab),
     spec('head-scratch', chunk * C),
-    ...(training ? [spec('targets', N), spec('grad.a', N * C), spec('grad.b', N * C), spec('losses', N), spec('loss', 1)] : []),
+    ...(training
+      ? [spec('targets', N), spec('grad.a', N * C), spec('grad.b', N * C), spec('losses', N), spec('loss', 1)]
+      : []),
   ];
   return { activations, saved, blockScratch: scratchSpecs(d, dims, s.ranks, !training), engineScratch, chunk };
 }

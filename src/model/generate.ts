@@ -27,15 +27,24 @@ export interface GenerateResult {
   stop: 'eos' | 'length' | 'cancelled';
 }
 
-export async function generate(rt: GpuRuntime, engine: ModelEngine, prompt: number[], opts: GenerateOptions): Promise<GenerateResult> {
+export async function generate(
+  rt: GpuRuntime,
+  engine: ModelEngine,
+  prompt: number[],
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
   const d = engine.weights.desc;
   if (prompt.length === 0) throw new Error('generation needs at least one prompt token');
-  if (prompt.length > engine.maxT) throw new Error(`the prompt has ${prompt.length} tokens; this engine holds at most ${engine.maxT} per row`);
+  if (prompt.length > engine.maxT)
+    throw new Error(`the prompt has ${prompt.length} tokens; this engine holds at most ${engine.maxT} per row`);
   const maxTokens = prompt.length + opts.maxNewTokens;
   const owner = `${engine.weights.owner}/kv`;
   const cache = createKvCache(rt, owner, { layers: d.layers, maxTokens, Hkv: d.kvHeads, D: d.headDim });
   const partials = rt.memory.create(owner, 'decode-partials', decodeScratchFloats(d, prompt.length) * 4).buffer;
-  const sampler = new TokenSampler({ ...opts, seed: opts.seed ?? 0, eosTokenIds: opts.eosTokenIds ?? d.eosTokenIds, maxNewTokens: opts.maxNewTokens }, prompt);
+  const sampler = new TokenSampler(
+    { ...opts, seed: opts.seed ?? 0, eosTokenIds: opts.eosTokenIds ?? d.eosTokenIds, maxNewTokens: opts.maxNewTokens },
+    prompt,
+  );
   try {
     let p0 = 0;
     let input = prompt;

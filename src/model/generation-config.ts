@@ -2,9 +2,15 @@
 import { z } from 'zod';
 import type { ModelDescription } from './config.ts';
 
-const GenerationConfigSchema = z.object({ eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish() }).passthrough();
+const GenerationConfigSchema = z
+  .object({ eos_token_id: z.union([z.number().int(), z.array(z.number().int())]).nullish() })
+  .passthrough();
 
-export function stopTokenIds(d: ModelDescription, generationConfigText: string | null, tokenizerEos: number | null): number[] {
+export function stopTokenIds(
+  d: ModelDescription,
+  generationConfigText: string | null,
+  tokenizerEos: number | null,
+): number[] {
   const ids = new Set<number>(d.eosTokenIds);
   if (generationConfigText) {
     const parsed = GenerationConfigSchema.safeParse(JSON.parse(generationConfigText));

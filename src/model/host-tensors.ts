@@ -38,14 +38,33 @@ export interface FormatChoice {
   fallbackFrom?: WeightFormat;
 }
 
-export function chooseFormat(role: TensorRole, stored: StoredType, cols: number, quant: QuantChoice, embeddings?: WeightFormat): FormatChoice {
+export function chooseFormat(
+  role: TensorRole,
+  stored: StoredType,
+  cols: number,
+  quant: QuantChoice,
+  embeddings?: WeightFormat,
+): FormatChoice {
   const asStored = asStoredFormat(stored);
-  const want: WeightFormat = role === 'projection' ? (quant === 'none' ? asStored : quant) : (embeddings ?? (quant === 'none' ? asStored : 'q8_0'));
+  const want: WeightFormat =
+    role === 'projection'
+      ? quant === 'none'
+        ? asStored
+        : quant
+      : (embeddings ?? (quant === 'none' ? asStored : 'q8_0'));
   if (isDenseFormat(want) || cols % BLOCK_VALUES[want] === 0) return { format: want };
   return { format: isDenseFormat(asStored) ? asStored : 'f32', fallbackFrom: want };
 }
 
-const GGML_OF: Record<StoredType, GgmlType> = { f32: 'F32', f16: 'F16', bf16: 'BF16', q8_0: 'Q8_0', q4_0: 'Q4_0', q4_k: 'Q4_K', q6_k: 'Q6_K' };
+const GGML_OF: Record<StoredType, GgmlType> = {
+  f32: 'F32',
+  f16: 'F16',
+  bf16: 'BF16',
+  q8_0: 'Q8_0',
+  q4_0: 'Q4_0',
+  q4_k: 'Q4_K',
+  q6_k: 'Q6_K',
+};
 const BLOCK: Record<StoredType, [values: number, bytes: number]> = {
   f32: [1, 4],
   f16: [1, 2],
@@ -59,7 +78,8 @@ const BLOCK: Record<StoredType, [values: number, bytes: number]> = {
 /** Bytes of one row of `cols` values as stored. */
 export function storedRowBytes(stored: StoredType, cols: number): number {
   const [values, bytes] = BLOCK[stored];
-  if (cols % values !== 0) throw new RangeError(`a ${stored} row must hold whole ${values}-value blocks, got ${cols} values`);
+  if (cols % values !== 0)
+    throw new RangeError(`a ${stored} row must hold whole ${values}-value blocks, got ${cols} values`);
   return (cols / values) * bytes;
 }
 

@@ -10,7 +10,16 @@
 import { writeBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { type QuantizeOptions, quantizeToNewWeight } from '../kernels/quantize.ts';
-import { type BlockFormat, DENSE_BYTES, type DenseWeight, type QuantWeight, createQuantWeight, destroyWeight, validateWeight, weightArrays } from '../kernels/weights.ts';
+import {
+  type BlockFormat,
+  DENSE_BYTES,
+  type DenseWeight,
+  type QuantWeight,
+  createQuantWeight,
+  destroyWeight,
+  validateWeight,
+  weightArrays,
+} from '../kernels/weights.ts';
 import type { StoredType } from './checkpoint.ts';
 import { type HostMeter, encodeDense, rowSlice, storedRowBytes, storedToF32 } from './host-tensors.ts';
 
@@ -52,7 +61,12 @@ function* slabs(t: StoredRows, slabBytes?: number): Generator<{ r0: number; n: n
 /** A dense weight converted on the host (dequantized blocks, or another dense format), slab by slab. */
 export function toDenseBySlabs(c: SlabContext, t: StoredRows, format: 'f32' | 'f16' | 'bf16'): DenseWeight {
   const rowBytes = t.cols * DENSE_BYTES[format];
-  const w: DenseWeight = { format, rows: t.rows, cols: t.cols, data: c.rt.memory.create(c.owner, t.label, t.rows * rowBytes).buffer };
+  const w: DenseWeight = {
+    format,
+    rows: t.rows,
+    cols: t.cols,
+    data: c.rt.memory.create(c.owner, t.label, t.rows * rowBytes).buffer,
+  };
   try {
     for (const s of slabs(t, c.slabBytes)) {
       const values = c.meter.hold(storedToF32(t.stored, s.bytes, s.n * t.cols));
@@ -80,8 +94,23 @@ export async function quantizeBySlabs(c: SlabContext, t: StoredRows, format: Blo
       const values = c.meter.hold(storedToF32(t.stored, s.bytes, s.n * t.cols));
       writeBuffer(rt.device, staging, values);
       const rec = rt.recorder(`load ${t.label}[rows ${s.r0}+${s.n}]`);
-      const part = await quantizeToNewWeight(rt, rec, { src: staging, srcFormat: 'f32', format, rows: s.n, cols: t.cols, owner: STAGING_OWNER, label: `${t.label}/slab` }, c.quantize);
-      weightArrays(part).forEach((a, i) => rec.copy(a.buffer, dst[i]!.buffer, Math.ceil((s.n * a.rowBytes) / 4) * 4, 0, s.r0 * dst[i]!.rowBytes));
+      const part = await quantizeToNewWeight(
+        rt,
+        rec,
+        {
+          src: staging,
+          srcFormat: 'f32',
+          format,
+          rows: s.n,
+          cols: t.cols,
+          owner: STAGING_OWNER,
+          label: `${t.label}/slab`,
+        },
+        c.quantize,
+      );
+      weightArrays(part).forEach((a, i) =>
+        rec.copy(a.buffer, dst[i]!.buffer, Math.ceil((s.n * a.rowBytes) / 4) * 4, 0, s.r0 * dst[i]!.rowBytes),
+      );
       try {
         await rec.submit();
       } finally {

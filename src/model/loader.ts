@@ -15,7 +15,15 @@ import { type BaseWeight, destroyWeight, uploadGgufWeight, weightArrays } from '
 import { LORA_TARGETS, type LoraTarget, type WeightFormat } from './allocations.ts';
 import type { BlockWeights } from './block.ts';
 import { type Checkpoint, type CheckpointTensor, type StoredType, checkTensors, openCheckpoint } from './checkpoint.ts';
-import { HostMeter, type TensorRole, chooseFormat, isDenseFormat, rowSlice, storedRowBytes, storedToF32 } from './host-tensors.ts';
+import {
+  HostMeter,
+  type TensorRole,
+  chooseFormat,
+  isDenseFormat,
+  rowSlice,
+  storedRowBytes,
+  storedToF32,
+} from './host-tensors.ts';
 import { STAGING_OWNER, type SlabContext, quantizeBySlabs, toDenseBySlabs } from './load-slabs.ts';
 import type { QuantChoice } from './plan.ts';
 import type { ModelSource } from './source.ts';
@@ -111,7 +119,14 @@ class Loading {
       unused,
       bytesRead: 0,
       largestTensorBytes: 0,
-      process: this.mem0 ? { rssBefore: this.mem0.rss, rssPeak: this.mem0.rss, arrayBuffersBefore: this.mem0.arrayBuffers, arrayBuffersPeak: this.mem0.arrayBuffers } : null,
+      process: this.mem0
+        ? {
+            rssBefore: this.mem0.rss,
+            rssPeak: this.mem0.rss,
+            arrayBuffersBefore: this.mem0.arrayBuffers,
+            arrayBuffersPeak: this.mem0.arrayBuffers,
+          }
+        : null,
     };
   }
 
@@ -135,7 +150,13 @@ class Loading {
     }
     this.meter.releaseAll();
     this.done++;
-    this.opts.onProgress?.({ tensor: name, done: this.done, total: this.total, bytesRead: this.report.bytesRead, totalBytes: this.totalBytes });
+    this.opts.onProgress?.({
+      tensor: name,
+      done: this.done,
+      total: this.total,
+      bytesRead: this.report.bytesRead,
+      totalBytes: this.totalBytes,
+    });
   }
 
   private count(key: string, bytes: number): void {
@@ -162,12 +183,14 @@ class Loading {
     const [rows, cols] = t.shape as [number, number];
     const stored = t.stored!;
     const rowBytes = storedRowBytes(stored, cols);
-    const bytes = t.unpermuteHeads !== null ? this.meter.hold(permuteQkRowBytes(raw, rows, t.unpermuteHeads, true)) : raw;
+    const bytes =
+      t.unpermuteHeads !== null ? this.meter.hold(permuteQkRowBytes(raw, rows, t.unpermuteHeads, true)) : raw;
     const out: BaseWeight[] = [];
     let r0 = 0;
     for (const [label, n] of parts ?? [[name, rows]]) {
       const choice = chooseFormat(role, stored, cols, this.opts.quant, this.opts.embeddings);
-      if (choice.fallbackFrom) this.report.fallbacks.push({ tensor: label, wanted: choice.fallbackFrom, got: choice.format });
+      if (choice.fallbackFrom)
+        this.report.fallbacks.push({ tensor: label, wanted: choice.fallbackFrom, got: choice.format });
       out.push(await this.upload(label, stored, rowSlice(bytes, rowBytes, r0, n), n, cols, choice.format));
       r0 += n;
     }
@@ -175,9 +198,22 @@ class Loading {
     return out;
   }
 
-  private async upload(label: string, stored: StoredType, bytes: Uint8Array, rows: number, cols: number, format: WeightFormat): Promise<BaseWeight> {
+  private async upload(
+    label: string,
+    stored: StoredType,
+    bytes: Uint8Array,
+    rows: number,
+    cols: number,
+    format: WeightFormat,
+  ): Promise<BaseWeight> {
     const { rt, owner } = this;
-    const slab: SlabContext = { rt, owner, meter: this.meter, ...(this.opts.slabBytes ? { slabBytes: this.opts.slabBytes } : {}), ...(this.opts.quantize ? { quantize: this.opts.quantize } : {}) };
+    const slab: SlabContext = {
+      rt,
+      owner,
+      meter: this.meter,
+      ...(this.opts.slabBytes ? { slabBytes: this.opts.slabBytes } : {}),
+      ...(this.opts.quantize ? { quantize: this.opts.quantize } : {}),
+    };
     let w: BaseWeight;
     if (format === stored && (isDenseFormat(format) || format === 'q8_0' || format === 'q4_0')) {
       // The file's bytes as they are (GGUF blocks are split into the GPU layout: one more copy of the same size).
@@ -190,7 +226,12 @@ class Loading {
       const src = rt.memory.upload(STAGING_OWNER, label, bytes).buffer;
       try {
         const rec = rt.recorder(`load ${label}`);
-        w = await quantizeToNewWeight(rt, rec, { src, srcFormat: stored, format, rows, cols, owner, label }, this.opts.quantize);
+        w = await quantizeToNewWeight(
+          rt,
+          rec,
+          { src, srcFormat: stored, format, rows, cols, owner, label },
+          this.opts.quantize,
+        );
         this.created.push(w);
         await rec.submit();
       } finally {
@@ -201,7 +242,10 @@ class Loading {
     }
     if (!this.created.includes(w)) this.created.push(w);
     this.report.weights++;
-    this.count(w.format, weightArrays(w).reduce((s, a) => s + a.buffer.size, 0));
+    this.count(
+      w.format,
+      weightArrays(w).reduce((s, a) => s + a.buffer.size, 0),
+    );
     return w;
   }
 
@@ -225,7 +269,8 @@ async function loadLayer(L: Loading, l: number): Promise<BlockWeights> {
       [`${p}.self_attn.v_proj.weight`, kv],
     ]);
   } else {
-    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) [proj[t]] = await L.matrix(`${p}.self_attn.${t}.weight`, 'projection');
+    for (const t of ['q_proj', 'k_proj', 'v_proj'] as const)
+      [proj[t]] = await L.matrix(`${p}.self_attn.${t}.weight`, 'projection');
   }
   const bias = d.qkvBias
     ? {
@@ -250,7 +295,16 @@ async function loadLayer(L: Loading, l: number): Promise<BlockWeights> {
   }
   [proj.down_proj] = await L.matrix(`${p}.mlp.down_proj.weight`, 'projection');
   for (const t of LORA_TARGETS) if (!proj[t]) throw new Error(`layer ${l}: ${t} was not loaded`);
-  return { inputNorm, postAttnNorm, preFfnNorm, postFfnNorm, qNorm, kNorm, proj: proj as Record<LoraTarget, BaseWeight>, bias };
+  return {
+    inputNorm,
+    postAttnNorm,
+    preFfnNorm,
+    postFfnNorm,
+    qNorm,
+    kNorm,
+    proj: proj as Record<LoraTarget, BaseWeight>,
+    bias,
+  };
 }
 
 /**
@@ -264,7 +318,13 @@ export async function loadModel(rt: GpuRuntime, source: ModelSource, opts: LoadO
   let L: Loading | undefined;
   try {
     const specs = checkTensors(ckpt);
-    L = new Loading(rt, ckpt, opts, owner, specs.map((s) => s.name));
+    L = new Loading(
+      rt,
+      ckpt,
+      opts,
+      owner,
+      specs.map((s) => s.name),
+    );
     const d = ckpt.desc;
     const [embed] = await L.matrix('model.embed_tokens.weight', 'embedding');
     const layers: BlockWeights[] = [];

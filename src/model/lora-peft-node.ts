@@ -11,7 +11,11 @@ import type { ModelLora } from './lora-state.ts';
 export async function loadPeftDir(rt: GpuRuntime, d: ModelDescription, dir: string): Promise<ModelLora> {
   const weights = await NodeFileByteSource.open(join(dir, 'adapter_model.safetensors'));
   try {
-    return loraFromPeft(rt, d, await readPeftAdapter(await readFile(join(dir, 'adapter_config.json'), 'utf8'), weights));
+    return loraFromPeft(
+      rt,
+      d,
+      await readPeftAdapter(await readFile(join(dir, 'adapter_config.json'), 'utf8'), weights),
+    );
   } finally {
     await weights.close();
   }

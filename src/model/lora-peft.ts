@@ -19,10 +19,15 @@ function engineModules(d: ModelDescription, adapter: PeftAdapter): Map<string, P
   const out = new Map<string, PeftModule>();
   for (const [path, m] of adapter.modules) {
     if (isFusedPath(path) && !layout) {
-      throw new Error(`The adapter has weights for ${path}, a fused projection of Phi-3, but this model (${d.arch}) has separate projections: was it trained on another base model?`);
+      throw new Error(
+        `The adapter has weights for ${path}, a fused projection of Phi-3, but this model (${d.arch}) has separate projections: was it trained on another base model?`,
+      );
     }
     for (const part of layout && isFusedPath(path) ? splitFusedModule(m, adapter.rank, layout) : [m]) {
-      if (out.has(part.path)) throw new Error(`The adapter has weights for ${part.path} both on its own and inside ${path}; it cannot be applied.`);
+      if (out.has(part.path))
+        throw new Error(
+          `The adapter has weights for ${part.path} both on its own and inside ${path}; it cannot be applied.`,
+        );
       out.set(part.path, part);
     }
   }
@@ -36,8 +41,12 @@ export function loraFromPeft(rt: GpuRuntime, d: ModelDescription, adapter: PeftA
   for (const path of modules.keys()) {
     const m = PATH.exec(path);
     if (!m || !(LORA_TARGETS as readonly string[]).includes(m[3]!)) {
-      const supported = d.fused ? 'qkv_proj, o_proj, gate_up_proj, down_proj (or their parts)' : LORA_TARGETS.join(', ');
-      throw new Error(`The adapter has weights for ${path}, which this app cannot apply (supported: ${supported} in model.layers.N).`);
+      const supported = d.fused
+        ? 'qkv_proj, o_proj, gate_up_proj, down_proj (or their parts)'
+        : LORA_TARGETS.join(', ');
+      throw new Error(
+        `The adapter has weights for ${path}, which this app cannot apply (supported: ${supported} in model.layers.N).`,
+      );
     }
     layers.add(Number(m[1]));
     targets.add(m[3] as LoraTarget);
@@ -57,7 +66,9 @@ export function loraFromPeft(rt: GpuRuntime, d: ModelDescription, adapter: PeftA
       const m = modules.get(path);
       if (!m) throw new Error(`The adapter adapts ${[...targets].join(', ')} but has no weights for ${path}.`);
       if (m.inFeatures !== K || m.outFeatures !== M) {
-        throw new Error(`${path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's layer is [${M} × ${K}] — was it trained on another base model?`);
+        throw new Error(
+          `${path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's layer is [${M} × ${K}] — was it trained on another base model?`,
+        );
       }
       return { A: m.A, B: m.B };
     },

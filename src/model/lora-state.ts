@@ -60,7 +60,10 @@ export function loraScaling(s: Pick<LoraSettings, 'rank' | 'alpha' | 'rslora'>):
 }
 
 /** Initial values for one module: A and B as f32 arrays. */
-export type LoraInit = (m: { layer: number; target: LoraTarget; path: string; K: number; M: number; R: number }) => { A: Float32Array; B: Float32Array };
+export type LoraInit = (m: { layer: number; target: LoraTarget; path: string; K: number; M: number; R: number }) => {
+  A: Float32Array;
+  B: Float32Array;
+};
 
 /** PEFT's default init: A ~ U(−1/√K, 1/√K) (kaiming-uniform with a = √5), B = 0, from a seed. */
 export function peftInit(seed: number): LoraInit {
@@ -73,20 +76,28 @@ export function peftInit(seed: number): LoraInit {
   };
 }
 
-export function createLora(rt: GpuRuntime, d: ModelDescription, settings: LoraSettings, init: LoraInit, owner = 'lora'): ModelLora {
+export function createLora(
+  rt: GpuRuntime,
+  d: ModelDescription,
+  settings: LoraSettings,
+  init: LoraInit,
+  owner = 'lora',
+): ModelLora {
   const dims = blockDims(d, 1, 1);
   const scale = loraScaling(settings);
   const perLayer: BlockLora[] = Array.from({ length: d.layers }, () => ({}));
   const modules: LoraModule[] = [];
   let moduleId = 0;
   for (const layer of settings.layers) {
-    if (layer < 0 || layer >= d.layers) throw new RangeError(`LoRA layer ${layer} is outside the model's ${d.layers} layers`);
+    if (layer < 0 || layer >= d.layers)
+      throw new RangeError(`LoRA layer ${layer} is outside the model's ${d.layers} layers`);
     for (const target of settings.targets) {
       const { K, M } = projectionShape(dims, target);
       const R = settings.rank;
       const path = `model.layers.${layer}.${MODULE_GROUP[target]}.${target}`;
       const v = init({ layer, target, path, K, M, R });
-      if (v.A.length !== R * K || v.B.length !== M * R) throw new Error(`${path}: LoRA A must be [${R}, ${K}] and B [${M}, ${R}]`);
+      if (v.A.length !== R * K || v.B.length !== M * R)
+        throw new Error(`${path}: LoRA A must be [${R}, ${K}] and B [${M}, ${R}]`);
       const params: LoraParams = {
         A: rt.memory.upload(owner, `${path}.lora_A`, v.A).buffer,
         B: rt.memory.upload(owner, `${path}.lora_B`, v.B).buffer,

@@ -10,7 +10,16 @@ import { embeddingForward } from '../kernels/embedding.ts';
 import { rmsnormBackward, rmsnormForward } from '../kernels/rmsnorm.ts';
 import { uploadRopeTable } from '../kernels/rope.ts';
 import type { LoraTarget } from './allocations.ts';
-import { type BlockDims, type BlockSaved, type BlockScratch, allocateForwardScratch, allocateSaved, allocateScratch, blockDims, type ForwardScratch } from './block-buffers.ts';
+import {
+  type BlockDims,
+  type BlockSaved,
+  type BlockScratch,
+  allocateForwardScratch,
+  allocateSaved,
+  allocateScratch,
+  blockDims,
+  type ForwardScratch,
+} from './block-buffers.ts';
 import { type EngineMode, engineSpecs } from './engine-buffers.ts';
 import { type BlockContext, blockBackward, blockForward } from './block.ts';
 import { baseLmHead } from './head.ts';
@@ -78,13 +87,27 @@ export class ModelEngine {
     this.owner = `engine-${weights.owner}-${++engineCount}`;
     const dims = blockDims(d, maxB, maxT);
     const ranks = this.ranks();
-    const specs = engineSpecs(d, { maxB, maxT, ranks, mode, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize });
+    const specs = engineSpecs(d, {
+      maxB,
+      maxT,
+      ranks,
+      mode,
+      maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize,
+    });
     // The engine's own buffers; the blocks' saved sets and scratch come from allocateSaved / allocateScratch.
-    const bufs = new Map([...specs.activations, ...specs.engineScratch].map((sp) => [sp.key, rt.memory.create(this.owner, sp.label, sp.floats * 4).buffer]));
+    const bufs = new Map(
+      [...specs.activations, ...specs.engineScratch].map((sp) => [
+        sp.key,
+        rt.memory.create(this.owner, sp.label, sp.floats * 4).buffer,
+      ]),
+    );
     const f = (key: string) => bufs.get(key)!;
     this.hidden = specs.activations.filter((sp) => sp.key.startsWith('hidden.')).map((sp) => f(sp.key));
     this.saved = specs.saved.map((_, l) => allocateSaved(rt, `${this.owner}/layer${l}`, d, dims, ranks));
-    this.scratch = mode === 'inference' ? allocateForwardScratch(rt, this.owner, d, dims, ranks) : allocateScratch(rt, this.owner, d, dims, ranks);
+    this.scratch =
+      mode === 'inference'
+        ? allocateForwardScratch(rt, this.owner, d, dims, ranks)
+        : allocateScratch(rt, this.owner, d, dims, ranks);
     this.ids = f('ids');
     this.positions = f('positions');
     this.segments = f('segments');
@@ -117,8 +140,10 @@ export class ModelEngine {
 
   private upload(b: Batch): void {
     const n = b.B * b.T;
-    if (b.ids.length !== n) throw new Error(`batch ids: expected ${n} tokens (B ${b.B} × T ${b.T}), got ${b.ids.length}`);
-    if (b.B > this.maxB || b.T > this.maxT) throw new Error(`batch ${b.B}×${b.T} is larger than the engine's ${this.maxB}×${this.maxT}`);
+    if (b.ids.length !== n)
+      throw new Error(`batch ids: expected ${n} tokens (B ${b.B} × T ${b.T}), got ${b.ids.length}`);
+    if (b.B > this.maxB || b.T > this.maxT)
+      throw new Error(`batch ${b.B}×${b.T} is larger than the engine's ${this.maxB}×${this.maxT}`);
     const V = this.weights.desc.vocab;
     for (const id of b.ids) if (id >= V) throw new Error(`token id ${id} is outside the vocabulary (${V})`);
     writeBuffer(this.rt.device, this.ids, b.ids);
@@ -126,7 +151,13 @@ export class ModelEngine {
     if (b.segments) writeBuffer(this.rt.device, this.segments, b.segments);
   }
 
-  private context(b: Batch, layer: number, rec: BlockContext['rec'], dropout = { p: 0, seed: 0 }, attend?: BlockContext['attend']): BlockContext {
+  private context(
+    b: Batch,
+    layer: number,
+    rec: BlockContext['rec'],
+    dropout = { p: 0, seed: 0 },
+    attend?: BlockContext['attend'],
+  ): BlockContext {
     return {
       ...(attend ? { attend } : {}),
       rt: this.rt,
@@ -152,14 +183,30 @@ export class ModelEngine {
   ): Promise<void> {
     const d = this.weights.desc;
     const n = b.B * b.T;
-    await embeddingForward(this.rt, rec, { table: this.weights.embed, ids: this.ids, out: this.hiddenAt(0), N: n, C: d.hidden, scale: d.embedScale });
+    await embeddingForward(this.rt, rec, {
+      table: this.weights.embed,
+      ids: this.ids,
+      out: this.hiddenAt(0),
+      N: n,
+      C: d.hidden,
+      scale: d.embedScale,
+    });
     for (let l = 0; l < d.layers; l++) {
       // For logits only, one set of saved activations is reused by every layer.
       const saved = keepAll ? this.saved[l]! : this.saved[0]!;
       const ctx = this.context(b, l, rec, dropout, attendFor?.(l, rec));
       await blockForward(ctx, this.weights.layers[l]!, this.hiddenAt(l), this.hiddenAt(l + 1), saved, this.scratch);
     }
-    await rmsnormForward(this.rt, rec, { x: this.hiddenAt(d.layers), w: this.weights.finalNorm, y: this.normOut, rstd: this.rstdF, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
+    await rmsnormForward(this.rt, rec, {
+      x: this.hiddenAt(d.layers),
+      w: this.weights.finalNorm,
+      y: this.normOut,
+      rstd: this.rstdF,
+      N: n,
+      C: d.hidden,
+      eps: d.rmsEps,
+      gemma: d.normPlusOne,
+    });
   }
 
   /** Logits [B·T, V] (after the final soft-cap), read back to the host. */
@@ -195,11 +242,22 @@ export class ModelEngine {
   ): Promise<Float32Array> {
     const d = this.weights.desc;
     const n = tokens.length;
-    const b: Batch = { ids: Uint32Array.from(tokens), B: 1, T: n, positions: Uint32Array.from(tokens, (_, i) => p0 + i) };
+    const b: Batch = {
+      ids: Uint32Array.from(tokens),
+      B: 1,
+      T: n,
+      positions: Uint32Array.from(tokens, (_, i) => p0 + i),
+    };
     this.upload(b);
     const rec = this.rt.recorder('decode');
     await this.forward(b, rec, undefined, false, attendFor);
-    await baseLmHead(this.rt, this.weights.head, this.headScratch).logits(rec, this.normOut, n - 1, n, this.logitsChunk);
+    await baseLmHead(this.rt, this.weights.head, this.headScratch).logits(
+      rec,
+      this.normOut,
+      n - 1,
+      n,
+      this.logitsChunk,
+    );
     await rec.submit();
     return this.finalSoftcap(await this.rt.readF32(this.logitsChunk, d.vocab));
   }
@@ -207,7 +265,8 @@ export class ModelEngine {
   /** Records forward, loss and backward of one micro-batch; LoRA gradients are added (or written, first micro-batch). */
   async trainMicroBatch(b: TrainBatch, opts: StepOptions): Promise<void> {
     if (!this.lora) throw new Error('this engine has no LoRA adapters to train');
-    if (!this.grads || !this.targets || !this.losses || !this.loss || !('dx2' in this.scratch)) throw new Error('an inference engine cannot train; create it in train or checkpointed mode');
+    if (!this.grads || !this.targets || !this.losses || !this.loss || !('dx2' in this.scratch))
+      throw new Error('an inference engine cannot train; create it in train or checkpointed mode');
     const scratch = this.scratch;
     const loss = this.loss;
     const d = this.weights.desc;
@@ -238,7 +297,17 @@ export class ModelEngine {
       dh: gA,
       accumulateLoss: opts.accumulate,
     });
-    await rmsnormBackward(this.rt, rec, { x: this.hidden[d.layers]!, w: this.weights.finalNorm, rstd: this.rstdF, dy: gA, dx: gB, N: n, C: d.hidden, eps: d.rmsEps, gemma: d.normPlusOne });
+    await rmsnormBackward(this.rt, rec, {
+      x: this.hidden[d.layers]!,
+      w: this.weights.finalNorm,
+      rstd: this.rstdF,
+      dy: gA,
+      dx: gB,
+      N: n,
+      C: d.hidden,
+      eps: d.rmsEps,
+      gemma: d.normPlusOne,
+    });
     let dOut = gB;
     let dIn = gA;
     for (let l = d.layers - 1; l >= 0; l--) {
@@ -246,7 +315,8 @@ export class ModelEngine {
       const checkpointed = this.mode === 'checkpointed';
       const saved = checkpointed ? this.saved[0]! : this.saved[l]!;
       // Recompute the block from its kept input (same dropout seed, so the same masks); its output is rewritten unchanged.
-      if (checkpointed) await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, scratch);
+      if (checkpointed)
+        await blockForward(ctx, this.weights.layers[l]!, this.hidden[l]!, this.hidden[l + 1]!, saved, scratch);
       await blockBackward(ctx, this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, saved, scratch);
       [dOut, dIn] = [dIn, dOut];
     }

@@ -1,5 +1,11 @@
 /** The memory plan: `modelAllocations` summed by category, with the peak over the train and generate phases. */
-import { type Allocation, type AllocationCategory, type AllocationSettings, LORA_TARGETS, modelAllocations } from './allocations.ts';
+import {
+  type Allocation,
+  type AllocationCategory,
+  type AllocationSettings,
+  LORA_TARGETS,
+  modelAllocations,
+} from './allocations.ts';
 import type { ModelDescription } from './config.ts';
 
 export type QuantChoice = 'none' | 'q8_0' | 'q4_0' | 'nf4';
@@ -49,7 +55,14 @@ export function settingsFor(d: ModelDescription, r: PlanRequest): AllocationSett
 }
 
 export function summarize(allocations: Allocation[], settings: AllocationSettings): MemoryPlan {
-  const by: Record<AllocationCategory, number> = { weights: 0, lora: 0, optimizer: 0, activations: 0, kv_cache: 0, scratch: 0 };
+  const by: Record<AllocationCategory, number> = {
+    weights: 0,
+    lora: 0,
+    optimizer: 0,
+    activations: 0,
+    kv_cache: 0,
+    scratch: 0,
+  };
   const phase = { always: 0, train: 0, generate: 0 };
   for (const a of allocations) {
     by[a.category] += a.bytes;

@@ -9,7 +9,13 @@ export function ropeConfigOf(d: ModelDescription): RopeConfig {
   if (r.type === 'llama3') {
     return {
       ...base,
-      scaling: { type: 'llama3', factor: r.factor, lowFreqFactor: r.lowFreqFactor, highFreqFactor: r.highFreqFactor, originalMaxPositionEmbeddings: r.originalMaxPositions },
+      scaling: {
+        type: 'llama3',
+        factor: r.factor,
+        lowFreqFactor: r.lowFreqFactor,
+        highFreqFactor: r.highFreqFactor,
+        originalMaxPositionEmbeddings: r.originalMaxPositions,
+      },
     };
   }
   return base;

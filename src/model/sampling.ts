@@ -22,8 +22,10 @@ export class CounterRng {
     readonly seed: number,
     counter = 0,
   ) {
-    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new RangeError(`rng seed must be a u32, got ${seed}`);
-    if (!Number.isInteger(counter) || counter < 0) throw new RangeError(`rng counter must be an integer ≥ 0, got ${counter}`);
+    if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+      throw new RangeError(`rng seed must be a u32, got ${seed}`);
+    if (!Number.isInteger(counter) || counter < 0)
+      throw new RangeError(`rng counter must be an integer ≥ 0, got ${counter}`);
     this.gen = new SeededRng((seed + Math.imul(counter, 0x6d2b79f5)) >>> 0);
     this.drawn = counter;
   }
@@ -62,8 +64,13 @@ export function softcapLogits(logits: Float32Array | Float64Array, c: number): v
 }
 
 /** HF repetition penalty, in place, once per distinct seen id: l > 0 → l / p, else l·p. */
-export function applyRepetitionPenalty(logits: Float32Array | Float64Array, seen: Iterable<number>, penalty: number): void {
-  if (!(penalty > 0) || !Number.isFinite(penalty)) throw new RangeError(`repetition penalty must be finite and > 0, got ${penalty}`);
+export function applyRepetitionPenalty(
+  logits: Float32Array | Float64Array,
+  seen: Iterable<number>,
+  penalty: number,
+): void {
+  if (!(penalty > 0) || !Number.isFinite(penalty))
+    throw new RangeError(`repetition penalty must be finite and > 0, got ${penalty}`);
   for (const id of new Set(seen)) {
     if (!Number.isInteger(id) || id < 0 || id >= logits.length) continue;
     const l = logits[id]!;
@@ -154,13 +161,19 @@ export interface SamplingOptions {
  * One next token from logits [V] (not modified). `seen`: the ids the repetition penalty applies to (HF: the prompt
  * and every generated token). Greedy steps do not consume random numbers.
  */
-export function sampleToken(logits: Float32Array, opts: SamplingOptions, rng: CounterRng, seen: Iterable<number> = []): number {
+export function sampleToken(
+  logits: Float32Array,
+  opts: SamplingOptions,
+  rng: CounterRng,
+  seen: Iterable<number> = [],
+): number {
   const x = Float64Array.from(logits);
   if (opts.finalSoftcap) softcapLogits(x, opts.finalSoftcap);
   const penalty = opts.repetitionPenalty ?? 1;
   if (penalty !== 1) applyRepetitionPenalty(x, seen, penalty);
   const temperature = opts.temperature ?? 1;
-  if (!(temperature >= 0) || !Number.isFinite(temperature)) throw new RangeError(`temperature must be finite and ≥ 0, got ${temperature}`);
+  if (!(temperature >= 0) || !Number.isFinite(temperature))
+    throw new RangeError(`temperature must be finite and ≥ 0, got ${temperature}`);
   if (temperature === 0) return argmax(x);
   for (let i = 0; i < x.length; i++) x[i] = Number.isNaN(x[i]!) ? -Infinity : x[i]! / temperature;
   if (x.every((l) => l === -Infinity)) throw new RangeError('sampling: every logit is −Infinity or NaN');
@@ -192,7 +205,8 @@ export class TokenSampler {
     promptIds: Iterable<number>,
     state?: { rng: { seed: number; counter: number }; generated: number[] },
   ) {
-    if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0) throw new RangeError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`);
+    if (!Number.isInteger(opts.maxNewTokens) || opts.maxNewTokens < 0)
+      throw new RangeError(`maxNewTokens must be an integer ≥ 0, got ${opts.maxNewTokens}`);
     this.rng = state ? CounterRng.restore(state.rng) : new CounterRng(opts.seed >>> 0);
     this.seen = new Set(promptIds);
     this.eos = new Set(opts.eosTokenIds);

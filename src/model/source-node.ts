@@ -24,7 +24,8 @@ export class NodeFolderModelSource implements ModelSource {
       throw new ModelLoadError(`${path}: no such file or folder`);
     }
     if (info.isFile()) {
-      if (full.toLowerCase().endsWith('.gguf')) return new NodeFolderModelSource(resolve(full, '..'), basename(full), [basename(full)]);
+      if (full.toLowerCase().endsWith('.gguf'))
+        return new NodeFolderModelSource(resolve(full, '..'), basename(full), [basename(full)]);
       return NodeFolderModelSource.open(resolve(full, '..'));
     }
     const entries = await readdir(full, { withFileTypes: true });

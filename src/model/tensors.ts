@@ -17,7 +17,8 @@ export function expectedTensors(d: ModelDescription): TensorSpec[] {
   const norm = (name: string, size = d.hidden) => out.push({ name, shape: [size], kind: 'norm' });
   for (let l = 0; l < d.layers; l++) {
     const p = `model.layers.${l}`;
-    const lin = (name: string, rows: number, cols: number) => out.push({ name: `${p}.${name}.weight`, shape: [rows, cols], kind: 'projection' });
+    const lin = (name: string, rows: number, cols: number) =>
+      out.push({ name: `${p}.${name}.weight`, shape: [rows, cols], kind: 'projection' });
     norm(`${p}.input_layernorm.weight`);
     if (d.fused) lin('self_attn.qkv_proj', q + 2 * kv, d.hidden);
     else {
@@ -26,7 +27,12 @@ export function expectedTensors(d: ModelDescription): TensorSpec[] {
       lin('self_attn.v_proj', kv, d.hidden);
     }
     if (d.qkvBias) {
-      for (const [n, size] of [['q_proj', q], ['k_proj', kv], ['v_proj', kv]] as const) out.push({ name: `${p}.self_attn.${n}.bias`, shape: [size], kind: 'bias' });
+      for (const [n, size] of [
+        ['q_proj', q],
+        ['k_proj', kv],
+        ['v_proj', kv],
+      ] as const)
+        out.push({ name: `${p}.self_attn.${n}.bias`, shape: [size], kind: 'bias' });
     }
     if (d.qkNorm) {
       norm(`${p}.self_attn.q_norm.weight`, d.headDim);
@@ -57,6 +63,10 @@ export function loraModulePaths(d: ModelDescription, layer: number, targets: rea
   const mlp = d.fused ? ['gate_up_proj', 'down_proj'] : ['gate_proj', 'up_proj', 'down_proj'];
   return [...attn.map((n) => `${p}.self_attn.${n}`), ...mlp.map((n) => `${p}.mlp.${n}`)].filter((path) => {
     const short = path.slice(path.lastIndexOf('.') + 1);
-    return targets.includes(short) || (short === 'qkv_proj' && targets.some((t) => ['q_proj', 'k_proj', 'v_proj'].includes(t))) || (short === 'gate_up_proj' && targets.some((t) => ['gate_proj', 'up_proj'].includes(t)));
+    return (
+      targets.includes(short) ||
+      (short === 'qkv_proj' && targets.some((t) => ['q_proj', 'k_proj', 'v_proj'].includes(t))) ||
+      (short === 'gate_up_proj' && targets.some((t) => ['gate_proj', 'up_proj'].includes(t)))
+    );
   });
 }

@@ -48,7 +48,8 @@ export interface HostTensor {
 export async function modelWeightsToHost(rt: GpuRuntime, weights: ModelWeights): Promise<Map<string, HostTensor>> {
   const d = weights.desc;
   const out = new Map<string, HostTensor>();
-  const matrix = async (name: string, w: BaseWeight) => out.set(name, { shape: [w.rows, w.cols], format: w.format, values: await readWeightF32(rt, w) });
+  const matrix = async (name: string, w: BaseWeight) =>
+    out.set(name, { shape: [w.rows, w.cols], format: w.format, values: await readWeightF32(rt, w) });
   const vector = async (name: string, b: GPUBuffer | null, n: number) => {
     if (b) out.set(name, { shape: [n], format: 'f32', values: await rt.readF32(b, n) });
   };
@@ -63,7 +64,8 @@ export async function modelWeightsToHost(rt: GpuRuntime, weights: ModelWeights):
     await vector(`${p}.self_attn.k_norm.weight`, layer.kNorm, d.headDim);
     for (const t of LORA_TARGETS) await matrix(`${p}.${MLP.has(t) ? 'mlp' : 'self_attn'}.${t}.weight`, layer.proj[t]);
     if (layer.bias) {
-      for (const t of ['q_proj', 'k_proj', 'v_proj'] as const) await vector(`${p}.self_attn.${t}.bias`, layer.bias[t], layer.proj[t].rows);
+      for (const t of ['q_proj', 'k_proj', 'v_proj'] as const)
+        await vector(`${p}.self_attn.${t}.bias`, layer.bias[t], layer.proj[t].rows);
     }
   }
   await vector('model.norm.weight', weights.finalNorm, d.hidden);

@@ -12,7 +12,11 @@ function runRange(runId: string): IDBKeyRange {
   return IDBKeyRange.bound([runId, -Infinity], [runId, Infinity]);
 }
 
-export async function saveCheckpointRow(db: AppDatabase, row: Omit<CheckpointRow, 'savedAt'>, keepLast = 2): Promise<void> {
+export async function saveCheckpointRow(
+  db: AppDatabase,
+  row: Omit<CheckpointRow, 'savedAt'>,
+  keepLast = 2,
+): Promise<void> {
   try {
     const tx = db.transaction('checkpoints', 'readwrite');
     await tx.store.put({ ...row, savedAt: new Date().toISOString() });
@@ -27,7 +31,11 @@ export async function saveCheckpointRow(db: AppDatabase, row: Omit<CheckpointRow
     for (const r of all) if (!newest.has(r.step) && r.step !== best?.step) await tx.store.delete([r.runId, r.step]);
     await tx.done;
   } catch (err) {
-    throw storageFailure(err, `save the checkpoint of step ${row.step}`, 'the earlier checkpoints of this run are kept');
+    throw storageFailure(
+      err,
+      `save the checkpoint of step ${row.step}`,
+      'the earlier checkpoints of this run are kept',
+    );
   }
 }
 

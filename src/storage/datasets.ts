@@ -93,7 +93,11 @@ export async function saveDataset(db: AppDatabase, name: string, result: ImportR
     track(tx.objectStore('datasets').put(meta));
     const chunks = tx.objectStore('datasetChunks');
     for (let i = 0; i < meta.chunkCount; i++) {
-      const chunk: RecordChunk = { datasetId: meta.id, index: i, records: result.records.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE) };
+      const chunk: RecordChunk = {
+        datasetId: meta.id,
+        index: i,
+        records: result.records.slice(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE),
+      };
       track(chunks.put(chunk));
     }
   });

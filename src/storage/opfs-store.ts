@@ -69,7 +69,9 @@ export class OpfsStore implements FileStore {
     await this.remove(to);
     const p = parts(to);
     const d = (await this.dir(p.slice(0, -1), true))!;
-    const handle = src as FileSystemFileHandle & { move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void> };
+    const handle = src as FileSystemFileHandle & {
+      move?: (dir: FileSystemDirectoryHandle, name: string) => Promise<void>;
+    };
     if (handle.move) {
       await handle.move(d, p.at(-1)!);
       return;
@@ -117,7 +119,8 @@ export class OpfsStore implements FileStore {
     const d = await this.dir(parts(path), false);
     if (!d) return [];
     const names: string[] = [];
-    for await (const name of (d as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys()) names.push(name);
+    for await (const name of (d as FileSystemDirectoryHandle & { keys(): AsyncIterable<string> }).keys())
+      names.push(name);
     return names.sort();
   }
 }

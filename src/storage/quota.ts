@@ -10,7 +10,11 @@ export class StorageQuotaError extends Error {
 export function isQuotaError(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const { name, message } = err as { name?: unknown; message?: unknown };
-  return name === 'QuotaExceededError' || name === 'NS_ERROR_DOM_QUOTA_REACHED' || (typeof message === 'string' && /quota/i.test(message));
+  return (
+    name === 'QuotaExceededError' ||
+    name === 'NS_ERROR_DOM_QUOTA_REACHED' ||
+    (typeof message === 'string' && /quota/i.test(message))
+  );
 }
 
 /**

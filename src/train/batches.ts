@@ -25,16 +25,21 @@ export function microBatch(examples: readonly Example[], T: number, padId = 0): 
   const ids = new Uint32Array(B * T).fill(padId);
   const targets = new Uint32Array(B * T).fill(IGNORE_INDEX);
   examples.forEach((e, b) => {
-    if (e.ids.length !== e.mask.length) throw new Error(`example ${b}: ${e.ids.length} ids but ${e.mask.length} mask values`);
+    if (e.ids.length !== e.mask.length)
+      throw new Error(`example ${b}: ${e.ids.length} ids but ${e.mask.length} mask values`);
     const n = Math.min(e.ids.length, T);
     for (let t = 0; t < n; t++) ids[b * T + t] = e.ids[t]!;
-    for (let t = 0; t + 1 < n; t++) if (e.mask[t + 1] && (!e.segments || e.segments[t + 1] === e.segments[t])) targets[b * T + t] = e.ids[t + 1]!;
+    for (let t = 0; t + 1 < n; t++)
+      if (e.mask[t + 1] && (!e.segments || e.segments[t + 1] === e.segments[t])) targets[b * T + t] = e.ids[t + 1]!;
   });
   if (!examples.some((e) => e.segments || e.positions)) return { ids, targets, B, T };
   const segments = new Uint32Array(B * T);
   const positions = new Uint32Array(B * T);
   examples.forEach((e, b) => {
-    for (const [name, a] of [['segments', e.segments], ['positions', e.positions]] as const) {
+    for (const [name, a] of [
+      ['segments', e.segments],
+      ['positions', e.positions],
+    ] as const) {
       if (a && a.length !== e.ids.length) throw new Error(`example ${b}: ${e.ids.length} ids but ${a.length} ${name}`);
     }
     const n = Math.min(e.ids.length, T);

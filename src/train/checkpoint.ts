@@ -35,18 +35,35 @@ export async function saveCheckpoint(
 ): Promise<Uint8Array<ArrayBuffer>> {
   const tensors = [];
   for (const s of optimizer.state) {
-    for (const [suffix, buf] of [['', s.param], ['.m', s.m], ['.v', s.v]] as const) {
-      tensors.push({ name: `${s.name}${suffix}`, dtype: 'F32' as const, shape: [...s.shape], data: await rt.readF32(buf, s.count) });
+    for (const [suffix, buf] of [
+      ['', s.param],
+      ['.m', s.m],
+      ['.v', s.v],
+    ] as const) {
+      tensors.push({
+        name: `${s.name}${suffix}`,
+        dtype: 'F32' as const,
+        shape: [...s.shape],
+        data: await rt.readF32(buf, s.count),
+      });
     }
   }
-  const state: RunState = { step: optimizer.step, epoch: data.epoch, cursor: data.cursor, config, info, ...(adapter ? { adapter } : {}) };
+  const state: RunState = {
+    step: optimizer.step,
+    epoch: data.epoch,
+    cursor: data.cursor,
+    config,
+    info,
+    ...(adapter ? { adapter } : {}),
+  };
   return writeSafetensors(tensors, { format: 'lora-studio-checkpoint', run: JSON.stringify(state) });
 }
 
 /** Reads a checkpoint's run state without touching the GPU. */
 export async function readRunState(bytes: Uint8Array): Promise<RunState> {
   const header = await readSafetensorsHeader(new MemoryByteSource(bytes), 'checkpoint');
-  if (header.metadata?.format !== 'lora-studio-checkpoint' || !header.metadata.run) throw new Error('This file is not a training checkpoint of this app.');
+  if (header.metadata?.format !== 'lora-studio-checkpoint' || !header.metadata.run)
+    throw new Error('This file is not a training checkpoint of this app.');
   const raw = JSON.parse(header.metadata.run) as RunState;
   return { ...raw, config: TrainConfigSchema.parse(raw.config) };
 }
@@ -55,16 +72,29 @@ export async function readRunState(bytes: Uint8Array): Promise<RunState> {
  * Writes the checkpoint's weights and moments into the optimizer's buffers and returns the run state with a data
  * cursor at the saved position. The adapters must have the same shapes (same model and LoRA settings).
  */
-export async function restoreCheckpoint(rt: GpuRuntime, optimizer: LoraAdamW, bytes: Uint8Array, trainExamples: number): Promise<{ state: RunState; data: DataCursor }> {
+export async function restoreCheckpoint(
+  rt: GpuRuntime,
+  optimizer: LoraAdamW,
+  bytes: Uint8Array,
+  trainExamples: number,
+): Promise<{ state: RunState; data: DataCursor }> {
   const state = await readRunState(bytes);
   const source = new MemoryByteSource(bytes);
   const header = await readSafetensorsHeader(source, 'checkpoint');
   for (const s of optimizer.state) {
-    for (const [suffix, buf] of [['', s.param], ['.m', s.m], ['.v', s.v]] as const) {
+    for (const [suffix, buf] of [
+      ['', s.param],
+      ['.m', s.m],
+      ['.v', s.v],
+    ] as const) {
       const info = header.byName.get(`${s.name}${suffix}`);
-      if (!info) throw new Error(`The checkpoint has no ${s.name}${suffix}: it was made with other LoRA settings or another model.`);
+      if (!info)
+        throw new Error(
+          `The checkpoint has no ${s.name}${suffix}: it was made with other LoRA settings or another model.`,
+        );
       const values = tensorBytesToF32(info.dtype, await readSafetensorsTensor(source, info));
-      if (values.length !== s.count) throw new Error(`${s.name}${suffix}: the checkpoint holds ${values.length} values, this run has ${s.count}.`);
+      if (values.length !== s.count)
+        throw new Error(`${s.name}${suffix}: the checkpoint holds ${values.length} values, this run has ${s.count}.`);
       writeBuffer(rt.device, buf, values);
     }
   }

@@ -26,7 +26,12 @@ export interface CardFacts {
  * PEFT's fused qkv_proj / gate_up_proj modules, exactly (src/formats/phi3-fuse.ts). Without it a phi3 adapter would
  * be written under q_proj / … names, which PEFT on Phi3ForCausalLM ignores.
  */
-export function peftFiles(e: AdapterTensors, facts: CardFacts, dtype: AdapterDtype = 'f32', fused: FusedLayout | null = null): ExportedFile[] {
+export function peftFiles(
+  e: AdapterTensors,
+  facts: CardFacts,
+  dtype: AdapterDtype = 'f32',
+  fused: FusedLayout | null = null,
+): ExportedFile[] {
   if (fused) e = fusePhi3Adapter(e, fused);
   const enc = new TextEncoder();
   return [
@@ -46,16 +51,31 @@ export interface CardUsage {
 
 /** README.md: the model card of an adapter folder (settings, data, losses, and how to load it). */
 export function modelCardFile(e: AdapterTensors, facts: CardFacts, how?: CardUsage): ExportedFile {
-  const layers = e.layersToTransform ?? [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b);
+  const layers =
+    e.layersToTransform ??
+    [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b);
   const fusedNote = e.targetModules.some((t) => t === 'qkv_proj' || t === 'gate_up_proj')
     ? `| as written (Phi-3) | r ${e.rank}, lora_alpha ${e.alpha}: the q/k/v and gate/up adapters stacked block-diagonally into qkv_proj / gate_up_proj (zero-padded to one rank), same scaling |\n`
     : '';
-  return { name: 'README.md', bytes: new TextEncoder().encode(modelCard(facts, e.targetModules, layers, how, fusedNote)) };
+  return {
+    name: 'README.md',
+    bytes: new TextEncoder().encode(modelCard(facts, e.targetModules, layers, how, fusedNote)),
+  };
 }
 
 /** The PEFT folder of the live adapters (phi3's fused into qkv_proj / gate_up_proj). */
-export async function exportPeft(rt: GpuRuntime, lora: ModelLora, facts: CardFacts, dtype: AdapterDtype = 'f32'): Promise<ExportedFile[]> {
-  return peftFiles(await adapterFromLora(rt, lora, facts.config.lora.dropout, facts.baseModel), facts, dtype, lora.fused);
+export async function exportPeft(
+  rt: GpuRuntime,
+  lora: ModelLora,
+  facts: CardFacts,
+  dtype: AdapterDtype = 'f32',
+): Promise<ExportedFile[]> {
+  return peftFiles(
+    await adapterFromLora(rt, lora, facts.config.lora.dropout, facts.baseModel),
+    facts,
+    dtype,
+    lora.fused,
+  );
 }
 
 function modelCard(f: CardFacts, targets: string[], layers: number[], how?: CardUsage, extraRows = ''): string {

@@ -43,7 +43,10 @@ export interface AdapterExportContext {
 }
 
 function layersOf(e: AdapterTensors): number[] {
-  return e.layersToTransform ?? [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b);
+  return (
+    e.layersToTransform ??
+    [...new Set(e.modules.map((m) => Number(/layers\.(\d+)\./.exec(m.path)?.[1] ?? -1)))].sort((a, b) => a - b)
+  );
 }
 
 /** A card for an adapter whose training run is unknown: its settings and how to load it. */
@@ -72,7 +75,13 @@ ${how.usage}
 
 function card(e: AdapterTensors, facts: CardFacts | null, how?: CardUsage): ExportedFile {
   if (facts) return modelCardFile(e, facts, how);
-  return conversionCard(e, how ?? { library: 'peft', usage: `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${e.baseModel}"), "<this folder>")\`.` });
+  return conversionCard(
+    e,
+    how ?? {
+      library: 'peft',
+      usage: `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${e.baseModel}"), "<this folder>")\`.`,
+    },
+  );
 }
 
 /** [out, in] of a projection of `desc`, or null for a module this app does not train. */
@@ -81,7 +90,15 @@ function projectionShape(desc: ModelDescription, target: string): [number, numbe
   const kv = desc.kvHeads * desc.headDim;
   const C = desc.hidden;
   const I = desc.intermediate;
-  const shapes: Record<string, [number, number]> = { q_proj: [q, C], k_proj: [kv, C], v_proj: [kv, C], o_proj: [C, q], gate_proj: [I, C], up_proj: [I, C], down_proj: [C, I] };
+  const shapes: Record<string, [number, number]> = {
+    q_proj: [q, C],
+    k_proj: [kv, C],
+    v_proj: [kv, C],
+    o_proj: [C, q],
+    gate_proj: [I, C],
+    up_proj: [I, C],
+    down_proj: [C, I],
+  };
   // phi3: PEFT's fused modules (a PEFT folder being converted), besides the engine's split parts.
   if (desc.fused) Object.assign(shapes, { qkv_proj: [q + 2 * kv, C], gate_up_proj: [2 * I, C] });
   return shapes[target] ?? null;
@@ -96,24 +113,45 @@ export function checkAdapterFitsModel(e: AdapterTensors, desc: ModelDescription)
     const match = MODULE.exec(m.path);
     const shape = match ? projectionShape(desc, match[3]!) : null;
     if (!match || !shape) {
-      const names = desc.fused ? 'qkv_proj (or q/k/v_proj), o_proj, gate_up_proj (or gate/up_proj), down_proj' : 'q/k/v/o_proj, gate/up/down_proj';
-      throw new Error(`The adapter has weights for ${m.path}, which is not one of the projections this app exports (${names} in model.layers.N).`);
+      const names = desc.fused
+        ? 'qkv_proj (or q/k/v_proj), o_proj, gate_up_proj (or gate/up_proj), down_proj'
+        : 'q/k/v/o_proj, gate/up/down_proj';
+      throw new Error(
+        `The adapter has weights for ${m.path}, which is not one of the projections this app exports (${names} in model.layers.N).`,
+      );
     }
     const layer = Number(match[1]);
-    if (layer >= desc.layers) throw new Error(`The adapter has weights for layer ${layer}, but the model has ${desc.layers} layers: was it trained on another base model?`);
+    if (layer >= desc.layers)
+      throw new Error(
+        `The adapter has weights for layer ${layer}, but the model has ${desc.layers} layers: was it trained on another base model?`,
+      );
     if (shape[0] !== m.outFeatures || shape[1] !== m.inFeatures) {
-      throw new Error(`${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's projection is [${shape[0]} × ${shape[1]}]: was it trained on another base model?`);
+      throw new Error(
+        `${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's projection is [${shape[0]} × ${shape[1]}]: was it trained on another base model?`,
+      );
     }
-    if (m.A.length !== e.rank * m.inFeatures || m.B.length !== m.outFeatures * e.rank) throw new Error(`${m.path}: A or B does not hold rank ${e.rank} values.`);
+    if (m.A.length !== e.rank * m.inFeatures || m.B.length !== m.outFeatures * e.rank)
+      throw new Error(`${m.path}: A or B does not hold rank ${e.rank} values.`);
   }
 }
 
 /** The files of an adapter folder in `format`. Throws (before producing anything) what the format cannot express. */
-export function adapterExportFiles(format: AdapterExportFormat, e: AdapterTensors, ctx: AdapterExportContext): ExportedFile[] {
-  if ((format as ExportFormat) === 'merged') throw new Error('Merged weights are not an adapter folder: write them with exportMergedModel (they need the base model).');
+export function adapterExportFiles(
+  format: AdapterExportFormat,
+  e: AdapterTensors,
+  ctx: AdapterExportContext,
+): ExportedFile[] {
+  if ((format as ExportFormat) === 'merged')
+    throw new Error(
+      'Merged weights are not an adapter folder: write them with exportMergedModel (they need the base model).',
+    );
   const allowed = EXPORT_DTYPES[format];
-  if (!allowed) throw new Error(`Unknown adapter export format "${String(format)}" (peft, mlx or gguf; merged weights come from exportMergedModel).`);
-  if (!allowed.includes(ctx.dtype)) throw new Error(`${format.toUpperCase()} adapters are written in ${allowed.join(' or ')}, not ${ctx.dtype}.`);
+  if (!allowed)
+    throw new Error(
+      `Unknown adapter export format "${String(format)}" (peft, mlx or gguf; merged weights come from exportMergedModel).`,
+    );
+  if (!allowed.includes(ctx.dtype))
+    throw new Error(`${format.toUpperCase()} adapters are written in ${allowed.join(' or ')}, not ${ctx.dtype}.`);
   checkAdapterFitsModel(e, ctx.desc);
   const layout = fusedLayout(ctx.desc);
   if (layout) {
@@ -163,7 +201,12 @@ export function adapterExportFiles(format: AdapterExportFormat, e: AdapterTensor
  * The merged model folder: the base model of `source` (safetensors, single or sharded) with the adapter folded into
  * its stored weights, streamed into `sink` (see merge.ts), plus a README.md that says what it is.
  */
-export async function exportMergedModel(source: ModelSource, e: AdapterTensors, sink: FileSink, opts: MergeOptions = {}): Promise<MergeResult> {
+export async function exportMergedModel(
+  source: ModelSource,
+  e: AdapterTensors,
+  sink: FileSink,
+  opts: MergeOptions = {},
+): Promise<MergeResult> {
   const result = await mergeAdapter(source, e, sink, opts);
   const text = `---
 base_model: ${e.baseModel}

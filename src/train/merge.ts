@@ -15,7 +15,13 @@
  * in Node, memory in tests). Browser-safe.
  */
 import { bf16ArrayToF32, f16ArrayToF32, f32ToBf16, f32ToF16 } from '../formats/half.ts';
-import { readSafetensorsHeader, type SafetensorsDtype, type SafetensorsHeader, type SafetensorsTensorInfo, SAFETENSORS_DTYPE_BYTES } from '../formats/safetensors.ts';
+import {
+  readSafetensorsHeader,
+  type SafetensorsDtype,
+  type SafetensorsHeader,
+  type SafetensorsTensorInfo,
+  SAFETENSORS_DTYPE_BYTES,
+} from '../formats/safetensors.ts';
 import { SAFETENSORS_INDEX_FILE, SAFETENSORS_SINGLE_FILE } from '../formats/safetensors-model.ts';
 import { planSafetensors } from '../formats/safetensors-write.ts';
 import { parseModelConfig } from '../model/config.ts';
@@ -76,7 +82,8 @@ const DEFAULT_CHUNK_BYTES = 16 * 1024 ** 2;
 const MERGEABLE: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 /** Files copied unchanged next to the weights: the config, tokenizer, chat template and license files. */
-const COPIED_FILE = /^(config\.json|generation_config\.json|tokenizer[^/]*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|(LICENSE|NOTICE|USE_POLICY)[^/]*)$/i;
+const COPIED_FILE =
+  /^(config\.json|generation_config\.json|tokenizer[^/]*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|(LICENSE|NOTICE|USE_POLICY)[^/]*)$/i;
 
 /** `model-00001-of-00004.safetensors`, as transformers names shards. */
 export function shardName(i: number, n: number): string {
@@ -109,13 +116,17 @@ async function openWeights(source: ModelSource): Promise<Opened> {
     );
   }
   const desc = parseModelConfig(layout.config);
-  if (desc.fused) throw new MergeError('Merging into Phi-3\'s fused projections (qkv_proj, gate_up_proj) is not supported yet; export the adapter as PEFT (it holds the fused adapters) and merge it with PeftModel.merge_and_unload().');
+  if (desc.fused)
+    throw new MergeError(
+      "Merging into Phi-3's fused projections (qkv_proj, gate_up_proj) is not supported yet; export the adapter as PEFT (it holds the fused adapters) and merge it with PeftModel.merge_and_unload().",
+    );
   const sources: ModelByteSource[] = [];
   const tensors: SourceTensor[] = [];
   let metadata: Record<string, string> | null = null;
   const add = (src: ModelByteSource, header: SafetensorsHeader, keep: (name: string) => boolean) => {
     metadata ??= header.metadata;
-    for (const info of header.tensors) if (keep(info.name)) tensors.push({ info, source: src, bytes: info.end - info.begin });
+    for (const info of header.tensors)
+      if (keep(info.name)) tensors.push({ info, source: src, bytes: info.end - info.begin });
   };
   try {
     if (layout.kind === 'safetensors') {
@@ -129,7 +140,9 @@ async function openWeights(source: ModelSource): Promise<Opened> {
         const header = await readSafetensorsHeader(src, shard);
         for (const name of layout.index.weightMap.keys()) {
           if (layout.index.weightMap.get(name) === shard && !header.byName.has(name)) {
-            throw new MergeError(`${SAFETENSORS_INDEX_FILE} routes tensor "${name}" to ${shard}, but that shard does not contain it: the download is incomplete or corrupt.`);
+            throw new MergeError(
+              `${SAFETENSORS_INDEX_FILE} routes tensor "${name}" to ${shard}, but that shard does not contain it: the download is incomplete or corrupt.`,
+            );
           }
         }
         add(src, header, (name) => layout.index.weightMap.get(name) === shard);
@@ -156,13 +169,24 @@ function matchModules(e: AdapterTensors, tensors: SourceTensor[]): Map<string, M
     const name = `${m.path}.weight`;
     if (byWeight.has(name)) throw new MergeError(`The adapter has ${m.path} twice.`);
     const t = byName.get(name);
-    if (!t) throw new MergeError(`The adapter has weights for ${m.path}, but the model has no tensor ${name}: was it trained on another base model?`);
+    if (!t)
+      throw new MergeError(
+        `The adapter has weights for ${m.path}, but the model has no tensor ${name}: was it trained on another base model?`,
+      );
     const [outF, inF] = t.info.shape;
     if (t.info.shape.length !== 2 || outF !== m.outFeatures || inF !== m.inFeatures) {
-      throw new MergeError(`${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's weight is [${t.info.shape.join(' × ')}]: was it trained on another base model?`);
+      throw new MergeError(
+        `${m.path}: the adapter is [${m.outFeatures} × ${m.inFeatures}] but the model's weight is [${t.info.shape.join(' × ')}]: was it trained on another base model?`,
+      );
     }
-    if (!MERGEABLE.includes(t.info.dtype)) throw new MergeError(`${name} is stored as ${t.info.dtype}; only F32, F16 and BF16 weights can be merged into (a pre-quantized checkpoint cannot).`);
-    if (m.A.length !== e.rank * m.inFeatures || m.B.length !== m.outFeatures * e.rank) throw new MergeError(`${m.path}: A or B does not hold rank ${e.rank} × [${m.outFeatures}, ${m.inFeatures}] values.`);
+    if (!MERGEABLE.includes(t.info.dtype))
+      throw new MergeError(
+        `${name} is stored as ${t.info.dtype}; only F32, F16 and BF16 weights can be merged into (a pre-quantized checkpoint cannot).`,
+      );
+    if (m.A.length !== e.rank * m.inFeatures || m.B.length !== m.outFeatures * e.rank)
+      throw new MergeError(
+        `${m.path}: A or B does not hold rank ${e.rank} × [${m.outFeatures}, ${m.inFeatures}] values.`,
+      );
     byWeight.set(name, m);
   }
   return byWeight;
@@ -208,7 +232,15 @@ function encode(dtype: SafetensorsDtype, values: Float32Array): Uint8Array {
  * W[row0 .. row0 + rows) += scaling · B[rows] @ A, in place on f32 values: each output row is accumulated in float64
  * (Σ_r B[o, r] · A[r, :]), scaled, added to the f32 weight and rounded once to f32.
  */
-export function mergeRows(W: Float32Array, row0: number, rows: number, m: Pick<Module, 'A' | 'B' | 'inFeatures'>, rank: number, scaling: number, acc = new Float64Array(m.inFeatures)): void {
+export function mergeRows(
+  W: Float32Array,
+  row0: number,
+  rows: number,
+  m: Pick<Module, 'A' | 'B' | 'inFeatures'>,
+  rank: number,
+  scaling: number,
+  acc = new Float64Array(m.inFeatures),
+): void {
   const K = m.inFeatures;
   const { A, B } = m;
   for (let j = 0; j < rows; j++) {
@@ -225,7 +257,8 @@ export function mergeRows(W: Float32Array, row0: number, rows: number, m: Pick<M
       const a1 = a0 + K;
       const a2 = a1 + K;
       const a3 = a2 + K;
-      for (let i = 0; i < K; i++) acc[i] = acc[i]! + c0 * A[a0 + i]! + c1 * A[a1 + i]! + c2 * A[a2 + i]! + c3 * A[a3 + i]!;
+      for (let i = 0; i < K; i++)
+        acc[i] = acc[i]! + c0 * A[a0 + i]! + c1 * A[a1 + i]! + c2 * A[a2 + i]! + c3 * A[a3 + i]!;
     }
     for (; r < rank; r++) {
       const c = B[b0 + r]!;
@@ -255,7 +288,13 @@ function check(opts: MergeOptions): void {
   if (opts.cancelled?.()) throw new DOMException('The merge was cancelled.', 'AbortError');
 }
 
-async function copyFile(source: ModelSource, name: string, out: SinkFile, chunk: number, opts: MergeOptions): Promise<number> {
+async function copyFile(
+  source: ModelSource,
+  name: string,
+  out: SinkFile,
+  chunk: number,
+  opts: MergeOptions,
+): Promise<number> {
   const src = await source.open(name);
   try {
     for (let at = 0; at < src.size; at += chunk) {
@@ -272,8 +311,14 @@ async function copyFile(source: ModelSource, name: string, out: SinkFile, chunk:
  * Folds the adapter into the model of `source` and writes the merged folder into `sink`. Refuses GGUF-only sources,
  * Phi-3 and adapters that do not match the model before writing anything.
  */
-export async function mergeAdapter(source: ModelSource, e: AdapterTensors, sink: FileSink, opts: MergeOptions = {}): Promise<MergeResult> {
-  if (e.modules.length === 0) throw new MergeError('The adapter has no LoRA modules: the merged model would equal the base model.');
+export async function mergeAdapter(
+  source: ModelSource,
+  e: AdapterTensors,
+  sink: FileSink,
+  opts: MergeOptions = {},
+): Promise<MergeResult> {
+  if (e.modules.length === 0)
+    throw new MergeError('The adapter has no LoRA modules: the merged model would equal the base model.');
   const shardLimit = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
   const chunkBytes = Math.max(1 << 16, opts.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   if (!(shardLimit > 0)) throw new MergeError(`The shard size must be positive, got ${shardLimit}.`);
@@ -344,8 +389,15 @@ export async function mergeAdapter(source: ModelSource, e: AdapterTensors, sink:
       files.push({ name, bytes: bytes.byteLength });
     };
     if (groups.length > 1) {
-      const sortedMap = Object.fromEntries(Object.keys(weightMap).sort().map((k) => [k, weightMap[k]!]));
-      await writeText(SAFETENSORS_INDEX_FILE, `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2)}\n`);
+      const sortedMap = Object.fromEntries(
+        Object.keys(weightMap)
+          .sort()
+          .map((k) => [k, weightMap[k]!]),
+      );
+      await writeText(
+        SAFETENSORS_INDEX_FILE,
+        `${JSON.stringify({ metadata: { total_size: totalSize }, weight_map: sortedMap }, null, 2)}\n`,
+      );
     }
     // The config last: a folder cut short by an error has no config.json and is not mistaken for a model.
     const copies = source
@@ -356,7 +408,8 @@ export async function mergeAdapter(source: ModelSource, e: AdapterTensors, sink:
       const n = await writeFile(sink, f, (out) => copyFile(source, f, out, chunkBytes, opts));
       files.push({ name: f, bytes: n });
     }
-    if (merged.length !== e.modules.length) throw new Error(`internal: merged ${merged.length} of ${e.modules.length} modules`);
+    if (merged.length !== e.modules.length)
+      throw new Error(`internal: merged ${merged.length} of ${e.modules.length} modules`);
     return { files, shards: shardsWritten, totalSize, mergedModules: merged };
   } finally {
     await closeAll(opened.sources);

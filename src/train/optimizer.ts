@@ -36,22 +36,48 @@ export class LoraAdamW {
       this.slots.push(this.slot(m.params.A, m.params.dA, [R, m.K], `${m.path}.lora_A`));
       this.slots.push(this.slot(m.params.B, m.params.dB, [m.M, R], `${m.path}.lora_B`));
     }
-    this.partials = rt.memory.create(owner, 'grad-norm-partials', gradNormPartialCount(this.slots.map((s) => s.count)) * 4).buffer;
+    this.partials = rt.memory.create(
+      owner,
+      'grad-norm-partials',
+      gradNormPartialCount(this.slots.map((s) => s.count)) * 4,
+    ).buffer;
     this.stats = rt.memory.create(owner, 'grad-norm-stats', 8).buffer;
   }
 
   private slot(param: GPUBuffer, grad: GPUBuffer, shape: [number, number], label: string): Slot {
     const count = shape[0] * shape[1];
-    return { name: label, param, grad, count, shape, m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer, v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer };
+    return {
+      name: label,
+      param,
+      grad,
+      count,
+      shape,
+      m: this.rt.memory.create(this.owner, `${label}.m`, count * 4).buffer,
+      v: this.rt.memory.create(this.owner, `${label}.v`, count * 4).buffer,
+    };
   }
 
   /** One update at learning rate `lr`; returns the gradient norm before clipping. */
   async update(o: TrainConfig['optim'], lr: number): Promise<number> {
     this.step += 1;
     const rec = this.rt.recorder('adamw');
-    await gradNorm(this.rt, rec, { grads: this.slots.map((s) => ({ buffer: s.grad, count: s.count })), partials: this.partials, stats: this.stats, maxNorm: o.maxGradNorm });
+    await gradNorm(this.rt, rec, {
+      grads: this.slots.map((s) => ({ buffer: s.grad, count: s.count })),
+      partials: this.partials,
+      stats: this.stats,
+      maxNorm: o.maxGradNorm,
+    });
     for (const s of this.slots) {
-      await adamwStep(this.rt, rec, { ...s, lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.weightDecay, step: this.step, stats: this.stats });
+      await adamwStep(this.rt, rec, {
+        ...s,
+        lr,
+        beta1: o.beta1,
+        beta2: o.beta2,
+        eps: o.eps,
+        weightDecay: o.weightDecay,
+        step: this.step,
+        stats: this.stats,
+      });
     }
     await rec.submit();
     return (await this.rt.readF32(this.stats, 1))[0]!;

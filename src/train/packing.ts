@@ -28,7 +28,8 @@ export interface PackedRow extends Example {
 export function packExamples(examples: readonly Example[], T: number): PackedRow[] {
   if (!Number.isInteger(T) || T < 1) throw new RangeError(`packing needs a positive row length, got ${T}`);
   examples.forEach((e, i) => {
-    if (e.ids.length !== e.mask.length) throw new Error(`example ${i}: ${e.ids.length} ids but ${e.mask.length} mask values`);
+    if (e.ids.length !== e.mask.length)
+      throw new Error(`example ${i}: ${e.ids.length} ids but ${e.mask.length} mask values`);
     if (e.segments || e.positions) throw new Error(`example ${i} is already packed`);
   });
   const order = examples.map((_, i) => i).sort((a, b) => examples[b]!.ids.length - examples[a]!.ids.length || a - b);
@@ -50,7 +51,12 @@ export function packExamples(examples: readonly Example[], T: number): PackedRow
   return members.map((row) => {
     row.sort((a, b) => a - b);
     const n = row.reduce((s, i) => s + examples[i]!.ids.length, 0);
-    const packed: PackedRow = { ids: new Uint32Array(n), mask: new Uint8Array(n), segments: new Uint32Array(n), sources: row };
+    const packed: PackedRow = {
+      ids: new Uint32Array(n),
+      mask: new Uint8Array(n),
+      segments: new Uint32Array(n),
+      sources: row,
+    };
     let t = 0;
     row.forEach((i, j) => {
       const e = examples[i]!;
@@ -78,7 +84,13 @@ export interface PackingStats {
 export function packingStats(examples: readonly Example[], rows: readonly Example[], T: number): PackingStats {
   const tokens = examples.reduce((s, e) => s + Math.min(e.ids.length, T), 0);
   const fill = (n: number) => (n > 0 ? tokens / (n * T) : 0);
-  return { rowsBefore: examples.length, rowsAfter: rows.length, tokens, fillBefore: fill(examples.length), fillAfter: fill(rows.length) };
+  return {
+    rowsBefore: examples.length,
+    rowsAfter: rows.length,
+    tokens,
+    fillBefore: fill(examples.length),
+    fillAfter: fill(rows.length),
+  };
 }
 
 /** One log line, e.g. "packing: 1200 → 310 rows of 512 tokens, fill 23.1% → 89.4%". */

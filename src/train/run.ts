@@ -8,7 +8,9 @@ import { type Example, microBatch, trainedTokens } from './batches.ts';
 import { SeededRng } from './rng.ts';
 import type { LoraTrainer, StepReport } from './trainer.ts';
 
-export type Metric = (StepReport & { epoch: number; elapsedMs: number; inputTokens: number }) | { step: number; val_loss: number; val_tokens: number };
+export type Metric =
+  | (StepReport & { epoch: number; elapsedMs: number; inputTokens: number })
+  | { step: number; val_loss: number; val_tokens: number };
 
 export function totalSteps(config: TrainConfig, trainExamples: number): number {
   if (config.steps) return config.steps;
@@ -27,7 +29,13 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
 }
 
 /** Mean loss over every trained token of the validation examples (no update; dropout off). */
-export async function evaluate(engine: ModelEngine, examples: readonly Example[], B: number, T: number, maxBatches = 0): Promise<{ loss: number; tokens: number }> {
+export async function evaluate(
+  engine: ModelEngine,
+  examples: readonly Example[],
+  B: number,
+  T: number,
+  maxBatches = 0,
+): Promise<{ loss: number; tokens: number }> {
   const batches = [];
   for (let i = 0; i < examples.length; i += B) batches.push(microBatch(examples.slice(i, i + B), T));
   if (maxBatches > 0) batches.splice(maxBatches);
@@ -99,7 +107,8 @@ export async function runTraining(o: RunOptions): Promise<void> {
     });
     const report = await o.trainer.trainStep(mbs);
     await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start, inputTokens });
-    const evaluated = config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total);
+    const evaluated =
+      config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total);
     if (evaluated) {
       o.beforeEval?.();
       const v = await evaluate(o.engine, o.valid, config.microBatch, o.T, config.evalBatches);

@@ -41,15 +41,26 @@ export async function sampleGenerations(
   for (const p of prompts) {
     const ids = tokenizer.encode(tokenizer.renderChat(p.messages, { addGenerationPrompt: true }), false);
     if (ids.length > room) continue; // a prompt longer than the engine's rows is skipped, not cut
-    const r = await generate(rt, engine, ids, { maxNewTokens: opts.maxNewTokens, temperature: 0, eosTokenIds: opts.eosTokenIds });
-    const output = tokenizer.decode(r.tokens.filter((t) => !opts.eosTokenIds.includes(t)), true);
+    const r = await generate(rt, engine, ids, {
+      maxNewTokens: opts.maxNewTokens,
+      temperature: 0,
+      eosTokenIds: opts.eosTokenIds,
+    });
+    const output = tokenizer.decode(
+      r.tokens.filter((t) => !opts.eosTokenIds.includes(t)),
+      true,
+    );
     const prompt = p.messages.at(-1)?.content ?? '';
     if (!opts.validator) {
       samples.push({ prompt, output, valid: null });
       continue;
     }
     const result = await getValidator(opts.validator).validate(extractCode(output, opts.validator).code);
-    samples.push(result.ok ? { prompt, output, valid: true } : { prompt, output, valid: false, error: result.errors[0]?.message ?? 'invalid' });
+    samples.push(
+      result.ok
+        ? { prompt, output, valid: true }
+        : { prompt, output, valid: false, error: result.errors[0]?.message ?? 'invalid' },
+    );
   }
   const checked = samples.filter((s) => s.valid !== null);
   return { samples, validity: checked.length > 0 ? checked.filter((s) => s.valid).length / checked.length : null };

@@ -63,7 +63,12 @@ export function layerIndices(layers: TrainConfig['lora']['layers'], total: numbe
 }
 
 /** The records of a split as training examples under the dataset's settings and the config's maximum length. */
-export function splitExamples(tok: ModelTokenizer, records: readonly DatasetRecord[], split: string, settings: ImportSettings): Example[] {
+export function splitExamples(
+  tok: ModelTokenizer,
+  records: readonly DatasetRecord[],
+  split: string,
+  settings: ImportSettings,
+): Example[] {
   return records.flatMap((r) => {
     if (r.split !== split) return [];
     const e = trainingExample(tok, r, settings);
@@ -101,7 +106,10 @@ export class TrainingSession {
     const settings: ImportSettings = { ...i.settings, maxLength: config.maxLength };
     let train = splitExamples(tokenizer, i.records, 'train', settings);
     let valid = splitExamples(tokenizer, i.records, 'valid', settings);
-    if (train.length === 0) throw new Error('The training split has no example with a token to learn. Check the mask setting and the maximum length, or import more rows.');
+    if (train.length === 0)
+      throw new Error(
+        'The training split has no example with a token to learn. Check the mask setting and the maximum length, or import more rows.',
+      );
     const longest = Math.max(2, ...train.map((e) => e.ids.length), ...valid.map((e) => e.ids.length));
     // Packed rows fill up to maxLength (or all the tokens there are, when fewer); unpacked rows are as long as the longest example.
     const allTokens = [...train, ...valid].reduce((a, e) => a + e.ids.length, 0);
@@ -114,8 +122,23 @@ export class TrainingSession {
     const { weights } = await loadModel(rt, i.source, { quant: config.base, owner: `${owner}/weights` });
     try {
       const d = weights.desc;
-      const lora = i.adapter ? await i.adapter(rt, d) : createLora(rt, d, { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) }, peftInit(config.seed), `${owner}/lora`);
-      const engine = new ModelEngine(rt, weights, config.microBatch, T, lora, config.checkpointing ? 'checkpointed' : 'train');
+      const lora = i.adapter
+        ? await i.adapter(rt, d)
+        : createLora(
+            rt,
+            d,
+            { ...config.lora, layers: layerIndices(config.lora.layers, d.layers) },
+            peftInit(config.seed),
+            `${owner}/lora`,
+          );
+      const engine = new ModelEngine(
+        rt,
+        weights,
+        config.microBatch,
+        T,
+        lora,
+        config.checkpointing ? 'checkpointed' : 'train',
+      );
       const trainer = new LoraTrainer(rt, engine, lora, config, totalSteps(config, train.length));
       const s = i.samples ?? { count: 0, maxNewTokens: 32, validator: null };
       const prompts = i.records
@@ -124,7 +147,21 @@ export class TrainingSession {
         .map((r) => ({ messages: r.messages.slice(0, r.messages.map((x) => x.role).lastIndexOf('assistant')) }))
         .filter((p) => p.messages.length > 0);
       const eos = stopTokenIds(d, await i.source.readText('generation_config.json'), tokenizer.eosTokenId);
-      return new TrainingSession(rt, config, i.modelName, tokenizer, lora, engine, trainer, train, valid, T, prompts, { maxNewTokens: s.maxNewTokens, eosTokenIds: eos, validator: s.validator }, owner);
+      return new TrainingSession(
+        rt,
+        config,
+        i.modelName,
+        tokenizer,
+        lora,
+        engine,
+        trainer,
+        train,
+        valid,
+        T,
+        prompts,
+        { maxNewTokens: s.maxNewTokens, eosTokenIds: eos, validator: s.validator },
+        owner,
+      );
     } catch (err) {
       rt.memory.destroyOwner(`${owner}/weights`);
       rt.memory.destroyOwner(`${owner}/lora`);
@@ -149,7 +186,14 @@ export class TrainingSession {
   }
 
   async checkpoint(info: RunState['info'] = {}, elapsedMs = this.elapsedBefore): Promise<Uint8Array<ArrayBuffer>> {
-    return saveCheckpoint(this.rt, this.trainer.optimizer, this.data, this.config, { ...info, elapsedMs }, adapterSettings(this.lora, this.config.lora.dropout, this.modelName));
+    return saveCheckpoint(
+      this.rt,
+      this.trainer.optimizer,
+      this.data,
+      this.config,
+      { ...info, elapsedMs },
+      adapterSettings(this.lora, this.config.lora.dropout, this.modelName),
+    );
   }
 
   private gpu(): GpuMemoryNow {
@@ -191,21 +235,50 @@ export class TrainingSession {
           trainingMs += ms;
           const done = m.step - startStep;
           const etaMs = done > 0 ? (trainingMs / done) * (total - m.step) : null;
-          const metric: RunMetric = { kind: 'step', step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokens: m.inputTokens, epoch: m.epoch, elapsedMs: elapsed(), tokensPerSec: ms > 0 ? (1000 * m.inputTokens) / ms : 0 };
+          const metric: RunMetric = {
+            kind: 'step',
+            step: m.step,
+            loss: m.loss,
+            lr: m.lr,
+            gradNorm: m.gradNorm,
+            tokens: m.inputTokens,
+            epoch: m.epoch,
+            elapsedMs: elapsed(),
+            tokensPerSec: ms > 0 ? (1000 * m.inputTokens) / ms : 0,
+          };
           await cb.onMetric(metric, { etaMs, gpu: this.gpu() });
         } else {
           lastVal = m.val_loss;
-          await cb.onMetric({ kind: 'eval', step: m.step, valLoss: m.val_loss, valTokens: m.val_tokens }, { etaMs: null, gpu: this.gpu() });
+          await cb.onMetric(
+            { kind: 'eval', step: m.step, valLoss: m.val_loss, valTokens: m.val_tokens },
+            { etaMs: null, gpu: this.gpu() },
+          );
           if (this.samplePrompts.length > 0) {
             cb.onPhase?.('sampling');
-            const r = await sampleGenerations(this.rt, this.engine, this.tokenizer, this.samplePrompts, this.sampleOpts);
-            await cb.onMetric({ kind: 'samples', step: m.step, samples: r.samples, validity: r.validity }, { etaMs: null, gpu: this.gpu() });
+            const r = await sampleGenerations(
+              this.rt,
+              this.engine,
+              this.tokenizer,
+              this.samplePrompts,
+              this.sampleOpts,
+            );
+            await cb.onMetric(
+              { kind: 'samples', step: m.step, samples: r.samples, validity: r.validity },
+              { etaMs: null, gpu: this.gpu() },
+            );
           }
         }
       },
       afterStep: async (step, _data, evaluated) => {
         const c = cb.control;
-        if (step === total || evaluated || (config.saveEvery > 0 && step % config.saveEvery === 0) || c?.stopRequested || c?.pauseRequested) await save();
+        if (
+          step === total ||
+          evaluated ||
+          (config.saveEvery > 0 && step % config.saveEvery === 0) ||
+          c?.stopRequested ||
+          c?.pauseRequested
+        )
+          await save();
         lastVal = null;
         if (c?.pauseRequested && !c.stopRequested) {
           cb.onPhase?.('paused');

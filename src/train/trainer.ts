@@ -39,16 +39,23 @@ export class LoraTrainer {
 
   /** Dropout seed of micro-batch i of step s: fixed by the run's seed, so a resumed run draws the same masks. */
   private dropoutSeed(step: number, i: number): number {
-    return (Math.imul(this.config.seed + 1, 0x9e3779b1) ^ Math.imul(step, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35)) >>> 0;
+    return (
+      (Math.imul(this.config.seed + 1, 0x9e3779b1) ^ Math.imul(step, 0x85ebca6b) ^ Math.imul(i + 1, 0xc2b2ae35)) >>> 0
+    );
   }
 
   async trainStep(microBatches: readonly TrainBatch[]): Promise<StepReport> {
     if (microBatches.length === 0) throw new Error('a training step needs at least one micro-batch');
     const tokens = trainedTokens(microBatches);
-    if (tokens === 0) throw new Error('none of these examples has a token to learn (every target is masked); check the mask setting');
+    if (tokens === 0)
+      throw new Error('none of these examples has a token to learn (every target is masked); check the mask setting');
     const step = this.optimizer.step + 1;
     for (const [i, mb] of microBatches.entries()) {
-      await this.engine.trainMicroBatch(mb, { scale: 1 / tokens, accumulate: i > 0, dropout: { p: this.config.lora.dropout, seed: this.dropoutSeed(step, i) } });
+      await this.engine.trainMicroBatch(mb, {
+        scale: 1 / tokens,
+        accumulate: i > 0,
+        dropout: { p: this.config.lora.dropout, seed: this.dropoutSeed(step, i) },
+      });
     }
     const loss = await this.engine.readLoss();
     const lr = learningRate(this.config.optim, step, this.totalSteps);

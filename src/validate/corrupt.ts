@@ -44,10 +44,20 @@ function dropQuote(text: string, lexed: Lexed, rng: SeededRandom, name = 'drop-q
   return { corruption: name, text: splice(text, at, 1), description: `removed a quote on line ${lineOf(text, at)}` };
 }
 
-function dropBracket(text: string, lexed: Lexed, rng: SeededRandom, chars: string, name: string): Corrupted | undefined {
+function dropBracket(
+  text: string,
+  lexed: Lexed,
+  rng: SeededRandom,
+  chars: string,
+  name: string,
+): Corrupted | undefined {
   const at = rng.pick(codeChars(text, lexed, chars));
   if (at === undefined) return undefined;
-  return { corruption: name, text: splice(text, at, 1), description: `removed "${text[at]}" on line ${lineOf(text, at)}` };
+  return {
+    corruption: name,
+    text: splice(text, at, 1),
+    description: `removed "${text[at]}" on line ${lineOf(text, at)}`,
+  };
 }
 
 // ---------------------------------------------------------------- ASP
@@ -63,7 +73,11 @@ const ASP: Record<string, Corruptor> = {
   'drop-period': (text, rng) => {
     const at = rng.pick(aspStatementEnds(text, lexAsp(text)));
     if (at === undefined) return undefined;
-    return { corruption: 'drop-period', text: splice(text, at, 1), description: `removed the period ending line ${lineOf(text, at)}` };
+    return {
+      corruption: 'drop-period',
+      text: splice(text, at, 1),
+      description: `removed the period ending line ${lineOf(text, at)}`,
+    };
   },
   'double-braces': (text, rng) => {
     const lexed = lexAsp(text);
@@ -113,7 +127,11 @@ const ASP: Record<string, Corruptor> = {
       to: ({ '!=': '≠', '<=': '≤', '>=': '≥', ':-': ':−' } as Record<string, string>)[m[0]]!,
     }));
     const accents: Record<string, string> = { a: 'á', e: 'é', i: 'í', o: 'ó', u: 'ú', n: 'ñ', c: 'ç' };
-    const letters = codeMatches(text, lexed, /(?<=[a-z])[aeioucn]/).map((m) => ({ at: m.index, from: m[0], to: accents[m[0]]! }));
+    const letters = codeMatches(text, lexed, /(?<=[a-z])[aeioucn]/).map((m) => ({
+      at: m.index,
+      from: m[0],
+      to: accents[m[0]]!,
+    }));
     const pick = rng.pick(ops.length > 0 && rng.next() < 0.5 ? ops : letters.length > 0 ? letters : ops);
     if (!pick) return undefined;
     return {
@@ -135,11 +153,19 @@ const DOT: Record<string, Corruptor> = {
     if (!header) return undefined;
     if (header[1]) {
       const out = splice(text, header.index, header[0].length, header[0].slice(2));
-      return { corruption: 'arrow-in-undirected', text: out, description: `made the digraph on line ${lineOf(text, header.index)} an undirected graph, keeping its -> edges` };
+      return {
+        corruption: 'arrow-in-undirected',
+        text: out,
+        description: `made the digraph on line ${lineOf(text, header.index)} an undirected graph, keeping its -> edges`,
+      };
     }
     const at = rng.pick(codeMatches(text, lexed, /--/).map((m) => m.index));
     if (at === undefined) return undefined;
-    return { corruption: 'arrow-in-undirected', text: splice(text, at, 2, '->'), description: `wrote -> in the undirected graph on line ${lineOf(text, at)}` };
+    return {
+      corruption: 'arrow-in-undirected',
+      text: splice(text, at, 2, '->'),
+      description: `wrote -> in the undirected graph on line ${lineOf(text, at)}`,
+    };
   },
   'bad-attribute-list': (text, rng) => {
     const lexed = lexDot(text);
@@ -154,17 +180,29 @@ const DOT: Record<string, Corruptor> = {
     const line = lineOf(text, open);
     const eq = rng.pick(eqs);
     if (mode === 'drop-bracket' || eq === undefined) {
-      return { corruption: 'bad-attribute-list', text: splice(text, close, 1), description: `removed the "]" closing the attribute list on line ${line}` };
+      return {
+        corruption: 'bad-attribute-list',
+        text: splice(text, close, 1),
+        description: `removed the "]" closing the attribute list on line ${line}`,
+      };
     }
     if (mode === 'drop-equals') {
-      return { corruption: 'bad-attribute-list', text: splice(text, eq, 1, ' '), description: `removed an "=" from the attribute list on line ${line}` };
+      return {
+        corruption: 'bad-attribute-list',
+        text: splice(text, eq, 1, ' '),
+        description: `removed an "=" from the attribute list on line ${line}`,
+      };
     }
     let end = eq + 1;
     while (end < close && /\s/.test(text[end]!)) end++;
     const str = lexed.strings.find(([a]) => a === end);
     if (str && str[1] > 0) end = str[1] + 1;
     else while (end < close && /[^\s,;\]]/.test(text[end]!)) end++;
-    return { corruption: 'bad-attribute-list', text: text.slice(0, eq + 1) + text.slice(end), description: `removed an attribute value on line ${line}` };
+    return {
+      corruption: 'bad-attribute-list',
+      text: text.slice(0, eq + 1) + text.slice(end),
+      description: `removed an attribute value on line ${line}`,
+    };
   },
 };
 
@@ -180,7 +218,11 @@ const JSON_CORRUPTORS: Record<string, Corruptor> = {
     const at = rng.pick(closers);
     if (at === undefined) return undefined;
     const insertAt = text.slice(0, at).trimEnd().length;
-    return { corruption: 'trailing-comma', text: splice(text, insertAt, 0, ','), description: `added a trailing comma on line ${lineOf(text, at)}` };
+    return {
+      corruption: 'trailing-comma',
+      text: splice(text, insertAt, 0, ','),
+      description: `added a trailing comma on line ${lineOf(text, at)}`,
+    };
   },
   'drop-quote': (text, rng) => dropQuote(text, lexJson(text), rng),
   'drop-brace': (text, rng) => dropBracket(text, lexJson(text), rng, '{}[]', 'drop-brace'),
@@ -189,15 +231,29 @@ const JSON_CORRUPTORS: Record<string, Corruptor> = {
     const str = rng.pick(lexed.strings.filter(([a, b]) => b > a && !text.slice(a + 1, b).includes("'")));
     if (!str) return undefined;
     const [a, b] = str;
-    return { corruption: 'single-quotes', text: `${text.slice(0, a)}'${text.slice(a + 1, b)}'${text.slice(b + 1)}`, description: `used single quotes on line ${lineOf(text, a)}` };
+    return {
+      corruption: 'single-quotes',
+      text: `${text.slice(0, a)}'${text.slice(a + 1, b)}'${text.slice(b + 1)}`,
+      description: `used single quotes on line ${lineOf(text, a)}`,
+    };
   },
 };
 
 // ---------------------------------------------------------------- SQL
 
 const MISSPELLED: Record<string, string> = {
-  SELECT: 'SELCT', FROM: 'FORM', WHERE: 'WHER', GROUP: 'GRUOP', ORDER: 'ODER', JOIN: 'JION',
-  INSERT: 'INSRT', UPDATE: 'UPDTE', DELETE: 'DELTE', HAVING: 'HAVNG', LIMIT: 'LIMT', VALUES: 'VALEUS',
+  SELECT: 'SELCT',
+  FROM: 'FORM',
+  WHERE: 'WHER',
+  GROUP: 'GRUOP',
+  ORDER: 'ODER',
+  JOIN: 'JION',
+  INSERT: 'INSRT',
+  UPDATE: 'UPDTE',
+  DELETE: 'DELTE',
+  HAVING: 'HAVNG',
+  LIMIT: 'LIMT',
+  VALUES: 'VALEUS',
 };
 
 const SQL: Record<string, Corruptor> = {
@@ -208,20 +264,34 @@ const SQL: Record<string, Corruptor> = {
     if (!m) return undefined;
     const wrong = MISSPELLED[m[0].toUpperCase()]!;
     const cased = m[0] === m[0].toLowerCase() ? wrong.toLowerCase() : wrong;
-    return { corruption: 'misspelled-keyword', text: splice(text, m.index, m[0].length, cased), description: `misspelled ${m[0]} as ${cased} on line ${lineOf(text, m.index)}` };
+    return {
+      corruption: 'misspelled-keyword',
+      text: splice(text, m.index, m[0].length, cased),
+      description: `misspelled ${m[0]} as ${cased} on line ${lineOf(text, m.index)}`,
+    };
   },
   'drop-paren': (text, rng) => dropBracket(text, lexSql(text), rng, '()', 'drop-paren'),
   'drop-quote': (text, rng) => dropQuote(text, lexSql(text), rng),
 };
 
-const CORRUPTORS: Record<ValidatorKind, Record<string, Corruptor>> = { asp: ASP, dot: DOT, json: JSON_CORRUPTORS, sql: SQL };
+const CORRUPTORS: Record<ValidatorKind, Record<string, Corruptor>> = {
+  asp: ASP,
+  dot: DOT,
+  json: JSON_CORRUPTORS,
+  sql: SQL,
+};
 
 /** Corruption names for a kind, in a fixed order. */
 export function corruptionsFor(kind: ValidatorKind): string[] {
   return Object.keys(CORRUPTORS[kind]);
 }
 
-export function corrupt(kind: ValidatorKind, text: string, corruption: string, rng: SeededRandom): Corrupted | undefined {
+export function corrupt(
+  kind: ValidatorKind,
+  text: string,
+  corruption: string,
+  rng: SeededRandom,
+): Corrupted | undefined {
   const fn = CORRUPTORS[kind][corruption];
   if (!fn) throw new Error(`unknown ${kind} corruption "${corruption}" (known: ${corruptionsFor(kind).join(', ')})`);
   const out = fn(text, rng);

@@ -156,7 +156,9 @@ export function extractCode(answer: string, kind?: ValidatorKind): Extracted {
   if (blocks.length > 0) {
     const langs = kind ? LANGS[kind] : [];
     const pick = blocks.find((b) => langs.includes(b.lang)) ?? blocks.find((b) => b.lang === '') ?? blocks[0]!;
-    return pick.lang ? { code: pick.code.trim(), from: 'fence', lang: pick.lang } : { code: pick.code.trim(), from: 'fence' };
+    return pick.lang
+      ? { code: pick.code.trim(), from: 'fence', lang: pick.lang }
+      : { code: pick.code.trim(), from: 'fence' };
   }
   const stripped = kind ? BY_KIND[kind](answer) : undefined;
   if (stripped !== undefined && stripped.trim() !== answer.trim()) return { code: stripped.trim(), from: 'prose' };

@@ -32,7 +32,11 @@ function isMessages(value: unknown): value is Array<{ role: string; content: str
   return (
     Array.isArray(value) &&
     value.every(
-      (m) => typeof m === 'object' && m !== null && typeof (m as { role?: unknown }).role === 'string' && typeof (m as { content?: unknown }).content === 'string',
+      (m) =>
+        typeof m === 'object' &&
+        m !== null &&
+        typeof (m as { role?: unknown }).role === 'string' &&
+        typeof (m as { content?: unknown }).content === 'string',
     )
   );
 }

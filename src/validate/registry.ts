@@ -21,7 +21,12 @@ export interface ValidatorInfo {
 
 export const VALIDATORS: Readonly<Record<ValidatorKind, ValidatorInfo>> = {
   asp: { kind: 'asp', language: 'ASP program', implementation: 'clingo (clingo-wasm)', fence: 'asp' },
-  dot: { kind: 'dot', language: 'Graphviz DOT graph', implementation: 'Graphviz (@hpcc-js/wasm-graphviz)', fence: 'dot' },
+  dot: {
+    kind: 'dot',
+    language: 'Graphviz DOT graph',
+    implementation: 'Graphviz (@hpcc-js/wasm-graphviz)',
+    fence: 'dot',
+  },
   json: { kind: 'json', language: 'JSON document', implementation: 'JSON.parse + Ajv', fence: 'json' },
   sql: { kind: 'sql', language: 'SQLite query', implementation: 'SQLite prepare (sql.js)', fence: 'sql' },
 };

@@ -66,7 +66,13 @@ export interface RepairStats {
   kept: Record<string, number>;
 }
 
-export function repairPrompt(kind: ValidatorKind, broken: string, error: string, validatorLabel: string, task?: string): string {
+export function repairPrompt(
+  kind: ValidatorKind,
+  broken: string,
+  error: string,
+  validatorLabel: string,
+  task?: string,
+): string {
   const info = VALIDATORS[kind];
   const parts: string[] = [];
   if (task && task.trim()) parts.push(`Task:\n${task.trim()}`);

@@ -137,5 +137,7 @@ export function schemaFromPrompt(prompt: string): string {
       );
     }
   }
-  return [...tables].map(([name, cols]) => `CREATE TABLE "${name}" (${cols.map((c) => `"${c}"`).join(', ')});`).join('\n');
+  return [...tables]
+    .map(([name, cols]) => `CREATE TABLE "${name}" (${cols.map((c) => `"${c}"`).join(', ')});`)
+    .join('\n');
 }

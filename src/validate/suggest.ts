@@ -91,7 +91,10 @@ const LOOKS: Record<ValidatorKind, (code: string) => boolean> = {
     }
   },
   asp: (c) => {
-    const lines = c.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('%'));
+    const lines = c
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('%'));
     if (lines.length === 0 || !lines.every((l) => l.endsWith('.'))) return false;
     return lines.some((l) => /:-|:~|^#(show|const|minimize|maximize|count|sum|include)\b|^\{.*\}/.test(l));
   },

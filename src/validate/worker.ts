@@ -10,7 +10,14 @@ import { configureClingo } from './asp.ts';
 import { benchTexts, timeValidation, type BenchResult } from './bench.ts';
 import { evaluateValidity, type EvalItem, type EvalOptions, type EvalReport } from './evaluate.ts';
 import { createValidator, validateAll } from './registry.ts';
-import { repairTransform, type DatasetRecord, type RepairChat, type RepairOptions, type RepairPair, type RepairStats } from './repair.ts';
+import {
+  repairTransform,
+  type DatasetRecord,
+  type RepairChat,
+  type RepairOptions,
+  type RepairPair,
+  type RepairStats,
+} from './repair.ts';
 import type { ValidationResult, Validator, ValidatorKind, ValidatorOptions } from './types.ts';
 
 configureClingo({ wasmUrl: new URL(clingoWasmUrl, self.location.href).href });
@@ -35,7 +42,11 @@ const api = {
   },
 
   /** Validity rate, error breakdown and exact match of generated answers. */
-  async evaluate(kind: ValidatorKind, items: EvalItem[], options?: EvalOptions & { validator?: ValidatorOptions }): Promise<EvalReport> {
+  async evaluate(
+    kind: ValidatorKind,
+    items: EvalItem[],
+    options?: EvalOptions & { validator?: ValidatorOptions },
+  ): Promise<EvalReport> {
     return evaluateValidity(kind, items, validatorFor(kind, options?.validator), options);
   },
 

@@ -89,7 +89,10 @@ async function ensureModel(rt: GpuRuntime, ref: ModelRef, quant: QuantChoice): P
   try {
     tokenizer = await loadTokenizer((name) => source.readText(name));
   } catch (err) {
-    throw new HintedError(`${ref.repo} has no usable tokenizer: ${(err as Error).message}.`, "Add the model's tokenizer.json and tokenizer_config.json (import the folder again on the Model page).");
+    throw new HintedError(
+      `${ref.repo} has no usable tokenizer: ${(err as Error).message}.`,
+      "Add the model's tokenizer.json and tokenizer_config.json (import the folder again on the Model page).",
+    );
   }
   const owner = `chat/${key}`;
   const { weights } = await loadModel(rt, source, { quant, owner });
@@ -139,9 +142,14 @@ interface RunAdapterSource {
 async function runAdapterSource(runId: string): Promise<RunAdapterSource> {
   const db = await workerDb();
   const run = await db.get('runs', runId);
-  if (!run) throw new HintedError('That run is no longer stored in this browser.', 'Pick another run, or "Base model only".');
+  if (!run)
+    throw new HintedError('That run is no longer stored in this browser.', 'Pick another run, or "Base model only".');
   const ckpt = await latestCheckpoint(db, runId);
-  if (!ckpt) throw new HintedError(`The run "${run.name}" has no saved checkpoint yet, so it has no adapter to try.`, 'Let it train until its first checkpoint (stopping a run saves one), or pick "Base model only".');
+  if (!ckpt)
+    throw new HintedError(
+      `The run "${run.name}" has no saved checkpoint yet, so it has no adapter to try.`,
+      'Let it train until its first checkpoint (stopping a run saves one), or pick "Base model only".',
+    );
   let quant: QuantChoice = run.config.base;
   try {
     quant = (await readRunState(ckpt.bytes)).config.base;
@@ -171,7 +179,9 @@ async function ensureAdapter(rt: GpuRuntime, m: LoadedModel, src: RunAdapterSour
     const trainedOn = sameRef(src.runModel, m.ref) ? '' : ` It was trained on ${src.runModel.repo}.`;
     throw new HintedError(
       `The adapter of "${src.runName}" does not fit ${m.ref.repo}: ${(err as Error).message}${trainedOn}`,
-      sameRef(src.runModel, m.ref) ? 'Pick "Base model only", or another run.' : `Pick ${src.runModel.repo} as the model, or "Base model only".`,
+      sameRef(src.runModel, m.ref)
+        ? 'Pick "Base model only", or another run.'
+        : `Pick ${src.runModel.repo} as the model, or "Base model only".`,
     );
   }
 }
@@ -180,12 +190,21 @@ async function ensureAdapter(rt: GpuRuntime, m: LoadedModel, src: RunAdapterSour
 export function promptIds(tokenizer: ModelTokenizer, prompt: string, system?: string): number[] {
   const sys = system?.trim();
   if (!tokenizer.template) return tokenizer.encode(sys ? `${sys}\n\n${prompt}` : prompt, true);
-  const messages: Message[] = sys ? [{ role: 'system', content: sys }, { role: 'user', content: prompt }] : [{ role: 'user', content: prompt }];
+  const messages: Message[] = sys
+    ? [
+        { role: 'system', content: sys },
+        { role: 'user', content: prompt },
+      ]
+    : [{ role: 'user', content: prompt }];
   try {
     return tokenizer.encode(tokenizer.renderChat(messages, { addGenerationPrompt: true }), false);
   } catch (err) {
     const folded = err instanceof ChatTemplateError ? foldSystemIntoFirstUser(messages) : null;
-    if (!folded) throw new HintedError(`The model's chat template failed: ${(err as Error).message}`, 'Try without a system prompt.');
+    if (!folded)
+      throw new HintedError(
+        `The model's chat template failed: ${(err as Error).message}`,
+        'Try without a system prompt.',
+      );
     return tokenizer.encode(tokenizer.renderChat(folded, { addGenerationPrompt: true }), false);
   }
 }
@@ -204,7 +223,14 @@ class TurnQueue {
  * An inference engine on `weights` whose decode steps wait for their turn in `turns`. Its KV cache is named after
  * `side`, so two engines on the same weights keep separate caches.
  */
-function turnTakingEngine(rt: GpuRuntime, weights: ModelWeights, side: ChatEvent['side'], maxT: number, lora: ModelLora | null, turns: TurnQueue): { engine: ModelEngine; destroy: () => void } {
+function turnTakingEngine(
+  rt: GpuRuntime,
+  weights: ModelWeights,
+  side: ChatEvent['side'],
+  maxT: number,
+  lora: ModelLora | null,
+  turns: TurnQueue,
+): { engine: ModelEngine; destroy: () => void } {
   const inner = new ModelEngine(rt, { ...weights, owner: `${weights.owner}/${side}` }, 1, maxT, lora, 'inference');
   const engine = Object.create(inner) as ModelEngine;
   engine.lastLogits = (tokens, p0, attendFor) => turns.run(() => inner.lastLogits(tokens, p0, attendFor));
@@ -212,7 +238,12 @@ function turnTakingEngine(rt: GpuRuntime, weights: ModelWeights, side: ChatEvent
 }
 
 /** Streams one side's answer: the full text so far on every token, `done` once at the end. */
-function sideStream(side: ChatEvent['side'], tokenizer: ModelTokenizer, eos: number[], onEvent: (e: ChatEvent) => void) {
+function sideStream(
+  side: ChatEvent['side'],
+  tokenizer: ModelTokenizer,
+  eos: number[],
+  onEvent: (e: ChatEvent) => void,
+) {
   const ids: number[] = [];
   let firstAt = 0;
   let lastAt = 0;
@@ -222,7 +253,13 @@ function sideStream(side: ChatEvent['side'], tokenizer: ModelTokenizer, eos: num
     if (!done) text = text.replace(/\uFFFD+$/, '');
     // The decode rate: tokens after the first over the time since it (the first waits for the whole prompt).
     const seconds = (lastAt - firstAt) / 1000;
-    const event: ChatEvent = { side, text, done, tokens: ids.length, tokensPerSec: ids.length > 1 && seconds > 0 ? (ids.length - 1) / seconds : 0 };
+    const event: ChatEvent = {
+      side,
+      text,
+      done,
+      tokens: ids.length,
+      tokensPerSec: ids.length > 1 && seconds > 0 ? (ids.length - 1) / seconds : 0,
+    };
     // The page may be gone (comlink then rejects): nothing to do about it here.
     void Promise.resolve(onEvent(event) as unknown).catch(() => undefined);
   };
@@ -239,7 +276,8 @@ function sideStream(side: ChatEvent['side'], tokenizer: ModelTokenizer, eos: num
 }
 
 export async function chat(req: ChatRequest, onEvent: (e: ChatEvent) => void): Promise<Result<null>> {
-  if (!req.prompt.trim()) return { ok: false, error: { kind: 'unknown', message: 'The prompt is empty.', hint: 'Write a prompt first.' } };
+  if (!req.prompt.trim())
+    return { ok: false, error: { kind: 'unknown', message: 'The prompt is empty.', hint: 'Write a prompt first.' } };
   let release: (() => void) | null = null;
   const ctl = new AbortController();
   try {
@@ -252,14 +290,19 @@ export async function chat(req: ChatRequest, onEvent: (e: ChatEvent) => void): P
       active = ctl;
       const rt = await getRuntime();
       const runSrc = req.runId ? await runAdapterSource(req.runId) : null;
-      const quant: QuantChoice = runSrc?.quant ?? (model && model.rt === rt && sameRef(model.ref, req.model) ? model.quant : 'q8_0');
+      const quant: QuantChoice =
+        runSrc?.quant ?? (model && model.rt === rt && sameRef(model.ref, req.model) ? model.quant : 'q8_0');
       const m = await ensureModel(rt, req.model, quant);
       const lora = runSrc ? await ensureAdapter(rt, m, runSrc) : null;
       if (ctl.signal.aborted) return null;
 
       const ids = promptIds(m.tokenizer, req.prompt, req.system);
       const room = m.weights.desc.maxPositions - ids.length;
-      if (room < 1) throw new HintedError(`The prompt is ${ids.length} tokens long; ${m.ref.repo} reads at most ${m.weights.desc.maxPositions}.`, 'Shorten the prompt or the system prompt.');
+      if (room < 1)
+        throw new HintedError(
+          `The prompt is ${ids.length} tokens long; ${m.ref.repo} reads at most ${m.weights.desc.maxPositions}.`,
+          'Shorten the prompt or the system prompt.',
+        );
       const maxNewTokens = Math.max(1, Math.min(Math.floor(req.maxNewTokens), room));
       const maxT = ids.length + maxNewTokens;
       const seed = Math.floor(Math.random() * 2 ** 31);

@@ -59,13 +59,28 @@ export interface GpuMemoryNow {
 
 /** One point of a run's history, as stored and as streamed. */
 export type RunMetric =
-  | { kind: 'step'; step: number; loss: number; lr: number; gradNorm: number; tokens: number; epoch: number; elapsedMs: number; tokensPerSec: number }
+  | {
+      kind: 'step';
+      step: number;
+      loss: number;
+      lr: number;
+      gradNorm: number;
+      tokens: number;
+      epoch: number;
+      elapsedMs: number;
+      tokensPerSec: number;
+    }
   | { kind: 'eval'; step: number; valLoss: number; valTokens: number }
   | { kind: 'samples'; step: number; samples: Sample[]; validity: number | null };
 
 export type TrainEvent =
   | { type: 'run'; run: RunInfo }
-  | { type: 'phase'; phase: 'loading-model' | 'preparing-data' | 'restoring' | 'training' | 'evaluating' | 'sampling' | 'checkpointing'; detail?: string }
+  | {
+      type: 'phase';
+      phase:
+        'loading-model' | 'preparing-data' | 'restoring' | 'training' | 'evaluating' | 'sampling' | 'checkpointing';
+      detail?: string;
+    }
   | { type: 'metric'; metric: RunMetric; etaMs: number | null; gpu: GpuMemoryNow }
   | { type: 'checkpoint'; step: number; bytes: number };
 

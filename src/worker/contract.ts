@@ -7,7 +7,18 @@ import type { DeviceInfo } from '../gpu/info.ts';
 import type { PresetName, TrainConfigInput } from '../schema/train.ts';
 import type { DownloadProgress } from '../model/download.ts';
 import type { HubFile, HubLocation } from '../model/hub.ts';
-import type { ChatEvent, ChatRequest, ExportedFileInfo, ExportProgress, ExportRequest, ModelRef, RunInfo, RunMetric, TrainEvent, TrainRequest } from './contract-runs.ts';
+import type {
+  ChatEvent,
+  ChatRequest,
+  ExportedFileInfo,
+  ExportProgress,
+  ExportRequest,
+  ModelRef,
+  RunInfo,
+  RunMetric,
+  TrainEvent,
+  TrainRequest,
+} from './contract-runs.ts';
 
 export type * from './contract-runs.ts';
 
@@ -52,7 +63,11 @@ export interface EngineApi {
   deviceInfo(): Promise<DeviceStatus>;
   inspectRepo(base: string, repo: string, revision?: string): Promise<Result<RepoInfo>>;
   /** Downloads into the browser's model cache; resumes what an earlier attempt left. */
-  download(loc: HubLocation, files: HubFile[], onProgress: (p: DownloadProgress) => void): Promise<Result<CachedModelInfo>>;
+  download(
+    loc: HubLocation,
+    files: HubFile[],
+    onProgress: (p: DownloadProgress) => void,
+  ): Promise<Result<CachedModelInfo>>;
   cancelDownload(): void;
   cachedModels(): Promise<Result<CachedModelInfo[]>>;
   deleteCached(repo: string, revision: string): Promise<Result<null>>;
@@ -60,7 +75,11 @@ export interface EngineApi {
   openCached(repo: string, revision: string): Promise<Result<OpenedModel>>;
 
   /** Copies a local model folder (config.json, safetensors or GGUF, tokenizer files) into the cache as `local/<name>`. */
-  importLocalModel(name: string, files: { path: string; file: File }[], onProgress: (p: DownloadProgress) => void): Promise<Result<CachedModelInfo>>;
+  importLocalModel(
+    name: string,
+    files: { path: string; file: File }[],
+    onProgress: (p: DownloadProgress) => void,
+  ): Promise<Result<CachedModelInfo>>;
 
   // Training (src/worker/training.ts). One run at a time; events stream to onEvent.
   listRuns(): Promise<Result<RunInfo[]>>;
@@ -90,5 +109,10 @@ export interface EngineApi {
   /** Releases the model and adapters the worker keeps loaded for chat. */
   releaseModels(): void;
   /** A model's memory plan for a config, to show whether it fits before training. */
-  planRun(model: ModelRef, config: TrainConfigInput, preset: PresetName | null, maxLength: number): Promise<Result<{ totalBytes: number; fits: boolean | null }>>;
+  planRun(
+    model: ModelRef,
+    config: TrainConfigInput,
+    preset: PresetName | null,
+    maxLength: number,
+  ): Promise<Result<{ totalBytes: number; fits: boolean | null }>>;
 }

@@ -63,26 +63,45 @@ export interface AdapterExport {
 /** Checks that this build can write `format` in `dtype`; throws a HintedError that says what to pick instead. */
 export function checkSupported(format: ExportFormat, dtype: ExportDtype): void {
   const s = exportFormat(format);
-  if (s.unavailableReason) throw new HintedError(s.unavailableReason, 'Export as PEFT instead; mlx-lm, llama.cpp and merge scripts can convert a PEFT adapter.');
+  if (s.unavailableReason)
+    throw new HintedError(
+      s.unavailableReason,
+      'Export as PEFT instead; mlx-lm, llama.cpp and merge scripts can convert a PEFT adapter.',
+    );
   // Merged weights keep each tensor's stored dtype: the requested one does not apply.
-  if (s.dtypes.length > 0 && !s.dtypes.includes(dtype)) throw new HintedError(`${s.label} adapters cannot be written in ${dtype}.`, `Pick ${s.dtypes.join(' or ')}.`);
+  if (s.dtypes.length > 0 && !s.dtypes.includes(dtype))
+    throw new HintedError(`${s.label} adapters cannot be written in ${dtype}.`, `Pick ${s.dtypes.join(' or ')}.`);
 }
 
 /** The adapter of a checkpoint and what its model card says about it. */
-export async function checkpointAdapter(run: AdapterExportInput['run'], checkpoint: CheckpointInput, loss: number | null): Promise<{ adapter: AdapterTensors; facts: CardFacts }> {
+export async function checkpointAdapter(
+  run: AdapterExportInput['run'],
+  checkpoint: CheckpointInput,
+  loss: number | null,
+): Promise<{ adapter: AdapterTensors; facts: CardFacts }> {
   let state;
   try {
     state = await readRunState(checkpoint.bytes);
   } catch (err) {
-    throw new HintedError(`The checkpoint of step ${checkpoint.step} cannot be read: ${(err as Error).message}`, 'Export the other checkpoint (latest or best), or train the run again.');
+    throw new HintedError(
+      `The checkpoint of step ${checkpoint.step} cannot be read: ${(err as Error).message}`,
+      'Export the other checkpoint (latest or best), or train the run again.',
+    );
   }
   let adapter: AdapterTensors;
   try {
     adapter = await adapterFromCheckpoint(checkpoint.bytes);
   } catch (err) {
-    throw new HintedError((err as Error).message, 'Export another checkpoint of a run trained with this version of the app.');
+    throw new HintedError(
+      (err as Error).message,
+      'Export another checkpoint of a run trained with this version of the app.',
+    );
   }
-  if (adapter.modules.length === 0) throw new HintedError(`The checkpoint of step ${checkpoint.step} holds no adapter weights.`, 'Export another checkpoint, or train the run again.');
+  if (adapter.modules.length === 0)
+    throw new HintedError(
+      `The checkpoint of step ${checkpoint.step} holds no adapter weights.`,
+      'Export another checkpoint, or train the run again.',
+    );
   const facts: CardFacts = {
     baseModel: adapter.baseModel || run.model.repo,
     data: run.datasetName,
@@ -96,7 +115,8 @@ export async function checkpointAdapter(run: AdapterExportInput['run'], checkpoi
 
 /** The adapter files of a run's checkpoint in `format` (merged weights are written by export.ts from the model). */
 export async function adapterExport(input: AdapterExportInput): Promise<AdapterExport> {
-  if (input.format === 'merged') throw new Error('merged weights are not an adapter export; use exportMerged in export.ts');
+  if (input.format === 'merged')
+    throw new Error('merged weights are not an adapter export; use exportMerged in export.ts');
   checkSupported(input.format, input.dtype);
   const { adapter, facts } = await checkpointAdapter(input.run, input.checkpoint, input.loss);
   let files: ExportedFile[];
@@ -104,7 +124,10 @@ export async function adapterExport(input: AdapterExportInput): Promise<AdapterE
     try {
       files = adapterExportFiles(input.format, adapter, { facts, desc: input.desc, dtype: input.dtype });
     } catch (err) {
-      throw new HintedError(`${(err as Error).message}`, `The run was trained on ${input.run.model.repo}; check that the copy in this browser is that model, or export as PEFT.`);
+      throw new HintedError(
+        `${(err as Error).message}`,
+        `The run was trained on ${input.run.model.repo}; check that the copy in this browser is that model, or export as PEFT.`,
+      );
     }
   } else if (input.format === 'peft') {
     // The model is not cached: PEFT needs nothing from it (its shapes are not checked then).
@@ -133,6 +156,12 @@ export function zipExport(folder: string, files: readonly ExportedFile[]): Uint8
 }
 
 /** Sizes as the UI lists them: `folder/name`. */
-export function fileInfos(folder: string, files: readonly { name: string; bytes: Uint8Array | number }[]): { name: string; bytes: number }[] {
-  return files.map((f) => ({ name: `${folder}/${f.name}`, bytes: typeof f.bytes === 'number' ? f.bytes : f.bytes.byteLength }));
+export function fileInfos(
+  folder: string,
+  files: readonly { name: string; bytes: Uint8Array | number }[],
+): { name: string; bytes: number }[] {
+  return files.map((f) => ({
+    name: `${folder}/${f.name}`,
+    bytes: typeof f.bytes === 'number' ? f.bytes : f.bytes.byteLength,
+  }));
 }

@@ -22,7 +22,8 @@ export const EXPORT_FORMATS: readonly ExportFormatInfo[] = [
   {
     id: 'peft',
     label: 'PEFT (Hugging Face)',
-    purpose: 'adapter_model.safetensors + adapter_config.json: load with PeftModel.from_pretrained, or serve with vLLM / TGI.',
+    purpose:
+      'adapter_model.safetensors + adapter_config.json: load with PeftModel.from_pretrained, or serve with vLLM / TGI.',
     dtypes: ['f32', 'f16', 'bf16'],
     unavailableReason: null,
     needsModel: false,
@@ -46,7 +47,8 @@ export const EXPORT_FORMATS: readonly ExportFormatInfo[] = [
   {
     id: 'merged',
     label: 'Merged model',
-    purpose: 'The base model with the adapter folded into its weights: a full safetensors model folder for transformers, vLLM or conversion to GGUF; no PEFT needed.',
+    purpose:
+      'The base model with the adapter folded into its weights: a full safetensors model folder for transformers, vLLM or conversion to GGUF; no PEFT needed.',
     dtypes: [],
     unavailableReason: null,
     needsModel: true,

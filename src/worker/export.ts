@@ -17,8 +17,23 @@ import type { ModelDescription } from '../model/config.ts';
 import type { FilesModelSource } from '../model/source.ts';
 import { exportMergedModel } from '../train/exports.ts';
 import { type FileSink, type SinkFile, MergeError } from '../train/merge.ts';
-import type { EngineApi, ExportedFileInfo, ExportProgress, ExportRequest, ModelRef, Result, RunInfo } from './contract.ts';
-import { type ExportedFile, adapterExport, checkpointAdapter, exportFolderName, fileInfos, zipExport } from './export-files.ts';
+import type {
+  EngineApi,
+  ExportedFileInfo,
+  ExportProgress,
+  ExportRequest,
+  ModelRef,
+  Result,
+  RunInfo,
+} from './contract.ts';
+import {
+  type ExportedFile,
+  adapterExport,
+  checkpointAdapter,
+  exportFolderName,
+  fileInfos,
+  zipExport,
+} from './export-files.ts';
 import { MERGED_ZIP_LIMIT_BYTES } from './export-support.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
 import { cachedModelSource } from './models.ts';
@@ -47,10 +62,18 @@ export async function pickCheckpoint(db: AppDatabase, runId: string, which: 'lat
   if (which === 'best') {
     const best = await bestCheckpoint(db, runId);
     if (best) return best;
-    if (await latestCheckpoint(db, runId)) throw new HintedError('This run has no checkpoint with a validation loss, so there is no "best" one.', 'Export the latest checkpoint instead.');
+    if (await latestCheckpoint(db, runId))
+      throw new HintedError(
+        'This run has no checkpoint with a validation loss, so there is no "best" one.',
+        'Export the latest checkpoint instead.',
+      );
   }
   const latest = await latestCheckpoint(db, runId);
-  if (!latest) throw new HintedError('This run has no saved checkpoint yet.', 'Let it train until its first checkpoint (or stop it: stopping saves one), then export.');
+  if (!latest)
+    throw new HintedError(
+      'This run has no saved checkpoint yet.',
+      'Let it train until its first checkpoint (or stop it: stopping saves one), then export.',
+    );
   return latest;
 }
 
@@ -72,10 +95,20 @@ async function freeFolderName(parent: FileSystemDirectoryHandle, name: string): 
 function folderWriteError(err: unknown, folder: string): Error {
   const name = (err as { name?: string }).name;
   if (name === 'NotAllowedError' || name === 'SecurityError') {
-    return new HintedError(`The browser did not allow writing into the chosen folder (${folder}).`, 'Press "Choose folder…" again and allow editing, or use "Download .zip".');
+    return new HintedError(
+      `The browser did not allow writing into the chosen folder (${folder}).`,
+      'Press "Choose folder…" again and allow editing, or use "Download .zip".',
+    );
   }
-  if (isQuotaError(err)) return new HintedError(`The disk is full: ${folder} could not be written completely.`, 'Free some space, or choose a folder on another disk.');
-  return new HintedError(`Writing ${folder} failed: ${err instanceof Error ? err.message : String(err)}`, 'Choose another folder, or use "Download .zip".');
+  if (isQuotaError(err))
+    return new HintedError(
+      `The disk is full: ${folder} could not be written completely.`,
+      'Free some space, or choose a folder on another disk.',
+    );
+  return new HintedError(
+    `Writing ${folder} failed: ${err instanceof Error ? err.message : String(err)}`,
+    'Choose another folder, or use "Download .zip".',
+  );
 }
 
 /** A sink that writes files into `dir` (File System Access API). */
@@ -116,7 +149,11 @@ function memorySink(files: ExportedFile[]): FileSink {
 }
 
 /** Writes the files into a new subfolder of `parent`; returns the subfolder's name. */
-export async function writeFolder(parent: FileSystemDirectoryHandle, folder: string, files: readonly ExportedFile[]): Promise<string> {
+export async function writeFolder(
+  parent: FileSystemDirectoryHandle,
+  folder: string,
+  files: readonly ExportedFile[],
+): Promise<string> {
   let name = folder;
   try {
     name = await freeFolderName(parent, folder);
@@ -155,7 +192,8 @@ async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null
   return ckpt.desc;
 }
 
-const MERGE_HINT = 'Export the adapter instead (PEFT) and merge it with PeftModel.merge_and_unload(), or apply it at run time (llama.cpp: the GGUF LoRA with --lora).';
+const MERGE_HINT =
+  'Export the adapter instead (PEFT) and merge it with PeftModel.merge_and_unload(), or apply it at run time (llama.cpp: the GGUF LoRA with --lora).';
 
 let cancelRequested = false;
 
@@ -169,11 +207,18 @@ async function exportMerged(
 ): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
   const { adapter } = await checkpointAdapter(run, ckpt, loss);
   const source = await cachedSource(run.model);
-  if (!source) throw new HintedError(`Merged weights are made from the base model, and ${run.model.repo} is not in this browser's cache.`, `Download it again (or drop its folder) on the Model page. ${MERGE_HINT}`);
+  if (!source)
+    throw new HintedError(
+      `Merged weights are made from the base model, and ${run.model.repo} is not in this browser's cache.`,
+      `Download it again (or drop its folder) on the Model page. ${MERGE_HINT}`,
+    );
   const folder = exportFolderName(run.name, 'merged', which);
   const merge = async (sink: FileSink) => {
     try {
-      return await exportMergedModel(source, adapter, sink, { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested });
+      return await exportMergedModel(source, adapter, sink, {
+        ...(onProgress ? { onProgress } : {}),
+        cancelled: () => cancelRequested,
+      });
     } catch (err) {
       if (err instanceof MergeError) throw new HintedError(err.message, MERGE_HINT);
       throw err;
@@ -192,13 +237,19 @@ async function exportMerged(
       // An incomplete model folder is worse than none.
       if (created) await dir.removeEntry(name, { recursive: true }).catch(() => undefined);
       if (err instanceof HintedError) throw err;
-      if ((err as { name?: string }).name === 'AbortError') throw new HintedError('The export was cancelled; the partly written folder was removed.', 'Press the button again to start over.');
+      if ((err as { name?: string }).name === 'AbortError')
+        throw new HintedError(
+          'The export was cancelled; the partly written folder was removed.',
+          'Press the button again to start over.',
+        );
       throw folderWriteError(err, name);
     }
   }
   // A zip is built in memory: only for small models.
   const cached = await readCachedModel(opfs(), run.model);
-  const weightBytes = (cached?.files ?? []).filter((f) => /\.(safetensors|gguf)$/i.test(f.path)).reduce((n, f) => n + f.size, 0);
+  const weightBytes = (cached?.files ?? [])
+    .filter((f) => /\.(safetensors|gguf)$/i.test(f.path))
+    .reduce((n, f) => n + f.size, 0);
   if (weightBytes > MERGED_ZIP_LIMIT_BYTES) {
     const gib = (weightBytes / 2 ** 30).toFixed(1);
     throw new HintedError(
@@ -220,12 +271,24 @@ export async function exportRun(
   const result = await hintedAttempt(async () => {
     const db = await workerDb();
     const run = await db.get('runs', req.runId);
-    if (!run) throw new HintedError('This run is no longer stored in this browser.', 'Pick another run; the list refreshes when you reopen the page.');
+    if (!run)
+      throw new HintedError(
+        'This run is no longer stored in this browser.',
+        'Pick another run; the list refreshes when you reopen the page.',
+      );
     const ckpt = await pickCheckpoint(db, run.id, req.which);
     const loss = await lossAtStep(db, run.id, ckpt.step);
     if (req.format === 'merged') return exportMerged(run, ckpt, req.which, loss, dir, onProgress);
     const desc = await cachedDescription(run.model);
-    const out = await adapterExport({ run, checkpoint: ckpt, which: req.which, format: req.format, dtype: req.dtype, loss, desc });
+    const out = await adapterExport({
+      run,
+      checkpoint: ckpt,
+      which: req.which,
+      format: req.format,
+      dtype: req.dtype,
+      loss,
+      desc,
+    });
     if (dir) {
       const folder = await writeFolder(dir, out.folder, out.files);
       return { files: fileInfos(folder, out.files), zip: null };

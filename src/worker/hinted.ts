@@ -18,7 +18,8 @@ export class HintedError extends Error {
 
 /** The error as the UI shows it: GPU errors and HintedErrors keep their hint, anything else gets `fallbackHint`. */
 export function hintedError(err: unknown, fallbackHint: string): EngineError {
-  if (err instanceof GpuError) return { kind: err.kind, message: err.message.replace(err.hint, '').trim(), hint: err.hint };
+  if (err instanceof GpuError)
+    return { kind: err.kind, message: err.message.replace(err.hint, '').trim(), hint: err.hint };
   const message = err instanceof Error ? err.message : String(err);
   return { kind: 'unknown', message, hint: err instanceof HintedError ? err.hint : fallbackHint };
 }

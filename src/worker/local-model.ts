@@ -19,9 +19,18 @@ import { HintedError, hintedAttempt } from './hinted.ts';
 import { opfs } from './runtime.ts';
 
 /** Files besides the weights that a model folder may have and the app uses (as src/model/hub.ts picks them). */
-const META_FILES = ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json', 'chat_template.jinja', 'chat_template.json'];
+const META_FILES = [
+  'config.json',
+  'generation_config.json',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'special_tokens_map.json',
+  'chat_template.jinja',
+  'chat_template.json',
+];
 
-const DROP_HINT = 'Drop (or choose) the folder that holds config.json with the .safetensors file(s), or a single .gguf file, plus tokenizer.json.';
+const DROP_HINT =
+  'Drop (or choose) the folder that holds config.json with the .safetensors file(s), or a single .gguf file, plus tokenizer.json.';
 
 function normalize(path: string): string {
   return path.replace(/\\/g, '/').replace(/^\/+/, '').replace(/^\.\//, '');
@@ -33,7 +42,8 @@ export function stripSharedFolders(paths: string[]): { folder: string | null; na
   let folder: string | null = null;
   for (;;) {
     const first = names[0]?.split('/')[0];
-    if (first === undefined || !names.every((p) => p.includes('/') && p.split('/')[0] === first)) return { folder, names };
+    if (first === undefined || !names.every((p) => p.includes('/') && p.split('/')[0] === first))
+      return { folder, names };
     folder = first;
     names = names.map((p) => p.slice(first.length + 1));
   }
@@ -41,7 +51,12 @@ export function stripSharedFolders(paths: string[]): { folder: string | null; na
 
 /** The files of a checked layout that go into the cache. */
 export function filesToCopy(layout: ModelLayout, present: readonly string[]): string[] {
-  const weights = layout.kind === 'safetensors' ? [layout.file] : layout.kind === 'sharded' ? ['model.safetensors.index.json', ...layout.index.shards] : [layout.file];
+  const weights =
+    layout.kind === 'safetensors'
+      ? [layout.file]
+      : layout.kind === 'sharded'
+        ? ['model.safetensors.index.json', ...layout.index.shards]
+        : [layout.file];
   return [...META_FILES.filter((f) => present.includes(f)), ...weights];
 }
 
@@ -58,7 +73,12 @@ async function checkModel(source: FilesModelSource): Promise<ModelLayout> {
     }
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
-    throw new HintedError(message, err instanceof ModelLoadError ? DROP_HINT : 'Use a model of a supported family (Llama, Mistral, Qwen2/3, Gemma, Phi-3) in safetensors or GGUF.');
+    throw new HintedError(
+      message,
+      err instanceof ModelLoadError
+        ? DROP_HINT
+        : 'Use a model of a supported family (Llama, Mistral, Qwen2/3, Gemma, Phi-3) in safetensors or GGUF.',
+    );
   }
   if (!source.list().includes('tokenizer.json')) {
     throw new HintedError(
@@ -69,7 +89,10 @@ async function checkModel(source: FilesModelSource): Promise<ModelLayout> {
   try {
     await loadTokenizer((name) => source.readText(name));
   } catch (err) {
-    throw new HintedError(`${source.name}'s tokenizer cannot be read: ${(err as Error).message}`, "Replace tokenizer.json and tokenizer_config.json with the ones from the model's repository.");
+    throw new HintedError(
+      `${source.name}'s tokenizer cannot be read: ${(err as Error).message}`,
+      "Replace tokenizer.json and tokenizer_config.json with the ones from the model's repository.",
+    );
   }
   return layout;
 }
@@ -94,7 +117,11 @@ async function ensureRoom(bytes: number): Promise<void> {
   }
 }
 
-export async function importLocalModel(name: string, files: { path: string; file: File }[], onProgress: (p: DownloadProgress) => void): Promise<Result<CachedModelInfo>> {
+export async function importLocalModel(
+  name: string,
+  files: { path: string; file: File }[],
+  onProgress: (p: DownloadProgress) => void,
+): Promise<Result<CachedModelInfo>> {
   return hintedAttempt(async () => {
     if (files.length === 0) throw new HintedError('No files were given.', DROP_HINT);
     const { folder, names } = stripSharedFolders(files.map((f) => f.path || f.file.name));
@@ -122,7 +149,17 @@ export async function importLocalModel(name: string, files: { path: string; file
       lastReport = now;
       const seconds = (now - started) / 1000;
       const bps = seconds > 0 ? loaded / seconds : 0;
-      void Promise.resolve(onProgress({ file, fileLoaded, fileTotal, loaded, total, bytesPerSecond: bps, etaSeconds: bps > 0 ? (total - loaded) / bps : null }) as unknown).catch(() => undefined);
+      void Promise.resolve(
+        onProgress({
+          file,
+          fileLoaded,
+          fileTotal,
+          loaded,
+          total,
+          bytesPerSecond: bps,
+          etaSeconds: bps > 0 ? (total - loaded) / bps : null,
+        }) as unknown,
+      ).catch(() => undefined);
     };
     try {
       for (const path of copy) {
@@ -148,9 +185,19 @@ export async function importLocalModel(name: string, files: { path: string; file
       }
     } catch (err) {
       await store.removeTree(dir).catch(() => undefined);
-      if (isQuotaError(err)) throw new HintedError('The browser ran out of storage while copying the model; nothing was kept.', 'Delete models or datasets you no longer need, then import again.');
-      const what = (err as { name?: string }).name === 'NotReadableError' ? ' (the file changed or was moved while it was read)' : '';
-      throw new HintedError(`Copying the model failed${what}: ${err instanceof Error ? err.message : String(err)}`, 'Import the folder again.');
+      if (isQuotaError(err))
+        throw new HintedError(
+          'The browser ran out of storage while copying the model; nothing was kept.',
+          'Delete models or datasets you no longer need, then import again.',
+        );
+      const what =
+        (err as { name?: string }).name === 'NotReadableError'
+          ? ' (the file changed or was moved while it was read)'
+          : '';
+      throw new HintedError(
+        `Copying the model failed${what}: ${err instanceof Error ? err.message : String(err)}`,
+        'Import the folder again.',
+      );
     }
     const manifest: CachedModel = {
       repo: ref.repo,
@@ -159,7 +206,13 @@ export async function importLocalModel(name: string, files: { path: string; file
       completedAt: new Date().toISOString(),
     };
     await store.writeText(`${dir}/manifest.json`, JSON.stringify(manifest, null, 2));
-    return { repo: ref.repo, revision: ref.revision, bytes: total, files: copy.length, completedAt: manifest.completedAt };
+    return {
+      repo: ref.repo,
+      revision: ref.revision,
+      bytes: total,
+      files: copy.length,
+      completedAt: manifest.completedAt,
+    };
   }, 'Import the folder again; if it repeats, report this message.');
 }
 

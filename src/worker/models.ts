@@ -3,7 +3,14 @@
  * list and delete cached models. Errors come back as values the UI can show.
  */
 import { parameterCount, parseModelConfig } from '../model/config.ts';
-import { type DownloadProgress, cacheDir, deleteCachedModel, downloadModel, listCachedModels, readCachedModel } from '../model/download.ts';
+import {
+  type DownloadProgress,
+  cacheDir,
+  deleteCachedModel,
+  downloadModel,
+  listCachedModels,
+  readCachedModel,
+} from '../model/download.ts';
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
 import { planMemory } from '../model/plan.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -18,7 +25,8 @@ let active: AbortController | undefined;
 /** A cached model's files as a model source (reads lazily from OPFS; works offline). */
 export async function cachedModelSource(ref: ModelRef): Promise<FilesModelSource> {
   const m = await readCachedModel(opfs(), ref);
-  if (!m) throw new Error(`${ref.repo} is not completely in this browser's cache; download it again on the Model page.`);
+  if (!m)
+    throw new Error(`${ref.repo} is not completely in this browser's cache; download it again on the Model page.`);
   const dir = cacheDir(ref);
   const files = new Map<string, Blob>();
   for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
@@ -50,16 +58,32 @@ export async function inspectRepo(base: string, repoInput: string, revision = 'm
   }
 }
 
-export async function download(loc: HubLocation, files: HubFile[], onProgress: (p: DownloadProgress) => void): Promise<Result<CachedModelInfo>> {
+export async function download(
+  loc: HubLocation,
+  files: HubFile[],
+  onProgress: (p: DownloadProgress) => void,
+): Promise<Result<CachedModelInfo>> {
   active?.abort();
   const ctl = new AbortController();
   active = ctl;
   try {
     const m = await downloadModel(opfs(), loc, files, { signal: ctl.signal, onProgress });
-    return { ok: true, value: { repo: m.repo, revision: m.revision, bytes: m.files.reduce((a, f) => a + f.size, 0), files: m.files.length, completedAt: m.completedAt } };
+    return {
+      ok: true,
+      value: {
+        repo: m.repo,
+        revision: m.revision,
+        bytes: m.files.reduce((a, f) => a + f.size, 0),
+        files: m.files.length,
+        completedAt: m.completedAt,
+      },
+    };
   } catch (err) {
     const cancelled = (err as Error).name === 'AbortError';
-    return fail(err, cancelled ? 'What was downloaded is kept; press Download to continue.' : 'What was downloaded is kept.');
+    return fail(
+      err,
+      cancelled ? 'What was downloaded is kept; press Download to continue.' : 'What was downloaded is kept.',
+    );
   } finally {
     if (active === ctl) active = undefined;
   }
@@ -72,7 +96,16 @@ export function cancelDownload(): void {
 export async function cachedModels(): Promise<Result<CachedModelInfo[]>> {
   try {
     const list = await listCachedModels(opfs());
-    return { ok: true, value: list.map((m) => ({ repo: m.repo, revision: m.revision, bytes: m.bytes, files: m.files.length, completedAt: m.completedAt })) };
+    return {
+      ok: true,
+      value: list.map((m) => ({
+        repo: m.repo,
+        revision: m.revision,
+        bytes: m.bytes,
+        files: m.files.length,
+        completedAt: m.completedAt,
+      })),
+    };
   } catch (err) {
     return fail(err, 'The browser refused access to its storage; check that this site may store data.');
   }
@@ -114,7 +147,10 @@ export async function openCached(repo: string, revision: string, rt: GpuRuntime)
   }
 }
 
-export const modelsApi: Pick<EngineApi, 'inspectRepo' | 'download' | 'cancelDownload' | 'cachedModels' | 'deleteCached' | 'openCached'> = {
+export const modelsApi: Pick<
+  EngineApi,
+  'inspectRepo' | 'download' | 'cancelDownload' | 'cachedModels' | 'deleteCached' | 'openCached'
+> = {
   inspectRepo,
   download,
   cancelDownload,

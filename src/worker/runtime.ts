@@ -23,8 +23,12 @@ export function getRuntime(): Promise<GpuRuntime> {
   return runtime;
 }
 
-export function toEngineError(err: unknown, hint = 'Reload the page; if it repeats, report this message.'): EngineError {
-  if (err instanceof GpuError) return { kind: err.kind, message: err.message.replace(err.hint, '').trim(), hint: err.hint };
+export function toEngineError(
+  err: unknown,
+  hint = 'Reload the page; if it repeats, report this message.',
+): EngineError {
+  if (err instanceof GpuError)
+    return { kind: err.kind, message: err.message.replace(err.hint, '').trim(), hint: err.hint };
   return { kind: 'unknown', message: err instanceof Error ? err.message : String(err), hint };
 }
 

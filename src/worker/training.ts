@@ -33,7 +33,9 @@ function resolveConfig(req: TrainRequest): TrainConfig {
 
 /** A run as the UI should see it: a "running" row that this worker is not running was interrupted. */
 function live(run: RunInfo, heldElsewhere: ReadonlySet<string>): RunInfo {
-  return run.status === 'running' && active?.id !== run.id && !heldElsewhere.has(lockName(run.id)) ? { ...run, status: 'interrupted' } : run;
+  return run.status === 'running' && active?.id !== run.id && !heldElsewhere.has(lockName(run.id))
+    ? { ...run, status: 'interrupted' }
+    : run;
 }
 
 /** A run trains under a Web Lock, so another tab of the app sees it is alive and neither resumes nor deletes it. */
@@ -50,9 +52,10 @@ async function heldLocks(): Promise<Set<string>> {
 async function underLock(runId: string, fn: () => Promise<Result<RunInfo>>): Promise<Result<RunInfo>> {
   const locks = self.navigator.locks;
   if (!locks) return fn();
-  return locks.request(lockName(runId), { ifAvailable: true }, (lock) => (lock ? fn() : failure(new Error('This run is training in another tab of this app; watch it there.'))));
+  return locks.request(lockName(runId), { ifAvailable: true }, (lock) =>
+    lock ? fn() : failure(new Error('This run is training in another tab of this app; watch it there.')),
+  );
 }
-
 
 async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) => void): Promise<Result<RunInfo>> {
   let release: (() => void) | null = null;
@@ -101,14 +104,23 @@ async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) =
         await trimMetricsAfter(database, run.id, 0);
       }
     }
-    await update({ step: session.step, totalSteps: session.totalSteps, trainExamples: session.train.length, validExamples: session.valid.length });
+    await update({
+      step: session.step,
+      totalSteps: session.totalSteps,
+      trainExamples: session.train.length,
+      validExamples: session.valid.length,
+    });
     const ended = await session.run({
       control,
       info: { model: run.model.repo, dataset: run.datasetName },
       onPhase: (phase) => {
         if (phase === 'paused') void update({ status: 'paused' });
         else if (current.status === 'paused') void update({ status: 'running' });
-        onEvent({ type: 'phase', phase: phase === 'paused' ? 'training' : phase, ...(phase === 'paused' ? { detail: 'paused' } : {}) });
+        onEvent({
+          type: 'phase',
+          phase: phase === 'paused' ? 'training' : phase,
+          ...(phase === 'paused' ? { detail: 'paused' } : {}),
+        });
       },
       onMetric: async (metric, progress) => {
         await appendMetric(database, run.id, metric);
@@ -116,7 +128,10 @@ async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) =
         if (metric.kind === 'step') await update({ step: metric.step, lastLoss: metric.loss });
         if (metric.kind === 'eval' && Number.isFinite(metric.valLoss)) {
           const best = current.bestValLoss === null || metric.valLoss < current.bestValLoss;
-          await update({ lastValLoss: metric.valLoss, ...(best ? { bestValLoss: metric.valLoss, bestStep: metric.step } : {}) });
+          await update({
+            lastValLoss: metric.valLoss,
+            ...(best ? { bestValLoss: metric.valLoss, bestStep: metric.step } : {}),
+          });
         }
       },
       onCheckpoint: async (bytes, step, valLoss) => {
@@ -148,7 +163,9 @@ async function startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Pr
     const stamp = now.toISOString();
     run = {
       id: crypto.randomUUID(),
-      name: req.name?.trim() || `${req.model.repo.split('/').pop()} · ${meta.name} · ${stamp.slice(0, 16).replace('T', ' ')}`,
+      name:
+        req.name?.trim() ||
+        `${req.model.repo.split('/').pop()} · ${meta.name} · ${stamp.slice(0, 16).replace('T', ' ')}`,
       model: req.model,
       datasetId: req.datasetId,
       datasetName: meta.name,
@@ -186,7 +203,18 @@ async function resumeRun(runId: string, onEvent: (e: TrainEvent) => void): Promi
   return underLock(run.id, () => execute(run, true, onEvent));
 }
 
-export const trainingApi: Pick<EngineApi, 'listRuns' | 'runMetrics' | 'startRun' | 'resumeRun' | 'pauseRun' | 'continueRun' | 'stopRun' | 'deleteRun' | 'planRun'> = {
+export const trainingApi: Pick<
+  EngineApi,
+  | 'listRuns'
+  | 'runMetrics'
+  | 'startRun'
+  | 'resumeRun'
+  | 'pauseRun'
+  | 'continueRun'
+  | 'stopRun'
+  | 'deleteRun'
+  | 'planRun'
+> = {
   listRuns: () =>
     attempt(async () => {
       const held = await heldLocks();
@@ -200,7 +228,8 @@ export const trainingApi: Pick<EngineApi, 'listRuns' | 'runMetrics' | 'startRun'
   stopRun: () => active?.control.stop(),
   deleteRun: (runId) =>
     attempt(async () => {
-      if (active?.id === runId || (await heldLocks()).has(lockName(runId))) throw new Error('Stop this run before deleting it.');
+      if (active?.id === runId || (await heldLocks()).has(lockName(runId)))
+        throw new Error('Stop this run before deleting it.');
       await deleteRun(await db(), runId);
       return null;
     }),

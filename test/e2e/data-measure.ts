@@ -6,7 +6,10 @@
 import { createWriteStream, readFileSync } from 'node:fs';
 import type { Browser, CDPSession, Page } from 'playwright-core';
 
-const WORDS = 'gradient descent learning rate adapter rank alpha dropout token batch epoch loss validation model layer attention weight bias optimizer schedule warmup'.split(' ');
+const WORDS =
+  'gradient descent learning rate adapter rank alpha dropout token batch epoch loss validation model layer attention weight bias optimizer schedule warmup'.split(
+    ' ',
+  );
 
 /** One distinct chat row (ASCII, ~490 bytes). */
 function chatRow(i: number): string {
@@ -14,7 +17,12 @@ function chatRow(i: number): string {
   let a = `Answer ${i}:`;
   for (let k = 0; k < 12; k++) q += ` ${WORDS[(i * 7 + k * 3) % WORDS.length]}`;
   for (let k = 0; k < 40; k++) a += ` ${WORDS[(i * 11 + k * 5) % WORDS.length]}`;
-  return `${JSON.stringify({ messages: [{ role: 'user', content: q }, { role: 'assistant', content: a }] })}\n`;
+  return `${JSON.stringify({
+    messages: [
+      { role: 'user', content: q },
+      { role: 'assistant', content: a },
+    ],
+  })}\n`;
 }
 
 /** Writes at least `bytes` of distinct chat rows to `path`; returns the rows and the exact size. */
@@ -61,25 +69,38 @@ export async function watchMainThread(page: Page): Promise<{ stop(): Promise<{ m
 }
 
 /** Records every value the progress display shows (data-bytes / data-rows), with the time. */
-export async function recordProgress(page: Page): Promise<{ stop(): Promise<{ t: number; bytes: number; rows: number }[]> }> {
+export async function recordProgress(
+  page: Page,
+): Promise<{ stop(): Promise<{ t: number; bytes: number; rows: number }[]> }> {
   await page.evaluate(() => {
     const seen: { t: number; bytes: number; rows: number }[] = [];
     const read = () => {
       const b = document.querySelector('[data-testid="progress-bytes"]');
       const r = document.querySelector('[data-testid="progress-rows"]');
       if (!b || !r) return;
-      const entry = { t: performance.now(), bytes: Number(b.getAttribute('data-bytes')), rows: Number(r.getAttribute('data-rows')) };
+      const entry = {
+        t: performance.now(),
+        bytes: Number(b.getAttribute('data-bytes')),
+        rows: Number(r.getAttribute('data-rows')),
+      };
       const last = seen[seen.length - 1];
       if (!last || last.bytes !== entry.bytes || last.rows !== entry.rows) seen.push(entry);
     };
     const observer = new MutationObserver(read);
     observer.observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
-    (window as unknown as { __progress: { seen: typeof seen; observer: MutationObserver } }).__progress = { seen, observer };
+    (window as unknown as { __progress: { seen: typeof seen; observer: MutationObserver } }).__progress = {
+      seen,
+      observer,
+    };
   });
   return {
     stop: () =>
       page.evaluate(() => {
-        const p = (window as unknown as { __progress: { seen: { t: number; bytes: number; rows: number }[]; observer: MutationObserver } }).__progress;
+        const p = (
+          window as unknown as {
+            __progress: { seen: { t: number; bytes: number; rows: number }[]; observer: MutationObserver };
+          }
+        ).__progress;
         p.observer.disconnect();
         return p.seen;
       }),
@@ -97,7 +118,10 @@ export interface HeapUse {
  * dedicated workers every `everyMs`, through a CDP session that auto-attaches to the workers, and
  * keeps the peaks per thread ("page", "worker:<name>"). `now()` takes one sample at once.
  */
-export async function sampleHeaps(page: Page, everyMs = 100): Promise<{ now(): Promise<Record<string, HeapUse>>; stop(): Promise<Record<string, HeapUse>> }> {
+export async function sampleHeaps(
+  page: Page,
+  everyMs = 100,
+): Promise<{ now(): Promise<Record<string, HeapUse>>; stop(): Promise<Record<string, HeapUse>> }> {
   const cdp: CDPSession = await page.context().newCDPSession(page);
   const workers = new Map<string, string>();
   const waiting = new Map<number, (v: { result?: { usedSize: number; totalSize: number } }) => void>();
@@ -118,7 +142,12 @@ export async function sampleHeaps(page: Page, everyMs = 100): Promise<{ now(): P
     new Promise<{ result?: { usedSize: number; totalSize: number } }>((resolve) => {
       const id = nextId++;
       waiting.set(id, resolve);
-      cdp.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }) }).catch(() => resolve({}));
+      cdp
+        .send('Target.sendMessageToTarget', {
+          sessionId,
+          message: JSON.stringify({ id, method: 'Runtime.getHeapUsage' }),
+        })
+        .catch(() => resolve({}));
       setTimeout(() => resolve({}), 2000);
     });
   const sample = async (): Promise<Record<string, HeapUse>> => {

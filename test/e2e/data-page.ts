@@ -48,13 +48,23 @@ export async function importFolder(page: Page, folder: string): Promise<void> {
 
 export async function shownCounts(page: Page): Promise<Record<string, number>> {
   return page.$$eval('[data-testid="import-result"] [data-testid^="count-"]', (els) =>
-    Object.fromEntries(els.map((e) => [e.getAttribute('data-testid')!.slice('count-'.length), Number(e.getAttribute('data-value'))])),
+    Object.fromEntries(
+      els.map((e) => [e.getAttribute('data-testid')!.slice('count-'.length), Number(e.getAttribute('data-value'))]),
+    ),
   );
 }
 
 export function expectedCounts(res: ImportResult): Record<string, number> {
   const c = res.counts;
-  return { rows: c.rowsRead, records: c.records, duplicates: c.duplicates, problems: c.problems, train: c.train, valid: c.valid, test: c.test };
+  return {
+    rows: c.rowsRead,
+    records: c.records,
+    duplicates: c.duplicates,
+    problems: c.problems,
+    train: c.train,
+    valid: c.valid,
+    test: c.test,
+  };
 }
 
 export async function save(page: Page, name?: string): Promise<void> {
@@ -91,7 +101,8 @@ export async function dragFromDisk(page: Page, selector: string, paths: string[]
   const cdp = await page.context().newCDPSession(page);
   const at = { x: box.x + box.width / 2, y: box.y + box.height / 2 };
   const data = { items: [], files: paths, dragOperationsMask: 1 };
-  for (const type of ['dragEnter', 'dragOver', 'drop'] as const) await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
+  for (const type of ['dragEnter', 'dragOver', 'drop'] as const)
+    await cdp.send('Input.dispatchDragEvent', { type, ...at, data });
   await cdp.detach();
 }
 
@@ -125,7 +136,10 @@ export function storedRecords(page: Page, id: string): Promise<DatasetRecord[]> 
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const db = open.result;
-          const all = db.transaction('datasetChunks').objectStore('datasetChunks').getAll(IDBKeyRange.bound([datasetId, 0], [datasetId, Number.MAX_SAFE_INTEGER]));
+          const all = db
+            .transaction('datasetChunks')
+            .objectStore('datasetChunks')
+            .getAll(IDBKeyRange.bound([datasetId, 0], [datasetId, Number.MAX_SAFE_INTEGER]));
           all.onsuccess = () => {
             db.close();
             const chunks = all.result as { index: number; records: DatasetRecord[] }[];

@@ -56,7 +56,9 @@ describe('Data section in Chromium', () => {
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Choose folder');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Choose files');
-    expect(await page.locator('[data-testid="folder-input"]').evaluate((el) => (el as HTMLInputElement).webkitdirectory)).toBe(true);
+    expect(
+      await page.locator('[data-testid="folder-input"]').evaluate((el) => (el as HTMLInputElement).webkitdirectory),
+    ).toBe(true);
 
     const chatml = await importFixture('chatml_presplit');
     await importFolder(page, datasetPath('chatml_presplit'));
@@ -74,7 +76,12 @@ describe('Data section in Chromium', () => {
     expect(await page.getAttribute('[data-testid="detected-format"]', 'data-format')).toBe(bad.format);
     expect(await shownCounts(page)).toMatchObject(expectedCounts(bad));
     const shown = await page.$$eval('[data-testid="problem"]', (els) =>
-      els.map((e) => ({ file: e.getAttribute('data-file'), line: e.getAttribute('data-line'), code: e.getAttribute('data-code'), text: (e as HTMLElement).innerText })),
+      els.map((e) => ({
+        file: e.getAttribute('data-file'),
+        line: e.getAttribute('data-line'),
+        code: e.getAttribute('data-code'),
+        text: (e as HTMLElement).innerText,
+      })),
     );
     expect(shown).toHaveLength(bad.problems.length);
     for (const p of bad.problems) {
@@ -100,7 +107,9 @@ describe('Data section in Chromium', () => {
     const badMeta = metas.find((m) => m.name === 'bad_inputs')!;
     expect(badMeta.counts).toEqual(bad.counts);
     expect(badMeta.format).toBe(bad.format);
-    expect(badMeta.problems.map((p) => `${p.file}:${p.line} ${p.code}`).sort()).toEqual(bad.problems.map((p) => `${p.file}:${p.line} ${p.code}`).sort());
+    expect(badMeta.problems.map((p) => `${p.file}:${p.line} ${p.code}`).sort()).toEqual(
+      bad.problems.map((p) => `${p.file}:${p.line} ${p.code}`).sort(),
+    );
     const aspMeta = metas.find((m) => m.name === 'ASP benchmark')!;
     expect(messagesOf(await storedRecords(page, aspMeta.id))).toEqual(messagesOf(asp.records));
     await screenshot(page, 'data-stored-1280x800');
@@ -130,7 +139,11 @@ describe('Data section in Chromium', () => {
 
   it('imports files dropped as a DataTransfer built in the page, and re-imports with an edited pairs mapping', async () => {
     const { context, page, errors } = await openData(browser);
-    const files = ['dot_pairs/documentation.jsonl', 'dot_pairs/synthetic.jsonl', 'dot_pairs/training/statemachine_cat/pairs.json'].map((path) => ({
+    const files = [
+      'dot_pairs/documentation.jsonl',
+      'dot_pairs/synthetic.jsonl',
+      'dot_pairs/training/statemachine_cat/pairs.json',
+    ].map((path) => ({
       path,
       text: readFileSync(datasetPath(path), 'utf8'),
     }));
@@ -149,7 +162,8 @@ describe('Data section in Chromium', () => {
       for (const f of list) dt.items.add(new File([f.text], f.path, { type: 'application/json' }));
       const zone = document.querySelector('[data-testid="dropzone"]')!;
       const kinds = Array.from(dt.items).map((i) => (i.webkitGetAsEntry() === null ? 'file-only' : 'entry'));
-      for (const type of ['dragenter', 'dragover', 'drop']) zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        zone.dispatchEvent(new DragEvent(type, { dataTransfer: dt, bubbles: true, cancelable: true }));
       return kinds;
     }, files);
     expect(entries).toEqual(['file-only', 'file-only', 'file-only']);
@@ -168,7 +182,9 @@ describe('Data section in Chromium', () => {
     const again = await runs(page);
     await page.click('[data-testid="mapping-reimport"]');
     await waitForResult(page, again);
-    const swapped = await importFixture('dot_pairs', { mappings: { 'dot_pairs/synthetic.jsonl': { prompt: ['output_dot'], answer: 'input_text' } } });
+    const swapped = await importFixture('dot_pairs', {
+      mappings: { 'dot_pairs/synthetic.jsonl': { prompt: ['output_dot'], answer: 'input_text' } },
+    });
     expect(await page.inputValue(`#map-prompt-${synthetic}`)).toBe('output_dot');
     expect(await shownCounts(page)).toMatchObject(expectedCounts(swapped));
     await save(page, 'DOT pairs');
@@ -185,7 +201,10 @@ describe('Data section in Chromium', () => {
     await importFolder(page, datasetPath('personas'));
     await save(page);
     const row = page.locator('[data-testid="dataset-row"]');
-    const [download] = await Promise.all([page.waitForEvent('download'), row.getByRole('button', { name: /Export .* as JSONL/ }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      row.getByRole('button', { name: /Export .* as JSONL/ }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('personas.jsonl');
     const bytes = readFileSync((await download.path())!);
     const reimported = await importDataset([fileFromBytes('personas.jsonl', new Uint8Array(bytes))], { dedupe: false });
@@ -230,15 +249,21 @@ describe('Data section in Chromium', () => {
     expect(await page.locator('#set-test-error').count()).toBe(0);
 
     await page.setInputFiles('[data-testid="tokenizer-input"]', model);
-    expect(await page.locator('#set-tokenizer').evaluate((s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent)).toContain('tiny-chatml-model');
+    expect(
+      await page.locator('#set-tokenizer').evaluate((s) => (s as HTMLSelectElement).selectedOptions[0]?.textContent),
+    ).toContain('tiny-chatml-model');
     const expected = await importFixture('personas', {}, { tokenizer: tok });
     await importFolder(page, datasetPath('personas'));
     await page.waitForSelector('[data-testid="token-histogram"]');
     expect(Number(await page.getAttribute('[data-testid="tokens-p50"]', 'data-value'))).toBe(expected.tokens!.p50);
     expect(Number(await page.getAttribute('[data-testid="tokens-max"]', 'data-value'))).toBe(expected.tokens!.max);
-    expect(Number(await page.getAttribute('[data-testid="tokens-trained"]', 'data-value'))).toBe(expected.tokens!.trainedTokens);
+    expect(Number(await page.getAttribute('[data-testid="tokens-trained"]', 'data-value'))).toBe(
+      expected.tokens!.trainedTokens,
+    );
     // Every bar holds its bin's count; bins left off the chart (past the data) are empty.
-    const bars = await page.$$eval('[data-testid="token-histogram"] rect title', (ts) => ts.map((t) => Number(/: ([\d,]+) examples/.exec(t.textContent ?? '')![1]!.replaceAll(',', ''))));
+    const bars = await page.$$eval('[data-testid="token-histogram"] rect title', (ts) =>
+      ts.map((t) => Number(/: ([\d,]+) examples/.exec(t.textContent ?? '')![1]!.replaceAll(',', ''))),
+    );
     const bins = expected.tokens!.histogram.counts;
     expect(bars).toEqual(bins.slice(0, bars.length));
     expect(bins.slice(bars.length).every((c) => c === 0)).toBe(true);
@@ -251,7 +276,9 @@ describe('Data section in Chromium', () => {
     const before = await runs(page);
     await page.click('[data-testid="reimport"]');
     await waitForResult(page, before);
-    expect(Number(await page.getAttribute('[data-testid="tokens-trained"]', 'data-value'))).toBe(all.tokens!.trainedTokens);
+    expect(Number(await page.getAttribute('[data-testid="tokens-trained"]', 'data-value'))).toBe(
+      all.tokens!.trainedTokens,
+    );
     expect(all.tokens!.trainedTokens).toBeGreaterThan(expected.tokens!.trainedTokens);
     expect(errors).toEqual([]);
     await context.close();
@@ -270,7 +297,9 @@ describe('Data section in Chromium', () => {
     const seconds = (Date.now() - started) / 1000;
     const seen = await progress.stop();
     const { maxGapMs, ticks } = await ticker.stop();
-    console.log(`20 MB import: ${seconds.toFixed(2)} s, ${seen.length} progress updates, longest main-thread gap ${maxGapMs.toFixed(0)} ms (${ticks} ticks)`);
+    console.log(
+      `20 MB import: ${seconds.toFixed(2)} s, ${seen.length} progress updates, longest main-thread gap ${maxGapMs.toFixed(0)} ms (${ticks} ticks)`,
+    );
 
     // Progress came in steps, only forward, and reached the whole file.
     expect(seen.length).toBeGreaterThanOrEqual(3);
@@ -320,5 +349,4 @@ describe('Data section in Chromium', () => {
     expect(errors).toEqual([]);
     await context.close();
   });
-
 });

@@ -19,7 +19,8 @@ describe('app shell in Chromium', () => {
     await page.waitForSelector('[data-testid="gpu-ready"], [data-testid="gpu-missing"]', { timeout: 60_000 });
     await screenshot(page, 'device-1280x800');
     const missing = await page.locator('[data-testid="gpu-missing"]').count();
-    if (missing > 0) throw new Error(`The app found no GPU: ${await page.locator('[data-testid="gpu-missing"]').innerText()}`);
+    if (missing > 0)
+      throw new Error(`The app found no GPU: ${await page.locator('[data-testid="gpu-missing"]').innerText()}`);
 
     const adapter = await page.locator('[data-testid="gpu-adapter"]').innerText();
     const architecture = await page.locator('[data-testid="gpu-architecture"]').innerText();
@@ -43,7 +44,9 @@ describe('app shell in Chromium', () => {
     await page.goto(`${inject('baseUrl')}#/gpu`);
     await page.waitForSelector('[data-testid="gpu-ready"]', { timeout: 60_000 });
     await screenshot(page, 'device-390x844');
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    const overflow = await page.evaluate(
+      () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+    );
     expect(overflow).toBeLessThanOrEqual(0);
     await page.close();
   });

@@ -57,13 +57,19 @@ describe('a local model folder, then Try it', () => {
     await chooseFolder.focus();
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.textContent?.trim())).toBe('Choose files');
-    expect(await page.locator('[data-testid="model-folder-input"]').evaluate((el) => (el as HTMLInputElement).webkitdirectory)).toBe(true);
+    expect(
+      await page
+        .locator('[data-testid="model-folder-input"]')
+        .evaluate((el) => (el as HTMLInputElement).webkitdirectory),
+    ).toBe(true);
 
     // Not a model: refused with what is missing, nothing cached.
     await page.setInputFiles('[data-testid="model-folder-input"]', notModelDir);
     const refusal = page.locator('[data-testid="local-model-error"]');
     await refusal.waitFor();
-    expect(await refusal.innerText()).toMatch(/just-a-tokenizer has no model weights: expected config\.json with model\.safetensors.*Drop \(or choose\) the folder/s);
+    expect(await refusal.innerText()).toMatch(
+      /just-a-tokenizer has no model weights: expected config\.json with model\.safetensors.*Drop \(or choose\) the folder/s,
+    );
     await screenshot(page, 'local-model-refused');
     expect(await page.locator('[data-testid="cached-row"]').count()).toBe(0);
 
@@ -75,7 +81,9 @@ describe('a local model folder, then Try it', () => {
     const row = page.locator('[data-testid="cached-row"]', { hasText: 'local/tiny-llama' });
     await row.waitFor();
     await row.getByRole('button', { name: 'Open' }).click();
-    await expect.poll(async () => page.locator('[data-testid="cached-detail"]').innerText(), { timeout: 60_000 }).toMatch(/llama, .* parameters, tokenizer included; loaded onto the GPU: \d+ tensors/);
+    await expect
+      .poll(async () => page.locator('[data-testid="cached-detail"]').innerText(), { timeout: 60_000 })
+      .toMatch(/llama, .* parameters, tokenizer included; loaded onto the GPU: \d+ tensors/);
     await screenshot(page, 'local-model-imported');
     // The cache holds what the model needs (not the README), with the download manifest.
     const cached = await page.evaluate(async () => {
@@ -85,7 +93,14 @@ describe('a local model folder, then Try it', () => {
       for await (const key of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(key);
       return names.sort();
     });
-    expect(cached).toEqual(['config.json', 'generation_config.json', 'manifest.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(cached).toEqual([
+      'config.json',
+      'generation_config.json',
+      'manifest.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
 
     // Try it: the base model only, streaming.
     await page.goto(`${inject('baseUrl')}#/try`);
@@ -116,7 +131,9 @@ describe('a local model folder, then Try it', () => {
 
     const finalText = await page.locator('[data-testid="answer-base-text"] .answer-text').innerText();
     const tokens = Number(await page.locator('[data-testid="answer-base-tokens"]').innerText());
-    const seen = await page.evaluate(() => (window as unknown as { seenTexts: string[] }).seenTexts.filter((t) => t !== ''));
+    const seen = await page.evaluate(() =>
+      (window as unknown as { seenTexts: string[] }).seenTexts.filter((t) => t !== ''),
+    );
     expect(tokens).toBeGreaterThan(1);
     expect(finalText.length).toBeGreaterThan(0);
     // Streamed: several growing texts were shown before the last one.
@@ -142,7 +159,9 @@ describe('a local model folder, then Try it', () => {
     await page.waitForSelector('[data-testid="cached-row"]');
     await screenshot(page, 'local-model-narrow');
     // The local-folder card fits (the cached-models table beside it is another component's).
-    const card = await page.locator('[data-testid="local-model"]').evaluate((el) => ({ right: el.getBoundingClientRect().right, overflow: el.scrollWidth - el.clientWidth }));
+    const card = await page
+      .locator('[data-testid="local-model"]')
+      .evaluate((el) => ({ right: el.getBoundingClientRect().right, overflow: el.scrollWidth - el.clientWidth }));
     expect(card.overflow).toBeLessThanOrEqual(0);
     expect(card.right).toBeLessThanOrEqual(PHONE.width);
 
@@ -164,13 +183,39 @@ describe('a local model folder, then Try it', () => {
     const fits = qvModules(tiny.dims);
     const good = fakeRun('run-good', 'Greeter', model, { rank: 4, alpha: 8, step: 40 });
     const best = fakeCheckpoint({ rng, step: 20, rank: 4, alpha: 8, modules: fits, baseModel: model.repo, scale: 0.5 });
-    const latest = fakeCheckpoint({ rng, step: 40, rank: 4, alpha: 8, modules: fits, baseModel: model.repo, scale: 0.5 });
+    const latest = fakeCheckpoint({
+      rng,
+      step: 40,
+      rank: 4,
+      alpha: 8,
+      modules: fits,
+      baseModel: model.repo,
+      scale: 0.5,
+    });
     const wrong = fakeRun('run-wrong', 'Other shape', model, { rank: 4, alpha: 8, step: 10 });
-    const wrongCkpt = fakeCheckpoint({ rng, step: 10, rank: 4, alpha: 8, modules: fits.map((m) => ({ ...m, K: m.K / 2 })), baseModel: 'tiny/other', scale: 0.5 });
+    const wrongCkpt = fakeCheckpoint({
+      rng,
+      step: 10,
+      rank: 4,
+      alpha: 8,
+      modules: fits.map((m) => ({ ...m, K: m.K / 2 })),
+      baseModel: 'tiny/other',
+      scale: 0.5,
+    });
     await page.goto(`${inject('baseUrl')}#/try`);
     await expect.poll(async () => page.locator('[data-testid="try-model"]').inputValue()).toBe('local/tiny-llama@main');
     await storeRuns(page, [
-      { run: good, checkpoints: [{ step: 20, valLoss: 0.7, bytes: best.bytes }, { step: 40, valLoss: 0.9, bytes: latest.bytes }], evals: [[20, 0.7], [40, 0.9]] },
+      {
+        run: good,
+        checkpoints: [
+          { step: 20, valLoss: 0.7, bytes: best.bytes },
+          { step: 40, valLoss: 0.9, bytes: latest.bytes },
+        ],
+        evals: [
+          [20, 0.7],
+          [40, 0.9],
+        ],
+      },
       { run: wrong, checkpoints: [{ step: 10, valLoss: null, bytes: wrongCkpt.bytes }], evals: [] },
     ]);
     await page.reload();
@@ -183,7 +228,8 @@ describe('a local model folder, then Try it', () => {
     await page.getByLabel('Temperature').fill('0');
     // Token counts of both sides, every time either changes.
     await page.evaluate(() => {
-      const read = (side: string) => Number(document.querySelector(`[data-testid="answer-${side}-tokens"]`)?.textContent ?? 0);
+      const read = (side: string) =>
+        Number(document.querySelector(`[data-testid="answer-${side}-tokens"]`)?.textContent ?? 0);
       const seen: [number, number][] = [];
       (window as unknown as { seenCounts: [number, number][] }).seenCounts = seen;
       new MutationObserver(() => {
@@ -216,7 +262,9 @@ describe('a local model folder, then Try it', () => {
     await page.getByRole('button', { name: 'Generate' }).click();
     const refusal = page.locator('[data-testid="try-error"]');
     await refusal.waitFor({ timeout: 60_000 });
-    expect(await refusal.innerText()).toMatch(/The adapter of "Other shape" does not fit local\/tiny-llama: .*was it trained on another base model\?.*Pick "Base model only", or another run\./s);
+    expect(await refusal.innerText()).toMatch(
+      /The adapter of "Other shape" does not fit local\/tiny-llama: .*was it trained on another base model\?.*Pick "Base model only", or another run\./s,
+    );
     await screenshot(page, 'try-adapter-mismatch');
 
     // Export: the best checkpoint as a zip.
@@ -224,22 +272,39 @@ describe('a local model folder, then Try it', () => {
     await page.locator('#export-run').selectOption('run-good');
     const latestChoice = page.getByLabel(/Latest/);
     await latestChoice.waitFor();
-    expect(await page.locator('label.choice', { hasText: 'Latest' }).innerText()).toMatch(/step 40, validation loss 0\.9000/);
-    expect(await page.locator('label.choice', { hasText: 'Best' }).innerText()).toMatch(/step 20, validation loss 0\.7000/);
-    for (const format of [/^PEFT/, /^MLX/, /^llama\.cpp GGUF LoRA/, /^Merged model/]) expect(await page.getByRole('radio', { name: format }).isEnabled()).toBe(true);
+    expect(await page.locator('label.choice', { hasText: 'Latest' }).innerText()).toMatch(
+      /step 40, validation loss 0\.9000/,
+    );
+    expect(await page.locator('label.choice', { hasText: 'Best' }).innerText()).toMatch(
+      /step 20, validation loss 0\.7000/,
+    );
+    for (const format of [/^PEFT/, /^MLX/, /^llama\.cpp GGUF LoRA/, /^Merged model/])
+      expect(await page.getByRole('radio', { name: format }).isEnabled()).toBe(true);
     await page.getByLabel(/^Best/).check();
     await screenshot(page, 'export-ready');
-    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download .zip' }).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.getByRole('button', { name: 'Download .zip' }).click(),
+    ]);
     expect(download.suggestedFilename()).toBe('Greeter-best-peft.zip');
     const zipPath = join(root, 'export.zip');
     await download.saveAs(zipPath);
     const entries = unzipSync(new Uint8Array(await readFile(zipPath)));
-    expect(Object.keys(entries).sort()).toEqual(['Greeter-best-peft/README.md', 'Greeter-best-peft/adapter_config.json', 'Greeter-best-peft/adapter_model.safetensors']);
-    const peft = await readPeftAdapter(new TextDecoder().decode(entries['Greeter-best-peft/adapter_config.json']), new MemoryByteSource(entries['Greeter-best-peft/adapter_model.safetensors']!));
+    expect(Object.keys(entries).sort()).toEqual([
+      'Greeter-best-peft/README.md',
+      'Greeter-best-peft/adapter_config.json',
+      'Greeter-best-peft/adapter_model.safetensors',
+    ]);
+    const peft = await readPeftAdapter(
+      new TextDecoder().decode(entries['Greeter-best-peft/adapter_config.json']),
+      new MemoryByteSource(entries['Greeter-best-peft/adapter_model.safetensors']!),
+    );
     const first = fits[0]!.path;
     expect(Array.from(peft.modules.get(first)!.B)).toEqual(Array.from(best.B.get(first)!));
     await page.locator('[data-testid="export-done"]').waitFor();
-    expect(await page.locator('[data-testid="export-files"]').innerText()).toMatch(/Greeter-best-peft\/adapter_model\.safetensors/);
+    expect(await page.locator('[data-testid="export-files"]').innerText()).toMatch(
+      /Greeter-best-peft\/adapter_model\.safetensors/,
+    );
     await screenshot(page, 'export-zip-done');
 
     // A GGUF LoRA in f16 for llama.cpp.
@@ -252,10 +317,19 @@ describe('a local model folder, then Try it', () => {
     // Merged weights: the cached base model with W + (alpha / r) · B @ A folded in (a small model, so a zip is fine).
     await page.getByRole('radio', { name: /^Merged model/ }).check();
     expect(await page.getByLabel('Precision').isDisabled()).toBe(true);
-    expect(await page.locator('[data-testid="export-merged-note"]').innerText()).toMatch(/Writes a full copy of local\/tiny-llama \(about .*KiB\)/);
+    expect(await page.locator('[data-testid="export-merged-note"]').innerText()).toMatch(
+      /Writes a full copy of local\/tiny-llama \(about .*KiB\)/,
+    );
     await screenshot(page, 'export-merged-ready');
     const merged = await downloadZip(page, 'Greeter-best-merged.zip');
-    expect(Object.keys(merged)).toEqual(expect.arrayContaining(['Greeter-best-merged/config.json', 'Greeter-best-merged/model.safetensors', 'Greeter-best-merged/tokenizer.json', 'Greeter-best-merged/README.md']));
+    expect(Object.keys(merged)).toEqual(
+      expect.arrayContaining([
+        'Greeter-best-merged/config.json',
+        'Greeter-best-merged/model.safetensors',
+        'Greeter-best-merged/tokenizer.json',
+        'Greeter-best-merged/README.md',
+      ]),
+    );
     const weights = new MemoryByteSource(merged['Greeter-best-merged/model.safetensors']!);
     const mergedHeader = await readSafetensorsHeader(weights);
     const q0 = mergedHeader.byName.get(`${first}.weight`)!;
@@ -279,20 +353,29 @@ describe('a local model folder, then Try it', () => {
 
     // Into a folder: the picker is stubbed with a folder of the origin's private file system.
     await page.evaluate(() => {
-      (window as unknown as { showDirectoryPicker: () => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker = async () =>
-        (await navigator.storage.getDirectory()).getDirectoryHandle('picked-exports', { create: true });
+      (window as unknown as { showDirectoryPicker: () => Promise<FileSystemDirectoryHandle> }).showDirectoryPicker =
+        async () => (await navigator.storage.getDirectory()).getDirectoryHandle('picked-exports', { create: true });
     });
     await page.getByLabel(/^Latest/).check();
     await page.getByRole('button', { name: 'Choose folder…' }).click();
-    await expect.poll(async () => page.locator('[data-testid="export-done"] .ok-text').innerText()).toBe('Written to picked-exports/Greeter-peft.');
+    await expect
+      .poll(async () => page.locator('[data-testid="export-done"] .ok-text').innerText())
+      .toBe('Written to picked-exports/Greeter-peft.');
     const written = await page.evaluate(async () => {
-      const dir = await (await (await navigator.storage.getDirectory()).getDirectoryHandle('picked-exports')).getDirectoryHandle('Greeter-peft');
+      const dir = await (
+        await (await navigator.storage.getDirectory()).getDirectoryHandle('picked-exports')
+      ).getDirectoryHandle('Greeter-peft');
       const out: Record<string, number> = {};
-      for await (const [name, h] of (dir as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }).entries()) out[name] = (await h.getFile()).size;
+      for await (const [name, h] of (
+        dir as unknown as { entries(): AsyncIterable<[string, FileSystemFileHandle]> }
+      ).entries())
+        out[name] = (await h.getFile()).size;
       return out;
     });
     expect(Object.keys(written).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
-    expect(written['adapter_model.safetensors']).toBe(entries['Greeter-best-peft/adapter_model.safetensors']!.byteLength);
+    expect(written['adapter_model.safetensors']).toBe(
+      entries['Greeter-best-peft/adapter_model.safetensors']!.byteLength,
+    );
     await screenshot(page, 'export-folder-done');
 
     await page.setViewportSize(PHONE);
@@ -306,7 +389,10 @@ describe('a local model folder, then Try it', () => {
 
 /** Clicks "Download .zip", checks the file name and returns the zip's entries. */
 async function downloadZip(page: Page, name: string): Promise<Record<string, Uint8Array>> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: 120_000 }), page.getByRole('button', { name: 'Download .zip' }).click()]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.getByRole('button', { name: 'Download .zip' }).click(),
+  ]);
   expect(download.suggestedFilename()).toBe(name);
   const path = join(root, name);
   await download.saveAs(path);
@@ -314,8 +400,18 @@ async function downloadZip(page: Page, name: string): Promise<Record<string, Uin
 }
 
 /** Writes runs, their checkpoints and validation losses into the app's IndexedDB, as the training module does. */
-async function storeRuns(page: Page, runs: { run: RunInfo; checkpoints: { step: number; valLoss: number | null; bytes: Uint8Array }[]; evals: [number, number][] }[]): Promise<void> {
-  const plain = runs.map((r) => ({ ...r, checkpoints: r.checkpoints.map((c) => ({ ...c, bytes: Array.from(c.bytes) })) }));
+async function storeRuns(
+  page: Page,
+  runs: {
+    run: RunInfo;
+    checkpoints: { step: number; valLoss: number | null; bytes: Uint8Array }[];
+    evals: [number, number][];
+  }[],
+): Promise<void> {
+  const plain = runs.map((r) => ({
+    ...r,
+    checkpoints: r.checkpoints.map((c) => ({ ...c, bytes: Array.from(c.bytes) })),
+  }));
   await page.evaluate(
     ([name, items]) =>
       new Promise<void>((resolve, reject) => {
@@ -326,8 +422,19 @@ async function storeRuns(page: Page, runs: { run: RunInfo; checkpoints: { step: 
           const tx = db.transaction(['runs', 'checkpoints', 'runMetrics'], 'readwrite');
           for (const item of items) {
             tx.objectStore('runs').put(item.run);
-            for (const c of item.checkpoints) tx.objectStore('checkpoints').put({ runId: item.run.id, step: c.step, savedAt: new Date().toISOString(), valLoss: c.valLoss, bytes: new Uint8Array(c.bytes) });
-            item.evals.forEach(([step, valLoss], seq) => tx.objectStore('runMetrics').put({ runId: item.run.id, seq, metric: { kind: 'eval', step, valLoss, valTokens: 10 } }));
+            for (const c of item.checkpoints)
+              tx.objectStore('checkpoints').put({
+                runId: item.run.id,
+                step: c.step,
+                savedAt: new Date().toISOString(),
+                valLoss: c.valLoss,
+                bytes: new Uint8Array(c.bytes),
+              });
+            item.evals.forEach(([step, valLoss], seq) =>
+              tx
+                .objectStore('runMetrics')
+                .put({ runId: item.run.id, seq, metric: { kind: 'eval', step, valLoss, valTokens: 10 } }),
+            );
           }
           tx.oncomplete = () => {
             db.close();

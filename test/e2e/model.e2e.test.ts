@@ -70,7 +70,9 @@ describe('model download in the browser', () => {
     const row = page.locator('[data-testid="cached-row"]', { hasText: 'tiny/llama' });
     await row.waitFor();
     await row.getByRole('button', { name: 'Open' }).click();
-    await expect.poll(async () => page.locator('[data-testid="cached-detail"]').innerText()).toMatch(/llama, .* parameters, tokenizer included; loaded onto the GPU: \d+ tensors/);
+    await expect
+      .poll(async () => page.locator('[data-testid="cached-detail"]').innerText())
+      .toMatch(/llama, .* parameters, tokenizer included; loaded onto the GPU: \d+ tensors/);
     await screenshot(page, 'model-cached-offline');
     expect(errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
     await context.close();

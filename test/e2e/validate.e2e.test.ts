@@ -68,10 +68,19 @@ describe('validators in a browser worker', () => {
     for (const [kind, texts] of cases) {
       const browserResults = await inWorker(kind, texts);
       const nodeResults = await inNode(kind, texts);
-      expect(browserResults.map((r) => r.ok), kind).toEqual(nodeResults.map((r) => r.ok));
-      expect(browserResults.map((r) => r.errors), kind).toEqual(nodeResults.map((r) => r.errors));
+      expect(
+        browserResults.map((r) => r.ok),
+        kind,
+      ).toEqual(nodeResults.map((r) => r.ok));
+      expect(
+        browserResults.map((r) => r.errors),
+        kind,
+      ).toEqual(nodeResults.map((r) => r.errors));
       expect(browserResults[0]!.ok, `${kind} good answer`).toBe(true);
-      expect(browserResults.slice(1).every((r) => !r.ok), `${kind} broken answers`).toBe(true);
+      expect(
+        browserResults.slice(1).every((r) => !r.ok),
+        `${kind} broken answers`,
+      ).toBe(true);
     }
   });
 

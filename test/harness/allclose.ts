@@ -80,7 +80,12 @@ export function formatReport(name: string, r: CloseReport, tol: Tolerance): stri
 }
 
 /** Throws with the full report when the comparison fails. */
-export function expectClose(name: string, got: ArrayLike<number>, want: ArrayLike<number>, tol: Tolerance): CloseReport {
+export function expectClose(
+  name: string,
+  got: ArrayLike<number>,
+  want: ArrayLike<number>,
+  tol: Tolerance,
+): CloseReport {
   const report = compareClose(got, want, tol);
   if (!report.ok) throw new Error(formatReport(name, report, tol));
   return report;

@@ -8,7 +8,12 @@ import { MODULE_GROUP, type ModelLora, createLora } from '../../src/model/lora-s
 import type { ModelWeights } from '../../src/model/weights-types.ts';
 import type { RefLora, RefWeights } from '../reference/model/transformer.ts';
 
-export function uploadRefWeights(rt: GpuRuntime, d: ModelDescription, weights: RefWeights, owner = 'test-model'): ModelWeights {
+export function uploadRefWeights(
+  rt: GpuRuntime,
+  d: ModelDescription,
+  weights: RefWeights,
+  owner = 'test-model',
+): ModelWeights {
   const f32 = (name: string) => {
     const t = weights.get(name);
     if (!t) throw new Error(`missing ${name}`);
@@ -21,7 +26,9 @@ export function uploadRefWeights(rt: GpuRuntime, d: ModelDescription, weights: R
   const layers: BlockWeights[] = [];
   for (let l = 0; l < d.layers; l++) {
     const p = `model.layers.${l}`;
-    const proj = Object.fromEntries(LORA_TARGETS.map((t) => [t, dense(`${p}.${MODULE_GROUP[t]}.${t}.weight`)])) as Record<LoraTarget, DenseWeight>;
+    const proj = Object.fromEntries(
+      LORA_TARGETS.map((t) => [t, dense(`${p}.${MODULE_GROUP[t]}.${t}.weight`)]),
+    ) as Record<LoraTarget, DenseWeight>;
     layers.push({
       inputNorm: f32(`${p}.input_layernorm.weight`),
       postAttnNorm: f32(`${p}.post_attention_layernorm.weight`),
@@ -30,18 +37,44 @@ export function uploadRefWeights(rt: GpuRuntime, d: ModelDescription, weights: R
       qNorm: d.qkNorm ? f32(`${p}.self_attn.q_norm.weight`) : null,
       kNorm: d.qkNorm ? f32(`${p}.self_attn.k_norm.weight`) : null,
       proj,
-      bias: d.qkvBias ? { q_proj: f32(`${p}.self_attn.q_proj.bias`), k_proj: f32(`${p}.self_attn.k_proj.bias`), v_proj: f32(`${p}.self_attn.v_proj.bias`) } : null,
+      bias: d.qkvBias
+        ? {
+            q_proj: f32(`${p}.self_attn.q_proj.bias`),
+            k_proj: f32(`${p}.self_attn.k_proj.bias`),
+            v_proj: f32(`${p}.self_attn.v_proj.bias`),
+          }
+        : null,
     });
   }
   const embed = dense('model.embed_tokens.weight');
-  return { desc: d, embed, layers, finalNorm: f32('model.norm.weight'), head: d.tieEmbeddings ? embed : dense('lm_head.weight'), owner };
+  return {
+    desc: d,
+    embed,
+    layers,
+    finalNorm: f32('model.norm.weight'),
+    head: d.tieEmbeddings ? embed : dense('lm_head.weight'),
+    owner,
+  };
 }
 
 /** GPU adapters holding the same values as a reference LoRA (all layers, the given targets). */
-export function uploadRefLora(rt: GpuRuntime, d: ModelDescription, lora: RefLora, rank: number, alpha: number, targets: readonly LoraTarget[]): ModelLora {
-  return createLora(rt, d, { rank, alpha, rslora: false, targets, layers: Array.from({ length: d.layers }, (_, i) => i) }, ({ path }) => {
-    const m = lora.modules.get(path);
-    if (!m) throw new Error(`reference LoRA has no ${path}`);
-    return { A: Float32Array.from(m.A.data), B: Float32Array.from(m.B.data) };
-  }, 'test-lora');
+export function uploadRefLora(
+  rt: GpuRuntime,
+  d: ModelDescription,
+  lora: RefLora,
+  rank: number,
+  alpha: number,
+  targets: readonly LoraTarget[],
+): ModelLora {
+  return createLora(
+    rt,
+    d,
+    { rank, alpha, rslora: false, targets, layers: Array.from({ length: d.layers }, (_, i) => i) },
+    ({ path }) => {
+      const m = lora.modules.get(path);
+      if (!m) throw new Error(`reference LoRA has no ${path}`);
+      return { A: Float32Array.from(m.A.data), B: Float32Array.from(m.B.data) };
+    },
+    'test-lora',
+  );
 }

@@ -37,7 +37,8 @@ export function q4_0StepRatio(x: ArrayLike<number>, bytes: Uint8Array): number {
       const byte = bytes[b * 18 + 2 + (j % 16)]!;
       const q = j < 16 ? byte & 15 : byte >> 4;
       const clamped = q === 15 && d > 0 && Math.abs(x[b * 32 + j]! / d) > 7.5 - 1e-6;
-      const bound = (clamped ? d : d / 2) + Math.abs(x[b * 32 + j]!) * 2 ** -22 + Math.abs(q - 8) * Math.abs(d - d16) + 1e-30;
+      const bound =
+        (clamped ? d : d / 2) + Math.abs(x[b * 32 + j]!) * 2 ** -22 + Math.abs(q - 8) * Math.abs(d - d16) + 1e-30;
       worst = Math.max(worst, Math.abs(x[b * 32 + j]! - y[b * 32 + j]!) / bound);
     }
   }

@@ -6,9 +6,24 @@
 import { f32ToBf16, f32ToF16 } from '../../src/formats/half.ts';
 import { packHalves } from '../../src/formats/quant-blocks.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
-import { type BaseWeight, type WeightFormat, uploadDenseWeight, uploadGgufWeight, uploadNf4Weight } from '../../src/kernels/weights.ts';
+import {
+  type BaseWeight,
+  type WeightFormat,
+  uploadDenseWeight,
+  uploadGgufWeight,
+  uploadNf4Weight,
+} from '../../src/kernels/weights.ts';
 import type { Rng } from './rng.ts';
-import { bf16ToNumberRef, dequantNf4Ref, dequantQ4_0Ref, dequantQ8_0Ref, f16ToNumberRef, quantizeNf4Ref, quantizeQ4_0Ref, quantizeQ8_0Ref } from '../reference/quant.ts';
+import {
+  bf16ToNumberRef,
+  dequantNf4Ref,
+  dequantQ4_0Ref,
+  dequantQ8_0Ref,
+  f16ToNumberRef,
+  quantizeNf4Ref,
+  quantizeQ4_0Ref,
+  quantizeQ8_0Ref,
+} from '../reference/quant.ts';
 
 export interface TestWeight {
   w: BaseWeight;
@@ -22,12 +37,18 @@ export function makeTestWeight(rt: GpuRuntime, format: WeightFormat, M: number, 
   const n = M * K;
   switch (format) {
     case 'f32':
-      return { w: uploadDenseWeight(rt, 'test', 'w', 'f32', new Uint8Array(x.buffer), M, K), values: Float64Array.from(x) };
+      return {
+        w: uploadDenseWeight(rt, 'test', 'w', 'f32', new Uint8Array(x.buffer), M, K),
+        values: Float64Array.from(x),
+      };
     case 'f16':
     case 'bf16': {
       const bits = Array.from(x, format === 'f16' ? f32ToF16 : f32ToBf16);
       const bytes = new Uint8Array(packHalves(bits).buffer, 0, 2 * n);
-      return { w: uploadDenseWeight(rt, 'test', 'w', format, bytes, M, K), values: Float64Array.from(bits, format === 'f16' ? f16ToNumberRef : bf16ToNumberRef) };
+      return {
+        w: uploadDenseWeight(rt, 'test', 'w', format, bytes, M, K),
+        values: Float64Array.from(bits, format === 'f16' ? f16ToNumberRef : bf16ToNumberRef),
+      };
     }
     case 'q8_0': {
       const bytes = quantizeQ8_0Ref(x);

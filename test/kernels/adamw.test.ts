@@ -34,14 +34,31 @@ describe('adamw and the global gradient norm (shaders/adamw.wgsl)', () => {
         const gb = grads.map((g, i) => rt.uploadF32('test', `g${i}-${step}`, g));
         const stats = poisonedF32(rt, `stats-${step}`, 2);
         const rec = rt.recorder('adamw');
-        await gradNorm(rt, rec, { grads: gb.map((buffer, i) => ({ buffer, count: sizes[i]! })), partials, stats, maxNorm, gradScale });
+        await gradNorm(rt, rec, {
+          grads: gb.map((buffer, i) => ({ buffer, count: sizes[i]! })),
+          partials,
+          stats,
+          maxNorm,
+          gradScale,
+        });
         for (let i = 0; i < sizes.length; i++) {
-          await adamwStep(rt, rec, { ...HYPER, param: pb[i]!, grad: gb[i]!, m: mb[i]!, v: vb[i]!, count: sizes[i]!, step, gradScale, stats });
+          await adamwStep(rt, rec, {
+            ...HYPER,
+            param: pb[i]!,
+            grad: gb[i]!,
+            m: mb[i]!,
+            v: vb[i]!,
+            count: sizes[i]!,
+            step,
+            gradScale,
+            stats,
+          });
         }
         await rec.submit();
         const { norm, clip } = gradNormRef(grads, gradScale, maxNorm);
         expectClose(`step ${step} (norm, clip)`, await rt.readF32(stats), [norm, clip], TOLERANCES.grad_norm_f32);
-        for (let i = 0; i < sizes.length; i++) adamwStepRef(refP[i]!, grads[i]!, refM[i]!, refV[i]!, HYPER, step, gradScale, clip);
+        for (let i = 0; i < sizes.length; i++)
+          adamwStepRef(refP[i]!, grads[i]!, refM[i]!, refV[i]!, HYPER, step, gradScale, clip);
         for (let i = 0; i < sizes.length; i++) {
           expectClose(`step ${step} param ${i}`, await rt.readF32(pb[i]!), refP[i]!, TOLERANCES.adamw_f32);
           expectClose(`step ${step} m ${i}`, await rt.readF32(mb[i]!), refM[i]!, TOLERANCES.adamw_m_f32);
@@ -66,7 +83,16 @@ describe('adamw and the global gradient norm (shaders/adamw.wgsl)', () => {
     const mb = rt.zerosF32('test', 'm', n);
     const vb = rt.zerosF32('test', 'v', n);
     const rec = rt.recorder('adamw no clip');
-    await adamwStep(rt, rec, { ...HYPER, param: pb, grad: rt.uploadF32('test', 'g', g), m: mb, v: vb, count: n, step: 1, gradScale: 2 });
+    await adamwStep(rt, rec, {
+      ...HYPER,
+      param: pb,
+      grad: rt.uploadF32('test', 'g', g),
+      m: mb,
+      v: vb,
+      count: n,
+      step: 1,
+      gradScale: 2,
+    });
     await rec.submit();
     adamwStepRef(refP, g, refM, refV, HYPER, 1, 2);
     expectClose('param', await rt.readF32(pb), refP, TOLERANCES.adamw_f32);

@@ -3,7 +3,13 @@
  * generator, outputs poisoned with NaN, forward (out, lse) and backward (dq, dk, dv) compared element-wise.
  * Shared by attention.test.ts and attention-large.test.ts.
  */
-import { type AttentionTiles, attentionBackward, attentionForward, attentionStatsFloats, segmentIdsFromLengths } from '../../src/kernels/attention.ts';
+import {
+  type AttentionTiles,
+  attentionBackward,
+  attentionForward,
+  attentionStatsFloats,
+  segmentIdsFromLengths,
+} from '../../src/kernels/attention.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { poisonedF32 } from '../harness/poison.ts';
@@ -44,7 +50,17 @@ export async function runAttentionCase(rt: GpuRuntime, c: AttentionCase, rng: Rn
   const n = c.B * c.T;
   const x = inputs(rng, c);
   const seg = c.packed ? segmentIdsFromLengths(c.packed, c.T).segments : undefined;
-  const ref: AttentionRefShape = { B: c.B, T: c.T, H: c.H, Hkv: c.Hkv, D: c.D, scale: c.scale ?? 1 / Math.sqrt(c.D), window: c.window ?? 0, softcap: c.softcap ?? 0, segments: seg };
+  const ref: AttentionRefShape = {
+    B: c.B,
+    T: c.T,
+    H: c.H,
+    Hkv: c.Hkv,
+    D: c.D,
+    scale: c.scale ?? 1 / Math.sqrt(c.D),
+    window: c.window ?? 0,
+    softcap: c.softcap ?? 0,
+    segments: seg,
+  };
   const shape = {
     B: c.B,
     T: c.T,
@@ -70,7 +86,12 @@ export async function runAttentionCase(rt: GpuRuntime, c: AttentionCase, rng: Rn
   if (backward) {
     const dout = rt.uploadF32('test', 'dout', x.dout);
     const stats = poisonedF32(rt, 'stats', attentionStatsFloats(shape));
-    await attentionBackward(rt, rec, { ...shape, q, k, v, out, lse, dout, stats, dq, dk, dv }, c.tiles ? { dq: c.tiles, dkdv: c.tiles } : {});
+    await attentionBackward(
+      rt,
+      rec,
+      { ...shape, q, k, v, out, lse, dout, stats, dq, dk, dv },
+      c.tiles ? { dq: c.tiles, dkdv: c.tiles } : {},
+    );
   }
   await rec.submit();
   const want = attentionForwardRef(ref, x.q, x.k, x.v);
@@ -85,4 +106,3 @@ export async function runAttentionCase(rt: GpuRuntime, c: AttentionCase, rng: Rn
   rt.memory.destroyOwner('test');
   rt.memory.destroyOwner('test-output');
 }
-

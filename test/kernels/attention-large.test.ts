@@ -15,7 +15,11 @@ describe('attention, large shapes (shaders/attention.wgsl)', () => {
     const rt = await testRuntime();
     rt.memory.resetPeak();
     const [T, D] = [4096, 16];
-    await runAttentionCase(rt, { name: 'T 4096 windowed', B: 1, T, H: 1, Hkv: 1, D, packed: [[2500, 1596]], window: 256 }, seededRng('attention T=4096 window'));
+    await runAttentionCase(
+      rt,
+      { name: 'T 4096 windowed', B: 1, T, H: 1, Hkv: 1, D, packed: [[2500, 1596]], window: 256 },
+      seededRng('attention T=4096 window'),
+    );
     // q, k, v, dout, out, dq, dk, dv of T·D floats, lse and stats of T and 2T, the segment ids: ~2 MiB.
     // One [T, T] f32 score matrix alone would be 64 MiB.
     expect(rt.memory.stats().peakBytes).toBeLessThan(12 * T * D * 4);
@@ -23,6 +27,10 @@ describe('attention, large shapes (shaders/attention.wgsl)', () => {
 
   it('T = 4096 (H 1, D 16), full causal: forward (256 key tiles of online softmax per query tile)', async () => {
     const rt = await testRuntime();
-    await runAttentionCase(rt, { name: 'T 4096 causal', B: 1, T: 4096, H: 1, Hkv: 1, D: 16, backward: false }, seededRng('attention T=4096 causal'));
+    await runAttentionCase(
+      rt,
+      { name: 'T 4096 causal', B: 1, T: 4096, H: 1, Hkv: 1, D: 16, backward: false },
+      seededRng('attention T=4096 causal'),
+    );
   });
 });

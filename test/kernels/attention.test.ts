@@ -15,12 +15,53 @@ const CASES: AttentionCase[] = [
   { name: 'single token', B: 1, T: 1, H: 1, Hkv: 1, D: 24 },
   { name: 'MHA (G 1), B 2, window = T (masks nothing)', B: 2, T: 7, H: 2, Hkv: 2, D: 24, window: 7 },
   { name: 'GQA 2, B 2', B: 2, T: 33, H: 4, Hkv: 2, D: 24 },
-  { name: 'GQA 4, packed segments, B 3', B: 3, T: 45, H: 4, Hkv: 1, D: 24, packed: [[10, 20, 15], [45], [1, 1, 30, 3]] },
-  { name: 'GQA 3, segments + window + soft-cap, scale 0.3', B: 2, T: 40, H: 3, Hkv: 1, D: 24, window: 6, softcap: 2, scale: 0.3, packed: [[13, 9], [1, 38]] },
+  {
+    name: 'GQA 4, packed segments, B 3',
+    B: 3,
+    T: 45,
+    H: 4,
+    Hkv: 1,
+    D: 24,
+    packed: [[10, 20, 15], [45], [1, 1, 30, 3]],
+  },
+  {
+    name: 'GQA 3, segments + window + soft-cap, scale 0.3',
+    B: 2,
+    T: 40,
+    H: 3,
+    Hkv: 1,
+    D: 24,
+    window: 6,
+    softcap: 2,
+    scale: 0.3,
+    packed: [
+      [13, 9],
+      [1, 38],
+    ],
+  },
   { name: 'GQA 4, window 17, soft-cap 3 (llama head dim)', B: 1, T: 100, H: 8, Hkv: 2, D: 128, window: 17, softcap: 3 },
   { name: 'H = Hkv, window 2 (previous token and self), B 2', B: 2, T: 12, H: 3, Hkv: 3, D: 128, window: 2 },
-  { name: 'odd D 5, odd tiles BR 3 BC 5 TPR 2, GQA 2, window + segments', B: 2, T: 29, H: 4, Hkv: 2, D: 5, window: 9, packed: [[11, 18], [29]], tiles: { BR: 3, BC: 5, TPR: 2 } },
-  { name: 'odd D 5, odd tiles, MHA, soft-cap, no mask extras', B: 1, T: 19, H: 2, Hkv: 2, D: 5, softcap: 1, tiles: { BR: 3, BC: 5, TPR: 2 } },
+  {
+    name: 'odd D 5, odd tiles BR 3 BC 5 TPR 2, GQA 2, window + segments',
+    B: 2,
+    T: 29,
+    H: 4,
+    Hkv: 2,
+    D: 5,
+    window: 9,
+    packed: [[11, 18], [29]],
+    tiles: { BR: 3, BC: 5, TPR: 2 },
+  },
+  {
+    name: 'odd D 5, odd tiles, MHA, soft-cap, no mask extras',
+    B: 1,
+    T: 19,
+    H: 2,
+    Hkv: 2,
+    D: 5,
+    softcap: 1,
+    tiles: { BR: 3, BC: 5, TPR: 2 },
+  },
 ];
 
 describe('attention (shaders/attention.wgsl)', () => {
@@ -39,6 +80,11 @@ describe('attention (shaders/attention.wgsl)', () => {
         expect(Math.ceil(Math.ceil(D / 4) / t.TPR)).toBeLessThanOrEqual(8);
       }
     }
-    expect(() => chooseAttentionTiles('dkdv', 256, { maxComputeWorkgroupStorageSize: 4096, maxComputeInvocationsPerWorkgroup: 256 })).toThrow(RangeError);
+    expect(() =>
+      chooseAttentionTiles('dkdv', 256, {
+        maxComputeWorkgroupStorageSize: 4096,
+        maxComputeInvocationsPerWorkgroup: 256,
+      }),
+    ).toThrow(RangeError);
   });
 });

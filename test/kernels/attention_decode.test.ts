@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { type DecodeTiles, attentionDecode, attentionDecodePartialFloats, chooseDecodeTiles, planDecodeSplits } from '../../src/kernels/attention_decode.ts';
+import {
+  type DecodeTiles,
+  attentionDecode,
+  attentionDecodePartialFloats,
+  chooseDecodeTiles,
+  planDecodeSplits,
+} from '../../src/kernels/attention_decode.ts';
 import { createKvCache, kvAppend } from '../../src/kernels/kv-cache.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { expectClose } from '../harness/allclose.ts';
@@ -34,14 +40,61 @@ interface DecodeCase {
 const CASES: DecodeCase[] = [
   { name: 'L 1 (first token), MHA', L: 1, n: 1, H: 1, Hkv: 1, D: 16 },
   { name: 'L 7, GQA 2', L: 7, n: 1, H: 4, Hkv: 2, D: 16 },
-  { name: 'L 33, GQA 4, window 5, chunks of 5 (most empty for the row)', L: 33, n: 1, H: 4, Hkv: 1, D: 16, window: 5, chunk: 5 },
-  { name: 'L 300, MHA, soft-cap 2, scale 0.3', L: 300, n: 1, H: 2, Hkv: 2, D: 16, softcap: 2, scale: 0.3, minSplits: 9 },
-  { name: 'L 300, 4-token prefill continuation, GQA 2, window 64, soft-cap 3', L: 300, n: 4, H: 4, Hkv: 2, D: 16, window: 64, softcap: 3 },
+  {
+    name: 'L 33, GQA 4, window 5, chunks of 5 (most empty for the row)',
+    L: 33,
+    n: 1,
+    H: 4,
+    Hkv: 1,
+    D: 16,
+    window: 5,
+    chunk: 5,
+  },
+  {
+    name: 'L 300, MHA, soft-cap 2, scale 0.3',
+    L: 300,
+    n: 1,
+    H: 2,
+    Hkv: 2,
+    D: 16,
+    softcap: 2,
+    scale: 0.3,
+    minSplits: 9,
+  },
+  {
+    name: 'L 300, 4-token prefill continuation, GQA 2, window 64, soft-cap 3',
+    L: 300,
+    n: 4,
+    H: 4,
+    Hkv: 2,
+    D: 16,
+    window: 64,
+    softcap: 3,
+  },
   { name: 'L 19, whole-prompt prefill (p0 0), GQA 4', L: 19, n: 19, H: 4, Hkv: 1, D: 16, chunk: 7 },
   { name: 'L 4096, GQA 2, full causal', L: 4096, n: 1, H: 2, Hkv: 1, D: 16, minSplits: 64 },
   { name: 'L 4096, GQA 4, window 256, soft-cap 5', L: 4096, n: 1, H: 4, Hkv: 1, D: 16, window: 256, softcap: 5 },
-  { name: 'D 256 (gemma2-like), GQA 2, soft-cap 50, scale 224^-0.5', L: 37, n: 1, H: 2, Hkv: 1, D: 256, softcap: 50, scale: 1 / Math.sqrt(224) },
-  { name: 'odd D 5, odd tiles BR 3 BC 5 WG 32, 3 new tokens, GQA 2, window 9, chunks of 7', L: 33, n: 3, H: 4, Hkv: 2, D: 5, window: 9, chunk: 7, tiles: { BR: 3, BC: 5, WG: 32 } },
+  {
+    name: 'D 256 (gemma2-like), GQA 2, soft-cap 50, scale 224^-0.5',
+    L: 37,
+    n: 1,
+    H: 2,
+    Hkv: 1,
+    D: 256,
+    softcap: 50,
+    scale: 1 / Math.sqrt(224),
+  },
+  {
+    name: 'odd D 5, odd tiles BR 3 BC 5 WG 32, 3 new tokens, GQA 2, window 9, chunks of 7',
+    L: 33,
+    n: 3,
+    H: 4,
+    Hkv: 2,
+    D: 5,
+    window: 9,
+    chunk: 7,
+    tiles: { BR: 3, BC: 5, WG: 32 },
+  },
 ];
 
 /** Inputs scaled so logits spread over a few units, as in the training attention test. */
@@ -73,16 +126,51 @@ async function runCase(rt: GpuRuntime, c: DecodeCase, rng: Rng): Promise<void> {
     out.set(a.subarray(p0 * row, c.L * row), 2 * row);
     return out;
   };
-  if (p0 > 0) kvAppend(rec, cache, { layer: 1, k: rt.uploadF32('test', 'k0', prefix(x.k)), v: rt.uploadF32('test', 'v0', prefix(x.v)), p0: 0, n: p0 });
-  kvAppend(rec, cache, { layer: 1, k: rt.uploadF32('test', 'k1', fresh(x.k)), v: rt.uploadF32('test', 'v1', fresh(x.v)), p0, n: c.n, srcToken: 2 });
+  if (p0 > 0)
+    kvAppend(rec, cache, {
+      layer: 1,
+      k: rt.uploadF32('test', 'k0', prefix(x.k)),
+      v: rt.uploadF32('test', 'v0', prefix(x.v)),
+      p0: 0,
+      n: p0,
+    });
+  kvAppend(rec, cache, {
+    layer: 1,
+    k: rt.uploadF32('test', 'k1', fresh(x.k)),
+    v: rt.uploadF32('test', 'v1', fresh(x.v)),
+    p0,
+    n: c.n,
+    srcToken: 2,
+  });
   const q = rt.uploadF32('test', 'q', x.q.slice(p0 * c.H * c.D));
   const out = poisonedF32(rt, 'out', c.n * c.H * c.D);
   const partials = poisonedF32(rt, 'partials', attentionDecodePartialFloats(c));
-  const shape = { n: c.n, p0, H: c.H, Hkv: c.Hkv, D: c.D, maxTokens, scale: c.scale, window: c.window, softcap: c.softcap, chunk: c.chunk };
-  const plan = await attentionDecode(rt, rec, { ...shape, q, kCache: cache.k[1]!, vCache: cache.v[1]!, partials, out }, c.tiles);
+  const shape = {
+    n: c.n,
+    p0,
+    H: c.H,
+    Hkv: c.Hkv,
+    D: c.D,
+    maxTokens,
+    scale: c.scale,
+    window: c.window,
+    softcap: c.softcap,
+    chunk: c.chunk,
+  };
+  const plan = await attentionDecode(
+    rt,
+    rec,
+    { ...shape, q, kCache: cache.k[1]!, vCache: cache.v[1]!, partials, out },
+    c.tiles,
+  );
   await rec.submit();
   if (c.minSplits !== undefined) expect(plan.splits).toBeGreaterThanOrEqual(c.minSplits);
-  const ref = attentionForwardRef({ B: 1, T: c.L, H: c.H, Hkv: c.Hkv, D: c.D, scale, window: c.window ?? 0, softcap: c.softcap ?? 0 }, x.q, x.k, x.v);
+  const ref = attentionForwardRef(
+    { B: 1, T: c.L, H: c.H, Hkv: c.Hkv, D: c.D, scale, window: c.window ?? 0, softcap: c.softcap ?? 0 },
+    x.q,
+    x.k,
+    x.v,
+  );
   const label = `${c.name} (${plan.splits} chunks of ${plan.chunk}, BR ${plan.tiles.BR} BC ${plan.tiles.BC})`;
   expectClose(label, await rt.readF32(out), ref.out.subarray(p0 * c.H * c.D), TOLERANCES.attention_decode_out);
   rt.memory.destroyOwner('test');
@@ -102,20 +190,51 @@ describe('attention decode (shaders/attention_decode.wgsl)', () => {
     const rng = seededRng('attention decode loop');
     const [L, H, Hkv, D, window] = [11, 4, 2, 16, 6];
     const x = sequence(rng, L, H, Hkv, D, 1 / Math.sqrt(D));
-    const ref = attentionForwardRef({ B: 1, T: L, H, Hkv, D, scale: 1 / Math.sqrt(D), window, softcap: 0 }, x.q, x.k, x.v).out;
+    const ref = attentionForwardRef(
+      { B: 1, T: L, H, Hkv, D, scale: 1 / Math.sqrt(D), window, softcap: 0 },
+      x.q,
+      x.k,
+      x.v,
+    ).out;
     const cache = createKvCache(rt, 'test', { layers: 1, maxTokens: L, Hkv, D });
     const k = rt.uploadF32('test', 'k', x.k);
     const v = rt.uploadF32('test', 'v', x.v);
-    const steps: [number, number][] = [[0, 5], [5, 1], [6, 1], [7, 1], [8, 1], [9, 1], [10, 1]];
+    const steps: [number, number][] = [
+      [0, 5],
+      [5, 1],
+      [6, 1],
+      [7, 1],
+      [8, 1],
+      [9, 1],
+      [10, 1],
+    ];
     for (const [p0, n] of steps) {
       const rec = rt.recorder('decode-step');
       kvAppend(rec, cache, { layer: 0, k, v, p0, n, srcToken: p0 });
       const q = rt.uploadF32('test-output', 'q', x.q.slice(p0 * H * D, (p0 + n) * H * D));
       const out = poisonedF32(rt, 'out', n * H * D);
       const partials = poisonedF32(rt, 'partials', attentionDecodePartialFloats({ n, H, D }));
-      await attentionDecode(rt, rec, { n, p0, H, Hkv, D, maxTokens: L, window, q, kCache: cache.k[0]!, vCache: cache.v[0]!, partials, out });
+      await attentionDecode(rt, rec, {
+        n,
+        p0,
+        H,
+        Hkv,
+        D,
+        maxTokens: L,
+        window,
+        q,
+        kCache: cache.k[0]!,
+        vCache: cache.v[0]!,
+        partials,
+        out,
+      });
       await rec.submit();
-      expectClose(`step at ${p0}`, await rt.readF32(out), ref.subarray(p0 * H * D, (p0 + n) * H * D), TOLERANCES.attention_decode_out);
+      expectClose(
+        `step at ${p0}`,
+        await rt.readF32(out),
+        ref.subarray(p0 * H * D, (p0 + n) * H * D),
+        TOLERANCES.attention_decode_out,
+      );
       rt.memory.destroyOwner('test-output');
     }
     rt.memory.destroyOwner('test');

@@ -67,7 +67,11 @@ describe('one transformer block, GPU vs float64', () => {
           moduleId: LORA_TARGETS.indexOf(t),
         };
       }
-      const positions = rt.memory.upload(own, 'positions', Uint32Array.from({ length: N }, (_, i) => i % T)).buffer;
+      const positions = rt.memory.upload(
+        own,
+        'positions',
+        Uint32Array.from({ length: N }, (_, i) => i % T),
+      ).buffer;
       const ranks = Object.fromEntries(LORA_TARGETS.map((t) => [t, R]));
       const saved = allocateSaved(rt, own, d, dims, ranks);
       const scratch = allocateScratch(rt, own, d, dims, ranks);
@@ -75,7 +79,17 @@ describe('one transformer block, GPU vs float64', () => {
       const out = poisonedF32(rt, 'out', N * C);
       const dout = rt.uploadF32(own, 'dout', Float32Array.from(G));
       const dx = poisonedF32(rt, 'dx', N * C);
-      const ctx = { rt, rec: rt.recorder(`block ${arch}`), d, layer: 0, dims, positions, ropeTurns: uploadRopeTable(rt, own, ropeConfigOf(d)), lora: blora, dropout: { p: 0, seed: 0 } };
+      const ctx = {
+        rt,
+        rec: rt.recorder(`block ${arch}`),
+        d,
+        layer: 0,
+        dims,
+        positions,
+        ropeTurns: uploadRopeTable(rt, own, ropeConfigOf(d)),
+        lora: blora,
+        dropout: { p: 0, seed: 0 },
+      };
       await blockForward(ctx, bw, xb, out, saved, scratch);
       await blockBackward(ctx, bw, xb, dout, dx, saved, scratch);
       await ctx.rec.submit();

@@ -27,10 +27,46 @@ describe('cli train', () => {
     await makeTinyModel('qwen2', model, {});
     const out = join(root, 'adapter');
     const data = join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit');
-    const code = await train.run(['--model', model, '--data', data, '--out', out, '--rank', '4', '--alpha', '8', '--targets', 'q_proj,v_proj', '--lr', '0.01', '--steps', '4', '--batch', '2', '--grad-accum', '1', '--eval-every', '2', '--quant', 'none', '--max-length', '256', '--samples', '2', '--sample-tokens', '6', '--validator', 'sql']);
+    const code = await train.run([
+      '--model',
+      model,
+      '--data',
+      data,
+      '--out',
+      out,
+      '--rank',
+      '4',
+      '--alpha',
+      '8',
+      '--targets',
+      'q_proj,v_proj',
+      '--lr',
+      '0.01',
+      '--steps',
+      '4',
+      '--batch',
+      '2',
+      '--grad-accum',
+      '1',
+      '--eval-every',
+      '2',
+      '--quant',
+      'none',
+      '--max-length',
+      '256',
+      '--samples',
+      '2',
+      '--sample-tokens',
+      '6',
+      '--validator',
+      'sql',
+    ]);
     expect(code).toBe(0);
 
-    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    const lines = (await readFile(join(out, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     const steps = lines.filter((l) => 'loss' in l);
     expect(steps.map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(steps.every((l) => Number.isFinite(l.loss) && l.loss! > 0)).toBe(true);
@@ -38,7 +74,11 @@ describe('cli train', () => {
     expect(evals.map((l) => l.step)).toEqual([2, 4]);
     expect(evals.every((l) => Number.isFinite(l.val_loss))).toBe(true);
     // Sample generations at each evaluation, checked by the SQL validator (a tiny random model writes no valid SQL).
-    const sampled = lines.filter((l) => 'samples' in l) as unknown as { step: number; samples: { prompt: string; output: string; valid: boolean; error?: string }[]; validity: number }[];
+    const sampled = lines.filter((l) => 'samples' in l) as unknown as {
+      step: number;
+      samples: { prompt: string; output: string; valid: boolean; error?: string }[];
+      validity: number;
+    }[];
     expect(sampled.map((l) => l.step)).toEqual([2, 4]);
     for (const s of sampled) {
       expect(s.samples).toHaveLength(2);
@@ -48,7 +88,15 @@ describe('cli train', () => {
     }
 
     const config = JSON.parse(await readFile(join(out, 'adapter_config.json'), 'utf8'));
-    expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'], bias: 'none', use_dora: false });
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 8,
+      target_modules: ['q_proj', 'v_proj'],
+      bias: 'none',
+      use_dora: false,
+    });
     const src = await NodeFileByteSource.open(join(out, 'adapter_model.safetensors'));
     const header = await readSafetensorsHeader(src);
     expect(header.metadata).toEqual({ format: 'pt' });
@@ -61,10 +109,38 @@ describe('cli train', () => {
 
     // Continue training the exported adapter: it starts where the first run ended, not from scratch.
     const out2 = join(root, 'adapter2');
-    expect(await train.run(['--model', model, '--data', data, '--out', out2, '--adapter', out, '--lr', '0.01', '--steps', '1', '--batch', '2', '--quant', 'none', '--max-length', '256'])).toBe(0);
-    const continued = (await readFile(join(out2, 'metrics.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, number>);
+    expect(
+      await train.run([
+        '--model',
+        model,
+        '--data',
+        data,
+        '--out',
+        out2,
+        '--adapter',
+        out,
+        '--lr',
+        '0.01',
+        '--steps',
+        '1',
+        '--batch',
+        '2',
+        '--quant',
+        'none',
+        '--max-length',
+        '256',
+      ]),
+    ).toBe(0);
+    const continued = (await readFile(join(out2, 'metrics.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, number>);
     expect(continued[0]!.loss!).toBeLessThan(steps[0]!.loss!);
-    expect(JSON.parse(await readFile(join(out2, 'adapter_config.json'), 'utf8'))).toMatchObject({ r: 4, lora_alpha: 8, target_modules: ['q_proj', 'v_proj'] });
+    expect(JSON.parse(await readFile(join(out2, 'adapter_config.json'), 'utf8'))).toMatchObject({
+      r: 4,
+      lora_alpha: 8,
+      target_modules: ['q_proj', 'v_proj'],
+    });
 
     const ids = [5, 9, 13, 2];
     const base = join(root, 'base.json');

@@ -88,13 +88,23 @@ describe('cross-entropy with the f32 head (shaders/cross_entropy.wgsl)', () => {
         dh,
       });
       await rec.submit();
-      expectClose('loss (mean over trained tokens)', await rt.readF32(loss), [ref.loss], TOLERANCES.cross_entropy_loss_f32);
+      expectClose(
+        'loss (mean over trained tokens)',
+        await rt.readF32(loss),
+        [ref.loss],
+        TOLERANCES.cross_entropy_loss_f32,
+      );
       expectClose('per-token losses', await rt.readF32(losses), ref.losses, TOLERANCES.cross_entropy_loss_f32);
       expectClose('dh', await rt.readF32(dh), ref.dh, TOLERANCES.cross_entropy_grad_f32);
       // The logits scratch ends holding the last chunk's dlogits.
       const t0 = Math.floor((T - 1) / Tc) * Tc;
       const rows = T - t0;
-      expectClose('dlogits of the last chunk', (await rt.readF32(logits)).subarray(0, rows * V), ref.dlogits.subarray(t0 * V, T * V), TOLERANCES.cross_entropy_grad_f32);
+      expectClose(
+        'dlogits of the last chunk',
+        (await rt.readF32(logits)).subarray(0, rows * V),
+        ref.dlogits.subarray(t0 * V, T * V),
+        TOLERANCES.cross_entropy_grad_f32,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });
@@ -118,27 +128,55 @@ describe('cross-entropy with the f32 head (shaders/cross_entropy.wgsl)', () => {
     const loss = rt.uploadF32('test', 'loss', [123]);
     const common = { head, T, chunkTokens: chunk, logits, losses, loss, scale: 1 / total };
     const rec = rt.recorder('cross_entropy eval');
-    await crossEntropyLoss(rt, rec, { ...common, h: rt.uploadF32('test', 'h1', h1), targets: uploadU32(rt, 't1', a.targets) });
-    await crossEntropyLoss(rt, rec, { ...common, h: rt.uploadF32('test', 'h2', h2), targets: uploadU32(rt, 't2', b.targets), accumulateLoss: true });
+    await crossEntropyLoss(rt, rec, {
+      ...common,
+      h: rt.uploadF32('test', 'h1', h1),
+      targets: uploadU32(rt, 't1', a.targets),
+    });
+    await crossEntropyLoss(rt, rec, {
+      ...common,
+      h: rt.uploadF32('test', 'h2', h2),
+      targets: uploadU32(rt, 't2', b.targets),
+      accumulateLoss: true,
+    });
     await rec.submit();
     const r1 = crossEntropyRef(h1, w, a.targets, undefined, T, V, C, 0, 1 / total);
     const r2 = crossEntropyRef(h2, w, b.targets, undefined, T, V, C, 0, 1 / total);
     expectClose('accumulated loss', await rt.readF32(loss), [r1.loss + r2.loss], TOLERANCES.cross_entropy_loss_f32);
-    expectClose('per-token losses of the second batch', await rt.readF32(losses), r2.losses, TOLERANCES.cross_entropy_loss_f32);
+    expectClose(
+      'per-token losses of the second batch',
+      await rt.readF32(losses),
+      r2.losses,
+      TOLERANCES.cross_entropy_loss_f32,
+    );
     // Without dh the last chunk's raw logits stay in the scratch: h2[t0:T] · Wᵀ.
     const t0 = Math.floor((T - 1) / chunk) * chunk;
     const want: number[] = [];
-    for (let t = t0; t < T; t++) for (let v = 0; v < V; v++) want.push(Array.from({ length: C }, (_, k) => h2[t * C + k]! * w[v * C + k]!).reduce((s, x) => s + x, 0));
+    for (let t = t0; t < T; t++)
+      for (let v = 0; v < V; v++)
+        want.push(Array.from({ length: C }, (_, k) => h2[t * C + k]! * w[v * C + k]!).reduce((s, x) => s + x, 0));
     expectClose('logits untouched', (await rt.readF32(logits)).subarray(0, want.length), want, TOLERANCES.matmul_f32);
 
     const none = new Uint32Array(T).fill(IGNORE_INDEX);
     const dh = poisonedF32(rt, 'dh', T * C);
     const loss0 = poisonedF32(rt, 'loss0', 1);
     const rec2 = rt.recorder('cross_entropy all masked');
-    await crossEntropyLoss(rt, rec2, { ...common, loss: loss0, scale: 0, h: rt.uploadF32('test', 'h3', h1), targets: uploadU32(rt, 't3', none), dh });
+    await crossEntropyLoss(rt, rec2, {
+      ...common,
+      loss: loss0,
+      scale: 0,
+      h: rt.uploadF32('test', 'h3', h1),
+      targets: uploadU32(rt, 't3', none),
+      dh,
+    });
     await rec2.submit();
     expectClose('loss of a fully masked batch', await rt.readF32(loss0), [0], TOLERANCES.cross_entropy_loss_f32);
-    expectClose('dh of a fully masked batch', await rt.readF32(dh), new Float64Array(T * C), TOLERANCES.cross_entropy_grad_f32);
+    expectClose(
+      'dh of a fully masked batch',
+      await rt.readF32(dh),
+      new Float64Array(T * C),
+      TOLERANCES.cross_entropy_grad_f32,
+    );
     rt.memory.destroyOwner('test');
     rt.memory.destroyOwner('test-output');
   });

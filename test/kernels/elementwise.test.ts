@@ -29,7 +29,12 @@ describe('elementwise (shaders/elementwise.wgsl)', () => {
       expectClose('y = a + b', await rt.readF32(y), sum, TOLERANCES.elementwise_f32);
       expectClose('a += b', await rt.readF32(acc), sum, TOLERANCES.elementwise_f32);
       expectClose('fill', await rt.readF32(filled), new Float64Array(count).fill(-0.75), TOLERANCES.elementwise_f32);
-      expectClose('scale', await rt.readF32(scaled), Float64Array.from(b, (v) => v * 1.5), TOLERANCES.elementwise_f32);
+      expectClose(
+        'scale',
+        await rt.readF32(scaled),
+        Float64Array.from(b, (v) => v * 1.5),
+        TOLERANCES.elementwise_f32,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });
@@ -43,9 +48,19 @@ describe('elementwise (shaders/elementwise.wgsl)', () => {
     const b = rng.f32(count);
     const y = poisonedF32(rt, 'y', count);
     const rec = rt.recorder('elementwise 2-D');
-    await residualForward(rt, rec, { a: rt.uploadF32('test', 'a', a), b: rt.uploadF32('test', 'b', b), y, count }, { WG: 64, maxWorkgroupsPerDim: 7 });
+    await residualForward(
+      rt,
+      rec,
+      { a: rt.uploadF32('test', 'a', a), b: rt.uploadF32('test', 'b', b), y, count },
+      { WG: 64, maxWorkgroupsPerDim: 7 },
+    );
     await rec.submit();
-    expectClose('y = a + b', await rt.readF32(y), Float64Array.from(a, (v, i) => v + b[i]!), TOLERANCES.elementwise_f32);
+    expectClose(
+      'y = a + b',
+      await rt.readF32(y),
+      Float64Array.from(a, (v, i) => v + b[i]!),
+      TOLERANCES.elementwise_f32,
+    );
     rt.memory.destroyOwner('test');
     rt.memory.destroyOwner('test-output');
   });

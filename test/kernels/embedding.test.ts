@@ -20,7 +20,16 @@ function randomIds(rng: Rng, N: number, V: number): Uint32Array {
   return ids;
 }
 
-async function check(rt: GpuRuntime, format: WeightFormat, V: number, C: number, N: number, scale: number, opts: EmbeddingOptions = {}, minChunks = 1) {
+async function check(
+  rt: GpuRuntime,
+  format: WeightFormat,
+  V: number,
+  C: number,
+  N: number,
+  scale: number,
+  opts: EmbeddingOptions = {},
+  minChunks = 1,
+) {
   const rng = seededRng(`embedding ${format} V=${V} C=${C} N=${N}`);
   const { w, values } = makeTestWeight(rt, format, V, C, rng);
   const ids = randomIds(rng, N, V);
@@ -31,7 +40,12 @@ async function check(rt: GpuRuntime, format: WeightFormat, V: number, C: number,
   expect(chunks).toBeGreaterThanOrEqual(minChunks);
   await rec.submit();
   const got = await rt.readF32(out, N * C);
-  expectClose(`embedding ${format} [${V}, ${C}] N=${N}`, got, embeddingRef(values, V, C, ids, scale), TOLERANCES.embedding_f32);
+  expectClose(
+    `embedding ${format} [${V}, ${C}] N=${N}`,
+    got,
+    embeddingRef(values, V, C, ids, scale),
+    TOLERANCES.embedding_f32,
+  );
   destroyWeight(rt, w);
   rt.memory.destroyOwner('test');
   rt.memory.destroyOwner('test-output');
@@ -40,12 +54,30 @@ async function check(rt: GpuRuntime, format: WeightFormat, V: number, C: number,
 // Ragged: C odd for the dense formats (f16/bf16 rows then straddle u32 words), an odd number of 32-blocks per row for
 // q8_0 / q4_0 (f16 scales of one row straddle u32 words), N = 1 and N not a multiple of the workgroup.
 const SHAPES: Record<WeightFormat, [V: number, C: number][]> = {
-  f32: [[53, 37], [1, 1]],
-  f16: [[53, 37], [3, 1]],
-  bf16: [[53, 37], [3, 1]],
-  q8_0: [[53, 96], [2, 32]],
-  q4_0: [[53, 96], [2, 32]],
-  nf4: [[53, 192], [2, 64]],
+  f32: [
+    [53, 37],
+    [1, 1],
+  ],
+  f16: [
+    [53, 37],
+    [3, 1],
+  ],
+  bf16: [
+    [53, 37],
+    [3, 1],
+  ],
+  q8_0: [
+    [53, 96],
+    [2, 32],
+  ],
+  q4_0: [
+    [53, 96],
+    [2, 32],
+  ],
+  nf4: [
+    [53, 192],
+    [2, 64],
+  ],
 };
 
 describe('embedding_forward gathers rows of every table format (shaders/embedding.wgsl)', () => {
@@ -74,7 +106,9 @@ describe('embedding_forward gathers rows of every table format (shaders/embeddin
     const { w } = makeTestWeight(rt, 'f32', 4, 8, seededRng('embedding refuse'));
     const ids = rt.memory.upload('test', 'ids', new Uint32Array(2)).buffer;
     const out = poisonedF32(rt, 'out', 2 * 9);
-    await expect(embeddingForward(rt, rt.recorder('x'), { table: w, ids, out, N: 2, C: 9, scale: 1 })).rejects.toThrow(/\[4, 8\] but C = 9/);
+    await expect(embeddingForward(rt, rt.recorder('x'), { table: w, ids, out, N: 2, C: 9, scale: 1 })).rejects.toThrow(
+      /\[4, 8\] but C = 9/,
+    );
     destroyWeight(rt, w);
     rt.memory.destroyOwner('test');
     rt.memory.destroyOwner('test-output');

@@ -16,7 +16,13 @@ import { ggufLoraFile, readGgufLora } from '../../src/formats/gguf-lora.ts';
 import { encodeGgufTensor } from '../../src/formats/gguf-quant.ts';
 import { writeGguf } from '../../src/formats/gguf-write.ts';
 import { readMlxAdapter } from '../../src/formats/mlx.ts';
-import { type AdapterDtype, type PeftExport, peftConfigJson, peftWeights, readPeftAdapter } from '../../src/formats/peft.ts';
+import {
+  type AdapterDtype,
+  type PeftExport,
+  peftConfigJson,
+  peftWeights,
+  readPeftAdapter,
+} from '../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { type ModelDescription, parseModelConfig } from '../../src/model/config.ts';
@@ -44,11 +50,23 @@ afterAll(async () => {
 const T = 8;
 
 /** Logits of the model in `dir` (any layout the loader reads), optionally with an adapter applied unmerged. */
-async function logitsOf(rt: GpuRuntime, path: string, ids: number[], adapter: PeftExport | null, dtype: AdapterDtype = 'f32'): Promise<{ logits: Float32Array; desc: ModelDescription }> {
+async function logitsOf(
+  rt: GpuRuntime,
+  path: string,
+  ids: number[],
+  adapter: PeftExport | null,
+  dtype: AdapterDtype = 'f32',
+): Promise<{ logits: Float32Array; desc: ModelDescription }> {
   const owner = `w-${Math.random().toString(36).slice(2)}`;
   const { weights } = await loadModel(rt, await NodeFolderModelSource.open(path), { quant: 'none', owner });
   let lora = null;
-  if (adapter) lora = loraFromPeft(rt, weights.desc, await readPeftAdapter(peftConfigJson(adapter), new MemoryByteSource(peftWeights(adapter, dtype))), `${owner}-lora`);
+  if (adapter)
+    lora = loraFromPeft(
+      rt,
+      weights.desc,
+      await readPeftAdapter(peftConfigJson(adapter), new MemoryByteSource(peftWeights(adapter, dtype))),
+      `${owner}-lora`,
+    );
   const engine = new ModelEngine(rt, weights, 1, T, lora, 'inference');
   try {
     return { logits: await engine.logits({ ids: Uint32Array.from(ids), B: 1, T }), desc: weights.desc };
@@ -70,7 +88,12 @@ async function mergeLikeLlamaCpp(basePath: string, adapterBytes: Uint8Array): Pr
   const adapterSource = new MemoryByteSource(adapterBytes);
   const adapter = await readGguf(adapterSource);
   const alpha = ggufNumber(adapter, 'adapter.lora.alpha')!;
-  const values = async (src: MemoryByteSource, t: GgufTensorInfo) => dequantizeGguf(t.type, await readGgufTensor(src, t), t.shape.reduce((x, y) => x * y, 1));
+  const values = async (src: MemoryByteSource, t: GgufTensorInfo) =>
+    dequantizeGguf(
+      t.type,
+      await readGgufTensor(src, t),
+      t.shape.reduce((x, y) => x * y, 1),
+    );
   let merged = 0;
   const tensors = [];
   for (const t of base.tensors) {
@@ -114,7 +137,12 @@ describe('merged model folder', () => {
       const ids = Array.from({ length: T }, () => rng.int(0, d.vocab));
       const e = randomAdapter(d, rng, { rank: 4, alpha: 8, range: 0.3 });
       const out = join(root, `merged-${arch}`);
-      const result = await exportMergedModel(await NodeFolderModelSource.open(m.dir), e, nodeFolderSink(out), sharded ? { shardBytes: 60_000 } : {});
+      const result = await exportMergedModel(
+        await NodeFolderModelSource.open(m.dir),
+        e,
+        nodeFolderSink(out),
+        sharded ? { shardBytes: 60_000 } : {},
+      );
       const listing = (await readdir(out)).sort();
       expect(listing).toEqual(result.files.map((f) => f.name).sort());
       expect(listing).toContain('README.md');
@@ -125,7 +153,9 @@ describe('merged model folder', () => {
       const base = await logitsOf(rt, m.dir, ids, null);
       const unmerged = await logitsOf(rt, m.dir, ids, e);
       const r = compareClose(merged.logits, unmerged.logits, TOLERANCES.merged_vs_adapter_f32);
-      console.log(`[bound] merged ${arch}: max abs ${r.maxAbs.toExponential(2)}, norm-wise ${r.normRel.toExponential(2)}`);
+      console.log(
+        `[bound] merged ${arch}: max abs ${r.maxAbs.toExponential(2)}, norm-wise ${r.normRel.toExponential(2)}`,
+      );
       expectClose(`${arch} merged vs base + adapter`, merged.logits, unmerged.logits, TOLERANCES.merged_vs_adapter_f32);
       expect(compareClose(merged.logits, base.logits, { atol: 1e-2, rtol: 0 }).ok).toBe(false); // the merge changed the model
     });
@@ -154,20 +184,35 @@ describe('GGUF LoRA applied in the engine', () => {
 
       // The base from its GGUF (q/k rows permuted by the converter, un-permuted by the loader) + the GGUF adapter.
       const onGgufBase = await logitsOf(rt, join(m.dir, m.ggufFiles.F32!), ids, back);
-      expectClose(`${arch} GGUF base + GGUF LoRA vs safetensors + PEFT`, onGgufBase.logits, peft.logits, TOLERANCES.gguf_vs_safetensors);
+      expectClose(
+        `${arch} GGUF base + GGUF LoRA vs safetensors + PEFT`,
+        onGgufBase.logits,
+        peft.logits,
+        TOLERANCES.gguf_vs_safetensors,
+      );
 
       // llama.cpp's semantics, without our reader: W_gguf + (alpha / r)·lora_b @ lora_a on the raw (permuted) tensors
       // of the base GGUF, written as a merged GGUF and loaded (and un-permuted) by the app's loader.
       const mergedGguf = join(m.dir, 'merged-by-llama-cpp-rule.gguf');
       await writeFile(mergedGguf, await mergeLikeLlamaCpp(join(m.dir, m.ggufFiles.F32!), ggufLoraFile(e, d)));
       const llamaCpp = await logitsOf(rt, mergedGguf, ids, null);
-      expectClose(`${arch} GGUF base merged by llama.cpp's rule vs safetensors + PEFT`, llamaCpp.logits, peft.logits, TOLERANCES.merged_vs_adapter_f32);
+      expectClose(
+        `${arch} GGUF base merged by llama.cpp's rule vs safetensors + PEFT`,
+        llamaCpp.logits,
+        peft.logits,
+        TOLERANCES.merged_vs_adapter_f32,
+      );
 
       // f16: the GGUF and PEFT exports round the same values the same way (nearest even).
       const half = await readGgufLora(new MemoryByteSource(ggufLoraFile(e, d, 'f16')), d);
       const halfGguf = await logitsOf(rt, m.dir, ids, half);
       const halfPeft = await logitsOf(rt, m.dir, ids, e, 'f16');
-      expectClose(`${arch} f16 GGUF LoRA vs f16 PEFT`, halfGguf.logits, halfPeft.logits, TOLERANCES.gguf_vs_safetensors);
+      expectClose(
+        `${arch} f16 GGUF LoRA vs f16 PEFT`,
+        halfGguf.logits,
+        halfPeft.logits,
+        TOLERANCES.gguf_vs_safetensors,
+      );
     });
   }
 });
@@ -180,14 +225,22 @@ describe('cli export', () => {
     const m = await makeTinyModel('llama', join(root, 'cli-llama'));
     const d = parseModelConfig(m.config);
     const ids = Array.from({ length: T }, () => rng.int(0, d.vocab));
-    const e = randomAdapter(d, rng, { rank: 2, alpha: 4, targets: ['q_proj', 'k_proj', 'v_proj', 'down_proj'], layers: [1, 2], baseModel: 'tiny/llama' });
+    const e = randomAdapter(d, rng, {
+      rank: 2,
+      alpha: 4,
+      targets: ['q_proj', 'k_proj', 'v_proj', 'down_proj'],
+      layers: [1, 2],
+      baseModel: 'tiny/llama',
+    });
     const adapterDir = join(root, 'cli-adapter');
     await mkdir(adapterDir, { recursive: true });
     await writeFile(join(adapterDir, 'adapter_model.safetensors'), peftWeights(e));
     await writeFile(join(adapterDir, 'adapter_config.json'), peftConfigJson(e));
     const run = async (format: string, extra: string[] = []) => {
       const out = join(root, `cli-${format}`);
-      expect(await command.run(['--adapter', adapterDir, '--model', m.dir, '--format', format, '--out', out, ...extra])).toBe(0);
+      expect(
+        await command.run(['--adapter', adapterDir, '--model', m.dir, '--format', format, '--out', out, ...extra]),
+      ).toBe(0);
       return out;
     };
     const sameModules = (got: PeftExport, eps: number) => {
@@ -204,24 +257,43 @@ describe('cli export', () => {
     const peftOut = await run('peft', ['--dtype', 'bf16']);
     expect((await readdir(peftOut)).sort()).toEqual(['README.md', 'adapter_config.json', 'adapter_model.safetensors']);
     const peftBytes = new Uint8Array(await readFile(join(peftOut, 'adapter_model.safetensors')));
-    expect((await readSafetensorsHeader(new MemoryByteSource(peftBytes))).tensors.every((t) => t.dtype === 'BF16')).toBe(true);
-    const peftBack = await readPeftAdapter(await readFile(join(peftOut, 'adapter_config.json'), 'utf8'), new MemoryByteSource(peftBytes));
+    expect(
+      (await readSafetensorsHeader(new MemoryByteSource(peftBytes))).tensors.every((t) => t.dtype === 'BF16'),
+    ).toBe(true);
+    const peftBack = await readPeftAdapter(
+      await readFile(join(peftOut, 'adapter_config.json'), 'utf8'),
+      new MemoryByteSource(peftBytes),
+    );
     expect(peftBack.scaling).toBe(2);
 
     const mlxOut = await run('mlx');
     expect((await readdir(mlxOut)).sort()).toEqual(['README.md', 'adapter_config.json', 'adapters.safetensors']);
-    const mlx = await readMlxAdapter(await readFile(join(mlxOut, 'adapter_config.json'), 'utf8'), new MemoryByteSource(new Uint8Array(await readFile(join(mlxOut, 'adapters.safetensors')))), d.layers);
+    const mlx = await readMlxAdapter(
+      await readFile(join(mlxOut, 'adapter_config.json'), 'utf8'),
+      new MemoryByteSource(new Uint8Array(await readFile(join(mlxOut, 'adapters.safetensors')))),
+      d.layers,
+    );
     sameModules(mlx, 0);
     expect(mlx.layersToTransform).toEqual([1, 2]);
     expect(mlx.alpha / mlx.rank).toBe(2);
 
     const ggufOut = await run('gguf', ['--dtype', 'f16']);
     expect((await readdir(ggufOut)).sort()).toEqual(['README.md', 'adapter.gguf']);
-    const gguf = await readGgufLora(new MemoryByteSource(new Uint8Array(await readFile(join(ggufOut, 'adapter.gguf')))), d);
+    const gguf = await readGgufLora(
+      new MemoryByteSource(new Uint8Array(await readFile(join(ggufOut, 'adapter.gguf')))),
+      d,
+    );
     sameModules(gguf, 2 ** -11);
 
     const mergedOut = await run('merged');
-    expect((await readdir(mergedOut)).sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect((await readdir(mergedOut)).sort()).toEqual([
+      'README.md',
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     const merged = await logitsOf(rt, mergedOut, ids, null);
     const unmerged = await logitsOf(rt, m.dir, ids, e);
     expectClose('cli merged vs base + adapter', merged.logits, unmerged.logits, TOLERANCES.merged_vs_adapter_f32);

@@ -1,5 +1,11 @@
 import { describe, it } from 'vitest';
-import { type GluActivation, gluBackward, gluBackwardFused, gluForward, gluForwardFused } from '../../src/kernels/glu.ts';
+import {
+  type GluActivation,
+  gluBackward,
+  gluBackwardFused,
+  gluForward,
+  gluForwardFused,
+} from '../../src/kernels/glu.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';

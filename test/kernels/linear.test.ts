@@ -25,7 +25,12 @@ describe('linearForward / linearBackwardInput for every weight format (src/kerne
       const rng = seededRng(`linear ${format}`);
       const [N, K, M] = [5, format === 'nf4' ? 128 : 64, 300];
       const { w, values } = makeTestWeight(rt, format, M, K, rng);
-      const chunks = planRowChunks(weightArrays(w), M, { maxBindingBytes: SPLIT_BYTES, offsetAlignment: rt.device.limits.minStorageBufferOffsetAlignment }, format);
+      const chunks = planRowChunks(
+        weightArrays(w),
+        M,
+        { maxBindingBytes: SPLIT_BYTES, offsetAlignment: rt.device.limits.minStorageBufferOffsetAlignment },
+        format,
+      );
       expect(chunks.length).toBeGreaterThanOrEqual(3);
       const x = rng.f32(N * K);
       const b = rng.f32(M);
@@ -51,7 +56,12 @@ describe('linearForward / linearBackwardInput for every weight format (src/kerne
         const tag = `${format}${split ? ` in ${chunks.length} chunks` : ''}`;
         expectClose(`${tag}: y`, await rt.readF32(y), yRef, TOL);
         expectClose(`${tag}: dx`, await rt.readF32(dx), dxRef, TOL);
-        expectClose(`${tag}: dx accumulated`, await rt.readF32(dxAcc), dxRef.map((v, i) => v + prior[i]!), TOL);
+        expectClose(
+          `${tag}: dx accumulated`,
+          await rt.readF32(dxAcc),
+          dxRef.map((v, i) => v + prior[i]!),
+          TOL,
+        );
       }
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
@@ -66,10 +76,14 @@ describe('linearForward / linearBackwardInput for every weight format (src/kerne
     const buf = rt.zerosF32('test', 'buf', 1024);
     for (const format of formats) {
       const { w } = makeTestWeight(rt, format, 3, 32, rng);
-      await expect(linearForward(rt, rec, { x: buf, w, y: buf, N: 1, K: 32, M: 4 }), format).rejects.toThrow(/weight is \[3, 32\]|\[3, 32\]/);
+      await expect(linearForward(rt, rec, { x: buf, w, y: buf, N: 1, K: 32, M: 4 }), format).rejects.toThrow(
+        /weight is \[3, 32\]|\[3, 32\]/,
+      );
     }
     const ragged: QuantWeight = { format: 'q8_0', rows: 3, cols: 40, scales: buf, quants: buf };
-    await expect(linearBackwardInput(rt, rec, { dy: buf, w: ragged, dx: buf, N: 1, K: 40, M: 3 })).rejects.toThrow(/multiple of 32/);
+    await expect(linearBackwardInput(rt, rec, { dy: buf, w: ragged, dx: buf, N: 1, K: 40, M: 3 })).rejects.toThrow(
+      /multiple of 32/,
+    );
     expect(rec.length).toBe(0);
     rt.memory.destroyOwner('test');
   });

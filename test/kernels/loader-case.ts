@@ -24,7 +24,11 @@ export async function makeZoo(repos?: string[]): Promise<Zoo> {
 }
 
 /** Loads `path` (a folder, or one .gguf file) and reads every weight back as f32. */
-export async function loadAndRead(rt: GpuRuntime, path: string, opts: LoadOptions): Promise<{ loaded: LoadedModel; host: Map<string, HostTensor> }> {
+export async function loadAndRead(
+  rt: GpuRuntime,
+  path: string,
+  opts: LoadOptions,
+): Promise<{ loaded: LoadedModel; host: Map<string, HostTensor> }> {
   const loaded = await loadModel(rt, await NodeFolderModelSource.open(path), opts);
   return { loaded, host: await modelWeightsToHost(rt, loaded.weights) };
 }
@@ -38,12 +42,24 @@ export function expectedTensors(m: TinyModel): Map<string, { shape: number[]; va
       const cols = t.shape[1]!;
       let r0 = 0;
       for (const [name, rows] of parts) {
-        out.set(t.name.replace(/[a-z_]+_proj\.weight$/, `${name}.weight`), { shape: [rows, cols], values: t.values.slice(r0 * cols, (r0 + rows) * cols) });
+        out.set(t.name.replace(/[a-z_]+_proj\.weight$/, `${name}.weight`), {
+          shape: [rows, cols],
+          values: t.values.slice(r0 * cols, (r0 + rows) * cols),
+        });
         r0 += rows;
       }
     };
-    if (t.name.endsWith('qkv_proj.weight')) split([['q_proj', heads * D], ['k_proj', kvHeads * D], ['v_proj', kvHeads * D]]);
-    else if (t.name.endsWith('gate_up_proj.weight')) split([['gate_proj', I], ['up_proj', I]]);
+    if (t.name.endsWith('qkv_proj.weight'))
+      split([
+        ['q_proj', heads * D],
+        ['k_proj', kvHeads * D],
+        ['v_proj', kvHeads * D],
+      ]);
+    else if (t.name.endsWith('gate_up_proj.weight'))
+      split([
+        ['gate_proj', I],
+        ['up_proj', I],
+      ]);
     else out.set(t.name, { shape: t.shape, values: t.values });
   }
   return out;

@@ -21,7 +21,14 @@ import { type Zoo, expectedTensors, firstDifference, loadAndRead, makeZoo } from
 
 let zoo: Zoo;
 beforeAll(async () => {
-  zoo = await makeZoo(['tiny/llama', 'tiny/llama-rope-llama3', 'tiny/llama-tied', 'tiny/mistral', 'tiny/gemma2', 'tiny/phi3']);
+  zoo = await makeZoo([
+    'tiny/llama',
+    'tiny/llama-rope-llama3',
+    'tiny/llama-tied',
+    'tiny/mistral',
+    'tiny/gemma2',
+    'tiny/phi3',
+  ]);
 }, 120_000);
 afterAll(() => zoo.cleanup());
 
@@ -39,7 +46,11 @@ function matrices(w: Awaited<ReturnType<typeof loadModel>>['weights']): Map<stri
   const out = new Map<string, BaseWeight>([['model.embed_tokens.weight', w.embed]]);
   if (w.head !== w.embed) out.set('lm_head.weight', w.head);
   for (const [l, layer] of w.layers.entries()) {
-    for (const [t, pw] of Object.entries(layer.proj)) out.set(`model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}.weight`, pw);
+    for (const [t, pw] of Object.entries(layer.proj))
+      out.set(
+        `model.layers.${l}.${['gate_proj', 'up_proj', 'down_proj'].includes(t) ? 'mlp' : 'self_attn'}.${t}.weight`,
+        pw,
+      );
   }
   return out;
 }
@@ -80,8 +91,13 @@ describe('quantize on load from safetensors', () => {
     const rt = await testRuntime();
     const m = zoo.models.get('tiny/llama')!;
     const whole = await loadAndRead(rt, m.dir, { quant: 'nf4', owner: 'test-a' });
-    const chunked = await loadAndRead(rt, m.dir, { quant: 'nf4', owner: 'test-b', quantize: { maxBindingBytes: 16384 } });
-    for (const [name, t] of whole.host) expect(firstDifference(chunked.host.get(name)!.values, t.values), name).toBeNull();
+    const chunked = await loadAndRead(rt, m.dir, {
+      quant: 'nf4',
+      owner: 'test-b',
+      quantize: { maxBindingBytes: 16384 },
+    });
+    for (const [name, t] of whole.host)
+      expect(firstDifference(chunked.host.get(name)!.values, t.values), name).toBeNull();
     rt.memory.destroyOwner('test-a');
     rt.memory.destroyOwner('test-b');
   });
@@ -116,7 +132,10 @@ describe('quantize on load from GGUF blocks', () => {
     const m = await makeTinyModel('qwen2', join(zoo.root, 'q4k'), { dims, gguf: ['Q4_K'] });
     const file = join(m.dir, m.ggufFiles.Q4_K!);
     const ckpt = await openCheckpoint(await NodeFolderModelSource.open(file));
-    for (const [quant, format] of [['none', 'q4_0'], ['nf4', 'nf4']] as const) {
+    for (const [quant, format] of [
+      ['none', 'q4_0'],
+      ['nf4', 'nf4'],
+    ] as const) {
       const { loaded } = await loadAndRead(rt, file, { quant, owner: 'test-load' });
       let kquant = 0;
       for (const [name, w] of matrices(loaded.weights)) {
@@ -134,9 +153,17 @@ describe('quantize on load from GGUF blocks', () => {
     await ckpt.close();
     // Converted in slabs of 64 rows (64 KiB of f32): the same bytes, and less host memory than one tensor's f32.
     const whole = await loadAndRead(rt, file, { quant: 'q8_0', embeddings: 'f16', owner: 'test-a' });
-    const slabbed = await loadAndRead(rt, file, { quant: 'q8_0', embeddings: 'f16', owner: 'test-b', slabBytes: 65536 });
-    for (const [name, t] of whole.host) expect(firstDifference(slabbed.host.get(name)!.values, t.values), name).toBeNull();
-    expect(slabbed.loaded.report.hostPeakBytes).toBeLessThanOrEqual(slabbed.loaded.report.largestTensorBytes + 2 * 65536);
+    const slabbed = await loadAndRead(rt, file, {
+      quant: 'q8_0',
+      embeddings: 'f16',
+      owner: 'test-b',
+      slabBytes: 65536,
+    });
+    for (const [name, t] of whole.host)
+      expect(firstDifference(slabbed.host.get(name)!.values, t.values), name).toBeNull();
+    expect(slabbed.loaded.report.hostPeakBytes).toBeLessThanOrEqual(
+      slabbed.loaded.report.largestTensorBytes + 2 * 65536,
+    );
     expect(whole.loaded.report.hostPeakBytes).toBeGreaterThan(slabbed.loaded.report.hostPeakBytes);
     rt.memory.destroyOwner('test-a');
     rt.memory.destroyOwner('test-b');
@@ -145,12 +172,19 @@ describe('quantize on load from GGUF blocks', () => {
   it('dense conversions in slabs with an odd last slab (bf16 file → f32 embeddings)', async () => {
     const rt = await testRuntime();
     const m = zoo.models.get('tiny/llama-rope-llama3')!;
-    const { loaded, host } = await loadAndRead(rt, m.dir, { quant: 'none', embeddings: 'f32', owner: 'test-load', slabBytes: 4096 });
+    const { loaded, host } = await loadAndRead(rt, m.dir, {
+      quant: 'none',
+      embeddings: 'f32',
+      owner: 'test-load',
+      slabBytes: 4096,
+    });
     const embed = m.tensors.find((t) => t.name === 'model.embed_tokens.weight')!;
     expect(embed.shape[0]! % 16).not.toBe(0); // 16-row slabs: the last one is ragged
     expect(loaded.weights.embed.format).toBe('f32');
     expect(firstDifference(host.get('model.embed_tokens.weight')!.values, embed.values)).toBeNull();
-    expect(firstDifference(host.get('lm_head.weight')!.values, m.tensors.find((t) => t.name === 'lm_head.weight')!.values)).toBeNull();
+    expect(
+      firstDifference(host.get('lm_head.weight')!.values, m.tensors.find((t) => t.name === 'lm_head.weight')!.values),
+    ).toBeNull();
     rt.memory.destroyOwner('test-load');
   });
 });

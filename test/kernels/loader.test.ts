@@ -29,7 +29,9 @@ describe('loadModel: safetensors with quant "none" holds exactly the stored valu
       const m = zoo.models.get(repo)!;
       const { loaded, host } = await loadAndRead(rt, m.dir, { quant: 'none', owner: 'test-load' });
       const want = expectedTensors(m);
-      expect([...host.keys()].sort()).toEqual([...want.keys()].filter((n) => n !== 'lm_head.weight' || !m.config.tie_word_embeddings).sort());
+      expect([...host.keys()].sort()).toEqual(
+        [...want.keys()].filter((n) => n !== 'lm_head.weight' || !m.config.tie_word_embeddings).sort(),
+      );
       for (const [name, t] of want) {
         const got = host.get(name)!;
         expect(got.shape, name).toEqual(t.shape);
@@ -54,7 +56,10 @@ describe('loadModel: each GGUF gives the same weights as the safetensors', () =>
       const rt = await testRuntime();
       const m = zoo.models.get(repo)!;
       const { host: fromSt } = await loadAndRead(rt, m.dir, { quant: 'none', owner: 'test-load' });
-      const { loaded, host: fromGguf } = await loadAndRead(rt, join(m.dir, m.ggufFiles[type]!), { quant: 'none', owner: 'test-load' });
+      const { loaded, host: fromGguf } = await loadAndRead(rt, join(m.dir, m.ggufFiles[type]!), {
+        quant: 'none',
+        owner: 'test-load',
+      });
       expect(loaded.report.format).toBe('gguf');
       expect([...fromGguf.keys()].sort()).toEqual([...fromSt.keys()].sort());
       for (const [name, st] of fromSt) {
@@ -73,7 +78,9 @@ describe('loadModel: each GGUF gives the same weights as the safetensors', () =>
 });
 
 describe('loadModel: GGUF Q8_0 / Q4_0 blocks reach the GPU bit for bit', () => {
-  const cases = TINY_MODEL_ZOO.flatMap(({ repo, options }) => (options.gguf ?? []).filter((t) => t === 'Q8_0' || t === 'Q4_0').map((type) => ({ repo, type })));
+  const cases = TINY_MODEL_ZOO.flatMap(({ repo, options }) =>
+    (options.gguf ?? []).filter((t) => t === 'Q8_0' || t === 'Q4_0').map((type) => ({ repo, type })),
+  );
   for (const { repo, type } of cases) {
     it(`${repo} ${type}`, async () => {
       const rt = await testRuntime();
@@ -82,11 +89,17 @@ describe('loadModel: GGUF Q8_0 / Q4_0 blocks reach the GPU bit for bit', () => {
       const format = type === 'Q8_0' ? 'q8_0' : 'q4_0';
       // quant 'none' keeps the file's blocks; asking for the file's own format does too (embeddings included).
       for (const quant of ['none', format] as const) {
-        const { loaded } = await loadAndRead(rt, file, { quant, embeddings: quant === 'none' ? undefined : format, owner: 'test-load' });
+        const { loaded } = await loadAndRead(rt, file, {
+          quant,
+          embeddings: quant === 'none' ? undefined : format,
+          owner: 'test-load',
+        });
         const ckpt = await openCheckpoint(await NodeFolderModelSource.open(file));
         let blockTensors = 0;
         const w = loaded.weights;
-        const weights: [string, QuantWeight | undefined][] = [['model.embed_tokens.weight', isQuantWeight(w.embed) ? w.embed : undefined]];
+        const weights: [string, QuantWeight | undefined][] = [
+          ['model.embed_tokens.weight', isQuantWeight(w.embed) ? w.embed : undefined],
+        ];
         for (const [l, layer] of w.layers.entries()) {
           for (const [t, pw] of Object.entries(layer.proj)) {
             const group = t === 'gate_proj' || t === 'up_proj' || t === 'down_proj' ? 'mlp' : 'self_attn';

@@ -76,19 +76,44 @@ describe('lora (shaders/lora.wgsl)', () => {
       const rec = rt.recorder('lora');
       await loraForward(rt, rec, { ...shape, x: xb, A: Ab, B: Bb, y, u }, opts);
       await loraBackward(rt, rec, { ...shape, x: xb, A: Ab, B: Bb, u, dy: dyb, dA, dB, du, dx }, opts);
-      await loraBackward(rt, rec, { ...shape, x: xb, A: Ab, B: Bb, u, dy: dyb, dA: dAacc, dB: dBacc, du, accumulate: true }, opts);
+      await loraBackward(
+        rt,
+        rec,
+        { ...shape, x: xb, A: Ab, B: Bb, u, dy: dyb, dA: dAacc, dB: dBacc, du, accumulate: true },
+        opts,
+      );
       await rec.submit();
       const f = loraForwardRef(x, A, B, N, K, M, R, s, dropout);
       const b = loraBackwardRef(x, A, B, dy, N, K, M, R, s, dropout);
       const tol = TOLERANCES.lora_f32;
       expectClose('u', await rt.readF32(u), f.u, tol);
-      expectClose('y = base + s·u·Bᵀ', await rt.readF32(y), f.yAdd.map((v, i) => v + y0[i]!), tol);
+      expectClose(
+        'y = base + s·u·Bᵀ',
+        await rt.readF32(y),
+        f.yAdd.map((v, i) => v + y0[i]!),
+        tol,
+      );
       expectClose('du', await rt.readF32(du), b.du, tol);
       expectClose('dA', await rt.readF32(dA), b.dA, tol);
       expectClose('dB', await rt.readF32(dB), b.dB, tol);
-      expectClose('dA accumulated', await rt.readF32(dAacc), b.dA.map((v, i) => v + priorA[i]!), tol);
-      expectClose('dB accumulated', await rt.readF32(dBacc), b.dB.map((v, i) => v + priorB[i]!), tol);
-      expectClose('dx = base + adapter', await rt.readF32(dx), b.dx.map((v, i) => v + dx0[i]!), tol);
+      expectClose(
+        'dA accumulated',
+        await rt.readF32(dAacc),
+        b.dA.map((v, i) => v + priorA[i]!),
+        tol,
+      );
+      expectClose(
+        'dB accumulated',
+        await rt.readF32(dBacc),
+        b.dB.map((v, i) => v + priorB[i]!),
+        tol,
+      );
+      expectClose(
+        'dx = base + adapter',
+        await rt.readF32(dx),
+        b.dx.map((v, i) => v + dx0[i]!),
+        tol,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });
@@ -121,7 +146,15 @@ describe('lora (shaders/lora.wgsl)', () => {
     await loraBackward(
       rt,
       rec,
-      { ...common, dy: rt.uploadF32('test', 'dy', new Float32Array(N * K).fill(1)), dA, dB: poisonedF32(rt, 'dB', K * K), du: poisonedF32(rt, 'du', N * K), dx, overwriteDx: true },
+      {
+        ...common,
+        dy: rt.uploadF32('test', 'dy', new Float32Array(N * K).fill(1)),
+        dA,
+        dB: poisonedF32(rt, 'dB', K * K),
+        du: poisonedF32(rt, 'du', N * K),
+        dx,
+        overwriteDx: true,
+      },
       opts,
     );
     await rec.submit();

@@ -35,7 +35,12 @@ describe('matmul f32 (shaders/matmul.wgsl)', () => {
       await matmulForward(rt, rec, { x: xb, w: wb, y: y2, N, K, M });
       await rec.submit();
       expectClose('with bias', await rt.readF32(y1), matmulForwardRef(x, w, b, N, K, M), TOLERANCES.matmul_f32);
-      expectClose('without bias', await rt.readF32(y2), matmulForwardRef(x, w, undefined, N, K, M), TOLERANCES.matmul_f32);
+      expectClose(
+        'without bias',
+        await rt.readF32(y2),
+        matmulForwardRef(x, w, undefined, N, K, M),
+        TOLERANCES.matmul_f32,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });
@@ -61,7 +66,12 @@ describe('matmul f32 (shaders/matmul.wgsl)', () => {
       expectClose('dx', await rt.readF32(dx), matmulBackwardInputRef(dy, w, N, K, M), TOLERANCES.matmul_f32);
       const dwRef = matmulBackwardWeightRef(dy, x, N, K, M);
       expectClose('dW', await rt.readF32(dw), dwRef, TOLERANCES.matmul_f32);
-      expectClose('dW accumulated', await rt.readF32(dwAcc), dwRef.map((v, i) => v + prior[i]!), TOLERANCES.matmul_f32);
+      expectClose(
+        'dW accumulated',
+        await rt.readF32(dwAcc),
+        dwRef.map((v, i) => v + prior[i]!),
+        TOLERANCES.matmul_f32,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });

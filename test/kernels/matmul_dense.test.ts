@@ -51,7 +51,12 @@ describe('matmul with f16 / bf16 weights (shaders/matmul_dense.wgsl)', () => {
         expectClose('y without bias', await rt.readF32(y2), matmulForwardRef(x, values, undefined, N, K, M), TOL);
         const dxRef = matmulBackwardInputRef(dy, values, N, K, M);
         expectClose('dx', await rt.readF32(dx), dxRef, TOL);
-        expectClose('dx accumulated', await rt.readF32(dxAcc), dxRef.map((v, i) => v + prior[i]!), TOL);
+        expectClose(
+          'dx accumulated',
+          await rt.readF32(dxAcc),
+          dxRef.map((v, i) => v + prior[i]!),
+          TOL,
+        );
         rt.memory.destroyOwner('test');
         rt.memory.destroyOwner('test-output');
       });
@@ -69,7 +74,15 @@ describe('matmul with f16 / bf16 weights (shaders/matmul_dense.wgsl)', () => {
       ['bf16', bf16, bf16ToNumberRef],
     ] as const) {
       const K = bits.length; // odd: the second row starts in the high half of a word
-      const w = uploadDenseWeight(rt, 'test', 'w', format, new Uint8Array(packHalves([...bits, ...bits.slice().reverse()]).buffer, 0, 4 * K), 2, K);
+      const w = uploadDenseWeight(
+        rt,
+        'test',
+        'w',
+        format,
+        new Uint8Array(packHalves([...bits, ...bits.slice().reverse()]).buffer, 0, 4 * K),
+        2,
+        K,
+      );
       const eye = new Float32Array(K * K).map((_, i) => (i % (K + 1) === 0 ? 1 : 0));
       const y = poisonedF32(rt, 'y', K * 2);
       const rec = rt.recorder('decode');

@@ -66,7 +66,12 @@ describe('matmul with block-quantized weights (shaders/matmul_quant.wgsl)', () =
         expectClose('y without bias', await rt.readF32(y2), matmulForwardRef(x, values, undefined, N, K, M), TOL);
         const dxRef = matmulBackwardInputRef(dy, values, N, K, M);
         expectClose('dx', await rt.readF32(dx), dxRef, TOL);
-        expectClose('dx accumulated', await rt.readF32(dxAcc), dxRef.map((v, i) => v + prior[i]!), TOL);
+        expectClose(
+          'dx accumulated',
+          await rt.readF32(dxAcc),
+          dxRef.map((v, i) => v + prior[i]!),
+          TOL,
+        );
         rt.memory.destroyOwner('test');
         rt.memory.destroyOwner('test-output');
       });
@@ -118,8 +123,18 @@ describe('matmul with block-quantized weights (shaders/matmul_quant.wgsl)', () =
         await matmulQuantForward(rt, rec, { x: xb, w: w as QuantWeight, y, N, K, M }, { tiles });
         await matmulQuantBackwardInput(rt, rec, { dy: dyb, w: w as QuantWeight, dx, N, K, M }, { tiles });
         await rec.submit();
-        expectClose(`${format} y, tiles ${JSON.stringify(tiles)}`, await rt.readF32(y), matmulForwardRef(x, values, undefined, N, K, M), TOL);
-        expectClose(`${format} dx, tiles ${JSON.stringify(tiles)}`, await rt.readF32(dx), matmulBackwardInputRef(dy, values, N, K, M), TOL);
+        expectClose(
+          `${format} y, tiles ${JSON.stringify(tiles)}`,
+          await rt.readF32(y),
+          matmulForwardRef(x, values, undefined, N, K, M),
+          TOL,
+        );
+        expectClose(
+          `${format} dx, tiles ${JSON.stringify(tiles)}`,
+          await rt.readF32(dx),
+          matmulBackwardInputRef(dy, values, N, K, M),
+          TOL,
+        );
       }
     }
     rt.memory.destroyOwner('test');
@@ -135,10 +150,16 @@ describe('matmul with block-quantized weights (shaders/matmul_quant.wgsl)', () =
     const bad: QuantWeight = { format: 'q4_0', rows: 2, cols: 48, scales, quants };
     await expect(matmulQuantForward(rt, rec, { x: y, w: bad, y, N: 1, K: 48, M: 2 })).rejects.toThrow(/multiple of 32/);
     const badNf4: QuantWeight = { format: 'nf4', rows: 1, cols: 96, scales, quants };
-    await expect(matmulQuantBackwardInput(rt, rec, { dy: y, w: badNf4, dx: y, N: 1, K: 96, M: 1 })).rejects.toThrow(/multiple of 64/);
+    await expect(matmulQuantBackwardInput(rt, rec, { dy: y, w: badNf4, dx: y, N: 1, K: 96, M: 1 })).rejects.toThrow(
+      /multiple of 64/,
+    );
     const ok: QuantWeight = { format: 'q8_0', rows: 2, cols: 32, scales, quants };
-    await expect(matmulQuantForward(rt, rec, { x: y, w: ok, y, N: 1, K: 32, M: 2 }, { tiles: { WG_X: 8, WG_Y: 8, TILE_K: 6 } })).rejects.toThrow(/TILE_K/);
-    await expect(matmulQuantForward(rt, rec, { x: y, w: ok, y, N: 1, K: 64, M: 1 })).rejects.toThrow(/weight is \[2, 32\]/);
+    await expect(
+      matmulQuantForward(rt, rec, { x: y, w: ok, y, N: 1, K: 32, M: 2 }, { tiles: { WG_X: 8, WG_Y: 8, TILE_K: 6 } }),
+    ).rejects.toThrow(/TILE_K/);
+    await expect(matmulQuantForward(rt, rec, { x: y, w: ok, y, N: 1, K: 64, M: 1 })).rejects.toThrow(
+      /weight is \[2, 32\]/,
+    );
     rt.memory.destroyOwner('test');
   });
 });

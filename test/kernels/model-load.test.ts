@@ -39,7 +39,13 @@ function refWeightsOf(m: TinyModel): RefWeights {
 /** Quantized logits against the unquantized engine's: norm-wise relative error bound per format (see TOLERANCES). */
 const QUANT_BOUND = { q8_0: TOLERANCES.logits_q8_0, q4_0: TOLERANCES.logits_q4_0, nf4: TOLERANCES.logits_nf4 } as const;
 
-const CASES: { arch: Parameters<typeof makeTinyModel>[0]; variant?: 'rope-llama3' | 'tied'; dtype?: 'BF16' | 'F16'; sharded?: boolean; adapter: boolean }[] = [
+const CASES: {
+  arch: Parameters<typeof makeTinyModel>[0];
+  variant?: 'rope-llama3' | 'tied';
+  dtype?: 'BF16' | 'F16';
+  sharded?: boolean;
+  adapter: boolean;
+}[] = [
   { arch: 'llama', adapter: true },
   { arch: 'llama', variant: 'rope-llama3', dtype: 'BF16', adapter: true },
   { arch: 'llama', variant: 'tied', dtype: 'F16', adapter: false },
@@ -82,27 +88,63 @@ describe('models loaded from files, GPU vs float64', () => {
         const modules = LORA_TARGETS.map((t) => {
           const w = weights.get(`model.layers.${layer}.${MODULE_GROUP[t]}.${t}.weight`)!;
           const [outF, inF] = w.shape as [number, number];
-          return { path: `model.layers.${layer}.${MODULE_GROUP[t]}.${t}`, inFeatures: inF, outFeatures: outF, A: rng.f32(R * inF, -0.3, 0.3), B: rng.f32(outF * R, -0.3, 0.3) };
+          return {
+            path: `model.layers.${layer}.${MODULE_GROUP[t]}.${t}`,
+            inFeatures: inF,
+            outFeatures: outF,
+            A: rng.f32(R * inF, -0.3, 0.3),
+            B: rng.f32(outF * R, -0.3, 0.3),
+          };
         });
-        const e = { rank: R, alpha: 16, dropout: 0, rslora: false, targetModules: [...LORA_TARGETS], layersToTransform: [layer], baseModel: 'tiny', modules };
+        const e = {
+          rank: R,
+          alpha: 16,
+          dropout: 0,
+          rslora: false,
+          targetModules: [...LORA_TARGETS],
+          layersToTransform: [layer],
+          baseModel: 'tiny',
+          modules,
+        };
         const adapter = await readPeftAdapter(peftConfigJson(e), new MemoryByteSource(peftWeights(e)));
         const lora = loraFromPeft(rt, gw.desc, adapter, 'test-lora');
         const withLora = new ModelEngine(rt, gw, 1, T, lora, 'inference');
         const got = await withLora.logits({ ids: Uint32Array.from(ids), B: 1, T });
         const refLora: RefLora = {
           scaling: adapter.scaling,
-          modules: new Map(modules.map((x) => [x.path, { A: new Tensor(Float64Array.from(x.A), [R, x.inFeatures]), B: new Tensor(Float64Array.from(x.B), [x.outFeatures, R]) }])),
+          modules: new Map(
+            modules.map((x) => [
+              x.path,
+              {
+                A: new Tensor(Float64Array.from(x.A), [R, x.inFeatures]),
+                B: new Tensor(Float64Array.from(x.B), [x.outFeatures, R]),
+              },
+            ]),
+          ),
         };
-        expectClose(`${name} logits with adapter`, got, refForward(new Tape(), d, weights, ids, { lora: refLora }).data, TOLERANCES.model_f32);
+        expectClose(
+          `${name} logits with adapter`,
+          got,
+          refForward(new Tape(), d, weights, ids, { lora: refLora }).data,
+          TOLERANCES.model_f32,
+        );
         expect(compareClose(got, logits, { atol: 1e-3, rtol: 0 }).ok).toBe(false); // the adapter changes the output
         withLora.destroy();
         rt.memory.destroyOwner('test-lora');
       }
 
       if (m.ggufFiles.F32) {
-        const gg = await loadModel(rt, await NodeFolderModelSource.open(join(dir, m.ggufFiles.F32)), { quant: 'none', owner: 'w-gguf' });
+        const gg = await loadModel(rt, await NodeFolderModelSource.open(join(dir, m.ggufFiles.F32)), {
+          quant: 'none',
+          owner: 'w-gguf',
+        });
         const ge = new ModelEngine(rt, gg.weights, 1, T, null, 'inference');
-        expectClose(`${name} GGUF logits`, await ge.logits({ ids: Uint32Array.from(ids), B: 1, T }), logits, TOLERANCES.gguf_vs_safetensors);
+        expectClose(
+          `${name} GGUF logits`,
+          await ge.logits({ ids: Uint32Array.from(ids), B: 1, T }),
+          logits,
+          TOLERANCES.gguf_vs_safetensors,
+        );
         ge.destroy();
         rt.memory.destroyOwner('w-gguf');
       }
@@ -112,7 +154,9 @@ describe('models loaded from files, GPU vs float64', () => {
         const qe = new ModelEngine(rt, q.weights, 1, T, null, 'inference');
         const ql = await qe.logits({ ids: Uint32Array.from(ids), B: 1, T });
         const r = compareClose(ql, logits, QUANT_BOUND[quant]);
-        console.log(`[bound] ${name} ${quant}: norm-wise ${r.normRel.toExponential(2)}, max abs ${r.maxAbs.toExponential(2)}`);
+        console.log(
+          `[bound] ${name} ${quant}: norm-wise ${r.normRel.toExponential(2)}, max abs ${r.maxAbs.toExponential(2)}`,
+        );
         expect(r.ok, `${name} ${quant}: norm-wise ${r.normRel} (limit ${QUANT_BOUND[quant].normRel})`).toBe(true);
         qe.destroy();
         rt.memory.destroyOwner(`w-${quant}`);
@@ -143,20 +187,50 @@ describe('cli logits', () => {
     const modules = (['q_proj', 'v_proj'] as const).map((t) => {
       const w = weights.get(`model.layers.0.self_attn.${t}.weight`)!;
       const [outF, inF] = w.shape as [number, number];
-      return { path: `model.layers.0.self_attn.${t}`, inFeatures: inF, outFeatures: outF, A: rng.f32(R * inF, -0.5, 0.5), B: rng.f32(outF * R, -0.5, 0.5) };
+      return {
+        path: `model.layers.0.self_attn.${t}`,
+        inFeatures: inF,
+        outFeatures: outF,
+        A: rng.f32(R * inF, -0.5, 0.5),
+        B: rng.f32(outF * R, -0.5, 0.5),
+      };
     });
-    const e = { rank: R, alpha: 4, dropout: 0, rslora: true, targetModules: ['q_proj', 'v_proj'], layersToTransform: [0], baseModel: 'tiny/qwen2', modules };
+    const e = {
+      rank: R,
+      alpha: 4,
+      dropout: 0,
+      rslora: true,
+      targetModules: ['q_proj', 'v_proj'],
+      layersToTransform: [0],
+      baseModel: 'tiny/qwen2',
+      modules,
+    };
     const adapterDir = join(root, 'adapter');
     await mkdir(adapterDir, { recursive: true });
     await writeFile(join(adapterDir, 'adapter_config.json'), peftConfigJson(e));
     await writeFile(join(adapterDir, 'adapter_model.safetensors'), peftWeights(e));
-    expect(await command.run(['--model', dir, '--adapter', adapterDir, '--tokens', ids.join(','), '--out', out])).toBe(0);
+    expect(await command.run(['--model', dir, '--adapter', adapterDir, '--tokens', ids.join(','), '--out', out])).toBe(
+      0,
+    );
     const adapted = JSON.parse(await readFile(out, 'utf8')) as { logits: number[][] };
     const refLora: RefLora = {
       scaling: 4 / Math.sqrt(R), // rsLoRA
-      modules: new Map(modules.map((x) => [x.path, { A: new Tensor(Float64Array.from(x.A), [R, x.inFeatures]), B: new Tensor(Float64Array.from(x.B), [x.outFeatures, R]) }])),
+      modules: new Map(
+        modules.map((x) => [
+          x.path,
+          {
+            A: new Tensor(Float64Array.from(x.A), [R, x.inFeatures]),
+            B: new Tensor(Float64Array.from(x.B), [x.outFeatures, R]),
+          },
+        ]),
+      ),
     };
-    expectClose('cli logits --adapter', adapted.logits.flat(), refForward(new Tape(), d, weights, ids, { lora: refLora }).data, TOLERANCES.model_f32);
+    expectClose(
+      'cli logits --adapter',
+      adapted.logits.flat(),
+      refForward(new Tape(), d, weights, ids, { lora: refLora }).data,
+      TOLERANCES.model_f32,
+    );
   });
 });
 
@@ -183,13 +257,19 @@ describe('cli generate', () => {
     const rt = await testRuntime();
     const source = await NodeFolderModelSource.open(dir);
     const tok = await loadTokenizer((n) => source.readText(n));
-    const ids = tok.encode(tok.renderChat([{ role: 'user', content: 'Hello there' }], { addGenerationPrompt: true }), false);
+    const ids = tok.encode(
+      tok.renderChat([{ role: 'user', content: 'Hello there' }], { addGenerationPrompt: true }),
+      false,
+    );
     const { weights } = await loadModel(rt, source, { quant: 'none', owner: 'w-gen' });
     const eos = stopTokenIds(weights.desc, await source.readText('generation_config.json'), tok.eosTokenId);
     expect(eos).toEqual(expect.arrayContaining(m.ids.generationEos));
     const engine = new ModelEngine(rt, weights, 1, ids.length + 6, null, 'inference');
     const r = await generate(rt, engine, ids, { maxNewTokens: 6, temperature: 0, eosTokenIds: eos });
-    const text = tok.decode(r.tokens.filter((t) => !eos.includes(t)), true);
+    const text = tok.decode(
+      r.tokens.filter((t) => !eos.includes(t)),
+      true,
+    );
     expect(written.join('')).toBe(`${text}\n`);
     engine.destroy();
     rt.memory.destroyOwner('w-gen');

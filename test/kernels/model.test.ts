@@ -53,7 +53,10 @@ describe('model engine vs float64 reference', () => {
       const trained = masks.flat().reduce((a, b) => a + b, 0);
       const targets = new Uint32Array(B * T).fill(IGNORE_INDEX);
       rows.forEach((r, b) => masks[b]!.forEach((m, t) => m && (targets[b * T + t] = r[t + 1]!)));
-      await engine.trainMicroBatch({ ids: Uint32Array.from(ids), B, T, targets }, { scale: 1 / trained, accumulate: false });
+      await engine.trainMicroBatch(
+        { ids: Uint32Array.from(ids), B, T, targets },
+        { scale: 1 / trained, accumulate: false },
+      );
       const tape = new Tape();
       const losses = rows.map((r, b) => refLoss(tape, d, weights, r, masks[b]!, { lora, denominator: trained }));
       const total = add(tape, losses[0]!, losses[1]!);
@@ -66,13 +69,22 @@ describe('model engine vs float64 reference', () => {
         expectClose(`${arch} ${m.path} dB`, await rt.readF32(m.params.dB), ref.B.grad!, TOLERANCES.model_grad_f32);
       }
       // Gradient checkpointing recomputes each block from its input: the same gradients, bit for bit.
-      const want = await Promise.all(gl.modules.map(async (m) => [await rt.readF32(m.params.dA), await rt.readF32(m.params.dB)]));
+      const want = await Promise.all(
+        gl.modules.map(async (m) => [await rt.readF32(m.params.dA), await rt.readF32(m.params.dB)]),
+      );
       const ckpt = new ModelEngine(rt, gw, B, T, gl, 'checkpointed');
-      await ckpt.trainMicroBatch({ ids: Uint32Array.from(ids), B, T, targets }, { scale: 1 / trained, accumulate: false });
+      await ckpt.trainMicroBatch(
+        { ids: Uint32Array.from(ids), B, T, targets },
+        { scale: 1 / trained, accumulate: false },
+      );
       expect(await ckpt.readLoss()).toBe(await engine.readLoss());
       for (const [i, m] of gl.modules.entries()) {
-        expect(Array.from(await rt.readF32(m.params.dA)), `${m.path} dA with checkpointing`).toEqual(Array.from(want[i]![0]!));
-        expect(Array.from(await rt.readF32(m.params.dB)), `${m.path} dB with checkpointing`).toEqual(Array.from(want[i]![1]!));
+        expect(Array.from(await rt.readF32(m.params.dA)), `${m.path} dA with checkpointing`).toEqual(
+          Array.from(want[i]![0]!),
+        );
+        expect(Array.from(await rt.readF32(m.params.dB)), `${m.path} dB with checkpointing`).toEqual(
+          Array.from(want[i]![1]!),
+        );
       }
       ckpt.destroy();
       engine.destroy();
@@ -96,8 +108,18 @@ describe('engine memory', () => {
       const engine = new ModelEngine(rt, gw, 2, 5, gl, mode);
       const used = rt.memory.stats().liveBytes - before;
       const ranks = Object.fromEntries(LORA_TARGETS.map((t) => [t, 3]));
-      const s = engineSpecs(d, { maxB: 2, maxT: 5, ranks, mode, maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize });
-      const planned = specBytes(s.activations) + s.saved.reduce((a, x) => a + specBytes(x), 0) + specBytes(s.blockScratch) + specBytes(s.engineScratch);
+      const s = engineSpecs(d, {
+        maxB: 2,
+        maxT: 5,
+        ranks,
+        mode,
+        maxBindingBytes: rt.device.limits.maxStorageBufferBindingSize,
+      });
+      const planned =
+        specBytes(s.activations) +
+        s.saved.reduce((a, x) => a + specBytes(x), 0) +
+        specBytes(s.blockScratch) +
+        specBytes(s.engineScratch);
       const ropeTable = d.rotaryDim * 4; // rotDim/2 frequency pairs of two u32
       expect(used, mode).toBe(planned + ropeTable);
       engine.destroy();

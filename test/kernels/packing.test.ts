@@ -34,7 +34,10 @@ describe('packed micro-batches', () => {
       // Lengths 4–7 (at most 21 tokens, so the packed row has padding); first token learned, the rest at random.
       const examples: Example[] = [0, 1, 2].map(() => {
         const n = rng.int(4, 8);
-        return { ids: Array.from({ length: n }, () => rng.int(0, d.vocab)), mask: Array.from({ length: n }, (_, t) => (t === 0 || rng.next() < 0.8 ? 1 : 0)) };
+        return {
+          ids: Array.from({ length: n }, () => rng.int(0, d.vocab)),
+          mask: Array.from({ length: n }, (_, t) => (t === 0 || rng.next() < 0.8 ? 1 : 0)),
+        };
       });
       const rows = packExamples(examples, T);
       expect(rows.map((r) => r.sources)).toEqual([[0, 1, 2]]);
@@ -48,7 +51,13 @@ describe('packed micro-batches', () => {
         // scale 1: the summed loss over trained tokens, and its gradients.
         await engine.trainMicroBatch(b, { scale: 1, accumulate: false });
         const loss = await engine.readLoss();
-        const grads = await Promise.all(gl.modules.map(async (m) => ({ path: m.path, dA: await rt.readF32(m.params.dA), dB: await rt.readF32(m.params.dB) })));
+        const grads = await Promise.all(
+          gl.modules.map(async (m) => ({
+            path: m.path,
+            dA: await rt.readF32(m.params.dA),
+            dB: await rt.readF32(m.params.dB),
+          })),
+        );
         return { loss, grads };
       };
       const want = await run(plain);
@@ -61,12 +70,17 @@ describe('packed micro-batches', () => {
       let [maxAbs, normRel, count] = [0, 0, 0];
       for (const [i, g] of got.grads.entries()) {
         const w = want.grads[i]!;
-        for (const [name, a, b] of [['dA', g.dA, w.dA], ['dB', g.dB, w.dB]] as const) {
+        for (const [name, a, b] of [
+          ['dA', g.dA, w.dA],
+          ['dB', g.dB, w.dB],
+        ] as const) {
           const r = expectClose(`${arch} ${g.path} ${name} packed vs unpacked`, a, b, tol);
           [maxAbs, normRel, count] = [Math.max(maxAbs, r.maxAbs), Math.max(normRel, r.normRel), count + r.count];
         }
       }
-      console.log(`${arch} LoRA gradients (${count} values): max abs ${maxAbs.toExponential(3)}, worst norm rel ${normRel.toExponential(3)}`);
+      console.log(
+        `${arch} LoRA gradients (${count} values): max abs ${maxAbs.toExponential(3)}, worst norm rel ${normRel.toExponential(3)}`,
+      );
       engine.destroy();
       rt.memory.destroyOwner('test-lora');
       rt.memory.destroyOwner(gw.owner);

@@ -49,7 +49,15 @@ afterAll(async () => {
 function refLoraOf(a: PeftAdapter): RefLora {
   return {
     scaling: a.scaling,
-    modules: new Map([...a.modules].map(([path, m]) => [path, { A: new Tensor(Float64Array.from(m.A), [a.rank, m.inFeatures]), B: new Tensor(Float64Array.from(m.B), [m.outFeatures, a.rank]) }])),
+    modules: new Map(
+      [...a.modules].map(([path, m]) => [
+        path,
+        {
+          A: new Tensor(Float64Array.from(m.A), [a.rank, m.inFeatures]),
+          B: new Tensor(Float64Array.from(m.B), [m.outFeatures, a.rank]),
+        },
+      ]),
+    ),
   };
 }
 
@@ -59,7 +67,10 @@ describe('LoRA on phi3 (fused projections)', () => {
     expect(d.kvHeads).toBeLessThan(d.heads);
     const rt = await testRuntime();
     const rng = seededRng('phi3 lora train');
-    const { weights: gw } = await loadModel(rt, await NodeFolderModelSource.open(model.dir), { quant: 'none', owner: 'phi3-w' });
+    const { weights: gw } = await loadModel(rt, await NodeFolderModelSource.open(model.dir), {
+      quant: 'none',
+      owner: 'phi3-w',
+    });
     const config = trainConfig(null, {
       lora: { rank: 2, alpha: 4, dropout: 0, targets: [...LORA_TARGETS] },
       optim: { lr: 5e-2, warmupSteps: 0, schedule: 'constant', maxGradNorm: 1, weightDecay: 0 },
@@ -67,7 +78,11 @@ describe('LoRA on phi3 (fused projections)', () => {
     });
     const lora = createLora(rt, d, { ...config.lora, layers: [0, 1] }, peftInit(11));
     expect(lora.fused).toEqual({ q: d.heads * d.headDim, kv: d.kvHeads * d.headDim, intermediate: d.intermediate });
-    expect(lora.modules.map((m) => m.path).slice(0, 3)).toEqual(['model.layers.0.self_attn.q_proj', 'model.layers.0.self_attn.k_proj', 'model.layers.0.self_attn.v_proj']);
+    expect(lora.modules.map((m) => m.path).slice(0, 3)).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.0.self_attn.k_proj',
+      'model.layers.0.self_attn.v_proj',
+    ]);
     const T = 8;
     const rows = [0, 1].map(() => {
       const ids = Array.from({ length: T }, () => rng.int(0, d.vocab));
@@ -81,15 +96,31 @@ describe('LoRA on phi3 (fused projections)', () => {
     trainer.destroy();
     engine.destroy();
 
-    const files = await exportPeft(rt, lora, { baseModel: 'tiny/phi3', data: 'test', config, steps: 3, finalLoss: losses[2]!, finalValLoss: null });
+    const files = await exportPeft(rt, lora, {
+      baseModel: 'tiny/phi3',
+      data: 'test',
+      config,
+      steps: 3,
+      finalLoss: losses[2]!,
+      finalValLoss: null,
+    });
     const file = (n: string) => files.find((f) => f.name === n)!.bytes;
     const configText = new TextDecoder().decode(file('adapter_config.json'));
     // qkv from three rank-2 parts: R' = 6; alpha' = 4·6/2 keeps the scaling 2.
-    expect(JSON.parse(configText)).toMatchObject({ r: 6, lora_alpha: 12, target_modules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'] });
+    expect(JSON.parse(configText)).toMatchObject({
+      r: 6,
+      lora_alpha: 12,
+      target_modules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'],
+    });
     const adapter = await readPeftAdapter(configText, new MemoryByteSource(file('adapter_model.safetensors')));
     expect(adapter.scaling).toBe(2);
     expect([...adapter.modules.keys()]).toEqual(
-      [0, 1].flatMap((l) => [`model.layers.${l}.self_attn.qkv_proj`, `model.layers.${l}.self_attn.o_proj`, `model.layers.${l}.mlp.gate_up_proj`, `model.layers.${l}.mlp.down_proj`]),
+      [0, 1].flatMap((l) => [
+        `model.layers.${l}.self_attn.qkv_proj`,
+        `model.layers.${l}.self_attn.o_proj`,
+        `model.layers.${l}.mlp.gate_up_proj`,
+        `model.layers.${l}.mlp.down_proj`,
+      ]),
     );
     const qkv = adapter.modules.get('model.layers.0.self_attn.qkv_proj')!;
     expect([qkv.outFeatures, qkv.inFeatures]).toEqual([(d.heads + 2 * d.kvHeads) * d.headDim, d.hidden]);
@@ -110,11 +141,18 @@ describe('LoRA on phi3 (fused projections)', () => {
     // to f32 summation order.
     expect(compareClose(inMemory, base, { atol: 1e-3, rtol: 0 }).ok).toBe(false);
     const r = compareClose(fromFile, inMemory, TOLERANCES.phi3_fused_reload);
-    console.log(`[bound] phi3 reloaded vs in-memory: max abs ${r.maxAbs.toExponential(2)}, norm-wise ${r.normRel.toExponential(2)}`);
+    console.log(
+      `[bound] phi3 reloaded vs in-memory: max abs ${r.maxAbs.toExponential(2)}, norm-wise ${r.normRel.toExponential(2)}`,
+    );
     expectClose('phi3 reloaded PEFT vs in-memory logits', fromFile, inMemory, TOLERANCES.phi3_fused_reload);
     // The float64 reference applying the file's fused qkv_proj / gate_up_proj adapters directly.
     const ref = refForward(new Tape(), d, weights, Array.from(ids), { lora: refLoraOf(adapter) }).data;
-    expectClose('phi3 in-memory logits vs float64 with the exported fused adapter', inMemory, ref, TOLERANCES.model_f32);
+    expectClose(
+      'phi3 in-memory logits vs float64 with the exported fused adapter',
+      inMemory,
+      ref,
+      TOLERANCES.model_f32,
+    );
     rt.memory.destroyOwner('phi3-reloaded');
     rt.memory.destroyOwner(lora.owner);
     rt.memory.destroyOwner('phi3-w');
@@ -123,7 +161,10 @@ describe('LoRA on phi3 (fused projections)', () => {
   it('a PEFT adapter made in the fused layout gives the float64 reference logits', async () => {
     const rt = await testRuntime();
     const rng = seededRng('phi3 lora fused by hand');
-    const { weights: gw } = await loadModel(rt, await NodeFolderModelSource.open(model.dir), { quant: 'none', owner: 'phi3-w2' });
+    const { weights: gw } = await loadModel(rt, await NodeFolderModelSource.open(model.dir), {
+      quant: 'none',
+      owner: 'phi3-w2',
+    });
     const R = 3;
     const C = d.hidden;
     const shapes: Record<string, [number, number]> = {
@@ -139,7 +180,16 @@ describe('LoRA on phi3 (fused projections)', () => {
       A: rng.f32(R * inF, -0.4, 0.4),
       B: rng.f32(outF * R, -0.4, 0.4),
     }));
-    const e = { rank: R, alpha: 5, dropout: 0, rslora: true, targetModules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'], layersToTransform: [1], baseModel: 'tiny/phi3', modules };
+    const e = {
+      rank: R,
+      alpha: 5,
+      dropout: 0,
+      rslora: true,
+      targetModules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'],
+      layersToTransform: [1],
+      baseModel: 'tiny/phi3',
+      modules,
+    };
     const adapter = await readPeftAdapter(peftConfigJson(e), new MemoryByteSource(peftWeights(e)));
     const lora = loraFromPeft(rt, gw.desc, adapter, 'phi3-hand');
     expect(lora.modules.map((m) => m.target)).toEqual([...LORA_TARGETS]);

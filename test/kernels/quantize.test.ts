@@ -8,7 +8,13 @@ import { layerLikeWeights } from '../fixtures/quant-known.ts';
 import { testRuntime } from '../harness/device.ts';
 import { nf4StepRatio, q4_0StepRatio, q8_0StepRatio } from '../harness/quant-bounds.ts';
 import { type Rng, seededRng } from '../harness/rng.ts';
-import { bf16ToNumberRef, f16ToNumberRef, quantizeNf4Ref, quantizeQ4_0Ref, quantizeQ8_0Ref } from '../reference/quant.ts';
+import {
+  bf16ToNumberRef,
+  f16ToNumberRef,
+  quantizeNf4Ref,
+  quantizeQ4_0Ref,
+  quantizeQ8_0Ref,
+} from '../reference/quant.ts';
 
 /**
  * W [rows, cols] with layer-like blocks plus blocks that hit the edge cases of the quantizers: an all-zero block,
@@ -18,12 +24,16 @@ import { bf16ToNumberRef, f16ToNumberRef, quantizeNf4Ref, quantizeQ4_0Ref, quant
 function testWeights(rng: Rng, rows: number, cols: number, block: number): Float32Array {
   const x = layerLikeWeights(rng, rows * cols, block);
   const put = (b: number, values: number[]) => {
-    if ((b + 1) * block <= x.length) x.set(values.concat(new Array(block - values.length).fill(0)).slice(0, block), b * block);
+    if ((b + 1) * block <= x.length)
+      x.set(values.concat(new Array(block - values.length).fill(0)).slice(0, block), b * block);
   };
   put(0, []);
   put(1, [127, ...Array.from({ length: 31 }, (_, j) => j - 15.5)]);
   put(2, [-8, 8, 0.5, -0.5, 7.4, -7.6, 3.5, 2.5, 1.5, -1.5]);
-  put(3, Array.from({ length: block }, () => rng.normal() * 3e-7));
+  put(
+    3,
+    Array.from({ length: block }, () => rng.normal() * 3e-7),
+  );
   put(4, [1, 0.03979014977812767, -0.045525018125772476, 0.8614784181118011, 0.5016634166240692]);
   return x;
 }
@@ -32,7 +42,10 @@ function testWeights(rng: Rng, rows: number, cols: number, block: number): Float
 function sourceOf(x: Float32Array, format: QuantizeSource): { values: Float64Array; data: Uint32Array | Float32Array } {
   if (format === 'f32') return { values: Float64Array.from(x), data: x };
   const bits = Array.from(x, format === 'f16' ? f32ToF16 : f32ToBf16);
-  return { values: Float64Array.from(bits, format === 'f16' ? f16ToNumberRef : bf16ToNumberRef), data: packHalves(bits) };
+  return {
+    values: Float64Array.from(bits, format === 'f16' ? f16ToNumberRef : bf16ToNumberRef),
+    data: packHalves(bits),
+  };
 }
 
 function firstMismatch(got: Uint8Array, want: Uint8Array): string {
@@ -45,20 +58,39 @@ function firstMismatch(got: Uint8Array, want: Uint8Array): string {
       if (first < 0) first = i;
     }
   }
-  return count === 0 ? 'identical' : `${count} bytes differ, first at byte ${first}: got ${got[first]} want ${want[first]}`;
+  return count === 0
+    ? 'identical'
+    : `${count} bytes differ, first at byte ${first}: got ${got[first]} want ${want[first]}`;
 }
 
-async function runQuantize(rt: GpuRuntime, format: BlockFormat, srcFormat: QuantizeSource, x: Float32Array, rows: number, cols: number, opts: QuantizeOptions = {}) {
+async function runQuantize(
+  rt: GpuRuntime,
+  format: BlockFormat,
+  srcFormat: QuantizeSource,
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  opts: QuantizeOptions = {},
+) {
   const { values, data } = sourceOf(x, srcFormat);
   const src = rt.memory.upload('test', 'src', data).buffer;
   const rec = rt.recorder('quantize');
-  const w = await quantizeToNewWeight(rt, rec, { src, srcFormat, format, rows, cols, owner: 'test-output', label: 'q' }, opts);
+  const w = await quantizeToNewWeight(
+    rt,
+    rec,
+    { src, srcFormat, format, rows, cols, owner: 'test-output', label: 'q' },
+    opts,
+  );
   await rec.submit();
   return { values, arrays: await readQuantWeight(rt, w) };
 }
 
 /** Checks GPU bytes against the reference quantizer and the error bound; returns nothing, throws on failure. */
-function checkAgainstReference(format: BlockFormat, values: Float64Array, arrays: { scales: Uint8Array; quants: Uint8Array }) {
+function checkAgainstReference(
+  format: BlockFormat,
+  values: Float64Array,
+  arrays: { scales: Uint8Array; quants: Uint8Array },
+) {
   const count = values.length;
   if (format === 'nf4') {
     const ref = quantizeNf4Ref(values);
@@ -75,9 +107,21 @@ function checkAgainstReference(format: BlockFormat, values: Float64Array, arrays
 
 const SHAPES: Record<BlockFormat, [number, number][]> = {
   // 37 × 96: 111 blocks, an odd count, so the last Q8_0/Q4_0 invocation has a single block.
-  q8_0: [[37, 96], [1, 32], [130, 512]],
-  q4_0: [[37, 96], [1, 32], [130, 512]],
-  nf4: [[37, 128], [1, 64], [130, 512]],
+  q8_0: [
+    [37, 96],
+    [1, 32],
+    [130, 512],
+  ],
+  q4_0: [
+    [37, 96],
+    [1, 32],
+    [130, 512],
+  ],
+  nf4: [
+    [37, 128],
+    [1, 64],
+    [130, 512],
+  ],
 };
 
 describe('GPU quantization (shaders/quantize.wgsl) is byte-identical to the reference quantizers', () => {
@@ -105,7 +149,11 @@ describe('GPU quantization (shaders/quantize.wgsl) is byte-identical to the refe
       const x = testWeights(rng, rows, cols, format === 'nf4' ? 64 : 32);
       // 16 KiB bindings: 32-row chunks (a row of f32 source is 512 bytes); 8-wide workgroups, at most 3 along x, so
       // each chunk runs a 3 × 3 grid of workgroups with idle invocations past the last block.
-      const { values, arrays } = await runQuantize(rt, format, 'f32', x, rows, cols, { maxBindingBytes: 16384, maxWorkgroupsX: 3, workgroupSize: 8 });
+      const { values, arrays } = await runQuantize(rt, format, 'f32', x, rows, cols, {
+        maxBindingBytes: 16384,
+        maxWorkgroupsX: 3,
+        workgroupSize: 8,
+      });
       checkAgainstReference(format, values, arrays);
     }
     rt.memory.destroyOwner('test');

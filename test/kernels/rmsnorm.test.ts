@@ -1,5 +1,10 @@
 import { describe, it } from 'vitest';
-import { rmsnormBackward, rmsnormBackwardWeight, rmsnormForward, rmsnormWeightScratchFloats } from '../../src/kernels/rmsnorm.ts';
+import {
+  rmsnormBackward,
+  rmsnormBackwardWeight,
+  rmsnormForward,
+  rmsnormWeightScratchFloats,
+} from '../../src/kernels/rmsnorm.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
@@ -51,9 +56,19 @@ describe('rmsnorm (shaders/rmsnorm.wgsl)', () => {
       expectClose('y', await rt.readF32(y), f.y, TOLERANCES.rmsnorm_f32);
       expectClose('rstd', await rt.readF32(rstd), f.rstd, TOLERANCES.rmsnorm_f32);
       expectClose('dx', await rt.readF32(dx), b.dx, TOLERANCES.rmsnorm_f32);
-      expectClose('dx accumulated', await rt.readF32(dxAcc), b.dx.map((v, i) => v + priorDx[i]!), TOLERANCES.rmsnorm_f32);
+      expectClose(
+        'dx accumulated',
+        await rt.readF32(dxAcc),
+        b.dx.map((v, i) => v + priorDx[i]!),
+        TOLERANCES.rmsnorm_f32,
+      );
       expectClose('dw', await rt.readF32(dw), b.dw, TOLERANCES.rmsnorm_dw_f32);
-      expectClose('dw accumulated', await rt.readF32(dwAcc), b.dw.map((v, i) => v + priorDw[i]!), TOLERANCES.rmsnorm_dw_f32);
+      expectClose(
+        'dw accumulated',
+        await rt.readF32(dwAcc),
+        b.dw.map((v, i) => v + priorDw[i]!),
+        TOLERANCES.rmsnorm_dw_f32,
+      );
       rt.memory.destroyOwner('test');
       rt.memory.destroyOwner('test-output');
     });

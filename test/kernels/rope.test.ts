@@ -18,15 +18,56 @@ interface Case {
   maxPos: number;
 }
 
-const LLAMA3: RopeConfig['scaling'] = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 };
+const LLAMA3: RopeConfig['scaling'] = {
+  type: 'llama3',
+  factor: 8,
+  lowFreqFactor: 1,
+  highFreqFactor: 4,
+  originalMaxPositionEmbeddings: 8192,
+};
 
 /** Ragged token counts (1, 7, 33, 100), partial rotary, odd D, the three frequency rules, positions up to 2²⁰. */
 const CASES: Case[] = [
-  { name: 'one token, llama default θ 10000', tokens: 1, heads: 1, D: 16, config: { theta: 10000, rotDim: 16 }, maxPos: 5 },
-  { name: 'partial rotary (Drot 12 of D 24), θ 1e6', tokens: 7, heads: 3, D: 24, config: { theta: 1e6, rotDim: 12 }, maxPos: 4096 },
-  { name: 'llama3 scaling (Llama 3.1), D 64', tokens: 33, heads: 4, D: 64, config: { theta: 500000, rotDim: 64, scaling: LLAMA3 }, maxPos: 131071 },
-  { name: 'linear scaling ×4, odd D 5 (Drot 4)', tokens: 100, heads: 2, D: 5, config: { theta: 10000, rotDim: 4, scaling: { type: 'linear', factor: 4 } }, maxPos: 1 << 20 },
-  { name: 'D 128, partial rotary 0.5 (phi-style), positions to 2²⁰', tokens: 33, heads: 5, D: 128, config: { theta: 10000, rotDim: 64 }, maxPos: (1 << 20) - 1 },
+  {
+    name: 'one token, llama default θ 10000',
+    tokens: 1,
+    heads: 1,
+    D: 16,
+    config: { theta: 10000, rotDim: 16 },
+    maxPos: 5,
+  },
+  {
+    name: 'partial rotary (Drot 12 of D 24), θ 1e6',
+    tokens: 7,
+    heads: 3,
+    D: 24,
+    config: { theta: 1e6, rotDim: 12 },
+    maxPos: 4096,
+  },
+  {
+    name: 'llama3 scaling (Llama 3.1), D 64',
+    tokens: 33,
+    heads: 4,
+    D: 64,
+    config: { theta: 500000, rotDim: 64, scaling: LLAMA3 },
+    maxPos: 131071,
+  },
+  {
+    name: 'linear scaling ×4, odd D 5 (Drot 4)',
+    tokens: 100,
+    heads: 2,
+    D: 5,
+    config: { theta: 10000, rotDim: 4, scaling: { type: 'linear', factor: 4 } },
+    maxPos: 1 << 20,
+  },
+  {
+    name: 'D 128, partial rotary 0.5 (phi-style), positions to 2²⁰',
+    tokens: 33,
+    heads: 5,
+    D: 128,
+    config: { theta: 10000, rotDim: 64 },
+    maxPos: (1 << 20) - 1,
+  },
 ];
 
 function positions(rng: Rng, n: number, maxPos: number): Uint32Array {
@@ -100,7 +141,15 @@ describe('rope (shaders/rope.wgsl)', () => {
     const k = rng.f32(tokens * Hkv * D);
     const qb = rt.uploadF32('test', 'q', q);
     const kb = rt.uploadF32('test', 'k', k);
-    const shape = { tokens, H, Hkv, D, rotDim: D, positions: rt.memory.upload('test', 'positions', pos).buffer, turns: rt.memory.upload('test', 'turns', ropeTurnTable(invFreq)).buffer };
+    const shape = {
+      tokens,
+      H,
+      Hkv,
+      D,
+      rotDim: D,
+      positions: rt.memory.upload('test', 'positions', pos).buffer,
+      turns: rt.memory.upload('test', 'turns', ropeTurnTable(invFreq)).buffer,
+    };
     let rec = rt.recorder('rope qk');
     await ropeForwardQK(rt, rec, { ...shape, q: qb, k: kb });
     await rec.submit();

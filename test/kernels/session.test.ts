@@ -32,12 +32,34 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-const config = trainConfig('dot-qlora', { steps: 5, microBatch: 1, gradAccum: 2, base: 'none', maxLength: 256, evalEvery: 2, saveEvery: 3, seed: 3, lora: { dropout: 0.1 } });
+const config = trainConfig('dot-qlora', {
+  steps: 5,
+  microBatch: 1,
+  gradAccum: 2,
+  base: 'none',
+  maxLength: 256,
+  evalEvery: 2,
+  saveEvery: 3,
+  seed: 3,
+  lora: { dropout: 0.1 },
+});
 
 async function open(owner: string): Promise<TrainingSession> {
   const source = await NodeFolderModelSource.open(join(root, 'model'));
-  const imported = await importDataset(await filesFromPaths([join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit')]), { maxLength: 256 }, {});
-  return TrainingSession.open({ rt, source, modelName: 'tiny/llama', records: imported.records, settings: imported.settings, config, owner });
+  const imported = await importDataset(
+    await filesFromPaths([join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit')]),
+    { maxLength: 256 },
+    {},
+  );
+  return TrainingSession.open({
+    rt,
+    source,
+    modelName: 'tiny/llama',
+    records: imported.records,
+    settings: imported.settings,
+    config,
+    owner,
+  });
 }
 
 async function params(s: TrainingSession): Promise<Float32Array[]> {

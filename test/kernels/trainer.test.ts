@@ -66,7 +66,15 @@ describe('LoRA trainer', () => {
     // float64 reference trainer.
     const refLora: RefLora = {
       scaling: config.lora.alpha / config.lora.rank,
-      modules: new Map([...inits].map(([path, v]) => [path, { A: new Tensor(Float64Array.from(v.A), [2, v.A.length / 2], true), B: new Tensor(Float64Array.from(v.B), [v.B.length / 2, 2], true) }])),
+      modules: new Map(
+        [...inits].map(([path, v]) => [
+          path,
+          {
+            A: new Tensor(Float64Array.from(v.A), [2, v.A.length / 2], true),
+            B: new Tensor(Float64Array.from(v.B), [v.B.length / 2, 2], true),
+          },
+        ]),
+      ),
     };
     const params = [...refLora.modules.values()].flatMap((m) => [m.A, m.B]);
     const moments = params.map((p) => ({ m: new Float64Array(p.size), v: new Float64Array(p.size) }));
@@ -76,16 +84,35 @@ describe('LoRA trainer', () => {
       const tape = new Tape();
       const rows = mbs.flat();
       const trained = rows.reduce((a, r) => a + r.mask.slice(1).filter((x) => x === 1).length, 0);
-      const losses = rows.map((r) => refLoss(tape, d, weights, r.ids, r.mask.slice(1), { lora: refLora, denominator: trained }));
+      const losses = rows.map((r) =>
+        refLoss(tape, d, weights, r.ids, r.mask.slice(1), { lora: refLora, denominator: trained }),
+      );
       const total = losses.slice(1).reduce((acc, l) => add(tape, acc, l), losses[0]!);
       tape.backward(total);
       // The reported loss is the mean over all trained tokens of the accumulated batch.
-      expect(Math.abs(report.loss - total.data[0]!), `step ${s + 1} loss`).toBeLessThan(1e-5 * Math.abs(total.data[0]!) + 1e-6);
-      const { norm, clip } = gradNormRef(params.map((p) => p.grad ?? new Float64Array(p.size)), 1, config.optim.maxGradNorm);
+      expect(Math.abs(report.loss - total.data[0]!), `step ${s + 1} loss`).toBeLessThan(
+        1e-5 * Math.abs(total.data[0]!) + 1e-6,
+      );
+      const { norm, clip } = gradNormRef(
+        params.map((p) => p.grad ?? new Float64Array(p.size)),
+        1,
+        config.optim.maxGradNorm,
+      );
       expect(Math.abs(report.gradNorm - norm)).toBeLessThan(1e-4 * norm + 1e-7);
       const lr = learningRate(config.optim, s + 1, 3);
       expect(report.lr).toBe(lr);
-      params.forEach((p, i) => adamwStepRef(p.data, p.grad ?? new Float64Array(p.size), moments[i]!.m, moments[i]!.v, { ...config.optim, lr }, s + 1, 1, clip));
+      params.forEach((p, i) =>
+        adamwStepRef(
+          p.data,
+          p.grad ?? new Float64Array(p.size),
+          moments[i]!.m,
+          moments[i]!.v,
+          { ...config.optim, lr },
+          s + 1,
+          1,
+          clip,
+        ),
+      );
     }
     for (const m of lora.modules) {
       const ref = refLora.modules.get(m.path)!;
@@ -94,9 +121,19 @@ describe('LoRA trainer', () => {
     }
 
     // The exported PEFT adapter, read back, gives exactly the trained in-memory model's logits.
-    const files = await exportPeft(rt, lora, { baseModel: 'tiny', data: 'test', config, steps: 3, finalLoss: null, finalValLoss: null });
+    const files = await exportPeft(rt, lora, {
+      baseModel: 'tiny',
+      data: 'test',
+      config,
+      steps: 3,
+      finalLoss: null,
+      finalValLoss: null,
+    });
     const file = (n: string) => files.find((f) => f.name === n)!.bytes;
-    const adapter = await readPeftAdapter(new TextDecoder().decode(file('adapter_config.json')), new MemoryByteSource(file('adapter_model.safetensors')));
+    const adapter = await readPeftAdapter(
+      new TextDecoder().decode(file('adapter_config.json')),
+      new MemoryByteSource(file('adapter_model.safetensors')),
+    );
     const reloaded = loraFromPeft(rt, d, adapter, 'reloaded');
     const ids = Uint32Array.from(steps[0]![0]![0]!.ids);
     const e1 = new ModelEngine(rt, gw, 1, T, lora, 'inference');
@@ -118,7 +155,11 @@ describe('LoRA trainer', () => {
     const rng = seededRng('trainer memorize');
     const d = parseModelConfig(TINY_CONFIGS.llama!);
     const gw = uploadRefWeights(rt, d, randomWeights(d, rng));
-    const config = trainConfig(null, { lora: { rank: 8, alpha: 16 }, optim: { lr: 2e-2, schedule: 'constant', maxGradNorm: 1 }, microBatch: 2 });
+    const config = trainConfig(null, {
+      lora: { rank: 8, alpha: 16 },
+      optim: { lr: 2e-2, schedule: 'constant', maxGradNorm: 1 },
+      microBatch: 2,
+    });
     const lora = createLora(rt, d, { ...config.lora, targets: [...LORA_TARGETS], layers: [0, 1] }, peftInit(3));
     const T = 8;
     const rows = [0, 1].map(() => {
@@ -134,7 +175,7 @@ describe('LoRA trainer', () => {
     for (let s = 0; s < 60; s++) losses.push((await trainer.trainStep([microBatch(rows, T)])).loss);
     const valAfter = (await evaluate(engine, heldOut, 2, T)).loss;
     expect(valAfter).toBeLessThan(0.3 * valBefore);
-    console.log(`[memorize] ${losses.map((l) => l.toFixed(2)).join(" ")}`);
+    console.log(`[memorize] ${losses.map((l) => l.toFixed(2)).join(' ')}`);
     // Not to zero: the tiny model's head is frozen and random (V = 23 rows in C = 16), so some tokens lie inside the
     // hull of the others and can never get most of the probability; measured plateaus are 0.6–0.75 from ≈ 3–4.
     expect(losses[0]!).toBeGreaterThan(2);
@@ -155,7 +196,14 @@ describe('checkpoints', () => {
     const rng = seededRng('checkpoint resume');
     const d = parseModelConfig(TINY_CONFIGS.llama!);
     const gw = uploadRefWeights(rt, d, randomWeights(d, rng));
-    const config = trainConfig(null, { lora: { rank: 4, alpha: 8, dropout: 0.1 }, optim: { lr: 1e-2, warmupSteps: 1 }, microBatch: 2, gradAccum: 2, steps: 4, seed: 11 });
+    const config = trainConfig(null, {
+      lora: { rank: 4, alpha: 8, dropout: 0.1 },
+      optim: { lr: 1e-2, warmupSteps: 1 },
+      microBatch: 2,
+      gradAccum: 2,
+      steps: 4,
+      seed: 11,
+    });
     const T = 7;
     const train = Array.from({ length: 5 }, () => {
       const ids = Array.from({ length: T }, () => rng.int(0, d.vocab));
@@ -172,11 +220,20 @@ describe('checkpoints', () => {
       };
       return { lora, engine, trainer, teardown };
     };
-    const weightsOf = async (lora: ReturnType<typeof setup>['lora']) => Promise.all(lora.modules.map(async (m) => Array.from(await rt.readF32(m.params.B))));
+    const weightsOf = async (lora: ReturnType<typeof setup>['lora']) =>
+      Promise.all(lora.modules.map(async (m) => Array.from(await rt.readF32(m.params.B))));
 
     const a = setup();
     const straight: number[] = [];
-    await runTraining({ config, trainer: a.trainer, engine: a.engine, train, valid: [], T, onMetric: (m) => void ('loss' in m && straight.push(m.loss)) });
+    await runTraining({
+      config,
+      trainer: a.trainer,
+      engine: a.engine,
+      train,
+      valid: [],
+      T,
+      onMetric: (m) => void ('loss' in m && straight.push(m.loss)),
+    });
     const straightWeights = await weightsOf(a.lora);
     a.teardown();
 
@@ -204,7 +261,16 @@ describe('checkpoints', () => {
     const c = setup(); // fresh adapters: every value comes from the checkpoint
     const { data } = await restoreCheckpoint(rt, c.trainer.optimizer, saved!, train.length);
     expect(c.trainer.step).toBe(2);
-    await runTraining({ config, trainer: c.trainer, engine: c.engine, train, valid: [], T, data, onMetric: (m) => void ('loss' in m && resumed.push(m.loss)) });
+    await runTraining({
+      config,
+      trainer: c.trainer,
+      engine: c.engine,
+      train,
+      valid: [],
+      T,
+      data,
+      onMetric: (m) => void ('loss' in m && resumed.push(m.loss)),
+    });
     expect(resumed).toEqual(straight);
     expect(await weightsOf(c.lora)).toEqual(straightWeights);
     c.teardown();

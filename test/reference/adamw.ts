@@ -9,7 +9,11 @@ export interface AdamwHyperRef {
 }
 
 /** ‖gradScale · g‖₂ over several buffers, and clip = min(1, maxNorm / (norm + 1e-6)) (1 when maxNorm ≤ 0). */
-export function gradNormRef(grads: readonly ArrayLike<number>[], gradScale = 1, maxNorm = 0): { norm: number; clip: number } {
+export function gradNormRef(
+  grads: readonly ArrayLike<number>[],
+  gradScale = 1,
+  maxNorm = 0,
+): { norm: number; clip: number } {
   let ss = 0;
   for (const g of grads) for (let i = 0; i < g.length; i++) ss += g[i]! * g[i]!;
   const norm = gradScale * Math.sqrt(ss);
@@ -33,6 +37,7 @@ export function adamwStepRef(
     const g = grad[i]! * gradScale * clip;
     m[i] = h.beta1 * m[i]! + (1 - h.beta1) * g;
     v[i] = h.beta2 * v[i]! + (1 - h.beta2) * g * g;
-    param[i] = param[i]! * (1 - h.lr * h.weightDecay) - (h.lr / bc1) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + h.eps));
+    param[i] =
+      param[i]! * (1 - h.lr * h.weightDecay) - (h.lr / bc1) * (m[i]! / (Math.sqrt(v[i]!) / Math.sqrt(bc2) + h.eps));
   }
 }

@@ -27,7 +27,15 @@ function allowed(s: AttentionRefShape, b: number, t: number, j: number): boolean
 }
 
 /** Raw logit x = scale·q[t,h]·k[j,hk] and its capped value; dcap = d capped / d x. */
-function logit(s: AttentionRefShape, q: ArrayLike<number>, k: ArrayLike<number>, b: number, t: number, j: number, h: number): { capped: number; dcap: number } {
+function logit(
+  s: AttentionRefShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  b: number,
+  t: number,
+  j: number,
+  h: number,
+): { capped: number; dcap: number } {
   const hk = Math.floor(h / (s.H / s.Hkv));
   const qo = ((b * s.T + t) * s.H + h) * s.D;
   const ko = ((b * s.T + j) * s.Hkv + hk) * s.D;
@@ -42,7 +50,14 @@ function logit(s: AttentionRefShape, q: ArrayLike<number>, k: ArrayLike<number>,
 }
 
 /** Softmax probabilities of one query row over keys 0..t (0 where masked) and its log-sum-exp. */
-function probabilities(s: AttentionRefShape, q: ArrayLike<number>, k: ArrayLike<number>, b: number, t: number, h: number): { p: Float64Array; dcap: Float64Array; lse: number } {
+function probabilities(
+  s: AttentionRefShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  b: number,
+  t: number,
+  h: number,
+): { p: Float64Array; dcap: Float64Array; lse: number } {
   const x = new Float64Array(t + 1).fill(-Infinity);
   const dcap = new Float64Array(t + 1);
   let m = -Infinity;
@@ -59,7 +74,12 @@ function probabilities(s: AttentionRefShape, q: ArrayLike<number>, k: ArrayLike<
   return { p, dcap, lse: m + Math.log(sum) };
 }
 
-export function attentionForwardRef(s: AttentionRefShape, q: ArrayLike<number>, k: ArrayLike<number>, v: ArrayLike<number>): { out: Float64Array; lse: Float64Array } {
+export function attentionForwardRef(
+  s: AttentionRefShape,
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+): { out: Float64Array; lse: Float64Array } {
   const { B, T, H, Hkv, D } = s;
   const out = new Float64Array(B * T * H * D);
   const lse = new Float64Array(B * T * H);

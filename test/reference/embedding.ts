@@ -1,5 +1,11 @@
 /** Float64 reference of the embedding gather: out[n, c] = W[ids[n], c] · scale, zero rows for ids ≥ V. */
-export function embeddingRef(table: ArrayLike<number>, V: number, C: number, ids: ArrayLike<number>, scale: number): Float64Array {
+export function embeddingRef(
+  table: ArrayLike<number>,
+  V: number,
+  C: number,
+  ids: ArrayLike<number>,
+  scale: number,
+): Float64Array {
   const N = ids.length;
   const out = new Float64Array(N * C);
   for (let n = 0; n < N; n++) {

@@ -24,7 +24,12 @@ export function gluForwardRef(act: Act, gate: ArrayLike<number>, up: ArrayLike<n
   return out;
 }
 
-export function gluBackwardRef(act: Act, gate: ArrayLike<number>, up: ArrayLike<number>, dout: ArrayLike<number>): { dgate: Float64Array; dup: Float64Array } {
+export function gluBackwardRef(
+  act: Act,
+  gate: ArrayLike<number>,
+  up: ArrayLike<number>,
+  dout: ArrayLike<number>,
+): { dgate: Float64Array; dup: Float64Array } {
   const dgate = new Float64Array(gate.length);
   const dup = new Float64Array(gate.length);
   for (let i = 0; i < gate.length; i++) {

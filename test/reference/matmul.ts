@@ -1,6 +1,13 @@
 /** Float64 CPU references of the linear-layer matmuls. Row-major; x [N, K], W [M, K], y [N, M]. */
 
-export function matmulForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, bias: ArrayLike<number> | undefined, N: number, K: number, M: number): Float64Array {
+export function matmulForwardRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  bias: ArrayLike<number> | undefined,
+  N: number,
+  K: number,
+  M: number,
+): Float64Array {
   const y = new Float64Array(N * M);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
@@ -13,7 +20,13 @@ export function matmulForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, bia
 }
 
 /** dx[N, K] = dy[N, M] · W[M, K] */
-export function matmulBackwardInputRef(dy: ArrayLike<number>, w: ArrayLike<number>, N: number, K: number, M: number): Float64Array {
+export function matmulBackwardInputRef(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  N: number,
+  K: number,
+  M: number,
+): Float64Array {
   const dx = new Float64Array(N * K);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {
@@ -25,7 +38,13 @@ export function matmulBackwardInputRef(dy: ArrayLike<number>, w: ArrayLike<numbe
 }
 
 /** dW[M, K] = dy[N, M]ᵀ · x[N, K] */
-export function matmulBackwardWeightRef(dy: ArrayLike<number>, x: ArrayLike<number>, N: number, K: number, M: number): Float64Array {
+export function matmulBackwardWeightRef(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  N: number,
+  K: number,
+  M: number,
+): Float64Array {
   const dw = new Float64Array(M * K);
   for (let n = 0; n < N; n++) {
     for (let m = 0; m < M; m++) {

@@ -64,7 +64,9 @@ export const NF4_CODE_REF: readonly number[] = [
 ];
 
 /** bitsandbytes' decision points: midpoints of neighbouring codes, as f32 (the C literals of dQuantizeNF4). */
-export const NF4_MIDPOINTS_REF: readonly number[] = NF4_CODE_REF.slice(0, 15).map((c, i) => fr((c + NF4_CODE_REF[i + 1]!) / 2));
+export const NF4_MIDPOINTS_REF: readonly number[] = NF4_CODE_REF.slice(0, 15).map((c, i) =>
+  fr((c + NF4_CODE_REF[i + 1]!) / 2),
+);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Dequantization (float64 results)

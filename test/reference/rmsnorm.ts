@@ -1,6 +1,13 @@
 /** Float64 CPU reference of RMSNorm over rows: x, y [N, C], w [C]; g = w, or 1 + w for gemma. */
 
-export function rmsnormForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, N: number, C: number, eps: number, gemma = false): { y: Float64Array; rstd: Float64Array } {
+export function rmsnormForwardRef(
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  N: number,
+  C: number,
+  eps: number,
+  gemma = false,
+): { y: Float64Array; rstd: Float64Array } {
   const y = new Float64Array(N * C);
   const rstd = new Float64Array(N);
   for (let n = 0; n < N; n++) {

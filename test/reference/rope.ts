@@ -3,7 +3,16 @@
  * Pair (i, i + Drot/2) of every head turns by θ = positions[t]·invFreq[i]; dims ≥ Drot pass through.
  */
 
-function rotate(x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, T: number, NH: number, D: number, rotDim: number, sign: number): Float64Array {
+function rotate(
+  x: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  T: number,
+  NH: number,
+  D: number,
+  rotDim: number,
+  sign: number,
+): Float64Array {
   const half = rotDim / 2;
   const y = Float64Array.from(x as ArrayLike<number>);
   for (let t = 0; t < T; t++) {
@@ -24,11 +33,27 @@ function rotate(x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: Arr
 }
 
 /** y = rope(x). */
-export function ropeForwardRef(x: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, T: number, NH: number, D: number, rotDim: number): Float64Array {
+export function ropeForwardRef(
+  x: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  T: number,
+  NH: number,
+  D: number,
+  rotDim: number,
+): Float64Array {
   return rotate(x, positions, invFreq, T, NH, D, rotDim, 1);
 }
 
 /** dx = rope⁻¹(dy): the transpose of the rotation, i.e. the rotation by −θ. */
-export function ropeBackwardRef(dy: ArrayLike<number>, positions: ArrayLike<number>, invFreq: ArrayLike<number>, T: number, NH: number, D: number, rotDim: number): Float64Array {
+export function ropeBackwardRef(
+  dy: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  invFreq: ArrayLike<number>,
+  T: number,
+  NH: number,
+  D: number,
+  rotDim: number,
+): Float64Array {
   return rotate(dy, positions, invFreq, T, NH, D, rotDim, -1);
 }

@@ -11,7 +11,8 @@ function checkGradients(shape: AttentionRefShape, seed: number): void {
   const k = Array.from({ length: B * T * Hkv * D }, () => 2 * rng.uniform());
   const v = Array.from({ length: B * T * Hkv * D }, () => rng.uniform());
   const dout = Array.from({ length: B * T * H * D }, () => rng.uniform());
-  const loss = (qv: number[], kv: number[], vv: number[]) => attentionForwardRef(shape, qv, kv, vv).out.reduce((s, o, i) => s + o * dout[i]!, 0);
+  const loss = (qv: number[], kv: number[], vv: number[]) =>
+    attentionForwardRef(shape, qv, kv, vv).out.reduce((s, o, i) => s + o * dout[i]!, 0);
   const h = 1e-6;
   const fd = (x: number[], i: number, f: (p: number[]) => number) => {
     const p = [...x];
@@ -36,12 +37,35 @@ describe('attention float64 reference', () => {
     checkGradients({ B: 1, T: 5, H: 4, Hkv: 2, D: 3, scale: 0.7, window: 0, softcap: 0 }, 11);
   });
   it('backward matches central finite differences (soft-cap, window, segments, B = 2, GQA 3)', () => {
-    checkGradients({ B: 2, T: 6, H: 3, Hkv: 1, D: 2, scale: 1.3, window: 3, softcap: 1.5, segments: [0, 0, 0, 1, 1, 1, 4, 4, 5, 5, 5, 5] }, 12);
+    checkGradients(
+      {
+        B: 2,
+        T: 6,
+        H: 3,
+        Hkv: 1,
+        D: 2,
+        scale: 1.3,
+        window: 3,
+        softcap: 1.5,
+        segments: [0, 0, 0, 1, 1, 1, 4, 4, 5, 5, 5, 5],
+      },
+      12,
+    );
   });
 
   it('forward rows are convex combinations of allowed values and the lse matches its definition', () => {
     const rng = new Rng(5);
-    const shape: AttentionRefShape = { B: 1, T: 4, H: 2, Hkv: 1, D: 2, scale: 1, window: 2, softcap: 0, segments: [7, 7, 8, 8] };
+    const shape: AttentionRefShape = {
+      B: 1,
+      T: 4,
+      H: 2,
+      Hkv: 1,
+      D: 2,
+      scale: 1,
+      window: 2,
+      softcap: 0,
+      segments: [7, 7, 8, 8],
+    };
     const q = Array.from({ length: 16 }, () => rng.uniform());
     const k = Array.from({ length: 8 }, () => rng.uniform());
     const v = Array.from({ length: 8 }, () => rng.uniform());

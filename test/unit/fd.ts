@@ -11,12 +11,20 @@ export function centralDiff(v: readonly number[], i: number, f: (p: number[]) =>
 }
 
 /** Checks every component of `grad` against central differences of the scalar function f at v. */
-export function expectGradMatchesFd(name: string, v: readonly number[], grad: ArrayLike<number>, f: (p: number[]) => number, tol = 1e-7, h = 1e-6): void {
+export function expectGradMatchesFd(
+  name: string,
+  v: readonly number[],
+  grad: ArrayLike<number>,
+  f: (p: number[]) => number,
+  tol = 1e-7,
+  h = 1e-6,
+): void {
   expect(grad.length, `${name}: gradient length`).toBe(v.length);
   for (let i = 0; i < v.length; i++) {
     const fd = centralDiff(v, i, f, h);
     const err = Math.abs(fd - grad[i]!);
-    if (err > tol * Math.max(1, Math.abs(fd))) throw new Error(`${name}[${i}]: analytic ${grad[i]} vs finite difference ${fd} (|err| ${err.toExponential(2)})`);
+    if (err > tol * Math.max(1, Math.abs(fd)))
+      throw new Error(`${name}[${i}]: analytic ${grad[i]} vs finite difference ${fd} (|err| ${err.toExponential(2)})`);
   }
 }
 

@@ -22,7 +22,9 @@ describe('dtype alias specialization', () => {
   });
   it('refuses a shader without exactly one alias line', () => {
     expect(() => specializeDtype(defineShader('none', 'fn f() {}'), 'f16', true)).toThrow(/found 0/);
-    expect(() => specializeDtype(defineShader('two', 'alias dtype = f32;\nalias dtype = f32;\n'), 'f16', true)).toThrow(/found 2/);
+    expect(() => specializeDtype(defineShader('two', 'alias dtype = f32;\nalias dtype = f32;\n'), 'f16', true)).toThrow(
+      /found 2/,
+    );
   });
 });
 
@@ -48,7 +50,9 @@ describe('Params packing', () => {
     ]);
     expect(buf.byteLength).toBe(32);
     const v = new DataView(buf);
-    expect([v.getUint32(0, true), v.getFloat32(4, true), v.getInt32(8, true), v.getUint32(16, true)]).toEqual([7, 0.5, -3, 2]);
+    expect([v.getUint32(0, true), v.getFloat32(4, true), v.getInt32(8, true), v.getUint32(16, true)]).toEqual([
+      7, 0.5, -3, 2,
+    ]);
     expect(u32Params(1).byteLength).toBe(16);
     expect(() => u32Params(-1)).toThrow(RangeError);
   });
@@ -78,7 +82,8 @@ describe('matmul float64 references', () => {
     const w = Array.from({ length: M * K }, () => rng.uniform());
     const dy = Array.from({ length: N * M }, () => rng.uniform());
     // L = Σ dy ⊙ y, so dL/dx = dx_ref and dL/dW = dW_ref.
-    const loss = (xv: number[], wv: number[]) => matmulForwardRef(xv, wv, undefined, N, K, M).reduce((s, y, i) => s + y * dy[i]!, 0);
+    const loss = (xv: number[], wv: number[]) =>
+      matmulForwardRef(xv, wv, undefined, N, K, M).reduce((s, y, i) => s + y * dy[i]!, 0);
     const h = 1e-6;
     const fd = (v: number[], i: number, f: (p: number[]) => number) => {
       const p = [...v];

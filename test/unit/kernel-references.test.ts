@@ -81,7 +81,12 @@ describe('cross-entropy reference', () => {
       });
       const viaEye = crossEntropyRef(logits, eye, targets, mask, T, V, V, softcap);
       expect(viaEye.loss).toBeCloseTo(ref.loss, 12);
-      expectGradMatchesFd('dlogits', logits, viaEye.dlogits, (p) => crossEntropyRef(p, eye, targets, mask, T, V, V, softcap).loss);
+      expectGradMatchesFd(
+        'dlogits',
+        logits,
+        viaEye.dlogits,
+        (p) => crossEntropyRef(p, eye, targets, mask, T, V, V, softcap).loss,
+      );
     });
   }
   it('is log V for uniform logits and skips every masked token', () => {
@@ -104,7 +109,8 @@ describe('lora reference', () => {
       const B = arr(rng, M * R);
       const dy = arr(rng, N * M);
       const g = loraBackwardRef(x, A, B, dy, N, K, M, R, s, d);
-      const L = (xv: number[], av: number[], bv: number[]) => dotLoss(loraForwardRef(xv, av, bv, N, K, M, R, s, d).yAdd, dy);
+      const L = (xv: number[], av: number[], bv: number[]) =>
+        dotLoss(loraForwardRef(xv, av, bv, N, K, M, R, s, d).yAdd, dy);
       expectGradMatchesFd('dA', A, g.dA, (q) => L(x, q, B));
       expectGradMatchesFd('dB', B, g.dB, (q) => L(x, A, q));
       expectGradMatchesFd('dx', x, g.dx, (q) => L(q, A, B));
@@ -130,7 +136,7 @@ describe('lora reference', () => {
       }
     }
     const total = N * K;
-    const sigma = Math.sqrt(p * (1 - p) / total);
+    const sigma = Math.sqrt((p * (1 - p)) / total);
     expect(Math.abs(kept / total - (1 - p))).toBeLessThan(5 * sigma);
     // Pairs kept together at the rate of independent draws, (1 − p)².
     expect(Math.abs(bothRight / (N * (K - 1)) - (1 - p) ** 2)).toBeLessThan(0.01);

@@ -50,7 +50,14 @@ describe('reference quantizers on hand-checked blocks', () => {
     x[17] = -7.6;
     const bytes = quantizeQ4_0Ref(x);
     expect([bytes[0], bytes[1]]).toEqual([0x00, 0x3c]);
-    expect(Array.from(bytes.subarray(2, 8))).toEqual([0 | (9 << 4), 15 | (0 << 4), 9 | (8 << 4), 8 | (8 << 4), 15 | (8 << 4), 12 | (8 << 4)]);
+    expect(Array.from(bytes.subarray(2, 8))).toEqual([
+      0 | (9 << 4),
+      15 | (0 << 4),
+      9 | (8 << 4),
+      8 | (8 << 4),
+      15 | (8 << 4),
+      12 | (8 << 4),
+    ]);
     // Starting with +8 instead: max = +8 → d = −1.
     x[0] = 8;
     x[1] = -8;
@@ -64,9 +71,9 @@ describe('reference quantizers on hand-checked blocks', () => {
   it('NF4: the nearest code, midpoints going to the lower code; midpoints equal bitsandbytes literals', () => {
     // The decision constants of bitsandbytes' dQuantizeNF4, in increasing order, as f32.
     const bnb = [
-      -0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544, -0.23460740596055984, -0.13791173323988914,
-      -0.045525018125772476, 0.03979014977812767, 0.1202552504837513, 0.2035212516784668, 0.2920137718319893, 0.3893125355243683,
-      0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
+      -0.8480964004993439, -0.6106329262256622, -0.4599952697753906, -0.33967943489551544, -0.23460740596055984,
+      -0.13791173323988914, -0.045525018125772476, 0.03979014977812767, 0.1202552504837513, 0.2035212516784668,
+      0.2920137718319893, 0.3893125355243683, 0.5016634166240692, 0.6427869200706482, 0.8614784181118011,
     ].map(Math.fround);
     expect(NF4_MIDPOINTS_REF).toEqual(bnb);
     const x = new Float32Array(64);
@@ -136,7 +143,9 @@ describe('GGUF block repacking', () => {
       expect(arrays.scales.byteLength).toBe(14);
       expect(arrays.quants.byteLength).toBe(7 * (stride - 2));
       expect(Array.from(arrays.scales.subarray(4, 6))).toEqual(Array.from(bytes.subarray(2 * stride, 2 * stride + 2)));
-      expect(Array.from(arrays.quants.subarray(2 * (stride - 2), 3 * (stride - 2)))).toEqual(Array.from(bytes.subarray(2 * stride + 2, 3 * stride)));
+      expect(Array.from(arrays.quants.subarray(2 * (stride - 2), 3 * (stride - 2)))).toEqual(
+        Array.from(bytes.subarray(2 * stride + 2, 3 * stride)),
+      );
       expect(Array.from(joinGgufBlocks(format, arrays, 7 * 32))).toEqual(Array.from(bytes));
     }
   });
@@ -162,10 +171,26 @@ describe('f16 / bf16 conversions', () => {
   });
   it('encode f32 → f16 with round-to-nearest-even, like the float64 reference', () => {
     const rng = seededRng('f16 encode');
-    const cases: number[] = [0, -0, 65504, 65519.99, 65520, 1e6, 2 ** -24, 2 ** -25, 2 ** -25 * 1.0000001, 3 * 2 ** -26, 2 ** -14, 2 ** -14 - 2 ** -25, 1 + 2 ** -11, 1 + 3 * 2 ** -11];
+    const cases: number[] = [
+      0,
+      -0,
+      65504,
+      65519.99,
+      65520,
+      1e6,
+      2 ** -24,
+      2 ** -25,
+      2 ** -25 * 1.0000001,
+      3 * 2 ** -26,
+      2 ** -14,
+      2 ** -14 - 2 ** -25,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+    ];
     for (let i = 0; i < 20000; i++) cases.push(Math.fround(rng.normal() * 10 ** rng.uniform(-9, 5)));
     // exact ties between two f16 values in every binade, and their neighbours
-    for (let e = -24; e < 16; e++) for (let m = 0; m < 8; m++) cases.push(Math.fround((1 + (2 * m + 1) / 2048) * 2 ** e));
+    for (let e = -24; e < 16; e++)
+      for (let m = 0; m < 8; m++) cases.push(Math.fround((1 + (2 * m + 1) / 2048) * 2 ** e));
     for (const x of cases) {
       const v = Math.fround(x);
       expect(f32ToF16(v), `x = ${v}`).toBe(f16BitsRef(v));
@@ -187,7 +212,12 @@ describe('f16 / bf16 conversions', () => {
 describe('row chunk planning', () => {
   const fakeBuffer = (size: number) => ({ size }) as GPUBuffer;
   it('keeps a weight whole when every array fits one binding', () => {
-    const chunks = planRowChunks([{ name: 'data', buffer: fakeBuffer(4000), rowBytes: 40 }], 100, { maxBindingBytes: 4000, offsetAlignment: 256 }, 't');
+    const chunks = planRowChunks(
+      [{ name: 'data', buffer: fakeBuffer(4000), rowBytes: 40 }],
+      100,
+      { maxBindingBytes: 4000, offsetAlignment: 256 },
+      't',
+    );
     expect(chunks).toHaveLength(1);
     expect(chunks[0]!.bindings[0]).toEqual({ buffer: fakeBuffer(4000), offset: 0, size: 4000 });
   });
@@ -197,7 +227,11 @@ describe('row chunk planning', () => {
       const rows = rng.int(1, 3000);
       const rowBytes = [rng.int(1, 300) * 2, rng.int(1, 50) * 4];
       const limits = { maxBindingBytes: rng.int(4096, 65536) * 4, offsetAlignment: [32, 64, 256][rng.int(0, 3)]! };
-      const arrays = rowBytes.map((rb, i) => ({ name: `a${i}`, buffer: fakeBuffer(Math.ceil((rb * rows) / 4) * 4), rowBytes: rb }));
+      const arrays = rowBytes.map((rb, i) => ({
+        name: `a${i}`,
+        buffer: fakeBuffer(Math.ceil((rb * rows) / 4) * 4),
+        rowBytes: rb,
+      }));
       let chunks;
       try {
         chunks = planRowChunks(arrays, rows, limits, 't');
@@ -223,8 +257,13 @@ describe('row chunk planning', () => {
     }
   });
   it('explains when no aligned chunk fits', () => {
-    expect(() => planRowChunks([{ name: 'data', buffer: fakeBuffer(1 << 20), rowBytes: 2 }], 1 << 19, { maxBindingBytes: 128, offsetAlignment: 256 }, 'w')).toThrow(
-      /cannot split the weight into bindings of at most 128 bytes/,
-    );
+    expect(() =>
+      planRowChunks(
+        [{ name: 'data', buffer: fakeBuffer(1 << 20), rowBytes: 2 }],
+        1 << 19,
+        { maxBindingBytes: 128, offsetAlignment: 256 },
+        'w',
+      ),
+    ).toThrow(/cannot split the weight into bindings of at most 128 bytes/);
   });
 });

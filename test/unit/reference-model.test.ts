@@ -50,7 +50,9 @@ describe('reference model gradients match finite differences', () => {
           t.data[i] = keep;
           const fd = (up - down) / (2 * h);
           const an = t.grad?.[i] ?? 0;
-          expect(Math.abs(fd - an), `${label}[${i}] fd ${fd} analytic ${an}`).toBeLessThanOrEqual(1e-6 + 1e-5 * Math.abs(fd));
+          expect(Math.abs(fd - an), `${label}[${i}] fd ${fd} analytic ${an}`).toBeLessThanOrEqual(
+            1e-6 + 1e-5 * Math.abs(fd),
+          );
           checked++;
         }
       }
@@ -61,7 +63,9 @@ describe('reference model gradients match finite differences', () => {
 
 describe('reference RoPE frequencies', () => {
   it('apply llama3 scaling by wavelength bands', () => {
-    const config = JSON.parse(readFileSync(join(__dirname, '..', '..', 'src', 'model', 'catalog', 'Llama-3.2-1B-Instruct.json'), 'utf8'));
+    const config = JSON.parse(
+      readFileSync(join(__dirname, '..', '..', 'src', 'model', 'catalog', 'Llama-3.2-1B-Instruct.json'), 'utf8'),
+    );
     const a = refInvFreq(parseModelConfig(config));
     const b = refInvFreq(parseModelConfig({ ...config, rope_scaling: null }));
     expect(a).toHaveLength(32);

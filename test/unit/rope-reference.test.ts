@@ -11,7 +11,8 @@ describe('rope float64 reference', () => {
     const invFreq = ropeInvFreq({ theta: 10000, rotDim });
     const x = Array.from({ length: T * NH * D }, () => rng.uniform());
     const dy = Array.from({ length: T * NH * D }, () => rng.uniform());
-    const loss = (xv: number[]) => ropeForwardRef(xv, positions, invFreq, T, NH, D, rotDim).reduce((s, y, i) => s + y * dy[i]!, 0);
+    const loss = (xv: number[]) =>
+      ropeForwardRef(xv, positions, invFreq, T, NH, D, rotDim).reduce((s, y, i) => s + y * dy[i]!, 0);
     const dx = ropeBackwardRef(dy, positions, invFreq, T, NH, D, rotDim);
     const h = 1e-6;
     x.forEach((_, i) => {
@@ -24,7 +25,9 @@ describe('rope float64 reference', () => {
     // Pass-through dims (4, 5) are copied; position 0 is the identity.
     expect(dx[4]).toBe(dy[4]);
     expect(dx[5]).toBe(dy[5]);
-    expect(Array.from(ropeForwardRef(x, positions, invFreq, T, NH, D, rotDim).subarray(0, NH * D))).toEqual(x.slice(0, NH * D));
+    expect(Array.from(ropeForwardRef(x, positions, invFreq, T, NH, D, rotDim).subarray(0, NH * D))).toEqual(
+      x.slice(0, NH * D),
+    );
   });
 
   it('forward then backward is the identity (a rotation)', () => {
@@ -50,7 +53,13 @@ describe('rope frequencies (float64)', () => {
 
   it('llama3 scaling: wavelength bands of Llama 3.1 (θ 500000, factor 8, low 1, high 4, context 8192)', () => {
     const rotDim = 128;
-    const scaling = { type: 'llama3', factor: 8, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositionEmbeddings: 8192 } as const;
+    const scaling = {
+      type: 'llama3',
+      factor: 8,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositionEmbeddings: 8192,
+    } as const;
     const base = ropeInvFreq({ theta: 500000, rotDim });
     const got = ropeInvFreq({ theta: 500000, rotDim, scaling });
     let high = 0;

@@ -1,6 +1,12 @@
 import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
-import { bestCheckpoint, deleteRunCheckpoints, latestCheckpoint, listCheckpoints, saveCheckpointRow } from '../../src/storage/checkpoints.ts';
+import {
+  bestCheckpoint,
+  deleteRunCheckpoints,
+  latestCheckpoint,
+  listCheckpoints,
+  saveCheckpointRow,
+} from '../../src/storage/checkpoints.ts';
 import { openAppDb } from '../../src/storage/db.ts';
 
 describe('checkpoints in IndexedDB', () => {
@@ -8,13 +14,14 @@ describe('checkpoints in IndexedDB', () => {
     const db = await openAppDb(`ckpt-${Math.random()}`);
     const bytes = (n: number) => new Uint8Array([n, n, n]);
     const losses = [2.0, 1.2, 1.5, 1.4, 1.6];
-    for (const [i, v] of losses.entries()) await saveCheckpointRow(db, { runId: 'run-a', step: (i + 1) * 10, valLoss: v, bytes: bytes(i) });
+    for (const [i, v] of losses.entries())
+      await saveCheckpointRow(db, { runId: 'run-a', step: (i + 1) * 10, valLoss: v, bytes: bytes(i) });
     await saveCheckpointRow(db, { runId: 'run-b', step: 5, valLoss: null, bytes: bytes(9) });
     expect((await listCheckpoints(db, 'run-a')).map((c) => c.step)).toEqual([20, 40, 50]);
     expect((await latestCheckpoint(db, 'run-a'))?.step).toBe(50);
     expect(Array.from((await latestCheckpoint(db, 'run-a'))!.bytes)).toEqual([4, 4, 4]);
     expect((await bestCheckpoint(db, 'run-a'))?.step).toBe(20);
-    expect((await bestCheckpoint(db, 'run-b'))).toBeNull();
+    expect(await bestCheckpoint(db, 'run-b')).toBeNull();
     await deleteRunCheckpoints(db, 'run-a');
     expect(await listCheckpoints(db, 'run-a')).toEqual([]);
     expect((await latestCheckpoint(db, 'run-b'))?.step).toBe(5);

@@ -2,7 +2,15 @@ import 'fake-indexeddb/auto';
 import { describe, expect, it } from 'vitest';
 import { listCheckpoints, saveCheckpointRow } from '../../src/storage/checkpoints.ts';
 import { openAppDb } from '../../src/storage/db.ts';
-import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../../src/storage/runs.ts';
+import {
+  appendMetric,
+  deleteRun,
+  getRun,
+  listRuns,
+  putRun,
+  runMetrics,
+  trimMetricsAfter,
+} from '../../src/storage/runs.ts';
 import { trainConfig } from '../../src/schema/train.ts';
 import type { RunInfo } from '../../src/worker/contract-runs.ts';
 
@@ -13,7 +21,14 @@ function run(id: string, createdAt: string): RunInfo {
     model: { repo: 'tiny/llama', revision: 'main' },
     datasetId: 'd',
     datasetName: 'data',
-    request: { model: { repo: 'tiny/llama', revision: 'main' }, datasetId: 'd', preset: null, config: {}, samples: 0, validator: null },
+    request: {
+      model: { repo: 'tiny/llama', revision: 'main' },
+      datasetId: 'd',
+      preset: null,
+      config: {},
+      samples: 0,
+      validator: null,
+    },
     config: trainConfig(null),
     status: 'running',
     createdAt,
@@ -30,7 +45,17 @@ function run(id: string, createdAt: string): RunInfo {
   };
 }
 
-const step = (n: number) => ({ kind: 'step' as const, step: n, loss: 1 / n, lr: 1e-4, gradNorm: 1, tokens: 10, epoch: 0, elapsedMs: n, tokensPerSec: 1 });
+const step = (n: number) => ({
+  kind: 'step' as const,
+  step: n,
+  loss: 1 / n,
+  lr: 1e-4,
+  gradNorm: 1,
+  tokens: 10,
+  epoch: 0,
+  elapsedMs: n,
+  tokensPerSec: 1,
+});
 
 describe('runs in IndexedDB', () => {
   it('lists newest first, keeps the history in order, trims it after a checkpoint and deletes a run with everything it has', async () => {
@@ -41,7 +66,14 @@ describe('runs in IndexedDB', () => {
     for (let i = 1; i <= 5; i++) await appendMetric(db, 'a', step(i));
     await appendMetric(db, 'a', { kind: 'eval', step: 4, valLoss: 0.5, valTokens: 3 });
     await appendMetric(db, 'b', step(1));
-    expect((await runMetrics(db, 'a')).map((m) => `${m.kind}${m.step}`)).toEqual(['step1', 'step2', 'step3', 'step4', 'step5', 'eval4']);
+    expect((await runMetrics(db, 'a')).map((m) => `${m.kind}${m.step}`)).toEqual([
+      'step1',
+      'step2',
+      'step3',
+      'step4',
+      'step5',
+      'eval4',
+    ]);
     // Resuming from the checkpoint at step 3 forgets what came after it; the next points follow in order.
     await trimMetricsAfter(db, 'a', 3);
     await appendMetric(db, 'a', step(4));

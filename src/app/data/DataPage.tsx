@@ -21,7 +21,10 @@ export function DataPage() {
         <div class="card-head">
           <h2 id="import-title">Import a dataset</h2>
         </div>
-        <p class="muted lead">Bring your training data: chat conversations, prompt/answer pairs, tables or plain text. It is checked line by line, split, and kept in this browser.</p>
+        <p class="muted lead">
+          Bring your training data: chat conversations, prompt/answer pairs, tables or plain text. It is checked line by
+          line, split, and kept in this browser.
+        </p>
         <DropZone compact={phase.state !== 'idle'} />
         {phase.state === 'idle' && phase.note && (
           <p class="note" role="status" data-testid="import-note">
@@ -31,7 +34,9 @@ export function DataPage() {
         <SettingsPanel state={state} />
       </section>
 
-      {phase.state === 'importing' && state.chosen && <ProgressCard progress={phase.progress} startedAt={phase.startedAt} chosen={state.chosen} name={state.name} />}
+      {phase.state === 'importing' && state.chosen && (
+        <ProgressCard progress={phase.progress} startedAt={phase.startedAt} chosen={state.chosen} name={state.name} />
+      )}
       {phase.state === 'failed' && (
         <section class="card problem" role="alert" data-testid="import-error" data-run={state.runs}>
           <div class="card-head">
@@ -48,7 +53,9 @@ export function DataPage() {
           )}
         </section>
       )}
-      {phase.state === 'done' && <ResultCard summary={phase.summary} seconds={phase.seconds} used={phase.used} state={state} />}
+      {phase.state === 'done' && (
+        <ResultCard summary={phase.summary} seconds={phase.seconds} used={phase.used} state={state} />
+      )}
       <StoredDatasets />
     </div>
   );

@@ -10,7 +10,15 @@ import { choose } from './import-store.ts';
 const ACCEPTED = '.jsonl,.ndjson,.json,.csv,.tsv,.tab,.parquet,.txt,.md';
 
 /** A hidden file input; `folder` makes it pick a whole folder (webkitdirectory). */
-export function HiddenFileInput(props: { folder?: boolean; multiple?: boolean; accept?: string; label: string; testId: string; inputRef: { current: HTMLInputElement | null }; onFiles: (files: File[]) => void }) {
+export function HiddenFileInput(props: {
+  folder?: boolean;
+  multiple?: boolean;
+  accept?: string;
+  label: string;
+  testId: string;
+  inputRef: { current: HTMLInputElement | null };
+  onFiles: (files: File[]) => void;
+}) {
   const { folder, inputRef } = props;
   useEffect(() => {
     if (inputRef.current && folder) inputRef.current.webkitdirectory = true;
@@ -47,7 +55,10 @@ export function DropZone({ compact }: { compact: boolean }) {
     const dt = e.dataTransfer;
     if (!dt) return;
     // The item list is only readable during the event: walk it now.
-    const walking = dt.items && dt.items.length > 0 ? filesFromDataTransfer(dt.items) : Promise.resolve(filesFromFileList(Array.from(dt.files)));
+    const walking =
+      dt.items && dt.items.length > 0
+        ? filesFromDataTransfer(dt.items)
+        : Promise.resolve(filesFromFileList(Array.from(dt.files)));
     walking.then(
       (files) => choose(files, 'drop'),
       (err: unknown) =>
@@ -68,14 +79,28 @@ export function DropZone({ compact }: { compact: boolean }) {
       {...dragHandlers}
     >
       <svg class="drop-icon" viewBox="0 0 48 48" width="44" height="44" aria-hidden="true">
-        <path d="M6 14a4 4 0 0 1 4-4h9l4 4h15a4 4 0 0 1 4 4v18a4 4 0 0 1-4 4H10a4 4 0 0 1-4-4z" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linejoin="round" />
-        <path d="M24 33V21m-5 5 5-5 5 5" fill="none" stroke="currentColor" stroke-width="2.5" stroke-linecap="round" stroke-linejoin="round" />
+        <path
+          d="M6 14a4 4 0 0 1 4-4h9l4 4h15a4 4 0 0 1 4 4v18a4 4 0 0 1-4 4H10a4 4 0 0 1-4-4z"
+          fill="none"
+          stroke="currentColor"
+          stroke-width="2.5"
+          stroke-linejoin="round"
+        />
+        <path
+          d="M24 33V21m-5 5 5-5 5 5"
+          fill="none"
+          stroke="currentColor"
+          stroke-width="2.5"
+          stroke-linecap="round"
+          stroke-linejoin="round"
+        />
       </svg>
       <p class="drop-title" id="dropzone-title">
         {over ? 'Drop to import' : 'Drop a dataset folder or files here'}
       </p>
       <p class="muted drop-help" id="dropzone-help">
-        JSON Lines, JSON, CSV/TSV, Parquet, problem folders (NL.txt or IR.txt with ASP.txt) and plain text. Files stay on this computer.
+        JSON Lines, JSON, CSV/TSV, Parquet, problem folders (NL.txt or IR.txt with ASP.txt) and plain text. Files stay
+        on this computer.
       </p>
       <div class="actions">
         <button type="button" class="button primary" onClick={() => folderInput.current?.click()}>
@@ -85,8 +110,21 @@ export function DropZone({ compact }: { compact: boolean }) {
           Choose files
         </button>
       </div>
-      <HiddenFileInput folder inputRef={folderInput} label="Dataset folder" testId="folder-input" onFiles={(f) => choose(filesFromFileList(f), 'folder')} />
-      <HiddenFileInput multiple accept={ACCEPTED} inputRef={filesInput} label="Dataset files" testId="files-input" onFiles={(f) => choose(filesFromFileList(f), 'files')} />
+      <HiddenFileInput
+        folder
+        inputRef={folderInput}
+        label="Dataset folder"
+        testId="folder-input"
+        onFiles={(f) => choose(filesFromFileList(f), 'folder')}
+      />
+      <HiddenFileInput
+        multiple
+        accept={ACCEPTED}
+        inputRef={filesInput}
+        label="Dataset files"
+        testId="files-input"
+        onFiles={(f) => choose(filesFromFileList(f), 'files')}
+      />
       {dropError && (
         <p class="error-text" role="alert">
           {dropError}

@@ -20,10 +20,17 @@ export function ProblemList({ problems, total }: { problems: Problem[]; total: n
   return (
     <section class="problems" aria-labelledby="problems-title" data-testid="problems">
       <h3 id="problems-title">
-        {plural(total, 'problem')} {files.length > 1 && <span class="muted">in {plural(files.length, 'file')}{problems.length < total ? ' (of those listed)' : ''}</span>}
+        {plural(total, 'problem')}{' '}
+        {files.length > 1 && (
+          <span class="muted">
+            in {plural(files.length, 'file')}
+            {problems.length < total ? ' (of those listed)' : ''}
+          </span>
+        )}
       </h3>
       <p class="muted small">
-        Lines with problems were left out; every other row was imported. Fix these lines in the files and import again to include them.
+        Lines with problems were left out; every other row was imported. Fix these lines in the files and import again
+        to include them.
       </p>
       {files.length > 1 && (
         <ul class="badges problem-files" aria-label="Problems per file">
@@ -32,7 +39,9 @@ export function ProblemList({ problems, total }: { problems: Problem[]; total: n
               {short(file)} · {count(n)}
             </li>
           ))}
-          {files.length > PER_FILE_SHOWN && <li class="badge off">+{count(files.length - PER_FILE_SHOWN)} more files</li>}
+          {files.length > PER_FILE_SHOWN && (
+            <li class="badge off">+{count(files.length - PER_FILE_SHOWN)} more files</li>
+          )}
         </ul>
       )}
       <div class="scroll-box" tabIndex={0} aria-label="Problem list">
@@ -61,7 +70,8 @@ export function ProblemList({ problems, total }: { problems: Problem[]; total: n
       </div>
       {problems.length < total && (
         <p class="muted small" data-testid="problems-capped">
-          Showing the first {count(problems.length)} of {count(total)} problems. Fix these and import again to see the rest.
+          Showing the first {count(problems.length)} of {count(total)} problems. Fix these and import again to see the
+          rest.
         </p>
       )}
     </section>

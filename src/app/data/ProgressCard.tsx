@@ -6,23 +6,49 @@ import { count, formatBytes, formatSeconds, plural } from './text.ts';
 
 function phaseText(p: ImportProgress | null, chosen: Chosen): string {
   if (!p) return `Starting the import worker for ${plural(chosen.files.length, 'file')}…`;
-  if (p.phase === 'read') return `${p.file ? `Reading ${p.file}` : 'Reading files'} — ${p.total ? Math.floor((100 * p.done) / p.total) : 100} %`;
+  if (p.phase === 'read')
+    return `${p.file ? `Reading ${p.file}` : 'Reading files'} — ${p.total ? Math.floor((100 * p.done) / p.total) : 100} %`;
   if (p.phase === 'tokenize') return `Counting tokens: ${count(p.done)} of ${plural(p.total, 'record')}`;
   return `Splitting ${plural(p.total, 'record')} into train, validation and test`;
 }
 
-export function ProgressCard({ progress, startedAt, chosen, name }: { progress: ImportProgress | null; startedAt: number; chosen: Chosen; name: string }) {
+export function ProgressCard({
+  progress,
+  startedAt,
+  chosen,
+  name,
+}: {
+  progress: ImportProgress | null;
+  startedAt: number;
+  chosen: Chosen;
+  name: string;
+}) {
   const [now, setNow] = useState(performance.now());
   useEffect(() => {
     const t = setInterval(() => setNow(performance.now()), 500);
     return () => clearInterval(t);
   }, []);
   const read = progress?.phase === 'read' ? progress : null;
-  const fraction = !progress ? 0 : progress.phase === 'read' ? (progress.total ? progress.done / progress.total : 1) : progress.phase === 'tokenize' ? (progress.total ? progress.done / progress.total : 1) : 1;
+  const fraction = !progress
+    ? 0
+    : progress.phase === 'read'
+      ? progress.total
+        ? progress.done / progress.total
+        : 1
+      : progress.phase === 'tokenize'
+        ? progress.total
+          ? progress.done / progress.total
+          : 1
+        : 1;
   const percent = Math.floor(fraction * 100);
   // The last read-phase numbers stay on screen while tokens are counted and records split.
   const last = useRef({ bytes: 0, rows: 0, files: 0 });
-  if (read) last.current = { bytes: read.done, rows: read.rows ?? last.current.rows, files: read.filesDone ?? last.current.files };
+  if (read)
+    last.current = {
+      bytes: read.done,
+      rows: read.rows ?? last.current.rows,
+      files: read.filesDone ?? last.current.files,
+    };
   const { bytes: bytesDone, rows, files } = last.current;
   return (
     <section class="card progress-card" aria-busy="true" aria-labelledby="progress-title" data-testid="import-progress">

@@ -11,7 +11,17 @@ import { TokenHistogram } from './TokenHistogram.tsx';
 import { count, formatBytes, formatLabel, formatSeconds, plural } from './text.ts';
 import type { ImportSummary } from './worker-api.ts';
 
-function Stat({ label, value, testId, tone }: { label: string; value: number; testId: string; tone?: 'warn' | 'muted' }) {
+function Stat({
+  label,
+  value,
+  testId,
+  tone,
+}: {
+  label: string;
+  value: number;
+  testId: string;
+  tone?: 'warn' | 'muted';
+}) {
   return (
     <div class={tone ? `stat ${tone}` : 'stat'}>
       <dt>{label}</dt>
@@ -73,18 +83,37 @@ function goToDatasets(): void {
   title?.focus({ preventScroll: true });
 }
 
-export function ResultCard({ summary, seconds, used, state }: { summary: ImportSummary; seconds: number; used: string; state: ImportState }) {
+export function ResultCard({
+  summary,
+  seconds,
+  used,
+  state,
+}: {
+  summary: ImportSummary;
+  seconds: number;
+  used: string;
+  state: ImportState;
+}) {
   const { counts } = summary;
   const stale = settingsKey(state) !== used;
   const chosen = state.chosen!;
   const empty = counts.records === 0;
   const save = state.save;
-  const formats = [...new Set(summary.sources.map((s) => s.format).filter((f): f is NonNullable<typeof f> => f !== null))];
+  const formats = [
+    ...new Set(summary.sources.map((s) => s.format).filter((f): f is NonNullable<typeof f> => f !== null)),
+  ];
   return (
-    <section class={`card result${empty ? ' problem' : ''}`} aria-labelledby="result-title" data-testid="import-result" data-run={state.runs}>
+    <section
+      class={`card result${empty ? ' problem' : ''}`}
+      aria-labelledby="result-title"
+      data-testid="import-result"
+      data-run={state.runs}
+    >
       <div class="card-head">
         <span class={`dot ${empty ? 'bad' : counts.problems ? 'warn' : 'ok'}`} aria-hidden="true" />
-        <h2 id="result-title">{empty ? 'Nothing could be imported' : `${plural(counts.records, 'record')} ready to save`}</h2>
+        <h2 id="result-title">
+          {empty ? 'Nothing could be imported' : `${plural(counts.records, 'record')} ready to save`}
+        </h2>
       </div>
       <p class="muted">
         {plural(chosen.files.length, 'file')}, {formatBytes(chosen.bytes)}, read in {formatSeconds(seconds)}.{' '}
@@ -103,7 +132,9 @@ export function ResultCard({ summary, seconds, used, state }: { summary: ImportS
       <ul class="badges" data-testid="detected-format" data-format={summary.format}>
         <li class="badge on">{formatLabel(summary.format)}</li>
         {summary.format === 'mixed' && formats.map((f) => <li class="badge">{formatLabel(f)}</li>)}
-        <li class="badge off">{summary.kind === 'text' ? 'text records' : summary.kind === 'chat' ? 'chat records' : 'chat + text records'}</li>
+        <li class="badge off">
+          {summary.kind === 'text' ? 'text records' : summary.kind === 'chat' ? 'chat records' : 'chat + text records'}
+        </li>
       </ul>
       <SourceTable sources={summary.sources} />
 
@@ -111,11 +142,32 @@ export function ResultCard({ summary, seconds, used, state }: { summary: ImportS
       <dl class="stats" data-testid="counts">
         <Stat label="Rows read" value={counts.rowsRead} testId="count-rows" />
         <Stat label="Records" value={counts.records} testId="count-records" />
-        <Stat label="Duplicates removed" value={counts.duplicates} testId="count-duplicates" tone={counts.duplicates ? 'warn' : 'muted'} />
-        <Stat label="Problems" value={counts.problems} testId="count-problems" tone={counts.problems ? 'warn' : 'muted'} />
-        {counts.systemPromptAdded > 0 && <Stat label="System prompt added" value={counts.systemPromptAdded} testId="count-system" />}
-        {counts.droppedTooLong + counts.noTrainedTokens > 0 && <Stat label="Too long, left out" value={counts.droppedTooLong + counts.noTrainedTokens} testId="count-dropped" tone="warn" />}
-        {counts.truncated > 0 && <Stat label="Cut to max length" value={counts.truncated} testId="count-truncated" tone="warn" />}
+        <Stat
+          label="Duplicates removed"
+          value={counts.duplicates}
+          testId="count-duplicates"
+          tone={counts.duplicates ? 'warn' : 'muted'}
+        />
+        <Stat
+          label="Problems"
+          value={counts.problems}
+          testId="count-problems"
+          tone={counts.problems ? 'warn' : 'muted'}
+        />
+        {counts.systemPromptAdded > 0 && (
+          <Stat label="System prompt added" value={counts.systemPromptAdded} testId="count-system" />
+        )}
+        {counts.droppedTooLong + counts.noTrainedTokens > 0 && (
+          <Stat
+            label="Too long, left out"
+            value={counts.droppedTooLong + counts.noTrainedTokens}
+            testId="count-dropped"
+            tone="warn"
+          />
+        )}
+        {counts.truncated > 0 && (
+          <Stat label="Cut to max length" value={counts.truncated} testId="count-truncated" tone="warn" />
+        )}
       </dl>
       <dl class="stats" aria-label="Split sizes">
         <Stat label="Train" value={counts.train} testId="count-train" />
@@ -132,7 +184,8 @@ export function ResultCard({ summary, seconds, used, state }: { summary: ImportS
         </p>
       ) : save.state === 'saved' ? (
         <div class="saved" role="status" data-testid="saved">
-          <span class="dot ok" aria-hidden="true" /> Saved as “{save.meta.name}”. It is in Your datasets below and stays after a reload.
+          <span class="dot ok" aria-hidden="true" /> Saved as “{save.meta.name}”. It is in Your datasets below and stays
+          after a reload.
           <button type="button" class="button small" onClick={clearImport}>
             Import another
           </button>
@@ -147,7 +200,13 @@ export function ResultCard({ summary, seconds, used, state }: { summary: ImportS
         >
           <div class="field grow">
             <label for="dataset-name">Dataset name</label>
-            <input id="dataset-name" value={state.name} maxLength={120} onInput={(e) => setName(e.currentTarget.value)} data-testid="dataset-name" />
+            <input
+              id="dataset-name"
+              value={state.name}
+              maxLength={120}
+              onInput={(e) => setName(e.currentTarget.value)}
+              data-testid="dataset-name"
+            />
           </div>
           <div class="actions">
             <button type="submit" class="button primary" disabled={save.state === 'saving'} data-testid="save-dataset">

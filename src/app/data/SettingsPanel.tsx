@@ -8,11 +8,23 @@ import { filesFromFileList } from '../../data/browser-files.ts';
 import { MaskModeSchema, OverLengthSchema, SourceFormatSchema } from '../../schema/dataset.ts';
 import { HiddenFileInput } from './DropZone.tsx';
 import { type ImportState, resetForm, setTokenizer, updateForm } from './import-store.ts';
-import { DEFAULT_SYSTEM_PROMPT_NOTE, DEFAULT_SYSTEM_PROMPT_TEXT, type SettingsForm, type SystemMode } from './settings.ts';
+import {
+  DEFAULT_SYSTEM_PROMPT_NOTE,
+  DEFAULT_SYSTEM_PROMPT_TEXT,
+  type SettingsForm,
+  type SystemMode,
+} from './settings.ts';
 import { count, FORMAT_LABELS, MASK_LABELS, OVER_LENGTH_LABELS } from './text.ts';
 import { type CachedTokenizer, cachedTokenizers, tokenizerFromFolder } from './tokenizer-choice.ts';
 
-function Field(props: { id: string; label: string; error?: string | undefined; hint?: string; children: preact.ComponentChildren; wide?: boolean }) {
+function Field(props: {
+  id: string;
+  label: string;
+  error?: string | undefined;
+  hint?: string;
+  children: preact.ComponentChildren;
+  wide?: boolean;
+}) {
   return (
     <div class={`field${props.wide ? ' wide' : ''}${props.error ? ' invalid' : ''}`}>
       <label for={props.id}>{props.label}</label>
@@ -32,7 +44,15 @@ function Field(props: { id: string; label: string; error?: string | undefined; h
   );
 }
 
-function NumberInput(props: { id: string; value: number; min?: number; max?: number; step?: number; error?: string | undefined; onValue: (n: number) => void }) {
+function NumberInput(props: {
+  id: string;
+  value: number;
+  min?: number;
+  max?: number;
+  step?: number;
+  error?: string | undefined;
+  onValue: (n: number) => void;
+}) {
   return (
     <input
       id={props.id}
@@ -53,7 +73,13 @@ function summaryLine(form: SettingsForm, tokenizer: string | null): string {
   const valid = Math.round((100 - form.trainPercent - form.testPercent) * 100) / 100;
   const split = `split ${form.trainPercent}/${valid}/${form.testPercent}`;
   const format = form.format ? FORMAT_LABELS[form.format].toLowerCase() : 'format detected';
-  return [split, `seed ${form.seed}`, `max ${count(form.maxLength)} tokens`, format, tokenizer ? `tokens: ${tokenizer}` : 'no token counts'].join(' · ');
+  return [
+    split,
+    `seed ${form.seed}`,
+    `max ${count(form.maxLength)} tokens`,
+    format,
+    tokenizer ? `tokens: ${tokenizer}` : 'no token counts',
+  ].join(' · ');
 }
 
 function TokenizerField({ state }: { state: ImportState }) {
@@ -70,7 +96,13 @@ function TokenizerField({ state }: { state: ImportState }) {
   const current = state.tokenizer;
   const value = !current ? '' : current.kind === 'opfs' ? `opfs:${current.dir}` : 'folder';
   return (
-    <Field id="set-tokenizer" label="Token counts" wide error={error ?? undefined} hint="With a model's tokenizer the import counts tokens, applies the maximum length and shows a length histogram.">
+    <Field
+      id="set-tokenizer"
+      label="Token counts"
+      wide
+      error={error ?? undefined}
+      hint="With a model's tokenizer the import counts tokens, applies the maximum length and shows a length histogram."
+    >
       <div class="inline-controls">
         <select
           id="set-tokenizer"
@@ -128,50 +160,126 @@ export function SettingsPanel({ state }: { state: ImportState }) {
         <span class="muted settings-line">{summaryLine(form, state.tokenizer?.label ?? null)}</span>
       </summary>
       <div class="settings-grid">
-        <Field id="set-train" label="Train %" error={errors.trainPercent} hint={Number.isFinite(valid) && valid >= 0 ? `Validation gets the rest: ${valid} %.` : undefined}>
-          <NumberInput id="set-train" value={form.trainPercent} min={0} max={100} error={errors.trainPercent} onValue={(n) => updateForm({ trainPercent: n })} />
+        <Field
+          id="set-train"
+          label="Train %"
+          error={errors.trainPercent}
+          hint={Number.isFinite(valid) && valid >= 0 ? `Validation gets the rest: ${valid} %.` : undefined}
+        >
+          <NumberInput
+            id="set-train"
+            value={form.trainPercent}
+            min={0}
+            max={100}
+            error={errors.trainPercent}
+            onValue={(n) => updateForm({ trainPercent: n })}
+          />
         </Field>
-        <Field id="set-test" label="Test %" error={errors.testPercent} hint="Files named train / valid / test keep their own split.">
-          <NumberInput id="set-test" value={form.testPercent} min={0} max={100} error={errors.testPercent} onValue={(n) => updateForm({ testPercent: n })} />
+        <Field
+          id="set-test"
+          label="Test %"
+          error={errors.testPercent}
+          hint="Files named train / valid / test keep their own split."
+        >
+          <NumberInput
+            id="set-test"
+            value={form.testPercent}
+            min={0}
+            max={100}
+            error={errors.testPercent}
+            onValue={(n) => updateForm({ testPercent: n })}
+          />
         </Field>
         <Field id="set-seed" label="Split seed" error={errors.seed} hint="The same seed gives the same split.">
           <NumberInput id="set-seed" value={form.seed} error={errors.seed} onValue={(n) => updateForm({ seed: n })} />
         </Field>
-        <Field id="set-max" label="Maximum length (tokens)" error={errors.maxLength} hint="Also the window size for raw text.">
-          <NumberInput id="set-max" value={form.maxLength} min={8} error={errors.maxLength} onValue={(n) => updateForm({ maxLength: n })} />
+        <Field
+          id="set-max"
+          label="Maximum length (tokens)"
+          error={errors.maxLength}
+          hint="Also the window size for raw text."
+        >
+          <NumberInput
+            id="set-max"
+            value={form.maxLength}
+            min={8}
+            error={errors.maxLength}
+            onValue={(n) => updateForm({ maxLength: n })}
+          />
         </Field>
         <Field id="set-over" label="Longer examples" hint="Needs token counts.">
-          <select id="set-over" value={form.overLength} onChange={(e) => updateForm({ overLength: OverLengthSchema.parse(e.currentTarget.value) })}>
+          <select
+            id="set-over"
+            value={form.overLength}
+            onChange={(e) => updateForm({ overLength: OverLengthSchema.parse(e.currentTarget.value) })}
+          >
             {OverLengthSchema.options.map((o) => (
               <option value={o}>{OVER_LENGTH_LABELS[o]}</option>
             ))}
           </select>
         </Field>
         <Field id="set-mask" label="Train on" hint="Which tokens the loss counts.">
-          <select id="set-mask" value={form.mask} onChange={(e) => updateForm({ mask: MaskModeSchema.parse(e.currentTarget.value) })}>
+          <select
+            id="set-mask"
+            value={form.mask}
+            onChange={(e) => updateForm({ mask: MaskModeSchema.parse(e.currentTarget.value) })}
+          >
             {MaskModeSchema.options.map((m) => (
               <option value={m}>{MASK_LABELS[m]}</option>
             ))}
           </select>
         </Field>
         <Field id="set-format" label="Format" hint="Detected from the files unless you pick one.">
-          <select id="set-format" value={form.format} onChange={(e) => updateForm({ format: e.currentTarget.value === '' ? '' : SourceFormatSchema.parse(e.currentTarget.value) })}>
+          <select
+            id="set-format"
+            value={form.format}
+            onChange={(e) =>
+              updateForm({
+                format: e.currentTarget.value === '' ? '' : SourceFormatSchema.parse(e.currentTarget.value),
+              })
+            }
+          >
             <option value="">Detect automatically</option>
             {SourceFormatSchema.options.map((f) => (
               <option value={f}>{FORMAT_LABELS[f]}</option>
             ))}
           </select>
         </Field>
-        <Field id="set-system" label="System prompt" hint={form.systemMode === 'default' ? DEFAULT_SYSTEM_PROMPT_NOTE : form.systemMode === 'none' ? 'No system prompt is added.' : 'For chat records that have none.'}>
-          <select id="set-system" title={form.systemMode === 'default' ? DEFAULT_SYSTEM_PROMPT_TEXT : undefined} value={form.systemMode} onChange={(e) => updateForm({ systemMode: e.currentTarget.value as SystemMode })}>
+        <Field
+          id="set-system"
+          label="System prompt"
+          hint={
+            form.systemMode === 'default'
+              ? DEFAULT_SYSTEM_PROMPT_NOTE
+              : form.systemMode === 'none'
+                ? 'No system prompt is added.'
+                : 'For chat records that have none.'
+          }
+        >
+          <select
+            id="set-system"
+            title={form.systemMode === 'default' ? DEFAULT_SYSTEM_PROMPT_TEXT : undefined}
+            value={form.systemMode}
+            onChange={(e) => updateForm({ systemMode: e.currentTarget.value as SystemMode })}
+          >
             <option value="default">Default</option>
             <option value="none">None</option>
             <option value="custom">Custom…</option>
           </select>
         </Field>
         {form.systemMode === 'custom' && (
-          <Field id="set-system-text" label="Custom system prompt" wide hint="Added in front of every chat record that has no system message.">
-            <textarea id="set-system-text" rows={3} value={form.systemPrompt} onInput={(e) => updateForm({ systemPrompt: e.currentTarget.value })} />
+          <Field
+            id="set-system-text"
+            label="Custom system prompt"
+            wide
+            hint="Added in front of every chat record that has no system message."
+          >
+            <textarea
+              id="set-system-text"
+              rows={3}
+              value={form.systemPrompt}
+              onInput={(e) => updateForm({ systemPrompt: e.currentTarget.value })}
+            />
           </Field>
         )}
         <TokenizerField state={state} />

@@ -40,11 +40,22 @@ function DatasetRow({ meta }: { meta: DatasetMeta }) {
             <label class="visually-hidden" for={`rename-${meta.id}`}>
               New name for {meta.name}
             </label>
-            <input id={`rename-${meta.id}`} ref={nameInput} value={draft} maxLength={120} onInput={(e) => setDraft(e.currentTarget.value)} data-testid="rename-input" />
+            <input
+              id={`rename-${meta.id}`}
+              ref={nameInput}
+              value={draft}
+              maxLength={120}
+              onInput={(e) => setDraft(e.currentTarget.value)}
+              data-testid="rename-input"
+            />
             <button type="submit" class="button small primary" disabled={busy !== null}>
               Save name
             </button>
-            <button type="button" class="button small subtle" onClick={() => (setMode('view'), setDraft(meta.name), setError(null))}>
+            <button
+              type="button"
+              class="button small subtle"
+              onClick={() => (setMode('view'), setDraft(meta.name), setError(null))}
+            >
               Cancel
             </button>
           </form>
@@ -70,7 +81,13 @@ function DatasetRow({ meta }: { meta: DatasetMeta }) {
             Delete “{meta.name}” and its {plural(c.records, 'record')}? This cannot be undone.
           </span>
           <div class="actions">
-            <button type="button" class="button small danger" disabled={busy !== null} onClick={() => void act('delete', () => remove(meta.id))} data-testid="confirm-delete">
+            <button
+              type="button"
+              class="button small danger"
+              disabled={busy !== null}
+              onClick={() => void act('delete', () => remove(meta.id))}
+              data-testid="confirm-delete"
+            >
               {busy === 'delete' ? 'Deleting…' : 'Delete'}
             </button>
             <button type="button" class="button small subtle" onClick={() => setMode('view')}>
@@ -81,13 +98,30 @@ function DatasetRow({ meta }: { meta: DatasetMeta }) {
       ) : (
         mode === 'view' && (
           <div class="actions dataset-actions">
-            <button type="button" class="button small" onClick={() => (setDraft(meta.name), setMode('rename'))} aria-label={`Rename ${meta.name}`}>
+            <button
+              type="button"
+              class="button small"
+              onClick={() => (setDraft(meta.name), setMode('rename'))}
+              aria-label={`Rename ${meta.name}`}
+            >
               Rename
             </button>
-            <button type="button" class="button small" disabled={busy !== null} onClick={() => void act('export', () => exportDataset(meta))} aria-label={`Export ${meta.name} as JSONL`} data-testid="export-jsonl">
+            <button
+              type="button"
+              class="button small"
+              disabled={busy !== null}
+              onClick={() => void act('export', () => exportDataset(meta))}
+              aria-label={`Export ${meta.name} as JSONL`}
+              data-testid="export-jsonl"
+            >
               {busy === 'export' ? 'Exporting…' : 'Export JSONL'}
             </button>
-            <button type="button" class="button small danger-outline" onClick={() => setMode('confirm-delete')} aria-label={`Delete ${meta.name}`}>
+            <button
+              type="button"
+              class="button small danger-outline"
+              onClick={() => setMode('confirm-delete')}
+              aria-label={`Delete ${meta.name}`}
+            >
               Delete
             </button>
           </div>
@@ -110,7 +144,9 @@ export function StoredDatasets() {
         <h2 id="datasets-title" tabIndex={-1}>
           Your datasets
         </h2>
-        {state.state === 'ready' && state.list.length > 0 && <span class="muted">{plural(state.list.length, 'dataset')} in this browser</span>}
+        {state.state === 'ready' && state.list.length > 0 && (
+          <span class="muted">{plural(state.list.length, 'dataset')} in this browser</span>
+        )}
       </div>
       {state.state === 'loading' && <p class="muted">Loading the datasets kept in this browser…</p>}
       {state.state === 'failed' && (
@@ -121,7 +157,8 @@ export function StoredDatasets() {
       {state.state === 'ready' &&
         (state.list.length === 0 ? (
           <p class="muted empty" data-testid="no-datasets">
-            No datasets saved yet. Import one above and press <strong>Save dataset</strong>; it stays here after a reload.
+            No datasets saved yet. Import one above and press <strong>Save dataset</strong>; it stays here after a
+            reload.
           </p>
         ) : (
           <ul class="datasets">

@@ -49,7 +49,12 @@ export function TokenHistogram({ tokens, maxLength }: { tokens: TokenStats; maxL
         </div>
       </dl>
       <figure class="histogram">
-        <svg viewBox={`0 0 ${W} ${H + 4}`} preserveAspectRatio="none" role="img" aria-label={`Histogram of ${count(tokens.records)} example lengths, ${counts.length} bins of ${count(binWidth)} tokens`}>
+        <svg
+          viewBox={`0 0 ${W} ${H + 4}`}
+          preserveAspectRatio="none"
+          role="img"
+          aria-label={`Histogram of ${count(tokens.records)} example lengths, ${counts.length} bins of ${count(binWidth)} tokens`}
+        >
           {counts.map((c, i) => {
             const h = c === 0 ? 0 : Math.max(2, (c / peak) * H);
             const over = (i + 1) * binWidth > maxLength;
@@ -66,7 +71,11 @@ export function TokenHistogram({ tokens, maxLength }: { tokens: TokenStats; maxL
         </svg>
         <figcaption class="axis-labels muted small">
           <span>0</span>
-          <span>{cropped ? `all examples are under the maximum length (${count(maxLength)})` : `dashed line: maximum length ${count(maxLength)}`}</span>
+          <span>
+            {cropped
+              ? `all examples are under the maximum length (${count(maxLength)})`
+              : `dashed line: maximum length ${count(maxLength)}`}
+          </span>
           <span>{count(top)} tokens</span>
         </figcaption>
       </figure>

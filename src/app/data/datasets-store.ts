@@ -11,9 +11,7 @@ import { describeError } from './text.ts';
 import { DataWorker } from './worker-client.ts';
 
 export type DatasetsState =
-  | { state: 'loading' }
-  | { state: 'ready'; list: DatasetMeta[] }
-  | { state: 'failed'; message: string };
+  { state: 'loading' } | { state: 'ready'; list: DatasetMeta[] } | { state: 'failed'; message: string };
 
 export const datasetsStore = createStore<DatasetsState>({ state: 'loading' });
 

@@ -68,7 +68,13 @@ export function settingsKey(state: Pick<ImportState, 'form' | 'tokenizer'>): str
 
 export function choose(files: DroppedFile[], via: Chosen['via']): void {
   if (files.length === 0) {
-    importStore.set((s) => ({ ...s, phase: { state: 'failed', message: 'That held no files. If you dropped an empty folder, choose the folder that holds the data files.' } }));
+    importStore.set((s) => ({
+      ...s,
+      phase: {
+        state: 'failed',
+        message: 'That held no files. If you dropped an empty folder, choose the folder that holds the data files.',
+      },
+    }));
     return;
   }
   const bytes = files.reduce((a, f) => a + f.blob.size, 0);
@@ -101,7 +107,11 @@ export async function startImport(): Promise<void> {
   if (!state.chosen) return;
   const checked = toSettings(state.form);
   if (!checked.ok) {
-    importStore.set((s) => ({ ...s, errors: checked.errors, phase: { state: 'failed', message: 'Some import settings need fixing first (they are marked below).' } }));
+    importStore.set((s) => ({
+      ...s,
+      errors: checked.errors,
+      phase: { state: 'failed', message: 'Some import settings need fixing first (they are marked below).' },
+    }));
     return;
   }
   stopWorker();
@@ -109,7 +119,12 @@ export async function startImport(): Promise<void> {
   worker = mine;
   const startedAt = performance.now();
   const used = settingsKey(state);
-  importStore.set((s) => ({ ...s, phase: { state: 'importing', progress: null, startedAt }, save: { state: 'idle' }, runs: s.runs + 1 }));
+  importStore.set((s) => ({
+    ...s,
+    phase: { state: 'importing', progress: null, startedAt },
+    save: { state: 'idle' },
+    runs: s.runs + 1,
+  }));
   const onProgress = (progress: ImportProgress) => {
     if (worker !== mine) return;
     importStore.set((s) => (s.phase.state === 'importing' ? { ...s, phase: { ...s.phase, progress } } : s));
@@ -142,7 +157,10 @@ export async function saveImport(): Promise<void> {
   const { name, phase } = importStore.get();
   if (phase.state !== 'done' || !worker) return;
   if (!name.trim()) {
-    importStore.set((s) => ({ ...s, save: { state: 'failed', message: 'Give the dataset a name first.', quota: false } }));
+    importStore.set((s) => ({
+      ...s,
+      save: { state: 'failed', message: 'Give the dataset a name first.', quota: false },
+    }));
     return;
   }
   const mine = worker;

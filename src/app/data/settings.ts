@@ -53,7 +53,8 @@ export function defaultForm(): SettingsForm {
 }
 
 /** What "default" means for the system prompt, in words (the prompt itself comes from the schema). */
-export const DEFAULT_SYSTEM_PROMPT_NOTE = 'Problem folders get the ASP-expert prompt; other records keep what they have.';
+export const DEFAULT_SYSTEM_PROMPT_NOTE =
+  'Problem folders get the ASP-expert prompt; other records keep what they have.';
 export const DEFAULT_SYSTEM_PROMPT_TEXT = ASP_EXPERT_SYSTEM_PROMPT;
 
 function fieldOf(path: PropertyKey[]): keyof SettingsForm {
@@ -85,7 +86,9 @@ const MESSAGES: Partial<Record<keyof SettingsForm, string>> = {
   mappings: 'Every mapping needs at least one prompt field and an answer field.',
 };
 
-export function toSettings(form: SettingsForm): { ok: true; settings: ImportSettingsInput } | { ok: false; errors: SettingsErrors } {
+export function toSettings(
+  form: SettingsForm,
+): { ok: true; settings: ImportSettingsInput } | { ok: false; errors: SettingsErrors } {
   const input: ImportSettingsInput = {
     trainFraction: form.trainPercent / 100,
     testFraction: form.testPercent / 100,

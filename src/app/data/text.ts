@@ -42,11 +42,21 @@ export function plural(n: number, one: string, many = `${one}s`): string {
 export function formatDate(iso: string): string {
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) return iso;
-  return d.toLocaleString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
+  return d.toLocaleString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
 }
 
 export function formatSeconds(s: number): string {
-  return s < 10 ? `${s.toFixed(1)} s` : s < 120 ? `${Math.round(s)} s` : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
+  return s < 10
+    ? `${s.toFixed(1)} s`
+    : s < 120
+      ? `${Math.round(s)} s`
+      : `${Math.floor(s / 60)} min ${Math.round(s % 60)} s`;
 }
 
 /** A name for a dataset from the chosen paths: the folder, the single file's stem, or the first file's. */
@@ -62,7 +72,12 @@ export function suggestName(paths: string[]): string {
 /** An error from the worker or storage, as a sentence a user can act on. */
 export function describeError(err: unknown, doing: string): { message: string; quota: boolean } {
   const name = (err as { name?: unknown } | null)?.name;
-  const raw = err instanceof Error ? err.message : typeof err === 'object' && err && 'message' in err ? String(err.message) : String(err);
+  const raw =
+    err instanceof Error
+      ? err.message
+      : typeof err === 'object' && err && 'message' in err
+        ? String(err.message)
+        : String(err);
   if (name === 'StorageQuotaError' || name === 'QuotaExceededError' || /quota/i.test(raw)) {
     return {
       quota: true,
@@ -72,10 +87,16 @@ export function describeError(err: unknown, doing: string): { message: string; q
     };
   }
   if (name === 'NotReadableError' || name === 'NotFoundError') {
-    return { quota: false, message: `A file could not be read while ${doing}: it may have been moved, deleted or changed since you chose it. Choose the files again.` };
+    return {
+      quota: false,
+      message: `A file could not be read while ${doing}: it may have been moved, deleted or changed since you chose it. Choose the files again.`,
+    };
   }
   if (name === 'InvalidStateError' && /database|indexeddb|transaction/i.test(raw)) {
-    return { quota: false, message: `The browser's database was closed while ${doing} (another tab may have upgraded it). Reload the page and try again.` };
+    return {
+      quota: false,
+      message: `The browser's database was closed while ${doing} (another tab may have upgraded it). Reload the page and try again.`,
+    };
   }
   return { quota: false, message: `Something went wrong while ${doing}: ${raw}` };
 }

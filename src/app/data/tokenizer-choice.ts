@@ -6,10 +6,17 @@
 import type { DroppedFile } from '../../data/browser-files.ts';
 import type { TokenizerSource } from './worker-api.ts';
 
-export const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer_config.json', 'chat_template.jinja', 'chat_template.json'] as const;
+export const TOKENIZER_FILES = [
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'chat_template.jinja',
+  'chat_template.json',
+] as const;
 
 /** The tokenizer files of a picked model folder (the shallowest copy of each), or an explanation. */
-export function tokenizerFromFolder(files: DroppedFile[]): { ok: true; source: TokenizerSource } | { ok: false; message: string } {
+export function tokenizerFromFolder(
+  files: DroppedFile[],
+): { ok: true; source: TokenizerSource } | { ok: false; message: string } {
   const byName: Record<string, Blob> = {};
   const depth: Record<string, number> = {};
   for (const f of files) {
@@ -40,7 +47,10 @@ export interface CachedTokenizer {
 export async function cachedTokenizers(): Promise<CachedTokenizer[]> {
   if (!navigator.storage?.getDirectory) return [];
   try {
-    const [{ listCachedModels, cacheDir }, { OpfsStore }] = await Promise.all([import('../../model/download.ts'), import('../../storage/opfs-store.ts')]);
+    const [{ listCachedModels, cacheDir }, { OpfsStore }] = await Promise.all([
+      import('../../model/download.ts'),
+      import('../../storage/opfs-store.ts'),
+    ]);
     const models = await listCachedModels(new OpfsStore());
     return models
       .filter((m) => m.files.some((f) => f.path === 'tokenizer.json'))

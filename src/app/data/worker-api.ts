@@ -14,8 +14,7 @@ import { OpfsStore } from '../../storage/opfs-store.ts';
 
 /** Where the tokenizer comes from: files picked from a model folder, or a model cached in OPFS. */
 export type TokenizerSource =
-  | { kind: 'files'; label: string; files: Record<string, Blob> }
-  | { kind: 'opfs'; label: string; dir: string };
+  { kind: 'files'; label: string; files: Record<string, Blob> } | { kind: 'opfs'; label: string; dir: string };
 
 /** Problems sent to the page (the count in `counts.problems` is always complete). */
 export const SUMMARY_PROBLEMS = 500;
@@ -60,7 +59,9 @@ async function tokenizerFrom(source: TokenizerSource): Promise<ModelTokenizer> {
     return await loadTokenizer(read);
   } catch (err) {
     const msg = err instanceof Error ? err.message : String(err);
-    throw new Error(`The tokenizer of ${source.label} could not be loaded (${msg}). Choose another model folder, or import without token counts.`);
+    throw new Error(
+      `The tokenizer of ${source.label} could not be loaded (${msg}). Choose another model folder, or import without token counts.`,
+    );
   }
 }
 
@@ -90,7 +91,10 @@ export const dataWorkerApi = {
   ): Promise<ImportSummary> {
     kept = null;
     const tok = tokenizer ? await tokenizerFrom(tokenizer) : null;
-    kept = await importDataset(inputs, settings, { tokenizer: tok, onProgress: onProgress ? throttle(onProgress, 100) : undefined });
+    kept = await importDataset(inputs, settings, {
+      tokenizer: tok,
+      onProgress: onProgress ? throttle(onProgress, 100) : undefined,
+    });
     return summarize(kept);
   },
 

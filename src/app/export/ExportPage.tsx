@@ -4,7 +4,15 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { proxy } from 'comlink';
-import type { CachedModelInfo, EngineError, ExportDtype, ExportedFileInfo, ExportFormat, ExportProgress, RunInfo } from '../../worker/contract.ts';
+import type {
+  CachedModelInfo,
+  EngineError,
+  ExportDtype,
+  ExportedFileInfo,
+  ExportFormat,
+  ExportProgress,
+  RunInfo,
+} from '../../worker/contract.ts';
 import { EXPORT_FORMATS, MERGED_ZIP_LIMIT_BYTES, exportFormat } from '../../worker/export-support.ts';
 import { selectedRun, usePersisted } from '../app-state.ts';
 import { engine } from '../engine.ts';
@@ -21,10 +29,19 @@ const DTYPES: { id: ExportDtype; label: string }[] = [
   { id: 'bf16', label: 'bfloat16 (half the size)' },
 ];
 
-type DirectoryPicker = (options?: { id?: string; mode?: 'read' | 'readwrite'; startIn?: string }) => Promise<FileSystemDirectoryHandle>;
-const directoryPicker = (): DirectoryPicker | null => (globalThis as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker ?? null;
+type DirectoryPicker = (options?: {
+  id?: string;
+  mode?: 'read' | 'readwrite';
+  startIn?: string;
+}) => Promise<FileSystemDirectoryHandle>;
+const directoryPicker = (): DirectoryPicker | null =>
+  (globalThis as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker ?? null;
 
-type Outcome = { state: 'idle' } | { state: 'busy'; how: 'folder' | 'zip'; progress?: ExportProgress } | { state: 'done'; files: ExportedFileInfo[]; where: string } | { state: 'error'; error: EngineError };
+type Outcome =
+  | { state: 'idle' }
+  | { state: 'busy'; how: 'folder' | 'zip'; progress?: ExportProgress }
+  | { state: 'done'; files: ExportedFileInfo[]; where: string }
+  | { state: 'error'; error: EngineError };
 
 const fmtLoss = (x: number | null) => (x === null ? 'no validation loss' : `validation loss ${x.toFixed(4)}`);
 
@@ -65,7 +82,8 @@ export function ExportPage() {
       .listRuns()
       .then(
         (r) => setRuns(r.ok ? { state: 'ok', value: r.value } : { state: 'error', error: r.error }),
-        (err: unknown) => setRuns({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
+        (err: unknown) =>
+          setRuns({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
       );
   }, []);
   const list = runs.state === 'ok' ? runs.value : [];
@@ -101,11 +119,19 @@ export function ExportPage() {
   const run = list.find((r) => r.id === runId) ?? null;
   const noCheckpoint = ckpts !== null && ckpts.latest === null;
   const keepsDtype = info.dtypes.length === 0;
-  const baseModel = run && cached ? (cached.find((c) => c.repo === run.model.repo && c.revision === run.model.revision) ?? null) : null;
+  const baseModel =
+    run && cached ? (cached.find((c) => c.repo === run.model.repo && c.revision === run.model.revision) ?? null) : null;
   // Merged weights need the base model, and a zip of them is built in memory.
   const modelMissing = info.needsModel && cached !== null && run !== null && baseModel === null;
   const zipTooLarge = info.needsModel && baseModel !== null && baseModel.bytes > MERGED_ZIP_LIMIT_BYTES;
-  const ready = run !== null && ckpts !== null && !noCheckpoint && info.unavailableReason === null && (keepsDtype || info.dtypes.includes(dtype)) && !modelMissing && outcome.state !== 'busy';
+  const ready =
+    run !== null &&
+    ckpts !== null &&
+    !noCheckpoint &&
+    info.unavailableReason === null &&
+    (keepsDtype || info.dtypes.includes(dtype)) &&
+    !modelMissing &&
+    outcome.state !== 'busy';
 
   const exportTo = async (how: 'folder' | 'zip') => {
     if (!run) return;
@@ -115,7 +141,14 @@ export function ExportPage() {
         dir = await picker!({ id: 'lora-studio-export', mode: 'readwrite' });
       } catch (err) {
         if ((err as { name?: string }).name === 'AbortError') return; // the user closed the picker
-        setOutcome({ state: 'error', error: { kind: 'unknown', message: `The folder picker failed: ${(err as Error).message}`, hint: 'Use "Download .zip" instead.' } });
+        setOutcome({
+          state: 'error',
+          error: {
+            kind: 'unknown',
+            message: `The folder picker failed: ${(err as Error).message}`,
+            hint: 'Use "Download .zip" instead.',
+          },
+        });
         return;
       }
     }
@@ -132,7 +165,11 @@ export function ExportPage() {
     const folder = r.value.files[0]?.name.split('/')[0] ?? `${run.name}-${format}`;
     if (r.value.zip) {
       saveBytes(r.value.zip, `${folder}.zip`);
-      setOutcome({ state: 'done', files: r.value.files, where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.` });
+      setOutcome({
+        state: 'done',
+        files: r.value.files,
+        where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.`,
+      });
     } else {
       setOutcome({ state: 'done', files: r.value.files, where: `Written to ${dir!.name}/${folder}.` });
     }
@@ -144,17 +181,31 @@ export function ExportPage() {
         <div class="card-head">
           <h2 id="export-title">Export an adapter</h2>
         </div>
-        <p class="muted lead">Save a trained adapter in the format of the tool you will use it with. The files are written on this computer; nothing is uploaded.</p>
+        <p class="muted lead">
+          Save a trained adapter in the format of the tool you will use it with. The files are written on this computer;
+          nothing is uploaded.
+        </p>
         {runs.state === 'ok' && list.length === 0 ? (
           <p class="note" data-testid="export-no-runs">
-            No training runs yet. <a href="#/train">Train an adapter</a> first; every run keeps its latest and its best checkpoint here.
+            No training runs yet. <a href="#/train">Train an adapter</a> first; every run keeps its latest and its best
+            checkpoint here.
           </p>
         ) : (
           <div class="export-form">
-            <RunSelect runs={runs} model={null} value={runId} allowNone={false} id="export-run" label="Run" disabled={outcome.state === 'busy'} onChange={(id) => setRunId(id)} />
+            <RunSelect
+              runs={runs}
+              model={null}
+              value={runId}
+              allowNone={false}
+              id="export-run"
+              label="Run"
+              disabled={outcome.state === 'busy'}
+              onChange={(id) => setRunId(id)}
+            />
             {run && (
               <p class="muted small export-run-facts">
-                {run.model.repo} · {run.datasetName} · rank {run.config.lora.rank} · {run.config.base === 'none' ? 'full-precision' : run.config.base} base
+                {run.model.repo} · {run.datasetName} · rank {run.config.lora.rank} ·{' '}
+                {run.config.base === 'none' ? 'full-precision' : run.config.base} base
               </p>
             )}
 
@@ -163,24 +214,44 @@ export function ExportPage() {
               {ckpts === null && run && <p class="muted small">Reading the checkpoints…</p>}
               {noCheckpoint && (
                 <p class="note small" role="status">
-                  This run has no saved checkpoint yet. Let it train until its first checkpoint (stopping a run saves one).
+                  This run has no saved checkpoint yet. Let it train until its first checkpoint (stopping a run saves
+                  one).
                 </p>
               )}
               {ckpts?.latest && (
                 <label class="choice">
-                  <input type="radio" name="which" value="latest" checked={which === 'latest'} onChange={() => setWhich('latest')} />
+                  <input
+                    type="radio"
+                    name="which"
+                    value="latest"
+                    checked={which === 'latest'}
+                    onChange={() => setWhich('latest')}
+                  />
                   <span>
-                    <strong>Latest</strong> <span class="muted">— step {ckpts.latest.step}, {fmtLoss(ckpts.latest.valLoss)}</span>
+                    <strong>Latest</strong>{' '}
+                    <span class="muted">
+                      — step {ckpts.latest.step}, {fmtLoss(ckpts.latest.valLoss)}
+                    </span>
                   </span>
                 </label>
               )}
               {ckpts?.latest && (
                 <label class={`choice${ckpts.best ? '' : ' disabled'}`}>
-                  <input type="radio" name="which" value="best" checked={which === 'best'} disabled={!ckpts.best} onChange={() => setWhich('best')} />
+                  <input
+                    type="radio"
+                    name="which"
+                    value="best"
+                    checked={which === 'best'}
+                    disabled={!ckpts.best}
+                    onChange={() => setWhich('best')}
+                  />
                   <span>
                     <strong>Best</strong>{' '}
                     <span class="muted">
-                      — {ckpts.best ? `step ${ckpts.best.step}, ${fmtLoss(ckpts.best.valLoss)}` : 'needs a validation loss; this run has none yet'}
+                      —{' '}
+                      {ckpts.best
+                        ? `step ${ckpts.best.step}, ${fmtLoss(ckpts.best.valLoss)}`
+                        : 'needs a validation loss; this run has none yet'}
                     </span>
                   </span>
                 </label>
@@ -191,7 +262,15 @@ export function ExportPage() {
               <legend>Format</legend>
               {EXPORT_FORMATS.map((f) => (
                 <label class={`choice${f.unavailableReason ? ' disabled' : ''}`} data-testid={`format-${f.id}`}>
-                  <input type="radio" name="format" value={f.id} checked={format === f.id} disabled={f.unavailableReason !== null} onChange={() => setFormat(f.id)} aria-describedby={`format-${f.id}-purpose`} />
+                  <input
+                    type="radio"
+                    name="format"
+                    value={f.id}
+                    checked={format === f.id}
+                    disabled={f.unavailableReason !== null}
+                    onChange={() => setFormat(f.id)}
+                    aria-describedby={`format-${f.id}-purpose`}
+                  />
                   <span>
                     <strong>{f.label}</strong>
                     <span class="choice-line muted" id={`format-${f.id}-purpose`}>
@@ -205,7 +284,13 @@ export function ExportPage() {
 
             <div class="field export-dtype">
               <label for="export-dtype">Precision</label>
-              <select id="export-dtype" value={keepsDtype ? '' : dtype} disabled={outcome.state === 'busy' || keepsDtype} onChange={(e) => setDtype(e.currentTarget.value as ExportDtype)} aria-describedby="export-dtype-hint">
+              <select
+                id="export-dtype"
+                value={keepsDtype ? '' : dtype}
+                disabled={outcome.state === 'busy' || keepsDtype}
+                onChange={(e) => setDtype(e.currentTarget.value as ExportDtype)}
+                aria-describedby="export-dtype-hint"
+              >
                 {keepsDtype && <option value="">as stored in the model</option>}
                 {DTYPES.map((d) => (
                   <option value={d.id} disabled={!info.dtypes.includes(d.id)}>
@@ -215,12 +300,18 @@ export function ExportPage() {
                 ))}
               </select>
               <p class="muted field-hint" id="export-dtype-hint">
-                {keepsDtype ? 'Each weight keeps the dtype the model stores it in; the adapter is added in float32 first.' : 'The adapter is trained in float32; smaller types round it.'}
+                {keepsDtype
+                  ? 'Each weight keeps the dtype the model stores it in; the adapter is added in float32 first.'
+                  : 'The adapter is trained in float32; smaller types round it.'}
               </p>
             </div>
 
             {info.needsModel && run && (
-              <p class={modelMissing ? 'note small' : 'muted small export-merged-note'} role="status" data-testid="export-merged-note">
+              <p
+                class={modelMissing ? 'note small' : 'muted small export-merged-note'}
+                role="status"
+                data-testid="export-merged-note"
+              >
                 {modelMissing
                   ? `Merging needs the base model, and ${run.model.repo} is not in this browser's cache: download it again (or drop its folder) on the Model page.`
                   : baseModel
@@ -231,14 +322,30 @@ export function ExportPage() {
 
             <div class="actions">
               {picker && (
-                <button type="button" class="button primary" disabled={!ready} onClick={() => void exportTo('folder')} data-testid="export-folder">
+                <button
+                  type="button"
+                  class="button primary"
+                  disabled={!ready}
+                  onClick={() => void exportTo('folder')}
+                  data-testid="export-folder"
+                >
                   {outcome.state === 'busy' && outcome.how === 'folder' ? 'Writing…' : 'Choose folder…'}
                 </button>
               )}
-              <button type="button" class={`button${picker ? '' : ' primary'}`} disabled={!ready || zipTooLarge} onClick={() => void exportTo('zip')} data-testid="export-zip">
+              <button
+                type="button"
+                class={`button${picker ? '' : ' primary'}`}
+                disabled={!ready || zipTooLarge}
+                onClick={() => void exportTo('zip')}
+                data-testid="export-zip"
+              >
                 {outcome.state === 'busy' && outcome.how === 'zip' ? 'Zipping…' : 'Download .zip'}
               </button>
-              <span class="muted small">{picker ? 'A subfolder named after the run is created in the folder you choose.' : 'This browser cannot write into folders; the files come as one zip.'}</span>
+              <span class="muted small">
+                {picker
+                  ? 'A subfolder named after the run is created in the folder you choose.'
+                  : 'This browser cannot write into folders; the files come as one zip.'}
+              </span>
             </div>
           </div>
         )}
@@ -252,10 +359,14 @@ export function ExportPage() {
               aria-valuemax={outcome.progress.bytesTotal}
               aria-valuenow={outcome.progress.bytesDone}
             >
-              <div class="bar" style={{ width: `${(100 * outcome.progress.bytesDone) / Math.max(1, outcome.progress.bytesTotal)}%` }} />
+              <div
+                class="bar"
+                style={{ width: `${(100 * outcome.progress.bytesDone) / Math.max(1, outcome.progress.bytesTotal)}%` }}
+              />
             </div>
             <p class="muted small">
-              {outcome.progress.file}: {formatBytes(outcome.progress.bytesDone)} of {formatBytes(outcome.progress.bytesTotal)}{' '}
+              {outcome.progress.file}: {formatBytes(outcome.progress.bytesDone)} of{' '}
+              {formatBytes(outcome.progress.bytesTotal)}{' '}
               <button type="button" class="button small" onClick={() => void engine().cancelExport()}>
                 Cancel
               </button>

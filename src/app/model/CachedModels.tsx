@@ -3,7 +3,13 @@ import type { CachedModelInfo, EngineError } from '../../worker/contract.ts';
 import { engine } from '../engine.ts';
 import { formatBytes, formatCount } from '../format.ts';
 
-export function CachedModels({ models, onChange }: { models: CachedModelInfo[] | EngineError | null; onChange: () => void }) {
+export function CachedModels({
+  models,
+  onChange,
+}: {
+  models: CachedModelInfo[] | EngineError | null;
+  onChange: () => void;
+}) {
   const [opened, setOpened] = useState<Record<string, string>>({});
   const open = async (m: CachedModelInfo) => {
     const r = await engine().openCached(m.repo, m.revision);
@@ -49,7 +55,11 @@ export function CachedModels({ models, onChange }: { models: CachedModelInfo[] |
                   <td>
                     <strong>{m.repo}</strong>
                     {m.revision !== 'main' && <span class="muted"> @{m.revision}</span>}
-                    {opened[key] && <div class="muted" data-testid="cached-detail">{opened[key]}</div>}
+                    {opened[key] && (
+                      <div class="muted" data-testid="cached-detail">
+                        {opened[key]}
+                      </div>
+                    )}
                   </td>
                   <td class="nowrap">{formatBytes(m.bytes)}</td>
                   <td class="nowrap">{new Date(m.completedAt).toLocaleDateString()}</td>
@@ -58,7 +68,12 @@ export function CachedModels({ models, onChange }: { models: CachedModelInfo[] |
                       <button type="button" onClick={() => void open(m)}>
                         Open
                       </button>
-                      <button type="button" class="danger" onClick={() => void remove(m)} aria-label={`Delete ${m.repo}`}>
+                      <button
+                        type="button"
+                        class="danger"
+                        onClick={() => void remove(m)}
+                        aria-label={`Delete ${m.repo}`}
+                      >
                         Delete
                       </button>
                     </div>

@@ -10,8 +10,9 @@ export function CatalogTable({ onPick }: { onPick: (repo: string) => void }) {
     <section class="card" aria-labelledby="catalog-title">
       <h2 id="catalog-title">Models known to work</h2>
       <p class="muted">
-        GPU memory is the plan for QLoRA with a 4-bit base, rank 16, 1024-token examples and gradient checkpointing. Browsers do not report how much memory the GPU has: compare
-        with your card (integrated GPUs share system memory).
+        GPU memory is the plan for QLoRA with a 4-bit base, rank 16, 1024-token examples and gradient checkpointing.
+        Browsers do not report how much memory the GPU has: compare with your card (integrated GPUs share system
+        memory).
       </p>
       <div class="table-scroll">
         <table class="data-table">

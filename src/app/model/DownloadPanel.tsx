@@ -5,7 +5,11 @@ import type { EngineError, RepoInfo } from '../../worker/contract.ts';
 import { engine } from '../engine.ts';
 import { formatBytes, formatCount, formatDuration } from '../format.ts';
 
-type State = { state: 'ready' } | { state: 'running'; progress: DownloadProgress | null } | { state: 'done' } | { state: 'failed'; error: EngineError; progress: DownloadProgress | null };
+type State =
+  | { state: 'ready' }
+  | { state: 'running'; progress: DownloadProgress | null }
+  | { state: 'done' }
+  | { state: 'failed'; error: EngineError; progress: DownloadProgress | null };
 
 export function DownloadPanel({ info, onDone }: { info: RepoInfo; onDone: () => void }) {
   const [st, setSt] = useState<State>({ state: 'ready' });
@@ -39,7 +43,9 @@ export function DownloadPanel({ info, onDone }: { info: RepoInfo; onDone: () => 
               {info.summary.arch}, {formatCount(info.summary.parameters)} parameters, {info.summary.layers} layers
             </dd>
             <dt>GPU memory</dt>
-            <dd>about {formatBytes(info.summary.planBytes)} for QLoRA (4-bit base, rank 16, 1024 tokens, checkpointing)</dd>
+            <dd>
+              about {formatBytes(info.summary.planBytes)} for QLoRA (4-bit base, rank 16, 1024 tokens, checkpointing)
+            </dd>
           </>
         )}
         <dt>Download</dt>
@@ -56,11 +62,19 @@ export function DownloadPanel({ info, onDone }: { info: RepoInfo; onDone: () => 
       </ul>
       {progress && (
         <div class="progress-block" data-testid="download-progress">
-          <div class="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)} aria-label="Download progress">
+          <div
+            class="progress"
+            role="progressbar"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={Math.round(pct)}
+            aria-label="Download progress"
+          >
             <div class="bar" style={{ width: `${pct}%` }} />
           </div>
           <p class="muted">
-            {formatBytes(progress.loaded)} of {formatBytes(progress.total)} ({pct.toFixed(0)}%) · {formatBytes(progress.bytesPerSecond)}/s · {formatDuration(progress.etaSeconds)} left ·{' '}
+            {formatBytes(progress.loaded)} of {formatBytes(progress.total)} ({pct.toFixed(0)}%) ·{' '}
+            {formatBytes(progress.bytesPerSecond)}/s · {formatDuration(progress.etaSeconds)} left ·{' '}
             <code>{progress.file}</code>
           </p>
         </div>

@@ -24,7 +24,10 @@ export function localName(paths: string[]): string {
   const top = paths[0]?.split('/')[0];
   if (top && paths.every((p) => p.includes('/') && p.split('/')[0] === top)) return top;
   const weights = paths.find((p) => /\.(gguf|safetensors)$/i.test(p));
-  return (weights ?? paths[0] ?? 'model').split('/').pop()!.replace(/\.(gguf|safetensors)$/i, '');
+  return (weights ?? paths[0] ?? 'model')
+    .split('/')
+    .pop()!
+    .replace(/\.(gguf|safetensors)$/i, '');
 }
 
 export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelInfo) => void }) {
@@ -48,7 +51,15 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
         onImported(r.value);
       } else setSt({ state: 'failed', name, error: r.error });
     } catch (err) {
-      setSt({ state: 'failed', name, error: { kind: 'unknown', message: `The engine worker failed: ${String(err)}`, hint: 'Reload the page and try again.' } });
+      setSt({
+        state: 'failed',
+        name,
+        error: {
+          kind: 'unknown',
+          message: `The engine worker failed: ${String(err)}`,
+          hint: 'Reload the page and try again.',
+        },
+      });
     }
   };
 
@@ -57,14 +68,21 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
     const dt = e.dataTransfer;
     if (!dt || busy) return;
     // The item list is only readable during the event: walk it now.
-    const walking = dt.items && dt.items.length > 0 ? filesFromDataTransfer(dt.items) : Promise.resolve(filesFromFileList(Array.from(dt.files)));
+    const walking =
+      dt.items && dt.items.length > 0
+        ? filesFromDataTransfer(dt.items)
+        : Promise.resolve(filesFromFileList(Array.from(dt.files)));
     walking.then(
       (files) => void importFiles(files),
       (err: unknown) =>
         setSt({
           state: 'failed',
           name: 'the dropped folder',
-          error: { kind: 'unknown', message: `The browser did not let the page read what was dropped (${err instanceof Error ? err.message : String(err)}).`, hint: 'Use "Choose folder" instead.' },
+          error: {
+            kind: 'unknown',
+            message: `The browser did not let the page read what was dropped (${err instanceof Error ? err.message : String(err)}).`,
+            hint: 'Use "Choose folder" instead.',
+          },
         }),
     );
   };
@@ -76,7 +94,8 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
     <section class="card local-model" aria-labelledby="local-title" data-testid="local-model">
       <h2 id="local-title">Use a model folder from this computer</h2>
       <p class="muted local-lead">
-        Already downloaded a model (with <code>huggingface-cli</code>, LM Studio, …)? Its folder is copied into this browser’s cache and works offline; nothing is uploaded.
+        Already downloaded a model (with <code>huggingface-cli</code>, LM Studio, …)? Its folder is copied into this
+        browser’s cache and works offline; nothing is uploaded.
       </p>
       <div class="data-page">
         <div
@@ -91,7 +110,8 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
             {over ? 'Drop to copy into the cache' : 'Drop a model folder here'}
           </p>
           <p class="muted local-drop-help" id="local-drop-help">
-            <code>config.json</code> with <code>model.safetensors</code> (or its shards and index), or one <code>.gguf</code> file — plus <code>tokenizer.json</code>.
+            <code>config.json</code> with <code>model.safetensors</code> (or its shards and index), or one{' '}
+            <code>.gguf</code> file — plus <code>tokenizer.json</code>.
           </p>
           <div class="actions">
             <button type="button" class="button primary" disabled={busy} onClick={() => folderInput.current?.click()}>
@@ -101,21 +121,42 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
               Choose files
             </button>
           </div>
-          <HiddenFileInput folder inputRef={folderInput} label="Model folder" testId="model-folder-input" onFiles={(f) => void importFiles(filesFromFileList(f))} />
-          <HiddenFileInput multiple inputRef={filesInput} label="Model files" testId="model-files-input" onFiles={(f) => void importFiles(filesFromFileList(f))} />
+          <HiddenFileInput
+            folder
+            inputRef={folderInput}
+            label="Model folder"
+            testId="model-folder-input"
+            onFiles={(f) => void importFiles(filesFromFileList(f))}
+          />
+          <HiddenFileInput
+            multiple
+            inputRef={filesInput}
+            label="Model files"
+            testId="model-files-input"
+            onFiles={(f) => void importFiles(filesFromFileList(f))}
+          />
         </div>
       </div>
       {st.state === 'copying' && (
         <div class="progress-block local-progress" data-testid="local-model-progress" aria-live="polite">
           <p class="local-progress-title">
-            <span class="spinner" aria-hidden="true" /> {p ? `Copying ${st.name} into the cache…` : `Checking ${st.name}…`}
+            <span class="spinner" aria-hidden="true" />{' '}
+            {p ? `Copying ${st.name} into the cache…` : `Checking ${st.name}…`}
           </p>
-          <div class="progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(pct)} aria-label="Copy progress">
+          <div
+            class="progress"
+            role="progressbar"
+            aria-valuemin={0}
+            aria-valuemax={100}
+            aria-valuenow={Math.round(pct)}
+            aria-label="Copy progress"
+          >
             <div class="bar" style={{ width: `${pct}%` }} />
           </div>
           {p && (
             <p class="muted">
-              {formatBytes(p.loaded)} of {formatBytes(p.total)} ({pct.toFixed(0)}%) · {formatBytes(p.bytesPerSecond)}/s · {formatDuration(p.etaSeconds)} left · <code>{p.file}</code>
+              {formatBytes(p.loaded)} of {formatBytes(p.total)} ({pct.toFixed(0)}%) · {formatBytes(p.bytesPerSecond)}/s
+              · {formatDuration(p.etaSeconds)} left · <code>{p.file}</code>
             </p>
           )}
         </div>
@@ -127,7 +168,8 @@ export function LocalModelDrop({ onImported }: { onImported: (info: CachedModelI
       )}
       {st.state === 'done' && (
         <p class="ok-text" role="status" data-testid="local-model-done">
-          Copied as <strong>{st.info.repo}</strong>: {st.info.files} files, {formatBytes(st.info.bytes)}. It is listed under “Models in this browser” and works offline.
+          Copied as <strong>{st.info.repo}</strong>: {st.info.files} files, {formatBytes(st.info.bytes)}. It is listed
+          under “Models in this browser” and works offline.
         </p>
       )}
     </section>

@@ -13,7 +13,9 @@ const REPO_KEY = 'lora-studio.repo';
 export function ModelPage() {
   const [hub, setHub] = useState(() => localStorage.getItem(HUB_KEY) ?? DEFAULT_HUB);
   const [repo, setRepo] = useState(() => localStorage.getItem(REPO_KEY) ?? '');
-  const [lookup, setLookup] = useState<{ state: 'idle' | 'busy' } | { state: 'done'; info: RepoInfo } | { state: 'error'; error: EngineError }>({ state: 'idle' });
+  const [lookup, setLookup] = useState<
+    { state: 'idle' | 'busy' } | { state: 'done'; info: RepoInfo } | { state: 'error'; error: EngineError }
+  >({ state: 'idle' });
   const [cached, setCached] = useState<CachedModelInfo[] | EngineError | null>(null);
 
   const refreshCache = async () => {
@@ -46,7 +48,13 @@ export function ModelPage() {
         >
           <label class="field grow">
             <span>Repository</span>
-            <input name="repo" value={repo} aria-describedby="repo-hint" onInput={(e) => setRepo(e.currentTarget.value)} required />
+            <input
+              name="repo"
+              value={repo}
+              aria-describedby="repo-hint"
+              onInput={(e) => setRepo(e.currentTarget.value)}
+              required
+            />
             <small id="repo-hint">owner/name, e.g. Qwen/Qwen2.5-0.5B-Instruct, or pick one below</small>
           </label>
           <button type="submit" class="primary" disabled={lookup.state === 'busy'}>

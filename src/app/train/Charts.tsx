@@ -22,7 +22,20 @@ function useUplot(title: string, series: Series[], data: uPlot.AlignedData, yLab
       scales: { x: { time: false }, y: log ? { distr: 3 } : {} },
       axes: [
         { label: 'step', stroke: '#5b6478', grid: { stroke: '#eceef2' } },
-        { label: yLabel, stroke: '#5b6478', grid: { stroke: '#eceef2' }, size: 64, values: (_u, vals) => vals.map((v) => (v === null ? '' : Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(1) : Number(v.toPrecision(3)).toString())) },
+        {
+          label: yLabel,
+          stroke: '#5b6478',
+          grid: { stroke: '#eceef2' },
+          size: 64,
+          values: (_u, vals) =>
+            vals.map((v) =>
+              v === null
+                ? ''
+                : Math.abs(v) < 1e-2 && v !== 0
+                  ? v.toExponential(1)
+                  : Number(v.toPrecision(3)).toString(),
+            ),
+        },
       ],
       series: [
         { label: 'step' },
@@ -73,11 +86,26 @@ export function chartData(metrics: readonly RunMetric[]): { loss: uPlot.AlignedD
 
 export function RunCharts({ metrics }: { metrics: readonly RunMetric[] }) {
   const data = chartData(metrics);
-  const loss = useUplot('Loss', [{ label: 'training', stroke: '#2f6feb' }, { label: 'validation', stroke: '#d9480f', points: true, dash: [6, 4] }], data.loss, 'loss');
+  const loss = useUplot(
+    'Loss',
+    [
+      { label: 'training', stroke: '#2f6feb' },
+      { label: 'validation', stroke: '#d9480f', points: true, dash: [6, 4] },
+    ],
+    data.loss,
+    'loss',
+  );
   const lr = useUplot('Learning rate', [{ label: 'lr', stroke: '#1f9d63' }], data.lr, 'lr');
   return (
     <div class="charts">
-      <div class="chart" ref={loss} data-testid="loss-chart" data-points={String(data.loss[0].length)} role="img" aria-label={`Loss chart, ${data.loss[0].length} steps`} />
+      <div
+        class="chart"
+        ref={loss}
+        data-testid="loss-chart"
+        data-points={String(data.loss[0].length)}
+        role="img"
+        aria-label={`Loss chart, ${data.loss[0].length} steps`}
+      />
       <div class="chart" ref={lr} data-testid="lr-chart" role="img" aria-label="Learning rate chart" />
     </div>
   );

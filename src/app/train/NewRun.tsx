@@ -74,14 +74,24 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   }, [refKey(model), JSON.stringify(config), dataset?.id]);
 
   const choosePreset = (preset: PresetName | null) => setDraft({ ...draft, preset, config: trainConfig(preset) });
-  const suggested: ValidatorKind | null = dataset ? (suggestValidator({ files: dataset.sources.map((s) => s.path) })?.kind ?? null) : null;
+  const suggested: ValidatorKind | null = dataset
+    ? (suggestValidator({ files: dataset.sources.map((s) => s.path) })?.kind ?? null)
+    : null;
   const validator = draft.validator === 'auto' ? suggested : draft.validator;
   const busy = state.activeId !== null;
   const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded;
 
   const start = () => {
     if (!model || !dataset) return;
-    void startRun({ model, datasetId: dataset.id, preset: draft.preset, config: TrainConfigSchema.parse(config), samples: draft.samples, validator, ...(draft.name.trim() ? { name: draft.name.trim() } : {}) });
+    void startRun({
+      model,
+      datasetId: dataset.id,
+      preset: draft.preset,
+      config: TrainConfigSchema.parse(config),
+      samples: draft.samples,
+      validator,
+      ...(draft.name.trim() ? { name: draft.name.trim() } : {}),
+    });
   };
 
   return (
@@ -90,7 +100,13 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
       <div class="form-grid pickers">
         <div class="field">
           <label for="run-model">Model</label>
-          <select id="run-model" value={refKey(model)} onChange={(e) => setModel(models?.find((m) => refKey(m) === (e.currentTarget as HTMLSelectElement).value) ?? null)}>
+          <select
+            id="run-model"
+            value={refKey(model)}
+            onChange={(e) =>
+              setModel(models?.find((m) => refKey(m) === (e.currentTarget as HTMLSelectElement).value) ?? null)
+            }
+          >
             {!model && <option value="">Choose a model…</option>}
             {(models ?? []).map((m) => (
               <option value={refKey(m)}>
@@ -106,7 +122,11 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
         </div>
         <div class="field">
           <label for="run-dataset">Dataset</label>
-          <select id="run-dataset" value={datasetId ?? ''} onChange={(e) => setDatasetId((e.currentTarget as HTMLSelectElement).value || null)}>
+          <select
+            id="run-dataset"
+            value={datasetId ?? ''}
+            onChange={(e) => setDatasetId((e.currentTarget as HTMLSelectElement).value || null)}
+          >
             {!dataset && <option value="">Choose a dataset…</option>}
             {list.map((d) => (
               <option value={d.id}>
@@ -122,7 +142,11 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
         </div>
         <div class="field">
           <label for="run-preset">Preset</label>
-          <select id="run-preset" value={draft.preset ?? ''} onChange={(e) => choosePreset(((e.currentTarget as HTMLSelectElement).value || null) as PresetName | null)}>
+          <select
+            id="run-preset"
+            value={draft.preset ?? ''}
+            onChange={(e) => choosePreset(((e.currentTarget as HTMLSelectElement).value || null) as PresetName | null)}
+          >
             <option value="">Defaults</option>
             {(Object.keys(PRESETS) as PresetName[]).map((p) => (
               <option value={p}>{PRESET_TEXT[p]}</option>
@@ -132,25 +156,53 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
         </div>
         <div class="field">
           <label for="run-name">Run name</label>
-          <input id="run-name" type="text" value={draft.name} placeholder="optional" onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })} />
+          <input
+            id="run-name"
+            type="text"
+            value={draft.name}
+            placeholder="optional"
+            onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })}
+          />
         </div>
       </div>
       <details class="config" open={!collapsed}>
         <summary>Settings</summary>
-        <SchemaForm schema={FORM_SCHEMA} value={config} errors={errors} onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })} />
+        <SchemaForm
+          schema={FORM_SCHEMA}
+          value={config}
+          errors={errors}
+          onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })}
+        />
         <fieldset class="form-group">
           <legend>Samples at each evaluation</legend>
           <div class="form-grid">
             <div class="field">
               <label for="run-samples">Validation prompts answered</label>
-              <input id="run-samples" type="number" min={0} max={16} step={1} value={draft.samples} onInput={(e) => setDraft({ ...draft, samples: Math.max(0, Math.min(16, Number((e.currentTarget as HTMLInputElement).value) || 0)) })} />
+              <input
+                id="run-samples"
+                type="number"
+                min={0}
+                max={16}
+                step={1}
+                value={draft.samples}
+                onInput={(e) =>
+                  setDraft({
+                    ...draft,
+                    samples: Math.max(0, Math.min(16, Number((e.currentTarget as HTMLInputElement).value) || 0)),
+                  })
+                }
+              />
             </div>
             <div class="field">
               <label for="run-validator">Check answers with</label>
-              <select id="run-validator" value={draft.validator ?? 'none'} onChange={(e) => {
-                const v = (e.currentTarget as HTMLSelectElement).value;
-                setDraft({ ...draft, validator: v === 'none' ? null : (v as ValidatorKind | 'auto') });
-              }}>
+              <select
+                id="run-validator"
+                value={draft.validator ?? 'none'}
+                onChange={(e) => {
+                  const v = (e.currentTarget as HTMLSelectElement).value;
+                  setDraft({ ...draft, validator: v === 'none' ? null : (v as ValidatorKind | 'auto') });
+                }}
+              >
                 <option value="auto">Automatic{suggested ? ` (${suggested.toUpperCase()})` : ' (none found)'}</option>
                 <option value="none">No validator</option>
                 {VALIDATOR_KINDS.map((k) => (

@@ -28,7 +28,8 @@ const PHASE_TEXT: Record<string, string> = {
   stopping: 'Stopping after this step…',
 };
 
-const fmt = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits));
+const fmt = (x: number | null | undefined, digits = 4) =>
+  x === null || x === undefined || !Number.isFinite(x) ? '—' : x.toFixed(digits);
 
 export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
   const active = state.activeId === run.id;
@@ -37,24 +38,41 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
   const pct = run.totalSteps > 0 ? (100 * run.step) / run.totalSteps : 0;
   const elapsed = lastStep?.kind === 'step' ? lastStep.elapsedMs / 1000 : null;
   return (
-    <section class="card run-panel" aria-labelledby="run-title" data-testid="run-panel" data-status={status} data-step={run.step}>
+    <section
+      class="card run-panel"
+      aria-labelledby="run-title"
+      data-testid="run-panel"
+      data-status={status}
+      data-step={run.step}
+    >
       <div class="card-head">
         <span class={`dot ${status === 'failed' ? 'bad' : status === 'done' ? 'ok' : 'live'}`} aria-hidden="true" />
         <h2 id="run-title">{run.name}</h2>
       </div>
       <p class="muted run-sub">
-        {run.model.repo} · {run.datasetName} · rank {run.config.lora.rank}, alpha {run.config.lora.alpha}, {run.config.base === 'none' ? 'unquantized' : run.config.base} base
+        {run.model.repo} · {run.datasetName} · rank {run.config.lora.rank}, alpha {run.config.lora.alpha},{' '}
+        {run.config.base === 'none' ? 'unquantized' : run.config.base} base
       </p>
       {state.resumedAfterReload?.runId === run.id && (
         <p class="note" role="status" data-testid="resumed-note">
-          This run was interrupted when the page closed at step {state.resumedAfterReload.step}; it resumed from its last checkpoint.
+          This run was interrupted when the page closed at step {state.resumedAfterReload.step}; it resumed from its
+          last checkpoint.
         </p>
       )}
       <div class="run-status" role="status" aria-live="polite" data-testid="run-status">
         <strong>{!active && status === 'running' ? 'Training in another tab of this app' : STATUS_TEXT[status]}</strong>
-        {active && state.phase && state.phase !== 'training' && <span class="muted"> — {PHASE_TEXT[state.phase] ?? state.phase}</span>}
+        {active && state.phase && state.phase !== 'training' && (
+          <span class="muted"> — {PHASE_TEXT[state.phase] ?? state.phase}</span>
+        )}
       </div>
-      <div class="progress" role="progressbar" aria-valuemin={0} aria-valuemax={run.totalSteps || 1} aria-valuenow={run.step} aria-label="Training progress">
+      <div
+        class="progress"
+        role="progressbar"
+        aria-valuemin={0}
+        aria-valuemax={run.totalSteps || 1}
+        aria-valuenow={run.step}
+        aria-label="Training progress"
+      >
         <div class="bar" style={{ width: `${pct}%` }} />
       </div>
       <dl class="stats">
@@ -86,17 +104,24 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
         </div>
         <div>
           <dt>Tokens/s</dt>
-          <dd data-testid="run-speed">{active && state.tokensPerSec !== null ? Math.round(state.tokensPerSec).toLocaleString() : '—'}</dd>
+          <dd data-testid="run-speed">
+            {active && state.tokensPerSec !== null ? Math.round(state.tokensPerSec).toLocaleString() : '—'}
+          </dd>
         </div>
         <div>
           <dt>Elapsed · ETA</dt>
           <dd>
-            {formatDuration(elapsed)} · {active ? formatDuration(state.etaMs === null ? null : state.etaMs / 1000) : '—'}
+            {formatDuration(elapsed)} ·{' '}
+            {active ? formatDuration(state.etaMs === null ? null : state.etaMs / 1000) : '—'}
           </dd>
         </div>
         <div>
           <dt>GPU memory</dt>
-          <dd>{active && state.gpu ? `${formatBytes(state.gpu.liveBytes)} (peak ${formatBytes(state.gpu.peakBytes)})` : '—'}</dd>
+          <dd>
+            {active && state.gpu
+              ? `${formatBytes(state.gpu.liveBytes)} (peak ${formatBytes(state.gpu.peakBytes)})`
+              : '—'}
+          </dd>
         </div>
         <div>
           <dt>Epoch</dt>
@@ -125,11 +150,20 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
             Stop
           </button>
         )}
-        {!active && (run.status === 'stopped' || run.status === 'failed' || run.status === 'interrupted' || run.status === 'paused') && (
-          <button type="button" class="primary" onClick={() => void resumeRun(run.id)} disabled={state.activeId !== null}>
-            Resume from last checkpoint
-          </button>
-        )}
+        {!active &&
+          (run.status === 'stopped' ||
+            run.status === 'failed' ||
+            run.status === 'interrupted' ||
+            run.status === 'paused') && (
+            <button
+              type="button"
+              class="primary"
+              onClick={() => void resumeRun(run.id)}
+              disabled={state.activeId !== null}
+            >
+              Resume from last checkpoint
+            </button>
+          )}
         {!active && run.status === 'done' && (
           <>
             <a class="button-link" href="#/try">

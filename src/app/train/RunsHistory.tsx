@@ -7,7 +7,8 @@ const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? '—' : x
 export function RunsHistory({ state }: { state: TrainState }) {
   if (state.runs.length === 0) return null;
   const remove = (r: RunInfo) => {
-    if (confirm(`Delete the run "${r.name}" and its checkpoints? Exported files on your disk are not touched.`)) void deleteRun(r.id);
+    if (confirm(`Delete the run "${r.name}" and its checkpoints? Exported files on your disk are not touched.`))
+      void deleteRun(r.id);
   };
   return (
     <section class="card" aria-labelledby="runs-title" data-testid="runs-history">
@@ -40,10 +41,21 @@ export function RunsHistory({ state }: { state: TrainState }) {
               <td>{fmt(r.bestValLoss)}</td>
               <td>
                 <div class="row-actions">
-                  <button type="button" onClick={() => void view(r.id)} disabled={r.id === state.viewId} aria-label={`Show ${r.name}`}>
+                  <button
+                    type="button"
+                    onClick={() => void view(r.id)}
+                    disabled={r.id === state.viewId}
+                    aria-label={`Show ${r.name}`}
+                  >
                     Show
                   </button>
-                  <button type="button" class="danger" onClick={() => remove(r)} disabled={state.activeId === r.id} aria-label={`Delete ${r.name}`}>
+                  <button
+                    type="button"
+                    class="danger"
+                    onClick={() => remove(r)}
+                    disabled={state.activeId === r.id}
+                    aria-label={`Delete ${r.name}`}
+                  >
                     Delete
                   </button>
                 </div>

@@ -11,14 +11,20 @@ export function SamplesList({ metrics }: { metrics: readonly RunMetric[] }) {
         <details open={e === evals[0]}>
           <summary>
             Step {e.step}
-            {e.validity !== null && <span class={e.validity >= 0.5 ? 'pill ok' : 'pill bad'}>{Math.round(100 * e.validity)}% valid</span>}
+            {e.validity !== null && (
+              <span class={e.validity >= 0.5 ? 'pill ok' : 'pill bad'}>{Math.round(100 * e.validity)}% valid</span>
+            )}
           </summary>
           <ul class="sample-list">
             {e.samples.map((s) => (
               <li>
                 <div class="sample-prompt">{s.prompt}</div>
                 <pre class="sample-output">{s.output || '(empty answer)'}</pre>
-                {s.valid !== null && <div class={s.valid ? 'ok-text' : 'error-text'}>{s.valid ? 'valid' : `invalid: ${s.error ?? ''}`}</div>}
+                {s.valid !== null && (
+                  <div class={s.valid ? 'ok-text' : 'error-text'}>
+                    {s.valid ? 'valid' : `invalid: ${s.error ?? ''}`}
+                  </div>
+                )}
               </li>
             ))}
           </ul>

@@ -35,7 +35,19 @@ const id = (path: string[]) => `cfg-${path.join('-')}`;
 
 const numberStep = (s: JsonSchema): string => (s.type === 'integer' ? '1' : 'any');
 
-function NumberInput({ s, path, value, onChange, optional }: { s: JsonSchema; path: string[]; value: Value; onChange: OnChange; optional: boolean }) {
+function NumberInput({
+  s,
+  path,
+  value,
+  onChange,
+  optional,
+}: {
+  s: JsonSchema;
+  path: string[];
+  value: Value;
+  onChange: OnChange;
+  optional: boolean;
+}) {
   const min = s.minimum ?? s.exclusiveMinimum;
   const max = s.maximum !== undefined && s.maximum < 1e15 ? s.maximum : s.exclusiveMaximum;
   return (
@@ -70,7 +82,10 @@ function EnumMulti({ s, path, value, onChange }: { s: JsonSchema; path: string[]
               const next = new Set(chosen);
               if ((e.currentTarget as HTMLInputElement).checked) next.add(opt);
               else next.delete(opt);
-              onChange(path, all.filter((o) => next.has(o)));
+              onChange(
+                path,
+                all.filter((o) => next.has(o)),
+              );
             }}
           />
           <code>{opt}</code>
@@ -81,12 +96,20 @@ function EnumMulti({ s, path, value, onChange }: { s: JsonSchema; path: string[]
 }
 
 /** The kind of a union member, and whether a value belongs to it. */
-function unionKinds(s: JsonSchema): { label: string; matches: (v: Value) => boolean; initial: Value; member: JsonSchema }[] {
+function unionKinds(
+  s: JsonSchema,
+): { label: string; matches: (v: Value) => boolean; initial: Value; member: JsonSchema }[] {
   return (s.anyOf ?? []).map((m) => {
-    if (m.const !== undefined) return { label: String(m.const), matches: (v) => v === m.const, initial: m.const, member: m };
+    if (m.const !== undefined)
+      return { label: String(m.const), matches: (v) => v === m.const, initial: m.const, member: m };
     if (m.type === 'object') {
       const key = Object.keys(m.properties ?? {})[0] ?? 'value';
-      return { label: `${key} N`, matches: (v) => typeof v === 'object' && v !== null && !Array.isArray(v), initial: { [key]: 4 }, member: m };
+      return {
+        label: `${key} N`,
+        matches: (v) => typeof v === 'object' && v !== null && !Array.isArray(v),
+        initial: { [key]: 4 },
+        member: m,
+      };
     }
     if (m.type === 'array') return { label: 'list', matches: (v) => Array.isArray(v), initial: [0], member: m };
     return { label: m.type ?? 'value', matches: (v) => typeof v === m.type, initial: m.default, member: m };
@@ -95,18 +118,31 @@ function unionKinds(s: JsonSchema): { label: string; matches: (v: Value) => bool
 
 function UnionInput({ s, path, value, onChange }: { s: JsonSchema; path: string[]; value: Value; onChange: OnChange }) {
   const kinds = unionKinds(s);
-  const current = Math.max(0, kinds.findIndex((k) => k.matches(value)));
+  const current = Math.max(
+    0,
+    kinds.findIndex((k) => k.matches(value)),
+  );
   const k = kinds[current]!;
   return (
     <div class="union">
-      <select id={id(path)} value={String(current)} onChange={(e) => onChange(path, kinds[Number((e.currentTarget as HTMLSelectElement).value)]!.initial)}>
+      <select
+        id={id(path)}
+        value={String(current)}
+        onChange={(e) => onChange(path, kinds[Number((e.currentTarget as HTMLSelectElement).value)]!.initial)}
+      >
         {kinds.map((kind, i) => (
           <option value={String(i)}>{kind.label}</option>
         ))}
       </select>
       {k.member.type === 'object' &&
         Object.entries(k.member.properties ?? {}).map(([key, sub]) => (
-          <NumberInput s={sub} path={[...path, key]} value={(value as Record<string, Value>)[key]} onChange={onChange} optional={false} />
+          <NumberInput
+            s={sub}
+            path={[...path, key]}
+            value={(value as Record<string, Value>)[key]}
+            onChange={onChange}
+            optional={false}
+          />
         ))}
       {k.member.type === 'array' && (
         <input
@@ -129,18 +165,48 @@ function UnionInput({ s, path, value, onChange }: { s: JsonSchema; path: string[
   );
 }
 
-function Field({ name, s, path, value, onChange, optional, errors }: { name: string; s: JsonSchema; path: string[]; value: Value; onChange: OnChange; optional: boolean; errors: Map<string, string> }) {
+function Field({
+  name,
+  s,
+  path,
+  value,
+  onChange,
+  optional,
+  errors,
+}: {
+  name: string;
+  s: JsonSchema;
+  path: string[];
+  value: Value;
+  onChange: OnChange;
+  optional: boolean;
+  errors: Map<string, string>;
+}) {
   const label = s.title ?? humanize(name);
   const err = errors.get(path.join('.'));
   let control: JSX.Element;
   if (s.type === 'object' && s.properties) {
-    return <Fieldset s={s} path={path} value={value as Record<string, Value>} onChange={onChange} errors={errors} title={label} />;
+    return (
+      <Fieldset
+        s={s}
+        path={path}
+        value={value as Record<string, Value>}
+        onChange={onChange}
+        errors={errors}
+        title={label}
+      />
+    );
   } else if (s.anyOf) control = <UnionInput s={s} path={path} value={value} onChange={onChange} />;
   else if (s.type === 'boolean')
     return (
       <div class={err ? 'field check-field invalid' : 'field check-field'}>
         <label class="check">
-          <input id={id(path)} type="checkbox" checked={value === true} onChange={(e) => onChange(path, (e.currentTarget as HTMLInputElement).checked)} />
+          <input
+            id={id(path)}
+            type="checkbox"
+            checked={value === true}
+            onChange={(e) => onChange(path, (e.currentTarget as HTMLInputElement).checked)}
+          />
           {label}
         </label>
         {s.description && <p class="help">{s.description}</p>}
@@ -148,13 +214,18 @@ function Field({ name, s, path, value, onChange, optional, errors }: { name: str
     );
   else if (s.enum)
     control = (
-      <select id={id(path)} value={String(value)} onChange={(e) => onChange(path, (e.currentTarget as HTMLSelectElement).value)}>
+      <select
+        id={id(path)}
+        value={String(value)}
+        onChange={(e) => onChange(path, (e.currentTarget as HTMLSelectElement).value)}
+      >
         {s.enum.map((o) => (
           <option value={String(o)}>{String(o)}</option>
         ))}
       </select>
     );
-  else if (s.type === 'array' && s.items?.enum) control = <EnumMulti s={s} path={path} value={value} onChange={onChange} />;
+  else if (s.type === 'array' && s.items?.enum)
+    control = <EnumMulti s={s} path={path} value={value} onChange={onChange} />;
   else control = <NumberInput s={s} path={path} value={value} onChange={onChange} optional={optional} />;
   return (
     <div class={err ? 'field invalid' : 'field'} data-field={path.join('.')}>
@@ -167,9 +238,31 @@ function Field({ name, s, path, value, onChange, optional, errors }: { name: str
   );
 }
 
-function Fieldset({ s, path, value, onChange, errors, title }: { s: JsonSchema; path: string[]; value: Record<string, Value>; onChange: OnChange; errors: Map<string, string>; title?: string }) {
+function Fieldset({
+  s,
+  path,
+  value,
+  onChange,
+  errors,
+  title,
+}: {
+  s: JsonSchema;
+  path: string[];
+  value: Record<string, Value>;
+  onChange: OnChange;
+  errors: Map<string, string>;
+  title?: string;
+}) {
   const fields = Object.entries(s.properties ?? {}).map(([key, sub]) => (
-    <Field name={key} s={sub} path={[...path, key]} value={value?.[key]} onChange={onChange} optional={sub.default === undefined} errors={errors} />
+    <Field
+      name={key}
+      s={sub}
+      path={[...path, key]}
+      value={value?.[key]}
+      onChange={onChange}
+      optional={sub.default === undefined}
+      errors={errors}
+    />
   ));
   if (!title) return <div class="form-grid">{fields}</div>;
   return (
@@ -181,14 +274,31 @@ function Fieldset({ s, path, value, onChange, errors, title }: { s: JsonSchema; 
 }
 
 /** The whole form: top-level scalars first, then each nested group. */
-export function SchemaForm({ schema, value, onChange, errors }: { schema: JsonSchema; value: Record<string, Value>; onChange: OnChange; errors: Map<string, string> }) {
+export function SchemaForm({
+  schema,
+  value,
+  onChange,
+  errors,
+}: {
+  schema: JsonSchema;
+  value: Record<string, Value>;
+  onChange: OnChange;
+  errors: Map<string, string>;
+}) {
   const entries = Object.entries(schema.properties ?? {});
   const scalars = { ...schema, properties: Object.fromEntries(entries.filter(([, s]) => s.type !== 'object')) };
   const groups = entries.filter(([, s]) => s.type === 'object');
   return (
     <div class="schema-form">
       {groups.map(([key, s]) => (
-        <Fieldset s={s} path={[key]} value={value[key] as Record<string, Value>} onChange={onChange} errors={errors} title={s.title ?? humanize(key)} />
+        <Fieldset
+          s={s}
+          path={[key]}
+          value={value[key] as Record<string, Value>}
+          onChange={onChange}
+          errors={errors}
+          title={s.title ?? humanize(key)}
+        />
       ))}
       <Fieldset s={scalars} path={[]} value={value} onChange={onChange} errors={errors} title="Training" />
     </div>

@@ -12,4 +12,10 @@ export interface TrainDraft {
   name: string;
 }
 
-export const trainDraft = persisted<TrainDraft>('trainDraft', { preset: null, config: trainConfig(null) as Record<string, unknown>, samples: 2, validator: 'auto', name: '' });
+export const trainDraft = persisted<TrainDraft>('trainDraft', {
+  preset: null,
+  config: trainConfig(null) as Record<string, unknown>,
+  samples: 2,
+  validator: 'auto',
+  name: '',
+});

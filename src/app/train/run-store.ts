@@ -45,7 +45,9 @@ const patch = (p: Partial<TrainState>) => trainStore.set((s) => ({ ...s, ...p })
 
 function upsert(run: RunInfo): void {
   trainStore.set((s) => {
-    const runs = s.runs.some((r) => r.id === run.id) ? s.runs.map((r) => (r.id === run.id ? run : r)) : [run, ...s.runs];
+    const runs = s.runs.some((r) => r.id === run.id)
+      ? s.runs.map((r) => (r.id === run.id ? run : r))
+      : [run, ...s.runs];
     return { ...s, runs };
   });
 }
@@ -54,7 +56,8 @@ function onEvent(e: TrainEvent): void {
   switch (e.type) {
     case 'run':
       upsert(e.run);
-      if (trainStore.get().activeId === null && (e.run.status === 'running' || e.run.status === 'paused')) patch({ activeId: e.run.id });
+      if (trainStore.get().activeId === null && (e.run.status === 'running' || e.run.status === 'paused'))
+        patch({ activeId: e.run.id });
       if (trainStore.get().viewId === null) view(e.run.id);
       break;
     case 'phase':
@@ -73,7 +76,10 @@ function onEvent(e: TrainEvent): void {
   }
 }
 
-async function drive(id: string | null, call: () => Promise<{ ok: true; value: RunInfo } | { ok: false; error: EngineError }>): Promise<void> {
+async function drive(
+  id: string | null,
+  call: () => Promise<{ ok: true; value: RunInfo } | { ok: false; error: EngineError }>,
+): Promise<void> {
   patch({ activeId: id, error: null, phase: 'starting', etaMs: null, tokensPerSec: null });
   const r = await call();
   patch({ activeId: null, phase: null, etaMs: null });
@@ -112,7 +118,8 @@ export async function resumeRun(runId: string): Promise<void> {
     engine().resumeRun(
       runId,
       proxy((e: TrainEvent) => {
-        if (e.type === 'phase' && e.phase === 'training' && trainStore.get().viewId === runId) void reloadMetrics(runId);
+        if (e.type === 'phase' && e.phase === 'training' && trainStore.get().viewId === runId)
+          void reloadMetrics(runId);
         onEvent(e);
       }),
     ),
@@ -152,13 +159,18 @@ export async function bootTraining(): Promise<void> {
   reloaded = new Set();
   await refreshRuns();
   // Right after a reload the closed page's worker may still hold its run's lock for a moment: look again shortly.
-  for (let i = 0; i < 5 && trainStore.get().runs.some((r) => r.status === 'running' && r.id !== trainStore.get().activeId); i++) {
+  for (
+    let i = 0;
+    i < 5 && trainStore.get().runs.some((r) => r.status === 'running' && r.id !== trainStore.get().activeId);
+    i++
+  ) {
     await new Promise((r) => setTimeout(r, 1000));
     await refreshRuns();
   }
   const s = trainStore.get();
   const wanted = await persistedValue(selectedRun);
-  const interrupted = s.runs.find((r) => r.status === 'interrupted' && r.id === wanted) ?? s.runs.find((r) => r.status === 'interrupted');
+  const interrupted =
+    s.runs.find((r) => r.status === 'interrupted' && r.id === wanted) ?? s.runs.find((r) => r.status === 'interrupted');
   const shown = wanted && s.runs.some((r) => r.id === wanted) ? wanted : (s.runs[0]?.id ?? null);
   if (interrupted) {
     patch({ resumedAfterReload: { runId: interrupted.id, step: interrupted.step } });

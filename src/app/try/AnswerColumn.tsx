@@ -9,11 +9,24 @@ const STATUS: Record<SideState['status'], string> = {
   stopped: 'Stopped',
 };
 
-export function AnswerColumn(props: { id: 'base' | 'adapter'; title: string; subtitle: string; side: SideState; placeholder: string; loading: boolean }) {
+export function AnswerColumn(props: {
+  id: 'base' | 'adapter';
+  title: string;
+  subtitle: string;
+  side: SideState;
+  placeholder: string;
+  loading: boolean;
+}) {
   const { side } = props;
   const live = side.status === 'waiting' || side.status === 'streaming';
   return (
-    <section class={`card answer-card answer-${props.id}`} aria-labelledby={`answer-${props.id}-title`} aria-busy={live} data-testid={`answer-${props.id}`} data-status={side.status}>
+    <section
+      class={`card answer-card answer-${props.id}`}
+      aria-labelledby={`answer-${props.id}-title`}
+      aria-busy={live}
+      data-testid={`answer-${props.id}`}
+      data-status={side.status}
+    >
       <div class="answer-head">
         <div class="answer-titles">
           <h2 id={`answer-${props.id}-title`}>{props.title}</h2>
@@ -21,14 +34,22 @@ export function AnswerColumn(props: { id: 'base' | 'adapter'; title: string; sub
             {props.subtitle}
           </p>
         </div>
-        {side.status !== 'idle' && <span class={`badge answer-status status-${side.status}`}>{STATUS[side.status]}</span>}
+        {side.status !== 'idle' && (
+          <span class={`badge answer-status status-${side.status}`}>{STATUS[side.status]}</span>
+        )}
       </div>
-      <div class="answer-body" tabIndex={0} aria-label={`${props.title} answer`} data-testid={`answer-${props.id}-text`}>
+      <div
+        class="answer-body"
+        tabIndex={0}
+        aria-label={`${props.title} answer`}
+        data-testid={`answer-${props.id}-text`}
+      >
         {side.status === 'idle' ? (
           <p class="muted answer-placeholder">{props.placeholder}</p>
         ) : side.status === 'waiting' && !side.text ? (
           <p class="muted answer-placeholder">
-            <span class="spinner" aria-hidden="true" /> {props.loading ? 'Loading the model onto the GPU…' : 'Reading the prompt…'}
+            <span class="spinner" aria-hidden="true" />{' '}
+            {props.loading ? 'Loading the model onto the GPU…' : 'Reading the prompt…'}
           </p>
         ) : (
           <p class="answer-text">

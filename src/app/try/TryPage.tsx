@@ -13,19 +13,23 @@ import { RunSelect, runLabel } from './RunSelect.tsx';
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
 
-function useList<T>(fetch: () => Promise<{ ok: true; value: T } | { ok: false; error: EngineError }>): [Loaded<T>, () => void] {
+function useList<T>(
+  fetch: () => Promise<{ ok: true; value: T } | { ok: false; error: EngineError }>,
+): [Loaded<T>, () => void] {
   const [list, setList] = useState<Loaded<T>>({ state: 'loading' });
   const load = () => {
     fetch().then(
       (r) => setList(r.ok ? { state: 'ok', value: r.value } : { state: 'error', error: r.error }),
-      (err: unknown) => setList({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
+      (err: unknown) =>
+        setList({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
     );
   };
   useEffect(load, []);
   return [list, load];
 }
 
-const sameRef = (a: ModelRef | null, b: ModelRef | null) => Boolean(a && b && a.repo === b.repo && a.revision === b.revision);
+const sameRef = (a: ModelRef | null, b: ModelRef | null) =>
+  Boolean(a && b && a.repo === b.repo && a.revision === b.revision);
 
 export function TryPage() {
   const state = useStore(chatStore);
@@ -39,10 +43,12 @@ export function TryPage() {
 
   // Fill the pickers once from the app's persisted picks (the model of the picked run wins, so the adapter fits).
   useEffect(() => {
-    if (state.initialized || !modelLoaded || !runLoaded || models.state === 'loading' || runs.state === 'loading') return;
+    if (state.initialized || !modelLoaded || !runLoaded || models.state === 'loading' || runs.state === 'loading')
+      return;
     const isCached = (m: ModelRef | null) => cached.some((c) => sameRef(c, m));
     const run = runList.find((r) => r.id === persistedRun) ?? null;
-    const model = run && isCached(run.model) ? run.model : isCached(persistedModel) ? persistedModel : cached[0] ?? null;
+    const model =
+      run && isCached(run.model) ? run.model : isCached(persistedModel) ? persistedModel : (cached[0] ?? null);
     chatStore.set((s) =>
       // Functional, and only while nothing is picked: a pick the user made before this effect ran wins.
       s.initialized || s.form.model
@@ -50,21 +56,27 @@ export function TryPage() {
         : {
             ...s,
             initialized: true,
-            form: { ...s.form, model: model ? { repo: model.repo, revision: model.revision } : null, runId: run && sameRef(run.model, model) ? run.id : null },
+            form: {
+              ...s.form,
+              model: model ? { repo: model.repo, revision: model.revision } : null,
+              runId: run && sameRef(run.model, model) ? run.id : null,
+            },
           },
     );
   }, [state.initialized, modelLoaded, runLoaded, models.state, runs.state]);
 
   // A model deleted from the cache since: pick another.
   useEffect(() => {
-    if (state.initialized && models.state === 'ok' && form.model && !cached.some((c) => sameRef(c, form.model))) updateForm({ model: cached[0] ? { repo: cached[0].repo, revision: cached[0].revision } : null, runId: null });
+    if (state.initialized && models.state === 'ok' && form.model && !cached.some((c) => sameRef(c, form.model)))
+      updateForm({ model: cached[0] ? { repo: cached[0].repo, revision: cached[0].revision } : null, runId: null });
   }, [models.state, state.initialized]);
 
   const run = runList.find((r) => r.id === form.runId) ?? null;
   const pickRun = (id: string | null) => {
     const r = runList.find((x) => x.id === id) ?? null;
     // A run trained on another cached model brings its model along.
-    if (r && !sameRef(r.model, form.model) && cached.some((c) => sameRef(c, r.model))) updateForm({ runId: id, model: { ...r.model } });
+    if (r && !sameRef(r.model, form.model) && cached.some((c) => sameRef(c, r.model)))
+      updateForm({ runId: id, model: { ...r.model } });
     else updateForm({ runId: id });
   };
   const canGenerate = !state.busy && form.model !== null && form.prompt.trim() !== '' && form.maxNewTokens >= 1;
@@ -79,10 +91,14 @@ export function TryPage() {
         <div class="card-head">
           <h2 id="try-title">Try it</h2>
         </div>
-        <p class="muted lead">Ask the base model and your fine-tuned adapter the same thing. Both answers stream side by side, token by token, on this GPU.</p>
+        <p class="muted lead">
+          Ask the base model and your fine-tuned adapter the same thing. Both answers stream side by side, token by
+          token, on this GPU.
+        </p>
         {models.state === 'ok' && cached.length === 0 ? (
           <p class="note" data-testid="try-no-model">
-            No model is in this browser yet. <a href="#/model">Get one on the Model page</a> (download it or drop a folder from this computer).
+            No model is in this browser yet. <a href="#/model">Get one on the Model page</a> (download it or drop a
+            folder from this computer).
           </p>
         ) : (
           <form
@@ -102,7 +118,11 @@ export function TryPage() {
                   disabled={state.busy || models.state !== 'ok'}
                   onChange={(e) => {
                     const m = cached.find((c) => modelKey(c) === e.currentTarget.value);
-                    if (m) updateForm({ model: { repo: m.repo, revision: m.revision }, runId: run && sameRef(run.model, m) ? run.id : null });
+                    if (m)
+                      updateForm({
+                        model: { repo: m.repo, revision: m.revision },
+                        runId: run && sameRef(run.model, m) ? run.id : null,
+                      });
                   }}
                 >
                   {models.state === 'loading' && <option value="">Reading the cache…</option>}
@@ -118,14 +138,21 @@ export function TryPage() {
             </div>
             {run && !sameRef(run.model, form.model) && (
               <p class="note small" role="status">
-                “{run.name}” was trained on {run.model.repo}, which is not in this browser’s cache; its adapter only works on a model of the same shape.
+                “{run.name}” was trained on {run.model.repo}, which is not in this browser’s cache; its adapter only
+                works on a model of the same shape.
               </p>
             )}
             <div class="field">
               <label for="try-system">
                 System prompt <span class="muted">(optional)</span>
               </label>
-              <textarea id="try-system" rows={2} value={form.system} placeholder="e.g. You are a concise assistant." onInput={(e) => updateForm({ system: e.currentTarget.value })} />
+              <textarea
+                id="try-system"
+                rows={2}
+                value={form.system}
+                placeholder="e.g. You are a concise assistant."
+                onInput={(e) => updateForm({ system: e.currentTarget.value })}
+              />
             </div>
             <div class="field">
               <label for="try-prompt">Prompt</label>
@@ -159,7 +186,11 @@ export function TryPage() {
                   step={1}
                   value={form.maxNewTokens}
                   aria-describedby="try-max-hint"
-                  onInput={(e) => updateForm({ maxNewTokens: Math.max(1, Math.min(4096, Math.floor(e.currentTarget.valueAsNumber || 1))) })}
+                  onInput={(e) =>
+                    updateForm({
+                      maxNewTokens: Math.max(1, Math.min(4096, Math.floor(e.currentTarget.valueAsNumber || 1))),
+                    })
+                  }
                 />
                 <p id="try-max-hint" class="muted field-hint">
                   per answer
@@ -175,7 +206,14 @@ export function TryPage() {
                   step={0.1}
                   value={form.temperature}
                   aria-describedby="try-temp-hint"
-                  onInput={(e) => updateForm({ temperature: Math.max(0, Math.min(2, Number.isFinite(e.currentTarget.valueAsNumber) ? e.currentTarget.valueAsNumber : 0)) })}
+                  onInput={(e) =>
+                    updateForm({
+                      temperature: Math.max(
+                        0,
+                        Math.min(2, Number.isFinite(e.currentTarget.valueAsNumber) ? e.currentTarget.valueAsNumber : 0),
+                      ),
+                    })
+                  }
                 />
                 <p id="try-temp-hint" class="muted field-hint">
                   0 always picks the likeliest token
@@ -185,7 +223,13 @@ export function TryPage() {
                 <button type="submit" class="button primary" disabled={!canGenerate} data-testid="try-generate">
                   {state.busy ? 'Generating…' : 'Generate'}
                 </button>
-                <button type="button" class="button" disabled={!state.busy || state.stopping} onClick={stopAnswers} data-testid="try-stop">
+                <button
+                  type="button"
+                  class="button"
+                  disabled={!state.busy || state.stopping}
+                  onClick={stopAnswers}
+                  data-testid="try-stop"
+                >
                   {state.stopping ? 'Stopping…' : 'Stop'}
                 </button>
               </div>
@@ -215,10 +259,20 @@ export function TryPage() {
         <AnswerColumn
           id="adapter"
           title="With adapter"
-          subtitle={state.adapter.status !== 'idle' && state.shownRunName ? state.shownRunName : run ? runLabel(run) : 'no run picked'}
+          subtitle={
+            state.adapter.status !== 'idle' && state.shownRunName
+              ? state.shownRunName
+              : run
+                ? runLabel(run)
+                : 'no run picked'
+          }
           side={state.adapter}
           loading={loading}
-          placeholder={run ? 'The answer with the run’s adapter (its latest checkpoint) appears here.' : 'Pick a run above to compare its adapter with the base model.'}
+          placeholder={
+            run
+              ? 'The answer with the run’s adapter (its latest checkpoint) appears here.'
+              : 'Pick a run above to compare its adapter with the base model.'
+          }
         />
       </div>
     </div>

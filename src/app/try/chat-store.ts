@@ -7,7 +7,12 @@ import type { ChatEvent, EngineError, ModelRef } from '../../worker/contract.ts'
 import { createStore } from '../data/store.ts';
 import { engine } from '../engine.ts';
 
-export type SideState = { text: string; tokens: number; tokensPerSec: number; status: 'idle' | 'waiting' | 'streaming' | 'done' | 'stopped' };
+export type SideState = {
+  text: string;
+  tokens: number;
+  tokensPerSec: number;
+  status: 'idle' | 'waiting' | 'streaming' | 'done' | 'stopped';
+};
 
 export interface ChatForm {
   model: ModelRef | null;
@@ -60,7 +65,16 @@ export async function generateAnswers(runName: string | null): Promise<void> {
   const { form, busy } = chatStore.get();
   if (busy || !form.model) return;
   const waiting: SideState = { ...idle, status: 'waiting' };
-  chatStore.set((s) => ({ ...s, busy: true, stopping: false, error: null, base: waiting, adapter: form.runId ? waiting : idle, shownRunName: runName, startedAt: performance.now() }));
+  chatStore.set((s) => ({
+    ...s,
+    busy: true,
+    stopping: false,
+    error: null,
+    base: waiting,
+    adapter: form.runId ? waiting : idle,
+    shownRunName: runName,
+    startedAt: performance.now(),
+  }));
   const onEvent = (e: ChatEvent) => {
     chatStore.set((s) => {
       const status: SideState['status'] = e.done ? (s.stopping ? 'stopped' : 'done') : 'streaming';
@@ -86,8 +100,17 @@ export async function generateAnswers(runName: string | null): Promise<void> {
   }
   chatStore.set((s) => {
     // A side that never reported `done` (an error, or a stop before its first token) is settled here.
-    const settle = (side: SideState): SideState => (side.status === 'waiting' || side.status === 'streaming' ? { ...side, status: error ? 'idle' : 'stopped' } : side);
-    return { ...s, busy: false, stopping: false, error, base: settle(s.base), adapter: settle(s.adapter), loadedKey: error ? s.loadedKey : modelKey(form.model) };
+    const settle = (side: SideState): SideState =>
+      side.status === 'waiting' || side.status === 'streaming' ? { ...side, status: error ? 'idle' : 'stopped' } : side;
+    return {
+      ...s,
+      busy: false,
+      stopping: false,
+      error,
+      base: settle(s.base),
+      adapter: settle(s.adapter),
+      loadedKey: error ? s.loadedKey : modelKey(form.model),
+    };
   });
 }
 

@@ -89,7 +89,8 @@ export const command: CliCommand = {
       await mkdir(values['out-dir'], { recursive: true });
       for (const split of ['train', 'valid', 'test'] as const) {
         const rows = result.records.filter((r) => r.split === split);
-        if (split !== 'test' || rows.length > 0) await writeFile(join(values['out-dir'], `${split}.jsonl`), jsonl(rows));
+        if (split !== 'test' || rows.length > 0)
+          await writeFile(join(values['out-dir'], `${split}.jsonl`), jsonl(rows));
       }
     }
     const summary = {

@@ -14,7 +14,13 @@ import { type ModelDescription, parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import type { AdapterTensors } from '../../train/adapter.ts';
-import { type AdapterDtype, adapterExportFiles, type ExportFormat, exportMergedModel, type FileSink } from '../../train/exports.ts';
+import {
+  type AdapterDtype,
+  adapterExportFiles,
+  type ExportFormat,
+  exportMergedModel,
+  type FileSink,
+} from '../../train/exports.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
@@ -26,8 +32,15 @@ export async function readPeftDir(dir: string): Promise<AdapterTensors> {
     const adapter = await readPeftAdapter(configText, weights);
     const c = adapter.config;
     const modules = [...adapter.modules.values()];
-    const targets = Array.isArray(c.target_modules) ? c.target_modules : [...new Set(modules.map((m) => m.path.slice(m.path.lastIndexOf('.') + 1)))];
-    const layers = c.layers_to_transform == null ? null : Array.isArray(c.layers_to_transform) ? c.layers_to_transform : [c.layers_to_transform];
+    const targets = Array.isArray(c.target_modules)
+      ? c.target_modules
+      : [...new Set(modules.map((m) => m.path.slice(m.path.lastIndexOf('.') + 1)))];
+    const layers =
+      c.layers_to_transform == null
+        ? null
+        : Array.isArray(c.layers_to_transform)
+          ? c.layers_to_transform
+          : [c.layers_to_transform];
     return {
       rank: adapter.rank,
       alpha: c.lora_alpha,
@@ -65,7 +78,8 @@ export function nodeFolderSink(dir: string): FileSink {
       return {
         async write(chunk) {
           let done = 0;
-          while (done < chunk.byteLength) done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
+          while (done < chunk.byteLength)
+            done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
         },
         async close() {
           await handle.close();
@@ -89,7 +103,9 @@ export const command: CliCommand = {
     const modelDir = stringFlag(args, 'model');
     const out = stringFlag(args, 'out');
     if (!adapterDir || !modelDir || !out || !args.flags.has('format')) {
-      throw new Error('export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES]');
+      throw new Error(
+        'export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES]',
+      );
     }
     const format = choiceFlag(args, 'format', FORMATS, 'peft');
     const dtype = choiceFlag<AdapterDtype>(args, 'dtype', ['f32', 'f16', 'bf16'], 'f32');
@@ -99,7 +115,8 @@ export const command: CliCommand = {
     const started = performance.now();
     let files: { name: string; bytes: number }[];
     if (format === 'merged') {
-      if (args.flags.has('dtype')) process.stderr.write('note: --dtype is ignored for merged weights: each weight keeps its stored dtype\n');
+      if (args.flags.has('dtype'))
+        process.stderr.write('note: --dtype is ignored for merged weights: each weight keeps its stored dtype\n');
       const shardBytes = numberFlag(args, 'shard-size');
       await mkdir(out, { recursive: true });
       let last = '';
@@ -123,7 +140,9 @@ export const command: CliCommand = {
       files = written.map((f) => ({ name: f.name, bytes: f.bytes.byteLength }));
     }
     const seconds = (performance.now() - started) / 1000;
-    process.stdout.write(`${JSON.stringify({ format, dtype: format === 'merged' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ format, dtype: format === 'merged' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
+    );
     return 0;
   },
 };

@@ -27,11 +27,16 @@ export const command: CliCommand = {
     const source = await NodeFolderModelSource.open(modelDir);
     const tokenizer = await loadTokenizer((name) => source.readText(name));
     const ids = args.flags.has('chat')
-      ? tokenizer.encode(tokenizer.renderChat([{ role: 'user', content: prompt }], { addGenerationPrompt: true }), false)
+      ? tokenizer.encode(
+          tokenizer.renderChat([{ role: 'user', content: prompt }], { addGenerationPrompt: true }),
+          false,
+        )
       : tokenizer.encode(prompt, true);
     const rt = await GpuRuntime.create(await nodeGpu({ cpuFallback: true }), { label: 'cli-generate' });
     try {
-      const { weights } = await loadModel(rt, source, { quant: choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none') });
+      const { weights } = await loadModel(rt, source, {
+        quant: choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none'),
+      });
       const adapterDir = stringFlag(args, 'adapter');
       let lora = null;
       if (adapterDir) {

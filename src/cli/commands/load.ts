@@ -20,9 +20,14 @@ export const command: CliCommand = {
   async run(argv) {
     const args = parseArgs(argv, ['json', 'no-cpu-fallback']);
     const model = stringFlag(args, 'model');
-    if (!model) throw new Error('load needs --model DIR (a Hugging Face folder with config.json and safetensors) or a .gguf file');
+    if (!model)
+      throw new Error(
+        'load needs --model DIR (a Hugging Face folder with config.json and safetensors) or a .gguf file',
+      );
     const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
-    const embeddings = args.flags.has('embeddings') ? choiceFlag<WeightFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0') : undefined;
+    const embeddings = args.flags.has('embeddings')
+      ? choiceFlag<WeightFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
+      : undefined;
     const json = args.flags.has('json');
 
     const rt = new GpuRuntime(await acquireDevice(await nodeGpu({ cpuFallback: !args.flags.has('no-cpu-fallback') })));
@@ -73,7 +78,11 @@ export const command: CliCommand = {
         ...Object.entries(report.bytesByFormat).map(([k, v]) => `  ${k.padEnd(20)} ${formatBytes(v).padStart(11)}`),
         `GPU memory: ${formatBytes(gpu.liveBytes)} live, ${formatBytes(gpu.peakBytes)} peak`,
         `host peak (loader): ${formatBytes(report.hostPeakBytes)} (largest tensor ${formatBytes(report.largestTensorBytes)}, read ${formatBytes(report.bytesRead)})`,
-        ...(report.process ? [`process: rss ${formatBytes(report.process.rssBefore)} → peak ${formatBytes(report.process.rssPeak)}, array buffers peak ${formatBytes(report.process.arrayBuffersPeak)}`] : []),
+        ...(report.process
+          ? [
+              `process: rss ${formatBytes(report.process.rssBefore)} → peak ${formatBytes(report.process.rssPeak)}, array buffers peak ${formatBytes(report.process.arrayBuffersPeak)}`,
+            ]
+          : []),
         `load time: ${(report.ms / 1000).toFixed(2)} s`,
       ];
       process.stdout.write(`${lines.join('\n')}\n`);

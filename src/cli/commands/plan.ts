@@ -28,7 +28,9 @@ export const command: CliCommand = {
       ...(args.flags.has('top-layers') ? { topLayers: numberFlag(args, 'top-layers')! } : {}),
     });
     if (args.flags.has('json')) {
-      process.stdout.write(`${JSON.stringify({ total_bytes: plan.total_bytes, by_category: plan.by_category, phase_bytes: plan.phase_bytes })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ total_bytes: plan.total_bytes, by_category: plan.by_category, phase_bytes: plan.phase_bytes })}\n`,
+      );
       return 0;
     }
     const s = plan.settings;

@@ -33,7 +33,10 @@ export function flagOverrides(args: ParsedArgs): TrainConfigInput {
   if (args.flags.has('rank')) lora.rank = n('rank')!;
   if (args.flags.has('alpha')) lora.alpha = n('alpha')!;
   if (args.flags.has('dropout')) lora.dropout = n('dropout')!;
-  if (args.flags.has('targets')) lora.targets = stringFlag(args, 'targets')!.split(',').map((t) => t.trim()) as NonNullable<typeof lora.targets>;
+  if (args.flags.has('targets'))
+    lora.targets = stringFlag(args, 'targets')!
+      .split(',')
+      .map((t) => t.trim()) as NonNullable<typeof lora.targets>;
   if (args.flags.has('layers')) lora.layers = { top: n('layers')! };
   if (args.flags.has('lr')) optim.lr = n('lr')!;
   if (args.flags.has('weight-decay')) optim.weightDecay = n('weight-decay')!;
@@ -60,7 +63,8 @@ export const command: CliCommand = {
     const outDir = stringFlag(args, 'out');
     if (!modelDir || !data || !outDir) throw new Error('train needs --model DIR --data PATH --out DIR');
     const preset = stringFlag(args, 'preset') ?? null;
-    if (preset !== null && !(preset in PRESETS)) throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
+    if (preset !== null && !(preset in PRESETS))
+      throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
     const configFile = stringFlag(args, 'config');
     const fromFile = configFile ? (JSON.parse(await readFile(configFile, 'utf8')) as TrainConfigInput) : {};
     const flags = flagOverrides(args);
@@ -73,10 +77,20 @@ export const command: CliCommand = {
 
     const source = await NodeFolderModelSource.open(modelDir);
     const tokenizer = await loadTokenizer((name) => source.readText(name));
-    const imported = await importDataset(await filesFromPaths([data]), { maxLength: config.maxLength, seed: config.seed, ...(args.flags.has('mask') ? { mask: stringFlag(args, 'mask') as 'answers' } : {}) }, { tokenizer });
-    for (const p of imported.problems.slice(0, 20)) process.stderr.write(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+    const imported = await importDataset(
+      await filesFromPaths([data]),
+      {
+        maxLength: config.maxLength,
+        seed: config.seed,
+        ...(args.flags.has('mask') ? { mask: stringFlag(args, 'mask') as 'answers' } : {}),
+      },
+      { tokenizer },
+    );
+    for (const p of imported.problems.slice(0, 20))
+      process.stderr.write(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
     const validatorFlag = stringFlag(args, 'validator');
-    if (validatorFlag && !['asp', 'dot', 'json', 'sql'].includes(validatorFlag)) throw new Error('--validator must be asp, dot, json or sql');
+    if (validatorFlag && !['asp', 'dot', 'json', 'sql'].includes(validatorFlag))
+      throw new Error('--validator must be asp, dot, json or sql');
     const adapterDir = stringFlag(args, 'adapter');
     const resumeFile = stringFlag(args, 'resume');
 
@@ -94,12 +108,23 @@ export const command: CliCommand = {
           ? {
               adapter: async (r, d) => {
                 const lora = await loadPeftDir(r, d, adapterDir);
-                config.lora = { ...config.lora, rank: lora.settings.rank, alpha: lora.settings.alpha, rslora: lora.settings.rslora, targets: [...lora.settings.targets], layers: [...lora.settings.layers] };
+                config.lora = {
+                  ...config.lora,
+                  rank: lora.settings.rank,
+                  alpha: lora.settings.alpha,
+                  rslora: lora.settings.rslora,
+                  targets: [...lora.settings.targets],
+                  layers: [...lora.settings.layers],
+                };
                 return lora;
               },
             }
           : {}),
-        samples: { count: numberFlag(args, 'samples', 2)!, maxNewTokens: numberFlag(args, 'sample-tokens', 32)!, validator: (validatorFlag ?? null) as ValidatorKind | null },
+        samples: {
+          count: numberFlag(args, 'samples', 2)!,
+          maxNewTokens: numberFlag(args, 'sample-tokens', 32)!,
+          validator: (validatorFlag ?? null) as ValidatorKind | null,
+        },
       });
       await mkdir(outDir, { recursive: true });
       const metricsPath = join(outDir, 'metrics.jsonl');
@@ -113,29 +138,52 @@ export const command: CliCommand = {
       const steps = session.totalSteps;
       let last: number | null = null;
       let lastVal: number | null = null;
-      process.stderr.write(`training ${session.engine.weights.desc.arch} on ${session.train.length} rows (${session.valid.length} validation), ${steps} steps of ${config.microBatch} × ${config.gradAccum}\n`);
+      process.stderr.write(
+        `training ${session.engine.weights.desc.arch} on ${session.train.length} rows (${session.valid.length} validation), ${steps} steps of ${config.microBatch} × ${config.gradAccum}\n`,
+      );
       await session.run({
         onMetric: async (m) => {
           if (m.kind === 'step') {
             last = m.loss;
-            await appendFile(metricsPath, `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`);
+            await appendFile(
+              metricsPath,
+              `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
+            );
             process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
           } else if (m.kind === 'eval') {
             lastVal = m.valLoss;
-            await appendFile(metricsPath, `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`);
+            await appendFile(
+              metricsPath,
+              `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
+            );
             process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
           } else {
-            await appendFile(metricsPath, `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`);
-            if (m.validity !== null) process.stderr.write(`step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`);
+            await appendFile(
+              metricsPath,
+              `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
+            );
+            if (m.validity !== null)
+              process.stderr.write(
+                `step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`,
+              );
           }
         },
         // The newest checkpoint, to continue with --resume FILE.
         onCheckpoint: (bytes) => writeFile(checkpointPath, bytes),
       });
-      const files = await exportPeft(rt, session.lora, { baseModel: source.name, data, config, steps, finalLoss: last, finalValLoss: lastVal });
+      const files = await exportPeft(rt, session.lora, {
+        baseModel: source.name,
+        data,
+        config,
+        steps,
+        finalLoss: last,
+        finalValLoss: lastVal,
+      });
       for (const f of files) await writeFile(join(outDir, f.name), f.bytes);
       session.destroy();
-      process.stderr.write(`wrote ${files.map((f) => f.name).join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`);
+      process.stderr.write(
+        `wrote ${files.map((f) => f.name).join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`,
+      );
       return 0;
     } finally {
       rt.destroy();

@@ -117,7 +117,10 @@ function readDatasets(kind: ValidatorKind, paths: string[], quiet = false): Data
     if (isAspAnswerFile(name)) {
       if (kind !== 'asp') continue;
       const taskFile = ASP_TASK_FILES.map((t) => join(dirname(file), t)).find((t) => existsSync(t));
-      records.push({ prompt: taskFile ? readFileSync(taskFile, 'utf8').trim() : '', answer: readFileSync(file, 'utf8') });
+      records.push({
+        prompt: taskFile ? readFileSync(taskFile, 'utf8').trim() : '',
+        answer: readFileSync(file, 'utf8'),
+      });
     } else if (/\.jsonl?$/i.test(name)) {
       const parsed = recordsFromJsonText(file, readFileSync(file, 'utf8'), kind);
       records.push(...parsed.records);
@@ -137,7 +140,9 @@ async function validateFiles(args: Args): Promise<number> {
     const text = readFileSync(file, 'utf8');
     const kind = args.kind ?? suggestValidator({ files: [file], samples: [text] })?.kind;
     if (!kind) {
-      process.stdout.write(`${JSON.stringify({ file, ok: false, errors: [{ message: 'no validator suggested for this file; pass --kind' }] })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ file, ok: false, errors: [{ message: 'no validator suggested for this file; pass --kind' }] })}\n`,
+      );
       allOk = false;
       continue;
     }
@@ -168,7 +173,9 @@ async function writeRepairPairs(args: Args, out: string): Promise<number> {
     includeTask: args.includeTask,
   });
   writeFileSync(out, repairs.map((r) => JSON.stringify(r)).join('\n') + (repairs.length ? '\n' : ''));
-  process.stderr.write(`${JSON.stringify({ kind, validator: validator.label, out, written: repairs.length, ...stats })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ kind, validator: validator.label, out, written: repairs.length, ...stats })}\n`,
+  );
   return 0;
 }
 

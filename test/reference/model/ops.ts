@@ -102,7 +102,13 @@ export function rmsnorm(tape: Tape, x: Tensor, w: Tensor, eps: number, plusOne: 
  * Rotate-half RoPE on [T, H, D] over the first `rotary` dims of each head: pair i with i + rotary/2,
  * angle = positions[t]·invFreq[i].
  */
-export function rope(tape: Tape, x: Tensor, positions: readonly number[], invFreq: readonly number[], rotary: number): Tensor {
+export function rope(
+  tape: Tape,
+  x: Tensor,
+  positions: readonly number[],
+  invFreq: readonly number[],
+  rotary: number,
+): Tensor {
   const [T, H, D] = x.shape as [number, number, number];
   const half = rotary / 2;
   const y = out(x.shape);
@@ -219,7 +225,8 @@ export function attention(
 export function glu(tape: Tape, gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): Tensor {
   const y = out(gate.shape);
   const k = Math.sqrt(2 / Math.PI);
-  const f = (x: number) => (act === 'silu' ? x / (1 + Math.exp(-x)) : 0.5 * x * (1 + Math.tanh(k * (x + 0.044715 * x ** 3))));
+  const f = (x: number) =>
+    act === 'silu' ? x / (1 + Math.exp(-x)) : 0.5 * x * (1 + Math.tanh(k * (x + 0.044715 * x ** 3)));
   const df = (x: number) => {
     if (act === 'silu') {
       const s = 1 / (1 + Math.exp(-x));
@@ -263,7 +270,13 @@ export function embed(tape: Tape, table: Tensor, ids: readonly number[], mult: n
  * Mean cross-entropy over the tokens whose mask is 1: logits [T, V], targets [T].
  * `denominator` overrides the count (the trainer divides by the unmasked tokens of the whole accumulated batch).
  */
-export function crossEntropy(tape: Tape, logits: Tensor, targets: readonly number[], mask: readonly number[], denominator?: number): Tensor {
+export function crossEntropy(
+  tape: Tape,
+  logits: Tensor,
+  targets: readonly number[],
+  mask: readonly number[],
+  denominator?: number,
+): Tensor {
   const [T, V] = logits.shape as [number, number];
   const count = denominator ?? mask.reduce((a, b) => a + b, 0);
   const probs = new Float64Array(T * V);

@@ -65,7 +65,14 @@ export interface RefForwardOptions {
 }
 
 /** One transformer block of layer `l` on hidden states x [T, C]: attention and MLP with their residuals. */
-export function refBlock(tape: Tape, d: ModelDescription, weights: RefWeights, x: Tensor, l: number, opts: RefForwardOptions & { positions: readonly number[] }): Tensor {
+export function refBlock(
+  tape: Tape,
+  d: ModelDescription,
+  weights: RefWeights,
+  x: Tensor,
+  l: number,
+  opts: RefForwardOptions & { positions: readonly number[] },
+): Tensor {
   const T = x.shape[0]!;
   const positions = opts.positions;
   const invFreq = refInvFreq(d);
@@ -127,7 +134,13 @@ export function refBlock(tape: Tape, d: ModelDescription, weights: RefWeights, x
 }
 
 /** Logits [T, V] for one sequence of token ids. */
-export function refForward(tape: Tape, d: ModelDescription, weights: RefWeights, ids: readonly number[], opts: RefForwardOptions = {}): Tensor {
+export function refForward(
+  tape: Tape,
+  d: ModelDescription,
+  weights: RefWeights,
+  ids: readonly number[],
+  opts: RefForwardOptions = {},
+): Tensor {
   const positions = opts.positions ?? ids.map((_, i) => i);
   const norm = (x: Tensor, name: string) => rmsnorm(tape, x, w(weights, name), d.rmsEps, d.normPlusOne);
 

@@ -20,9 +20,23 @@ describe('settings form', () => {
   });
 
   test('percentages, system prompt modes and the format override map to importer settings', () => {
-    const form = { ...defaultForm(), trainPercent: 70, testPercent: 10, seed: 7, format: 'pairs' as const, systemMode: 'custom' as const, systemPrompt: 'Be brief.' };
+    const form = {
+      ...defaultForm(),
+      trainPercent: 70,
+      testPercent: 10,
+      seed: 7,
+      format: 'pairs' as const,
+      systemMode: 'custom' as const,
+      systemPrompt: 'Be brief.',
+    };
     const checked = toSettings(form);
-    expect(checked.ok && ImportSettingsSchema.parse(checked.settings)).toMatchObject({ trainFraction: 0.7, testFraction: 0.1, seed: 7, format: 'pairs', systemPrompt: 'Be brief.' });
+    expect(checked.ok && ImportSettingsSchema.parse(checked.settings)).toMatchObject({
+      trainFraction: 0.7,
+      testFraction: 0.1,
+      seed: 7,
+      format: 'pairs',
+      systemPrompt: 'Be brief.',
+    });
     const none = toSettings({ ...defaultForm(), systemMode: 'none' });
     expect(none.ok && none.settings.systemPrompt).toBe('');
     const dflt = toSettings(defaultForm());

@@ -38,13 +38,27 @@ test('bad_inputs: the summary lists every problem with file, line and reason', a
   expect(summary.format).toBe('mixed');
   expect(summary.counts).toMatchObject({ records: 11, duplicates: 1, problems: 11 });
   expect(summary.split).toEqual({ train: 9, valid: 2, test: 0 });
-  expect(summary.problems.find((p) => p.file === 'bad_inputs/broken.jsonl' && p.line === 2)).toMatchObject({ code: 'invalid_json' });
+  expect(summary.problems.find((p) => p.file === 'bad_inputs/broken.jsonl' && p.line === 2)).toMatchObject({
+    code: 'invalid_json',
+  });
   expect(summary.tokens).toBeNull();
 });
 
 test('flags: split, seed, test fraction, output files in mlx-lm layout and as one JSONL', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'cli-'));
-  const { summary } = await run([datasetPath('personas'), '--split', '0.5', '--test', '0.25', '--seed', '4', '--out-dir', dir, '--out', join(dir, 'all.jsonl')]);
+  const { summary } = await run([
+    datasetPath('personas'),
+    '--split',
+    '0.5',
+    '--test',
+    '0.25',
+    '--seed',
+    '4',
+    '--out-dir',
+    dir,
+    '--out',
+    join(dir, 'all.jsonl'),
+  ]);
   // 18 rows: round(18 × 0.5) = 9 train, round(18 × 0.25) = 5 test, 4 valid
   expect(summary.split).toEqual({ train: 9, valid: 4, test: 5 });
   const lines = async (name: string) => (await readFile(join(dir, name), 'utf8')).trim().split('\n');
@@ -53,7 +67,10 @@ test('flags: split, seed, test fraction, output files in mlx-lm layout and as on
   expect(await lines('test.jsonl')).toHaveLength(5);
   const all = await lines('all.jsonl');
   expect(all).toHaveLength(18);
-  expect((JSON.parse(all[0]!) as { messages: { role: string }[] }).messages.map((m) => m.role)).toEqual(['user', 'assistant']);
+  expect((JSON.parse(all[0]!) as { messages: { role: string }[] }).messages.map((m) => m.role)).toEqual([
+    'user',
+    'assistant',
+  ]);
 });
 
 test('--model: token statistics with the model tokenizer and chat template', async () => {
@@ -61,7 +78,16 @@ test('--model: token statistics with the model tokenizer and chat template', asy
   const files = buildFixtureTokenizer('chatml');
   await writeFile(join(model, 'tokenizer.json'), JSON.stringify(files.tokenizer));
   await writeFile(join(model, 'tokenizer_config.json'), JSON.stringify(files.config));
-  const { summary } = await run(['import', datasetPath('chatml_presplit'), '--model', model, '--max-length', '4096', '--mask', 'last']);
+  const { summary } = await run([
+    'import',
+    datasetPath('chatml_presplit'),
+    '--model',
+    model,
+    '--max-length',
+    '4096',
+    '--mask',
+    'last',
+  ]);
   expect(summary.tokens!.records).toBe(12);
   expect(summary.tokens!.max).toBeGreaterThan(20);
   expect(summary.tokens!.histogram.counts.reduce((a, b) => a + b, 0)).toBe(12);

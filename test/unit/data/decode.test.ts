@@ -28,7 +28,11 @@ const rows = '{"prompt": "Grüße 0", "completion": "Hallo 😀"}\n{"prompt": "Q
 
 describe('sniffing', () => {
   test('BOMs and BOM-less UTF-16 are recognised', () => {
-    expect(sniffEncoding(Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b))).toMatchObject({ ok: true, encoding: 'utf-8-bom', bomLength: 3 });
+    expect(sniffEncoding(Uint8Array.of(0xef, 0xbb, 0xbf, 0x7b))).toMatchObject({
+      ok: true,
+      encoding: 'utf-8-bom',
+      bomLength: 3,
+    });
     expect(sniffEncoding(utf16(rows, false, true))).toMatchObject({ ok: true, encoding: 'utf-16le', bomLength: 2 });
     expect(sniffEncoding(utf16(rows, true, true))).toMatchObject({ ok: true, encoding: 'utf-16be', bomLength: 2 });
     expect(sniffEncoding(utf16(rows, false, false))).toMatchObject({ ok: true, encoding: 'utf-16le', bomLength: 0 });
@@ -37,7 +41,10 @@ describe('sniffing', () => {
   });
 
   test('binary and non-UTF-8 bytes are refused with a reason', () => {
-    expect(sniffEncoding(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d))).toMatchObject({ ok: false, code: 'binary_file' });
+    expect(sniffEncoding(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d))).toMatchObject({
+      ok: false,
+      code: 'binary_file',
+    });
     const latin1 = Uint8Array.from('caf\u00e9 cr\u00e8me'.split(''), (c) => c.charCodeAt(0));
     const res = sniffEncoding(latin1);
     expect(res).toMatchObject({ ok: false, code: 'encoding' });
@@ -65,16 +72,25 @@ describe('streaming lines', () => {
     const bytes = Uint8Array.from([...utf8.encode('ok 1\nok 2\nbad '), 0xff, 0x0a, ...utf8.encode('ok 4\n')]);
     for (const chunk of [1, 4, 100]) {
       const got: string[] = [];
-      for await (const l of readLines(chunkedFile('x.txt', bytes, chunk))) got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
+      for await (const l of readLines(chunkedFile('x.txt', bytes, chunk)))
+        got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
       expect(got).toEqual(['1:ok 1', '2:ok 2', '3:invalid', '4:ok 4']);
     }
   });
 
   test('a broken UTF-16 line (a lone surrogate) is marked invalid; the lines around it still come', async () => {
-    const bytes = Uint8Array.from([...utf16('ok 1\nok 2\n', false, true), 0x00, 0xdc, 0x0a, 0x00, ...utf16('ok 4', false, false)]);
+    const bytes = Uint8Array.from([
+      ...utf16('ok 1\nok 2\n', false, true),
+      0x00,
+      0xdc,
+      0x0a,
+      0x00,
+      ...utf16('ok 4', false, false),
+    ]);
     for (const chunk of [1, 3, 4, 100]) {
       const got: string[] = [];
-      for await (const l of readLines(chunkedFile('x.txt', bytes, chunk))) got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
+      for await (const l of readLines(chunkedFile('x.txt', bytes, chunk)))
+        got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
       expect(got).toEqual(['1:ok 1', '2:ok 2', '3:invalid', '4:ok 4']);
     }
   });
@@ -89,7 +105,12 @@ describe('streaming lines', () => {
 });
 
 test('importing UTF-16 BE and a file with a bad byte mid-way keeps the good rows and reports the line', async () => {
-  const broken = Uint8Array.from([...utf8.encode('{"text": "first"}\n{"text": "second"}\n{"text": "thi'), 0xc3, 0x28, ...utf8.encode('rd"}\n')]);
+  const broken = Uint8Array.from([
+    ...utf8.encode('{"text": "first"}\n{"text": "second"}\n{"text": "thi'),
+    0xc3,
+    0x28,
+    ...utf8.encode('rd"}\n'),
+  ]);
   const res = await importDataset([
     { path: 'be.jsonl', bytes: utf16(rows, true, true) },
     { path: 'broken.jsonl', bytes: broken },

@@ -15,10 +15,20 @@ describe('asp_benchmark (problem folders)', () => {
   test('one chat record per problem, with the ASP-expert system prompt', async () => {
     const res = await importFixture('asp_benchmark');
     expect(res.format).toBe('problem_folders');
-    expect(res.sources.map((s) => [s.path, s.format, s.container, s.rows])).toEqual([['asp_benchmark', 'problem_folders', 'folder', 12]]);
+    expect(res.sources.map((s) => [s.path, s.format, s.container, s.rows])).toEqual([
+      ['asp_benchmark', 'problem_folders', 'folder', 12],
+    ]);
     expect(res.problems).toEqual([]);
     expect(res.complete).toBe(true);
-    expect(res.counts).toMatchObject({ rowsRead: 12, records: 12, duplicates: 0, systemPromptAdded: 12, train: 10, valid: 2, test: 0 });
+    expect(res.counts).toMatchObject({
+      rowsRead: 12,
+      records: 12,
+      duplicates: 0,
+      systemPromptAdded: 12,
+      train: 10,
+      valid: 2,
+      test: 0,
+    });
     const problems = readdirSync(datasetPath('asp_benchmark')).sort();
     expect(problems).toHaveLength(12);
     for (const name of problems) {
@@ -89,9 +99,18 @@ describe('personas (chat JSONL)', () => {
       ['personas/executive.jsonl', 6],
       ['personas/intuitive.jsonl', 6],
     ]);
-    expect(res.counts).toMatchObject({ records: 18, duplicates: 0, train: 14, valid: 4, test: 0, systemPromptAdded: 0 });
+    expect(res.counts).toMatchObject({
+      records: 18,
+      duplicates: 0,
+      train: 14,
+      valid: 4,
+      test: 0,
+      systemPromptAdded: 0,
+    });
     const first = chats(res.records).find((r) => r.source.file === 'personas/eli5.jsonl' && r.source.line === 1)!;
-    const raw = JSON.parse(readFileSync(datasetPath('personas/eli5.jsonl'), 'utf8').split('\n')[0]!) as { messages: unknown };
+    const raw = JSON.parse(readFileSync(datasetPath('personas/eli5.jsonl'), 'utf8').split('\n')[0]!) as {
+      messages: unknown;
+    };
     expect(first.messages).toEqual(raw.messages);
   });
 });
@@ -136,7 +155,8 @@ describe('chapters (raw text)', () => {
       const text = readFileSync(datasetPath('chapters', name), 'utf8');
       expect(windows.length).toBeGreaterThan(1);
       expect(windows.map((w) => (w.kind === 'text' ? w.text : '')).join('')).toBe(text);
-      for (const w of windows) if (w.kind === 'text') expect(tok.encode(w.text, true).length + 1).toBeLessThanOrEqual(maxLength);
+      for (const w of windows)
+        if (w.kind === 'text') expect(tok.encode(w.text, true).length + 1).toBeLessThanOrEqual(maxLength);
       expect(windows[0]!.source.line).toBe(1);
     }
   });
@@ -161,7 +181,8 @@ describe('bad_inputs', () => {
       ].sort(),
     );
     for (const p of res.problems) expect(p.reason.length).toBeGreaterThan(10);
-    const reason = (file: string, line: number | null) => res.problems.find((p) => p.file === file && p.line === line)!.reason;
+    const reason = (file: string, line: number | null) =>
+      res.problems.find((p) => p.file === file && p.line === line)!.reason;
     expect(reason('bad_inputs/broken.jsonl', 4)).toContain('"bot"');
     expect(reason('bad_inputs/broken.jsonl', 6)).toContain('number');
     expect(reason('bad_inputs/wrong_fields_pairs.json', 1)).toContain('input_code');
@@ -180,7 +201,12 @@ describe('bad_inputs', () => {
       'bad_inputs/binary_named_jsonl/data.jsonl': 0,
     });
     // broken.jsonl line 7 repeats line 1 exactly
-    expect(res.duplicates).toEqual([{ source: { file: 'bad_inputs/broken.jsonl', line: 7 }, duplicateOf: { file: 'bad_inputs/broken.jsonl', line: 1 } }]);
+    expect(res.duplicates).toEqual([
+      {
+        source: { file: 'bad_inputs/broken.jsonl', line: 7 },
+        duplicateOf: { file: 'bad_inputs/broken.jsonl', line: 1 },
+      },
+    ]);
     expect(res.counts).toMatchObject({ rowsRead: 12, duplicates: 1, records: 11, problems: 11, train: 9, valid: 2 });
   });
 
@@ -189,14 +215,18 @@ describe('bad_inputs', () => {
     const encodings = Object.fromEntries(res.sources.map((s) => [s.path, s.encoding]));
     expect(encodings['bad_inputs/bom_crlf.jsonl']).toBe('utf-8-bom');
     expect(encodings['bad_inputs/utf16.jsonl']).toBe('utf-16le');
-    const bom = chats(res.records).filter((r) => r.source.file === 'bad_inputs/bom_crlf.jsonl').sort((a, b) => a.source.line - b.source.line);
+    const bom = chats(res.records)
+      .filter((r) => r.source.file === 'bad_inputs/bom_crlf.jsonl')
+      .sort((a, b) => a.source.line - b.source.line);
     expect(bom.map((r) => r.messages)).toEqual(
       [0, 1, 2, 3].map((i) => [
         { role: 'user', content: `Q${i}` },
         { role: 'assistant', content: `A${i}` },
       ]),
     );
-    const utf16 = chats(res.records).filter((r) => r.source.file === 'bad_inputs/utf16.jsonl').sort((a, b) => a.source.line - b.source.line);
+    const utf16 = chats(res.records)
+      .filter((r) => r.source.file === 'bad_inputs/utf16.jsonl')
+      .sort((a, b) => a.source.line - b.source.line);
     expect(utf16.map((r) => [r.source.line, r.messages[0]!.content, r.messages[1]!.content])).toEqual([
       [1, 'Grüße 0', 'Hallo 0'],
       [2, 'Grüße 1', 'Hallo 1'],
@@ -217,5 +247,9 @@ test('the whole datasets folder at once: every source read, Markdown next to str
   expect(res.counts.records).toBe(12 + 28 + 18 + 12 + 11);
   expect(res.problems).toHaveLength(11);
   expect(res.presplit).toBe(true);
-  expect(res.records.filter((r) => r.source.file.startsWith('datasets/chatml_presplit/valid')).every((r) => r.split === 'valid')).toBe(true);
+  expect(
+    res.records
+      .filter((r) => r.source.file.startsWith('datasets/chatml_presplit/valid'))
+      .every((r) => r.split === 'valid'),
+  ).toBe(true);
 });

@@ -9,7 +9,8 @@ import { importDataset } from '../../../src/data/import.ts';
 import type { ChatRecord, DatasetRecord } from '../../../src/schema/dataset.ts';
 import { problemKeys, textFile } from './helpers.ts';
 
-const jsonl = (...rows: unknown[]) => rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
+const jsonl = (...rows: unknown[]) =>
+  rows.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n';
 
 function messagesOf(records: DatasetRecord[]): [number, string[]][] {
   return records
@@ -40,7 +41,9 @@ describe('JSON row formats', () => {
   });
 
   test('text JSONL becomes text records; a non-string text is reported', async () => {
-    const res = await importDataset([textFile('t.jsonl', jsonl({ text: 'one' }, { text: 'two', id: 7 }, { text: ['x'] }))]);
+    const res = await importDataset([
+      textFile('t.jsonl', jsonl({ text: 'one' }, { text: 'two', id: 7 }, { text: ['x'] })),
+    ]);
     expect(res.format).toBe('text');
     expect(res.kind).toBe('text');
     expect(res.records.map((r) => (r.kind === 'text' ? r.text : ''))).toEqual(['one', 'two']);
@@ -66,7 +69,8 @@ describe('JSON row formats', () => {
   });
 
   test('a JSON array with a broken element keeps the others and reports the element line', async () => {
-    const text = '[\n  {"question": "a", "answer": "1"},\n  {"question": "b", "answer": },\n  {"question": "c", "answer": "3"},\n  "not an object"\n]\n';
+    const text =
+      '[\n  {"question": "a", "answer": "1"},\n  {"question": "b", "answer": },\n  {"question": "c", "answer": "3"},\n  "not an object"\n]\n';
     const res = await importDataset([textFile('qa.json', text)]);
     expect(res.format).toBe('pairs');
     expect(messagesOf(res.records)).toEqual([
@@ -98,7 +102,12 @@ describe('JSON row formats', () => {
 });
 
 describe('overrides', () => {
-  const chat = jsonl({ messages: [{ role: 'user', content: 'q' }, { role: 'assistant', content: 'a' }] });
+  const chat = jsonl({
+    messages: [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'a' },
+    ],
+  });
 
   test('forcing a format reports the rows that do not fit it', async () => {
     const res = await importDataset([textFile('c.jsonl', chat)], { format: 'text' });
@@ -126,7 +135,11 @@ describe('CSV and TSV', () => {
   test('CSV with headers: mapping inferred, quoted multi-line fields, lines of later rows stay right', async () => {
     const csv = 'question,answer\n"What is\nDOT?",A graph language\n\nplain,"with ""quotes"""\nno answer,\n';
     const res = await importDataset([textFile('qa.csv', csv)]);
-    expect(res.sources[0]).toMatchObject({ container: 'csv', format: 'pairs', mapping: { prompt: ['question'], answer: 'answer' } });
+    expect(res.sources[0]).toMatchObject({
+      container: 'csv',
+      format: 'pairs',
+      mapping: { prompt: ['question'], answer: 'answer' },
+    });
     expect(messagesOf(res.records)).toEqual([
       [2, ['user: What is\nDOT?', 'assistant: A graph language']],
       [5, ['user: plain', 'assistant: with "quotes"']],
@@ -156,12 +169,22 @@ describe('Parquet', () => {
         columnData: [
           { name: 'id', data: [1n, 2n, 3n], type: 'INT64' },
           { name: 'input_text', data: ['a ring of three', 'a chain', 'a star'], type: 'STRING' },
-          { name: 'output_dot', data: ['graph { a -- b -- c -- a }', null, 'graph { c -- a; c -- b }'], type: 'STRING' },
+          {
+            name: 'output_dot',
+            data: ['graph { a -- b -- c -- a }', null, 'graph { c -- a; c -- b }'],
+            type: 'STRING',
+          },
         ],
       }),
     );
     const res = await importDataset([{ path: 'data/train-00000-of-00001.parquet', bytes }]);
-    expect(res.sources[0]).toMatchObject({ container: 'parquet', format: 'pairs', presplit: 'train', rows: 2, mapping: { prompt: ['input_text'], answer: 'output_dot' } });
+    expect(res.sources[0]).toMatchObject({
+      container: 'parquet',
+      format: 'pairs',
+      presplit: 'train',
+      rows: 2,
+      mapping: { prompt: ['input_text'], answer: 'output_dot' },
+    });
     expect(messagesOf(res.records)).toEqual([
       [1, ['user: a ring of three', 'assistant: graph { a -- b -- c -- a }']],
       [3, ['user: a star', 'assistant: graph { c -- a; c -- b }']],

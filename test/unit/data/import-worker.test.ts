@@ -11,11 +11,16 @@ import { datasetPath } from './helpers.ts';
 
 test('File inputs and the tokenizer files in, a cloneable result out, with progress', async () => {
   const names = ['eli5.jsonl', 'executive.jsonl'];
-  const inputs: WorkerInput[] = names.map((n) => ({ path: `personas/${n}`, blob: new File([readFileSync(datasetPath('personas', n))], n) }));
+  const inputs: WorkerInput[] = names.map((n) => ({
+    path: `personas/${n}`,
+    blob: new File([readFileSync(datasetPath('personas', n))], n),
+  }));
   const tokenizer = buildFixtureTokenizer('gemma');
   const cloned = structuredClone({ inputs, tokenizer });
   const progress: ImportProgress[] = [];
-  const result = await importWorkerApi.importDataset(cloned.inputs, { maxLength: 4096 }, cloned.tokenizer, (p) => progress.push(p));
+  const result = await importWorkerApi.importDataset(cloned.inputs, { maxLength: 4096 }, cloned.tokenizer, (p) =>
+    progress.push(p),
+  );
   expect(result.counts).toMatchObject({ records: 12, train: 10, valid: 2 });
   expect(result.tokens!.records).toBe(12);
   expect(structuredClone(result)).toEqual(result);

@@ -44,7 +44,10 @@ describe.each(['chatml', 'llama3', 'gemma'] as const)('%s template', (template) 
     const enc = encodeChat(tok, conversation, 'answers');
     expect(enc.strategy).toBe('offsets');
     expect(enc.ids).toEqual(tok.encode(enc.text, false));
-    expect(trainedRuns(tok, enc.ids, enc.mask)).toEqual([`${conversation[1]!.content}${eot}`, `${conversation[3]!.content}${eot}`]);
+    expect(trainedRuns(tok, enc.ids, enc.mask)).toEqual([
+      `${conversation[1]!.content}${eot}`,
+      `${conversation[3]!.content}${eot}`,
+    ]);
     // the end-of-turn token itself is one trained id, and the token before each run is not trained
     const eotId = tok.tokenizer.token_to_id(eot)!;
     expect(enc.ids.filter((id, i) => id === eotId && enc.mask[i] === 1)).toHaveLength(2);
@@ -71,7 +74,14 @@ describe.each(['chatml', 'llama3', 'gemma'] as const)('%s template', (template) 
   });
 
   test('content with surrounding whitespace: the mask follows what the template renders', () => {
-    const enc = encodeChat(tok, [{ role: 'user', content: 'Hi' }, { role: 'assistant', content: '  spaced answer \n' }], 'answers');
+    const enc = encodeChat(
+      tok,
+      [
+        { role: 'user', content: 'Hi' },
+        { role: 'assistant', content: '  spaced answer \n' },
+      ],
+      'answers',
+    );
     // Llama 3 and Gemma trim message content; Qwen's ChatML keeps it verbatim.
     const rendered = template === 'chatml' ? '  spaced answer \n' : 'spaced answer';
     expect(trainedRuns(tok, enc.ids, enc.mask)).toEqual([`${rendered}${eot}`]);

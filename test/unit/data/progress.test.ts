@@ -7,11 +7,17 @@ import { importDataset, type ImportProgress } from '../../../src/data/import.ts'
 import { chunkedFile, importFixture, textFile } from './helpers.ts';
 
 test('read progress counts rows as the stream goes and files as they finish', async () => {
-  const rows = Array.from({ length: 400 }, (_, i) => JSON.stringify({ prompt: `q${i}`, completion: `a${i}` })).join('\n');
+  const rows = Array.from({ length: 400 }, (_, i) => JSON.stringify({ prompt: `q${i}`, completion: `a${i}` })).join(
+    '\n',
+  );
   const bytes = new TextEncoder().encode(rows);
   const progress: ImportProgress[] = [];
   const res = await importDataset(
-    [chunkedFile('big/a.jsonl', bytes, 1000), textFile('big/b.jsonl', '{"text": "x"}\n{"oops"\n'), textFile('big/notes.bin', 'zz')],
+    [
+      chunkedFile('big/a.jsonl', bytes, 1000),
+      textFile('big/b.jsonl', '{"text": "x"}\n{"oops"\n'),
+      textFile('big/notes.bin', 'zz'),
+    ],
     {},
     { onProgress: (p) => progress.push(p) },
   );

@@ -29,7 +29,11 @@ describe('seeded split', () => {
 
   test('any ratio, with a test split', () => {
     const s = assignSplits(records(100), 0.7, 0.1, 1);
-    expect([s.filter((x) => x === 'train').length, s.filter((x) => x === 'valid').length, s.filter((x) => x === 'test').length]).toEqual([70, 20, 10]);
+    expect([
+      s.filter((x) => x === 'train').length,
+      s.filter((x) => x === 'valid').length,
+      s.filter((x) => x === 'test').length,
+    ]).toEqual([70, 20, 10]);
     expect(splitSizes(10, 0.55, 0)).toEqual({ train: 6, valid: 4, test: 0 });
     expect(splitSizes(1, 0.8, 0)).toEqual({ train: 1, valid: 0, test: 0 });
     expect(splitSizes(10, 1, 0)).toEqual({ train: 10, valid: 0, test: 0 });
@@ -50,7 +54,13 @@ describe('seeded split', () => {
   });
 
   test('the split is seeded end to end through importDataset', async () => {
-    const file = () => textFile('d.jsonl', records(30).map((r) => JSON.stringify({ messages: (r as { messages: unknown }).messages })).join('\n'));
+    const file = () =>
+      textFile(
+        'd.jsonl',
+        records(30)
+          .map((r) => JSON.stringify({ messages: (r as { messages: unknown }).messages }))
+          .join('\n'),
+      );
     const a = await importDataset([file()], { seed: 5, trainFraction: 0.6 });
     const b = await importDataset([file()], { seed: 5, trainFraction: 0.6 });
     const c = await importDataset([file()], { seed: 6, trainFraction: 0.6 });
@@ -65,8 +75,22 @@ describe('exact duplicates', () => {
     const rs: ParsedRecord[] = [
       ...records(3),
       ...records(2).map((r) => ({ ...r, source: { file: 'g.jsonl', line: r.source.line } })),
-      chatRecord([{ role: 'user', content: 'q0' }, { role: 'assistant', content: 'a0 ' }], 'g.jsonl', 9),
-      chatRecord([{ role: 'system', content: 'q0' }, { role: 'assistant', content: 'a0' }], 'g.jsonl', 10),
+      chatRecord(
+        [
+          { role: 'user', content: 'q0' },
+          { role: 'assistant', content: 'a0 ' },
+        ],
+        'g.jsonl',
+        9,
+      ),
+      chatRecord(
+        [
+          { role: 'system', content: 'q0' },
+          { role: 'assistant', content: 'a0' },
+        ],
+        'g.jsonl',
+        10,
+      ),
       textRecord('q0', 'h.txt', 1),
       textRecord('q0', 'i.txt', 1),
     ];
@@ -87,7 +111,9 @@ describe('exact duplicates', () => {
       textFile('train.jsonl', `${row}\n`),
     ]);
     expect(res.counts).toMatchObject({ duplicates: 1, train: 1, valid: 1 });
-    expect(res.duplicates).toEqual([{ source: { file: 'valid.jsonl', line: 1 }, duplicateOf: { file: 'train.jsonl', line: 1 } }]);
+    expect(res.duplicates).toEqual([
+      { source: { file: 'valid.jsonl', line: 1 }, duplicateOf: { file: 'train.jsonl', line: 1 } },
+    ]);
   });
 
   test('dedupe can be turned off', async () => {

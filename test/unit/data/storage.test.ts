@@ -33,15 +33,20 @@ async function bigImport(n: number): Promise<ImportResult> {
 
 /** What must survive a round trip: content and split, not provenance (the file changes). */
 const content = (records: DatasetRecord[]) =>
-  records
-    .map((r) => JSON.stringify([r.split, r.kind === 'chat' ? r.messages : r.text]))
-    .sort();
+  records.map((r) => JSON.stringify([r.split, r.kind === 'chat' ? r.messages : r.text])).sort();
 
 describe('datasets in IndexedDB', () => {
   test('the database is created with its stores at the current version', async () => {
     const db = await freshDb();
     expect(db.version).toBe(DB_VERSION);
-    expect([...db.objectStoreNames].sort()).toEqual(['checkpoints', 'datasetChunks', 'datasets', 'runMetrics', 'runs', 'settings']);
+    expect([...db.objectStoreNames].sort()).toEqual([
+      'checkpoints',
+      'datasetChunks',
+      'datasets',
+      'runMetrics',
+      'runs',
+      'settings',
+    ]);
     db.close();
   });
 
@@ -87,7 +92,10 @@ describe('datasets in IndexedDB', () => {
   });
 
   test('quota errors say what to do', () => {
-    const err = describeStorageError(new DOMException('The quota has been exceeded.', 'QuotaExceededError'), 'save the dataset "x"');
+    const err = describeStorageError(
+      new DOMException('The quota has been exceeded.', 'QuotaExceededError'),
+      'save the dataset "x"',
+    );
     expect(err).toBeInstanceOf(StorageQuotaError);
     expect(err.message).toMatch(/Not enough browser storage to save the dataset "x"/);
     expect(err.message).toMatch(/Nothing was changed/);
@@ -123,10 +131,17 @@ describe('export', () => {
     const original = await importFixture('chapters');
     const meta = await saveDataset(db, 'chapters', original);
     const all = await exportJsonl(db, meta.id);
-    expect(all.trim().split('\n').map((l) => Object.keys(JSON.parse(l) as object))).toEqual([['text'], ['text'], ['text'], ['text']]);
+    expect(
+      all
+        .trim()
+        .split('\n')
+        .map((l) => Object.keys(JSON.parse(l) as object)),
+    ).toEqual([['text'], ['text'], ['text'], ['text']]);
     const again = await importDataset([textFile('all.jsonl', all)], { seed: 0 });
     expect(again.format).toBe('text');
-    expect(again.records.map((r) => (r.kind === 'text' ? r.text : ''))).toEqual(original.records.map((r) => (r.kind === 'text' ? r.text : '')));
+    expect(again.records.map((r) => (r.kind === 'text' ? r.text : ''))).toEqual(
+      original.records.map((r) => (r.kind === 'text' ? r.text : '')),
+    );
     db.close();
   });
 });

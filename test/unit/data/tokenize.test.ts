@@ -15,19 +15,30 @@ import { ModelTokenizer } from '../../../src/data/tokenizer.ts';
 import { buildFixtureTokenizer } from '../../fixtures/tokenizer.ts';
 import { fixtureTokenizer, problemKeys, textFile } from './helpers.ts';
 
-const row = (user: string, answer: string) => JSON.stringify({ messages: [{ role: 'user', content: user }, { role: 'assistant', content: answer }] });
+const row = (user: string, answer: string) =>
+  JSON.stringify({
+    messages: [
+      { role: 'user', content: user },
+      { role: 'assistant', content: answer },
+    ],
+  });
 
 describe('over-length rows', () => {
   const tok = fixtureTokenizer('chatml');
   const short = row('Say hi.', 'Hi.');
   const long = row('Explain gradient descent.', 'It moves parameters against the gradient. '.repeat(20));
   const longPrompt = row('Explain gradient descent. '.repeat(40), 'Short.');
-  const lengthOf = (r: string) => encodeChat(tok, (JSON.parse(r) as { messages: never }).messages, 'answers').ids.length;
+  const lengthOf = (r: string) =>
+    encodeChat(tok, (JSON.parse(r) as { messages: never }).messages, 'answers').ids.length;
 
   test('drop: rows over the maximum are removed, counted and listed', async () => {
     const maxLength = lengthOf(short) + 10;
     expect(lengthOf(long)).toBeGreaterThan(maxLength);
-    const res = await importDataset([textFile('d.jsonl', [short, long, short.replace('hi', 'ho')].join('\n'))], { maxLength, overLength: 'drop' }, { tokenizer: tok });
+    const res = await importDataset(
+      [textFile('d.jsonl', [short, long, short.replace('hi', 'ho')].join('\n'))],
+      { maxLength, overLength: 'drop' },
+      { tokenizer: tok },
+    );
     expect(res.counts).toMatchObject({ records: 2, droppedTooLong: 1, truncated: 0 });
     expect(res.dropped).toEqual([{ source: { file: 'd.jsonl', line: 2 }, reason: `longer than ${maxLength} tokens` }]);
     expect(res.tokens).toMatchObject({ records: 3, overLength: 1, dropped: 1, truncated: 0, max: lengthOf(long) });
@@ -37,7 +48,11 @@ describe('over-length rows', () => {
   test('truncate: rows are kept and cut at encoding time; a row with no answer left is dropped', async () => {
     const maxLength = 120;
     expect(lengthOf(long)).toBeGreaterThan(maxLength);
-    const res = await importDataset([textFile('d.jsonl', [short, long, longPrompt].join('\n'))], { maxLength, overLength: 'truncate' }, { tokenizer: tok });
+    const res = await importDataset(
+      [textFile('d.jsonl', [short, long, longPrompt].join('\n'))],
+      { maxLength, overLength: 'truncate' },
+      { tokenizer: tok },
+    );
     expect(res.counts).toMatchObject({ records: 2, truncated: 1, noTrainedTokens: 1, droppedTooLong: 0 });
     expect(res.dropped.map((d) => d.source.line)).toEqual([3]);
     const stored = res.records.find((r) => r.source.line === 2)!;
@@ -51,7 +66,11 @@ describe('over-length rows', () => {
     const ex = { ids: [1, 2, 3, 4], mask: Uint8Array.of(0, 0, 1, 1) };
     expect(applyLengthPolicy(ex, 4, 'drop').kind).toBe('ok');
     expect(applyLengthPolicy(ex, 3, 'drop')).toEqual({ kind: 'dropped', reason: 'too_long', length: 4 });
-    expect(applyLengthPolicy(ex, 3, 'truncate')).toMatchObject({ kind: 'truncated', originalLength: 4, example: { ids: [1, 2, 3] } });
+    expect(applyLengthPolicy(ex, 3, 'truncate')).toMatchObject({
+      kind: 'truncated',
+      originalLength: 4,
+      example: { ids: [1, 2, 3] },
+    });
     expect(applyLengthPolicy(ex, 2, 'truncate')).toEqual({ kind: 'dropped', reason: 'no_trained_tokens', length: 4 });
   });
 });
@@ -72,14 +91,27 @@ test('token statistics count trained tokens under the mask mode', async () => {
   const all = await importDataset([file()], { mask: 'all' }, { tokenizer: tok });
   expect(all.tokens!.trainedTokens).toBe(all.tokens!.totalTokens);
   expect(answers.tokens!.totalTokens).toBe(all.tokens!.totalTokens);
-  const enc = encodeChat(tok, [{ role: 'user', content: 'Question one?' }, { role: 'assistant', content: 'Answer one.' }], 'answers');
+  const enc = encodeChat(
+    tok,
+    [
+      { role: 'user', content: 'Question one?' },
+      { role: 'assistant', content: 'Answer one.' },
+    ],
+    'answers',
+  );
   expect(answers.tokens!.trainedTokens).toBe(enc.mask.reduce((a, b) => a + b, 0));
   expect(answers.tokens!.trainedTokens).toBe(tok.encode('Answer one.<|eot_id|>').length);
 });
 
 test('rows the chat template refuses are reported with their line', async () => {
   const tok = fixtureTokenizer('gemma');
-  const bad = JSON.stringify({ messages: [{ role: 'assistant', content: 'first' }, { role: 'user', content: 'then' }, { role: 'assistant', content: 'x' }] });
+  const bad = JSON.stringify({
+    messages: [
+      { role: 'assistant', content: 'first' },
+      { role: 'user', content: 'then' },
+      { role: 'assistant', content: 'x' },
+    ],
+  });
   const res = await importDataset([textFile('g.jsonl', `${row('Hi', 'Hello')}\n${bad}\n`)], {}, { tokenizer: tok });
   expect(res.counts.records).toBe(1);
   expect(problemKeys(res.problems)).toEqual(['g.jsonl:2 template_error']);
@@ -105,9 +137,16 @@ describe('loading a tokenizer', () => {
   });
 
   test('chat_template as a list of named templates, or as chat_template.json', () => {
-    expect(pickChatTemplate([{ name: 'tool_use', template: 'T' }, { name: 'default', template: 'D' }])).toBe('D');
+    expect(
+      pickChatTemplate([
+        { name: 'tool_use', template: 'T' },
+        { name: 'default', template: 'D' },
+      ]),
+    ).toBe('D');
     expect(pickChatTemplate('inline', JSON.stringify({ chat_template: 'from json' }))).toBe('from json');
-    expect(pickChatTemplate('inline', '{% for m in messages %}{{ m.content }}{% endfor %}')).toBe('{% for m in messages %}{{ m.content }}{% endfor %}');
+    expect(pickChatTemplate('inline', '{% for m in messages %}{{ m.content }}{% endfor %}')).toBe(
+      '{% for m in messages %}{{ m.content }}{% endfor %}',
+    );
     expect(pickChatTemplate(undefined)).toBeNull();
   });
 

@@ -16,7 +16,13 @@ import { encodeGgufTensor } from '../../../src/formats/gguf-quant.ts';
 import { llama3RopeFactors } from '../../../src/formats/gguf-rope.ts';
 import { parseSafetensorsIndex, SafetensorsModel } from '../../../src/formats/safetensors-model.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
-import { makeTinyModel, makeTinyModelZoo, runMakeModelsCli, TINY_MODEL_ZOO, type TinyModel } from '../../fixtures/make-models.ts';
+import {
+  makeTinyModel,
+  makeTinyModelZoo,
+  runMakeModelsCli,
+  TINY_MODEL_ZOO,
+  type TinyModel,
+} from '../../fixtures/make-models.ts';
 import { ggufTypeFor } from '../../fixtures/tiny-model-gguf.ts';
 
 /** Index and values of the first element where a and b differ bit for bit (null when identical); fast on large arrays. */
@@ -45,7 +51,8 @@ async function open(path: string): Promise<NodeFileByteSource> {
 }
 
 async function openSafetensors(m: TinyModel): Promise<SafetensorsModel> {
-  if (m.safetensorsFiles.length === 1) return SafetensorsModel.openSingle(await open(join(m.dir, m.safetensorsFiles[0]!)));
+  if (m.safetensorsFiles.length === 1)
+    return SafetensorsModel.openSingle(await open(join(m.dir, m.safetensorsFiles[0]!)));
   const index = parseSafetensorsIndex(await readFile(join(m.dir, 'model.safetensors.index.json'), 'utf8'));
   return SafetensorsModel.openSharded(index, (file) => open(join(m.dir, file)));
 }
@@ -67,14 +74,27 @@ describe.each(TINY_MODEL_ZOO.map((e) => [e.repo]))('%s', (repo) => {
     const m = model();
     const config = JSON.parse(await readFile(join(m.dir, 'config.json'), 'utf8')) as Record<string, unknown>;
     const d = parseModelConfig(config);
-    expect([d.hidden, d.intermediate, d.layers, d.heads, d.kvHeads, d.headDim]).toEqual([m.dims.hidden, m.dims.intermediate, m.dims.layers, m.dims.heads, m.dims.kvHeads, m.dims.headDim]);
+    expect([d.hidden, d.intermediate, d.layers, d.heads, d.kvHeads, d.headDim]).toEqual([
+      m.dims.hidden,
+      m.dims.intermediate,
+      m.dims.layers,
+      m.dims.heads,
+      m.dims.kvHeads,
+      m.dims.headDim,
+    ]);
     expect(d.vocab).toBe(m.ids.vocab);
     expect(d.tieEmbeddings).toBe(!m.tensors.some((t) => t.name === 'lm_head.weight'));
-    const generation = JSON.parse(await readFile(join(m.dir, 'generation_config.json'), 'utf8')) as { eos_token_id: number | number[] };
+    const generation = JSON.parse(await readFile(join(m.dir, 'generation_config.json'), 'utf8')) as {
+      eos_token_id: number | number[];
+    };
     expect([generation.eos_token_id].flat()).toEqual(m.ids.generationEos);
-    const tokenizer = JSON.parse(await readFile(join(m.dir, 'tokenizer.json'), 'utf8')) as { model: { vocab: Record<string, number> } };
+    const tokenizer = JSON.parse(await readFile(join(m.dir, 'tokenizer.json'), 'utf8')) as {
+      model: { vocab: Record<string, number> };
+    };
     expect(Math.max(...Object.values(tokenizer.model.vocab))).toBeLessThan(m.ids.vocab);
-    const tokConfig = JSON.parse(await readFile(join(m.dir, 'tokenizer_config.json'), 'utf8')) as { chat_template?: string };
+    const tokConfig = JSON.parse(await readFile(join(m.dir, 'tokenizer_config.json'), 'utf8')) as {
+      chat_template?: string;
+    };
     expect(tokConfig.chat_template).toMatch(/add_generation_prompt/);
   });
 
@@ -107,14 +127,39 @@ describe.each(TINY_MODEL_ZOO.map((e) => [e.repo]))('%s', (repo) => {
       const source = await open(join(m.dir, file));
       const gguf: GgufFile = await readGguf(source);
       const d = parseModelConfig(await readGgufHfConfig(source, gguf));
-      expect([d.hidden, d.intermediate, d.layers, d.heads, d.kvHeads, d.headDim, d.vocab]).toEqual([reference.hidden, reference.intermediate, reference.layers, reference.heads, reference.kvHeads, reference.headDim, reference.vocab]);
-      expect([d.tieEmbeddings, d.qkvBias, d.qkNorm, d.sandwichNorms, d.fused, d.normPlusOne]).toEqual([reference.tieEmbeddings, reference.qkvBias, reference.qkNorm, reference.sandwichNorms, reference.fused, reference.normPlusOne]);
-      expect([d.attnSoftcap, d.finalSoftcap, d.attnScale, d.ropeTheta]).toEqual([reference.attnSoftcap, reference.finalSoftcap, reference.attnScale, reference.ropeTheta]);
+      expect([d.hidden, d.intermediate, d.layers, d.heads, d.kvHeads, d.headDim, d.vocab]).toEqual([
+        reference.hidden,
+        reference.intermediate,
+        reference.layers,
+        reference.heads,
+        reference.kvHeads,
+        reference.headDim,
+        reference.vocab,
+      ]);
+      expect([d.tieEmbeddings, d.qkvBias, d.qkNorm, d.sandwichNorms, d.fused, d.normPlusOne]).toEqual([
+        reference.tieEmbeddings,
+        reference.qkvBias,
+        reference.qkNorm,
+        reference.sandwichNorms,
+        reference.fused,
+        reference.normPlusOne,
+      ]);
+      expect([d.attnSoftcap, d.finalSoftcap, d.attnScale, d.ropeTheta]).toEqual([
+        reference.attnSoftcap,
+        reference.finalSoftcap,
+        reference.attnScale,
+        reference.ropeTheta,
+      ]);
       expect(d.rmsEps).toBeCloseTo(reference.rmsEps, 12);
       if (m.arch !== 'mistral') expect(d.windowPerLayer).toEqual(reference.windowPerLayer);
       expect(d.rope.type).toBe(reference.rope.type);
       if (d.rope.type === 'llama3' && reference.rope.type === 'llama3') {
-        const args = (r: typeof d.rope & { type: 'llama3' }) => ({ factor: r.factor, low_freq_factor: r.lowFreqFactor, high_freq_factor: r.highFreqFactor, original_max_position_embeddings: r.originalMaxPositions });
+        const args = (r: typeof d.rope & { type: 'llama3' }) => ({
+          factor: r.factor,
+          low_freq_factor: r.lowFreqFactor,
+          high_freq_factor: r.highFreqFactor,
+          original_max_position_embeddings: r.originalMaxPositions,
+        });
         const got = llama3RopeFactors(d.headDim, d.ropeTheta, args(d.rope));
         const want = llama3RopeFactors(reference.headDim, reference.ropeTheta, args(reference.rope));
         for (let i = 0; i < want.length; i++) expect(got[i]! / want[i]!).toBeCloseTo(1, 5);
@@ -122,7 +167,11 @@ describe.each(TINY_MODEL_ZOO.map((e) => [e.repo]))('%s', (repo) => {
 
       const seen = new Set<string>();
       for (const info of gguf.tensors) {
-        const map = ggufTensorMapping(info.name, { arch: ggufString(gguf, 'general.architecture')!, heads: d.heads, kvHeads: d.kvHeads });
+        const map = ggufTensorMapping(info.name, {
+          arch: ggufString(gguf, 'general.architecture')!,
+          heads: d.heads,
+          kvHeads: d.kvHeads,
+        });
         if (!map) {
           expect(info.name).toBe('rope_freqs.weight');
           continue;
@@ -139,7 +188,12 @@ describe.each(TINY_MODEL_ZOO.map((e) => [e.repo]))('%s', (repo) => {
         expect(info.type).toBe(storedType);
         if (map.normShift !== 0) {
           // GGUF holds fround(w + 1); subtracting 1 returns w up to the rounding of that addition
-          expect(firstDifference(values, t!.values.map((v) => v + map.normShift))).toBeNull();
+          expect(
+            firstDifference(
+              values,
+              t!.values.map((v) => v + map.normShift),
+            ),
+          ).toBeNull();
           values = values.map((v) => v - map.normShift);
           expect(maxAbsDiff(values, t!.values)).toBeLessThanOrEqual(2 ** -23);
         } else if (storedType === 'F32' || (storedType === 'F16' && m.dtype === 'F16')) {
@@ -148,7 +202,12 @@ describe.each(TINY_MODEL_ZOO.map((e) => [e.repo]))('%s', (repo) => {
           // quantized: exactly the blocks of the (permuted) HF values, and close to them
           const permuted = map.unpermuteHeads !== null ? permuteQkRows(t!.values, rows, map.unpermuteHeads) : t!.values;
           const expected = dequantizeGguf(storedType, encodeGgufTensor(storedType, permuted, t!.shape), count);
-          expect(firstDifference(values, map.unpermuteHeads !== null ? unpermuteQkRows(expected, rows, map.unpermuteHeads) : expected)).toBeNull();
+          expect(
+            firstDifference(
+              values,
+              map.unpermuteHeads !== null ? unpermuteQkRows(expected, rows, map.unpermuteHeads) : expected,
+            ),
+          ).toBeNull();
           const scale = t!.values.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
           expect(maxAbsDiff(values, t!.values)).toBeLessThan(storedType === 'Q8_0' ? scale / 100 : scale / 6);
         }
@@ -179,7 +238,9 @@ describe('fixture generation', () => {
       const lines = await runMakeModelsCli([dir, 'tiny/phi3']);
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/tiny\/phi3: phi3 default F32, \d+ tensors, gguf F32/);
-      expect(JSON.parse(await readFile(join(dir, 'tiny', 'phi3', 'config.json'), 'utf8'))).toMatchObject({ model_type: 'phi3' });
+      expect(JSON.parse(await readFile(join(dir, 'tiny', 'phi3', 'config.json'), 'utf8'))).toMatchObject({
+        model_type: 'phi3',
+      });
       await expect(runMakeModelsCli([dir, 'tiny/nope'])).rejects.toThrow(/unknown fixture repo tiny\/nope/);
       await expect(runMakeModelsCli([])).rejects.toThrow(/usage: make-models <outDir>/);
     } finally {
@@ -190,7 +251,10 @@ describe('fixture generation', () => {
   it('writes a Q4_K GGUF when rows fit 256-value blocks', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'tiny-q4k-'));
     try {
-      const m = await makeTinyModel('llama', dir, { dims: { hidden: 256, intermediate: 512, layers: 1 }, gguf: ['Q4_K'] });
+      const m = await makeTinyModel('llama', dir, {
+        dims: { hidden: 256, intermediate: 512, layers: 1 },
+        gguf: ['Q4_K'],
+      });
       const source = await NodeFileByteSource.open(join(dir, m.ggufFiles.Q4_K!));
       try {
         const gguf = await readGguf(source);

@@ -14,7 +14,16 @@ import { randomAdapter } from '../../fixtures/random-adapter.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 function descOf(arch: string, extra: Record<string, unknown> = {}): ModelDescription {
-  return parseModelConfig({ model_type: arch, hidden_size: 32, intermediate_size: 48, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50, ...extra });
+  return parseModelConfig({
+    model_type: arch,
+    hidden_size: 32,
+    intermediate_size: 48,
+    num_hidden_layers: 3,
+    num_attention_heads: 4,
+    num_key_value_heads: 2,
+    vocab_size: 50,
+    ...extra,
+  });
 }
 
 /** FORMATS.md: new row h·d + 2i + j = old row h·d + j·(d/2) + i. */
@@ -25,7 +34,9 @@ function expectPermutedRows(stored: Float32Array, B: Float32Array, rows: number,
       for (let j = 0; j < 2; j++) {
         const newRow = h * d + 2 * i + j;
         const oldRow = h * d + j * (d / 2) + i;
-        expect(Array.from(stored.subarray(newRow * R, (newRow + 1) * R))).toEqual(Array.from(B.subarray(oldRow * R, (oldRow + 1) * R)));
+        expect(Array.from(stored.subarray(newRow * R, (newRow + 1) * R))).toEqual(
+          Array.from(B.subarray(oldRow * R, (oldRow + 1) * R)),
+        );
       }
     }
   }
@@ -42,7 +53,12 @@ describe('GGUF LoRA adapters', () => {
     ] as const) {
       const desc = descOf(arch, arch === 'qwen3' || arch === 'gemma2' ? { head_dim: 8 } : {});
       expect(ggufArchName(desc.arch)).toBe(want);
-      const e = randomAdapter(desc, seededRng(`gguf header ${arch}`), { rank: 4, alpha: 16, targets: ['q_proj'], layers: [1] });
+      const e = randomAdapter(desc, seededRng(`gguf header ${arch}`), {
+        rank: 4,
+        alpha: 16,
+        targets: ['q_proj'],
+        layers: [1],
+      });
       const file = await readGguf(new MemoryByteSource(ggufLoraFile(e, desc)), 'adapter.gguf');
       expect(file.version).toBe(3);
       expect(file.alignment).toBe(32);
@@ -78,14 +94,20 @@ describe('GGUF LoRA adapters', () => {
       expect(b.type).toBe(type);
       for (const t of file.tensors) expect((t.begin - file.dataOffset) % 32).toBe(0);
     }
-    expect((await readGguf(new MemoryByteSource(ggufLoraFile(e, desc, 'f16')))).metadata.get('general.file_type')).toEqual({ type: 'u32', value: 1 });
+    expect(
+      (await readGguf(new MemoryByteSource(ggufLoraFile(e, desc, 'f16')))).metadata.get('general.file_type'),
+    ).toEqual({ type: 'u32', value: 1 });
   });
 
   it('permute lora_B rows of q (n_heads) and k (n_kv_heads) for llama and mistral only', async () => {
     for (const arch of ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma2'] as const) {
       const desc = descOf(arch, arch === 'qwen3' || arch === 'gemma2' ? { head_dim: 8 } : {});
       const R = 2;
-      const e = randomAdapter(desc, seededRng(`gguf permute ${arch}`), { rank: R, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'], layers: [0] });
+      const e = randomAdapter(desc, seededRng(`gguf permute ${arch}`), {
+        rank: R,
+        targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'],
+        layers: [0],
+      });
       const source = new MemoryByteSource(ggufLoraFile(e, desc));
       const file = await readGguf(source);
       const values = async (name: string) => {
@@ -130,14 +152,22 @@ describe('GGUF LoRA adapters', () => {
       const half = await readGgufLora(new MemoryByteSource(ggufLoraFile(e, desc, 'f16')), desc);
       for (const m of e.modules) {
         const got = half.modules.find((x) => x.path === m.path)!;
-        got.B.forEach((v, i) => expect(Math.abs(v - m.B[i]!)).toBeLessThanOrEqual(2 ** -11 * Math.abs(m.B[i]!) + 2 ** -25));
+        got.B.forEach((v, i) =>
+          expect(Math.abs(v - m.B[i]!)).toBeLessThanOrEqual(2 ** -11 * Math.abs(m.B[i]!) + 2 ** -25),
+        );
       }
     }
   });
 
-  it('write rsLoRA as alpha·√r, so llama.cpp\'s alpha / r is alpha / √r', async () => {
+  it("write rsLoRA as alpha·√r, so llama.cpp's alpha / r is alpha / √r", async () => {
     const desc = descOf('llama');
-    const e = randomAdapter(desc, seededRng('gguf rslora'), { rank: 16, alpha: 8, rslora: true, targets: ['v_proj'], layers: [0] });
+    const e = randomAdapter(desc, seededRng('gguf rslora'), {
+      rank: 16,
+      alpha: 8,
+      rslora: true,
+      targets: ['v_proj'],
+      layers: [0],
+    });
     const file = await readGguf(new MemoryByteSource(ggufLoraFile(e, desc)));
     expect(file.metadata.get('adapter.lora.alpha')).toEqual({ type: 'f32', value: 32 });
     const back = await readGgufLora(new MemoryByteSource(ggufLoraFile(e, desc)), desc);
@@ -150,7 +180,11 @@ describe('GGUF LoRA adapters', () => {
     const e = randomAdapter(llama, seededRng('gguf refuse'), { targets: ['q_proj'], layers: [0] });
     expect(() => ggufLoraFile(e, phi3)).toThrow(GgufLoraError);
     expect(() => ggufLoraFile(e, llama, 'bf16' as 'f16')).toThrow(/f32 or f16/);
-    expect(() => ggufLoraFile({ ...e, modules: [{ ...e.modules[0]!, path: 'model.embed_tokens' }] }, llama)).toThrow(/no llama.cpp tensor/);
-    await expect(readGgufLora(new MemoryByteSource(ggufLoraFile(e, llama)), descOf('qwen2'))).rejects.toThrow(/adapter is for llama, but the model is qwen2/);
+    expect(() => ggufLoraFile({ ...e, modules: [{ ...e.modules[0]!, path: 'model.embed_tokens' }] }, llama)).toThrow(
+      /no llama.cpp tensor/,
+    );
+    await expect(readGgufLora(new MemoryByteSource(ggufLoraFile(e, llama)), descOf('qwen2'))).rejects.toThrow(
+      /adapter is for llama, but the model is qwen2/,
+    );
   });
 });

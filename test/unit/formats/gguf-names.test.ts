@@ -16,7 +16,8 @@ function llamaCppPermute(w: Float32Array, rows: number, cols: number, heads: num
   for (let h = 0; h < heads; h++)
     for (let i = 0; i < half; i++)
       for (let j = 0; j < 2; j++)
-        for (let c = 0; c < cols; c++) out[((h * half + i) * 2 + j) * cols + c] = w[((h * 2 + j) * half + i) * cols + c]!;
+        for (let c = 0; c < cols; c++)
+          out[((h * half + i) * 2 + j) * cols + c] = w[((h * 2 + j) * half + i) * cols + c]!;
   return out;
 }
 
@@ -96,7 +97,8 @@ describe('GGUF ↔ HF tensor names', () => {
     expect(ggufTensorMapping('blk.0.attn_v.weight', llama)?.unpermuteHeads).toBeNull();
     expect(ggufTensorMapping('blk.0.attn_q.weight', { ...llama, arch: 'qwen2' })?.unpermuteHeads).toBeNull();
     const gemma = { arch: 'gemma2', heads: 8, kvHeads: 4 };
-    for (const name of ['blk.0.attn_norm.weight', 'blk.0.post_ffw_norm.weight', 'output_norm.weight']) expect(ggufTensorMapping(name, gemma)?.normShift).toBe(1);
+    for (const name of ['blk.0.attn_norm.weight', 'blk.0.post_ffw_norm.weight', 'output_norm.weight'])
+      expect(ggufTensorMapping(name, gemma)?.normShift).toBe(1);
     expect(ggufTensorMapping('blk.0.attn_q.weight', gemma)?.normShift).toBe(0);
     expect(ggufTensorMapping('output_norm.weight', llama)?.normShift).toBe(0);
     expect(ggufTensorMapping('rope_freqs.weight', llama)).toBeNull();

@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { dequantizeGguf, dequantizeQ4_0, dequantizeQ4K, dequantizeQ6K, dequantizeQ8_0, q4kScaleMin } from '../../../src/formats/gguf-dequant.ts';
-import { encodeGgufTensor, packQ4KScales, quantizeQ4_0, quantizeQ4K, quantizeQ8_0 } from '../../../src/formats/gguf-quant.ts';
+import {
+  dequantizeGguf,
+  dequantizeQ4_0,
+  dequantizeQ4K,
+  dequantizeQ6K,
+  dequantizeQ8_0,
+  q4kScaleMin,
+} from '../../../src/formats/gguf-dequant.ts';
+import {
+  encodeGgufTensor,
+  packQ4KScales,
+  quantizeQ4_0,
+  quantizeQ4K,
+  quantizeQ8_0,
+} from '../../../src/formats/gguf-quant.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/formats/half.ts';
 import { seededRng } from '../../harness/rng.ts';
 
@@ -131,8 +144,12 @@ describe('ggml reference quantizers', () => {
   it('encodes F32/F16/BF16 tensors and decodes them exactly', () => {
     const values = Float32Array.from([0.1, -2, 65504, 1e-6, 3]);
     expect(dequantizeGguf('F32', encodeGgufTensor('F32', values, [5]), 5)).toEqual(values);
-    expect(Array.from(dequantizeGguf('F16', encodeGgufTensor('F16', values, [5]), 5))).toEqual(Array.from(values, (v) => f16ToF32(f32ToF16(v))));
-    expect(Array.from(dequantizeGguf('BF16', encodeGgufTensor('BF16', values, [5]), 5))).toEqual(Array.from(values, (v) => bf16ToF32(f32ToBf16(v))));
+    expect(Array.from(dequantizeGguf('F16', encodeGgufTensor('F16', values, [5]), 5))).toEqual(
+      Array.from(values, (v) => f16ToF32(f32ToF16(v))),
+    );
+    expect(Array.from(dequantizeGguf('BF16', encodeGgufTensor('BF16', values, [5]), 5))).toEqual(
+      Array.from(values, (v) => bf16ToF32(f32ToBf16(v))),
+    );
     expect(() => encodeGgufTensor('Q8_0', new Float32Array(48), [2, 24])).toThrow(/multiple of 32/);
   });
 });

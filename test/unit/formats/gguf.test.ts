@@ -52,7 +52,9 @@ describe('GGUF write → read', () => {
     expect(ggufBool(parsed, 't.bool.true')).toBe(true);
     expect(ggufPlain(parsed.metadata.get('t.u64')!)).toBe(2n ** 64n - 1n);
     expect(ggufPlain(parsed.metadata.get('t.array.nested')!)).toEqual([['x', 'y'], []]);
-    expect(() => ggufNumber(parsed, 't.string')).toThrow(/meta\.gguf: metadata "t\.string" is string, expected a number/);
+    expect(() => ggufNumber(parsed, 't.string')).toThrow(
+      /meta\.gguf: metadata "t\.string" is string, expected a number/,
+    );
   });
 
   it('round-trips tensors of every written type with aligned offsets and exact bytes', async () => {
@@ -62,7 +64,12 @@ describe('GGUF write → read', () => {
       const values = rng.f32(shape[0]! * shape[1]!);
       return { name: `blk.${i}.ffn_up.weight`, type, shape, data: encodeGgufTensor(type, values, shape) };
     });
-    tensors.push({ name: 'output_norm.weight', type: 'F32', shape: [7], data: encodeGgufTensor('F32', rng.f32(7), [7]) });
+    tensors.push({
+      name: 'output_norm.weight',
+      type: 'F32',
+      shape: [7],
+      data: encodeGgufTensor('F32', rng.f32(7), [7]),
+    });
     const file = writeGguf({ metadata: [['general.architecture', gguf.string('llama')]], tensors });
     const source = new MemoryByteSource(file, 't.gguf');
     const parsed = await readGguf(source);
@@ -80,26 +87,38 @@ describe('GGUF write → read', () => {
   });
 
   it('honours general.alignment', async () => {
-    const tensors = [1, 2, 3].map((n) => ({ name: `t${n}`, type: 'F32' as const, shape: [n], data: encodeGgufTensor('F32', new Float32Array(n).fill(n), [n]) }));
+    const tensors = [1, 2, 3].map((n) => ({
+      name: `t${n}`,
+      type: 'F32' as const,
+      shape: [n],
+      data: encodeGgufTensor('F32', new Float32Array(n).fill(n), [n]),
+    }));
     const file = writeGguf({ metadata: [['general.alignment', gguf.u32(64)]], tensors });
     const parsed = await readGguf(new MemoryByteSource(file));
     expect(parsed.alignment).toBe(64);
     for (const info of parsed.tensors) {
       expect(info.begin % 64).toBe(0);
       const n = info.shape[0]!;
-      expect(Array.from(dequantizeGguf('F32', await readGgufTensor(new MemoryByteSource(file), info), n))).toEqual(new Array(n).fill(n));
+      expect(Array.from(dequantizeGguf('F32', await readGgufTensor(new MemoryByteSource(file), info), n))).toEqual(
+        new Array(n).fill(n),
+      );
     }
   });
 
   it('writes the exact container layout (checked against bytes assembled by hand)', () => {
-    const file = writeGguf({ metadata: [['k', gguf.u32(7)]], tensors: [{ name: 'w', type: 'F32', shape: [2, 1], data: encodeGgufTensor('F32', Float32Array.from([1, -1]), [2, 1]) }] });
+    const file = writeGguf({
+      metadata: [['k', gguf.u32(7)]],
+      tensors: [
+        { name: 'w', type: 'F32', shape: [2, 1], data: encodeGgufTensor('F32', Float32Array.from([1, -1]), [2, 1]) },
+      ],
+    });
     const want: number[] = [];
     const u32 = (v: number) => want.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24);
     const u64 = (v: number) => (u32(v), u32(0));
     want.push(...new TextEncoder().encode('GGUF'));
-    u32(3), u64(1), u64(1);
-    u64(1), want.push(0x6b), u32(4), u32(7); // "k": u32 7
-    u64(1), want.push(0x77), u32(2), u64(1), u64(2), u32(0), u64(0); // "w": 2 dims [1, 2] innermost first, F32, offset 0
+    (u32(3), u64(1), u64(1));
+    (u64(1), want.push(0x6b), u32(4), u32(7)); // "k": u32 7
+    (u64(1), want.push(0x77), u32(2), u64(1), u64(2), u32(0), u64(0)); // "w": 2 dims [1, 2] innermost first, F32, offset 0
     while (want.length % 32 !== 0) want.push(0);
     want.push(0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf); // 1.0f, -1.0f
     while (want.length % 32 !== 0) want.push(0);
@@ -129,7 +148,9 @@ describe('GGUF write → read', () => {
   it('refuses values that do not fit their declared type', () => {
     expect(() => writeGguf({ metadata: [['x', gguf.u8(256)]], tensors: [] })).toThrow(/does not fit GGUF type u8/);
     expect(() => writeGguf({ metadata: [['x', gguf.array('string', [3])]], tensors: [] })).toThrow(/not a string/);
-    expect(() => writeGguf({ metadata: [], tensors: [{ name: 'q', type: 'Q8_0', shape: [2, 16], data: new Uint8Array(34) }] })).toThrow(/multiple of 32/);
+    expect(() =>
+      writeGguf({ metadata: [], tensors: [{ name: 'q', type: 'Q8_0', shape: [2, 16], data: new Uint8Array(34) }] }),
+    ).toThrow(/multiple of 32/);
   });
 });
 
@@ -149,13 +170,33 @@ describe('corrupt GGUF files give clear errors naming the file', () => {
     ['not GGUF', patched((b) => b.set([0x47, 0x47, 0x4d, 0x4c], 0)), /does not start with "GGUF"/],
     ['big-endian', patched((_, v) => v.setUint32(4, 3, false)), /big-endian GGUF/],
     ['an old version', patched((_, v) => v.setUint32(4, 1, true)), /version 1 is not supported/],
-    ['an absurd metadata count', patched((_, v) => v.setBigUint64(16, 2n ** 40n, true)), /metadata count is 1099511627776/],
-    ['an unknown value type', patched((_, v) => v.setUint32(52, 99, true)), /metadata "general\.architecture" has unknown value type 99/],
-    ['a string longer than the file', patched((_, v) => v.setBigUint64(56, 10_000n, true)), /length of "general\.architecture"/],
+    [
+      'an absurd metadata count',
+      patched((_, v) => v.setBigUint64(16, 2n ** 40n, true)),
+      /metadata count is 1099511627776/,
+    ],
+    [
+      'an unknown value type',
+      patched((_, v) => v.setUint32(52, 99, true)),
+      /metadata "general\.architecture" has unknown value type 99/,
+    ],
+    [
+      'a string longer than the file',
+      patched((_, v) => v.setBigUint64(56, 10_000n, true)),
+      /length of "general\.architecture"/,
+    ],
     ['an unknown ggml type', patched((_, v) => v.setUint32(90, 77, true)), /tensor "w" has ggml type 77/],
-    ['a misaligned tensor offset', patched((_, v) => v.setBigUint64(94, 4n, true)), /offset 4 is not a multiple of the alignment 32/],
+    [
+      'a misaligned tensor offset',
+      patched((_, v) => v.setBigUint64(94, 4n, true)),
+      /offset 4 is not a multiple of the alignment 32/,
+    ],
     ['a truncated header', good.subarray(0, 60), /unexpected end of file/],
-    ['truncated tensor data', good.subarray(0, good.byteLength - 8), /tensor "w" \(F32, 32 bytes at 128\) runs past the end of the file/],
+    [
+      'truncated tensor data',
+      good.subarray(0, good.byteLength - 8),
+      /tensor "w" \(F32, 32 bytes at 128\) runs past the end of the file/,
+    ],
   ];
   for (const [what, bytes, message] of cases) {
     it(what, async () => {

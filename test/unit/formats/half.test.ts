@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { bf16ArrayToF32, bf16ToF32, f16ArrayToF32, f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32Bits, f32FromBits, f32ToBf16, f32ToF16 } from '../../../src/formats/half.ts';
+import {
+  bf16ArrayToF32,
+  bf16ToF32,
+  f16ArrayToF32,
+  f16ToF32,
+  f32ArrayToBf16,
+  f32ArrayToF16,
+  f32Bits,
+  f32FromBits,
+  f32ToBf16,
+  f32ToF16,
+} from '../../../src/formats/half.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 /** IEEE binary16 by its definition, in float64. */
@@ -66,11 +77,13 @@ describe('f16', () => {
         const mid = Math.fround((a + b) / 2);
         expect((a + b) / 2).toBe(mid);
         const even = h % 2 === 0 ? h : h + 1;
-        if (f32ToF16(mid) !== (even | sign)) throw new Error(`midpoint of ${h.toString(16)}: got ${f32ToF16(mid).toString(16)}`);
+        if (f32ToF16(mid) !== (even | sign))
+          throw new Error(`midpoint of ${h.toString(16)}: got ${f32ToF16(mid).toString(16)}`);
         // one f32 step away from the midpoint in magnitude (bit patterns order magnitudes for both signs)
         const towardB = nextUp(mid);
         const towardA = nextDown(mid);
-        if (f32ToF16(towardB) !== ((h + 1) | sign) || f32ToF16(towardA) !== (h | sign)) throw new Error(`neighbours of midpoint ${h.toString(16)}`);
+        if (f32ToF16(towardB) !== ((h + 1) | sign) || f32ToF16(towardA) !== (h | sign))
+          throw new Error(`neighbours of midpoint ${h.toString(16)}`);
       }
     }
   });
@@ -130,7 +143,8 @@ describe('bf16', () => {
       const mid = Math.fround((a + c) / 2);
       const even = b % 2 === 0 ? b : b + 1;
       if (f32ToBf16(mid) !== even) throw new Error(`midpoint of ${b.toString(16)}`);
-      if (f32ToBf16(nextUp(mid)) !== b + 1 || f32ToBf16(nextDown(mid)) !== b) throw new Error(`neighbours of ${b.toString(16)}`);
+      if (f32ToBf16(nextUp(mid)) !== b + 1 || f32ToBf16(nextDown(mid)) !== b)
+        throw new Error(`neighbours of ${b.toString(16)}`);
       if (f32ToBf16(-mid) !== (even | 0x8000)) throw new Error(`negative midpoint of ${b.toString(16)}`);
     }
     expect(f32ToBf16(3.4028234663852886e38)).toBe(0x7f80); // f32 max rounds up to infinity

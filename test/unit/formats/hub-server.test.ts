@@ -95,7 +95,10 @@ describe('test Hub server', () => {
   });
 
   it('answers CORS preflights allowing Range', async () => {
-    const res = await fetch(url('model.safetensors'), { method: 'OPTIONS', headers: { 'Access-Control-Request-Headers': 'range' } });
+    const res = await fetch(url('model.safetensors'), {
+      method: 'OPTIONS',
+      headers: { 'Access-Control-Request-Headers': 'range' },
+    });
     expect(res.status).toBe(204);
     expect(res.headers.get('access-control-allow-headers')).toBe('range');
     expect(res.headers.get('access-control-allow-methods')).toMatch(/GET/);
@@ -108,7 +111,11 @@ describe('test Hub server', () => {
     const noRepo = await fetch(`${hub.baseUrl}/tiny/other/resolve/main/config.json`);
     expect(noRepo.status).toBe(401);
     expect(noRepo.headers.get('x-error-code')).toBe('RepoNotFound');
-    for (const path of ['/tiny/model/resolve/main/..%2F..%2Fsecret.txt', '/tiny/model/resolve/main/%2E%2E/%2E%2E/secret.txt', '/tiny/..%2F..%2F/resolve/main/secret.txt']) {
+    for (const path of [
+      '/tiny/model/resolve/main/..%2F..%2Fsecret.txt',
+      '/tiny/model/resolve/main/%2E%2E/%2E%2E/secret.txt',
+      '/tiny/..%2F..%2F/resolve/main/secret.txt',
+    ]) {
       const res = await fetch(hub.baseUrl + path);
       expect(res.status, path).toBeGreaterThanOrEqual(400);
       expect(await res.text()).not.toContain('outside every repo');
@@ -117,7 +124,11 @@ describe('test Hub server', () => {
 
   it('lists a repo like /api/models (siblings with sizes, LFS sha256)', async () => {
     const res = await fetch(`${hub.baseUrl}/api/models/tiny/model`);
-    const body = (await res.json()) as { id: string; sha: string; siblings: { rfilename: string; size: number; lfs?: { sha256: string } }[] };
+    const body = (await res.json()) as {
+      id: string;
+      sha: string;
+      siblings: { rfilename: string; size: number; lfs?: { sha256: string } }[];
+    };
     expect(body.id).toBe('tiny/model');
     expect(body.sha).toBe((await fetch(url('config.json'))).headers.get('x-repo-commit'));
     expect(body.siblings.map((s) => [s.rfilename, s.size])).toEqual([

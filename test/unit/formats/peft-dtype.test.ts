@@ -10,7 +10,13 @@ import { seededRng } from '../../harness/rng.ts';
 
 function sample(): PeftExport {
   const rng = seededRng('peft dtype');
-  const m = (path: string, inF: number, outF: number) => ({ path, inFeatures: inF, outFeatures: outF, A: rng.f32(4 * inF, -0.5, 0.5), B: rng.f32(outF * 4, -0.5, 0.5) });
+  const m = (path: string, inF: number, outF: number) => ({
+    path,
+    inFeatures: inF,
+    outFeatures: outF,
+    A: rng.f32(4 * inF, -0.5, 0.5),
+    B: rng.f32(outF * 4, -0.5, 0.5),
+  });
   const e: PeftExport = {
     rank: 4,
     alpha: 8,
@@ -71,12 +77,27 @@ describe('PEFT weights in f16 / bf16', () => {
 
   it('peftFiles writes the requested dtype (f32 by default)', async () => {
     const e = sample();
-    const facts = { baseModel: 'tiny', data: 'test', config: trainConfig(null, {}), steps: 1, finalLoss: null, finalValLoss: null };
+    const facts = {
+      baseModel: 'tiny',
+      data: 'test',
+      config: trainConfig(null, {}),
+      steps: 1,
+      finalLoss: null,
+      finalValLoss: null,
+    };
     const dtypeOf = async (files: { name: string; bytes: Uint8Array }[]) =>
-      (await readSafetensorsHeader(new MemoryByteSource(files.find((f) => f.name === 'adapter_model.safetensors')!.bytes))).tensors[0]!.dtype;
+      (
+        await readSafetensorsHeader(
+          new MemoryByteSource(files.find((f) => f.name === 'adapter_model.safetensors')!.bytes),
+        )
+      ).tensors[0]!.dtype;
     expect(await dtypeOf(peftFiles(e, facts))).toBe('F32');
     expect(await dtypeOf(peftFiles(e, facts, 'bf16'))).toBe('BF16');
-    expect(peftFiles(e, facts, 'f16').map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'README.md']);
+    expect(peftFiles(e, facts, 'f16').map((f) => f.name)).toEqual([
+      'adapter_model.safetensors',
+      'adapter_config.json',
+      'README.md',
+    ]);
   });
 });
 

@@ -1,12 +1,24 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../../src/formats/byte-source.ts';
-import { type PeftExport, parsePeftConfig, peftConfigJson, peftWeights, readPeftAdapter } from '../../../src/formats/peft.ts';
+import {
+  type PeftExport,
+  parsePeftConfig,
+  peftConfigJson,
+  peftWeights,
+  readPeftAdapter,
+} from '../../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../../src/formats/safetensors.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 function sample(): PeftExport {
   const rng = seededRng('peft');
-  const m = (path: string, inF: number, outF: number) => ({ path, inFeatures: inF, outFeatures: outF, A: rng.f32(4 * inF), B: rng.f32(outF * 4) });
+  const m = (path: string, inF: number, outF: number) => ({
+    path,
+    inFeatures: inF,
+    outFeatures: outF,
+    A: rng.f32(4 * inF),
+    B: rng.f32(outF * 4),
+  });
   return {
     rank: 4,
     alpha: 16,
@@ -47,7 +59,15 @@ describe('PEFT adapters', () => {
         'use_rslora',
       ].sort(),
     );
-    expect(config).toMatchObject({ peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 16, bias: 'none', use_dora: false, modules_to_save: null });
+    expect(config).toMatchObject({
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 16,
+      bias: 'none',
+      use_dora: false,
+      modules_to_save: null,
+    });
   });
 
   it('read back exactly what was written, with the scaling', async () => {
@@ -68,6 +88,8 @@ describe('PEFT adapters', () => {
     expect(() => parsePeftConfig({ peft_type: 'IA3' })).toThrow(/LoRA adapter config/);
     expect(() => parsePeftConfig({ peft_type: 'LORA', use_dora: true })).toThrow(/DoRA/);
     const e = sample();
-    await expect(readPeftAdapter(peftConfigJson({ ...e, rank: 8 }), new MemoryByteSource(peftWeights(e)))).rejects.toThrow(/r = 8/);
+    await expect(
+      readPeftAdapter(peftConfigJson({ ...e, rank: 8 }), new MemoryByteSource(peftWeights(e))),
+    ).rejects.toThrow(/r = 8/);
   });
 });

@@ -6,7 +6,14 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../../src/formats/byte-source.ts';
 import { readPeftAdapter } from '../../../src/formats/peft.ts';
-import { FUSED_PARTS, type FusedLayout, fusedLayout, fusePhi3Adapter, Phi3FuseError, splitPhi3Adapter } from '../../../src/formats/phi3-fuse.ts';
+import {
+  FUSED_PARTS,
+  type FusedLayout,
+  fusedLayout,
+  fusePhi3Adapter,
+  Phi3FuseError,
+  splitPhi3Adapter,
+} from '../../../src/formats/phi3-fuse.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { trainConfig } from '../../../src/schema/train.ts';
 import type { AdapterTensors } from '../../../src/train/adapter.ts';
@@ -16,9 +23,18 @@ import { randomAdapter, type Target } from '../../fixtures/random-adapter.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 // GQA (Phi-4-mini is a Phi3ForCausalLM with 24 heads and 8 kv heads): q rows ≠ k/v rows, so a misplaced block shows.
-const desc = parseModelConfig({ model_type: 'phi3', hidden_size: 24, intermediate_size: 20, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 40 });
+const desc = parseModelConfig({
+  model_type: 'phi3',
+  hidden_size: 24,
+  intermediate_size: 20,
+  num_hidden_layers: 3,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 40,
+});
 const layout = fusedLayout(desc)!;
-const scalingOf = (e: Pick<AdapterTensors, 'alpha' | 'rank' | 'rslora'>) => (e.rslora ? e.alpha / Math.sqrt(e.rank) : e.alpha / e.rank);
+const scalingOf = (e: Pick<AdapterTensors, 'alpha' | 'rank' | 'rslora'>) =>
+  e.rslora ? e.alpha / Math.sqrt(e.rank) : e.alpha / e.rank;
 
 /** scaling·B@A of one module, float64 [out, in]. */
 function delta(m: AdapterTensors['modules'][number], rank: number, scaling: number): Float64Array {
@@ -36,7 +52,8 @@ function delta(m: AdapterTensors['modules'][number], rank: number, scaling: numb
 function expectSameDelta(got: Float64Array, want: Float64Array, what: string): void {
   expect(got.length, what).toBe(want.length);
   let worst = 0;
-  for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (Math.abs(want[i]!) + 1e-12));
+  for (let i = 0; i < got.length; i++)
+    worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / (Math.abs(want[i]!) + 1e-12));
   // Only the scaling alpha'/R' vs alpha/r can differ, by an ulp or so of float64.
   expect(worst, what).toBeLessThan(1e-12);
 }
@@ -47,7 +64,14 @@ function splitDeltas(e: AdapterTensors, l: FusedLayout): Map<string, Float64Arra
   return new Map(s.modules.map((m) => [m.path, delta(m, s.rank, scalingOf(s))]));
 }
 
-const facts = { baseModel: 'tiny/phi3', data: 'chat.jsonl', config: trainConfig(null, { lora: { rank: 3, alpha: 6 } }), steps: 5, finalLoss: 1, finalValLoss: null };
+const facts = {
+  baseModel: 'tiny/phi3',
+  data: 'chat.jsonl',
+  config: trainConfig(null, { lora: { rank: 3, alpha: 6 } }),
+  steps: 5,
+  finalLoss: 1,
+  finalValLoss: null,
+};
 
 describe('fusePhi3Adapter', () => {
   it('every target: qkv rank 3r, gate_up rank 2r, everything padded to R = 3r, alpha·R/r, PEFT names', () => {
@@ -60,7 +84,12 @@ describe('fusePhi3Adapter', () => {
     expect(f.targetModules).toEqual(['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj']);
     expect(f.layersToTransform).toEqual([0, 2]);
     expect(f.modules.map((m) => m.path)).toEqual(
-      [0, 2].flatMap((l) => [`model.layers.${l}.self_attn.qkv_proj`, `model.layers.${l}.self_attn.o_proj`, `model.layers.${l}.mlp.gate_up_proj`, `model.layers.${l}.mlp.down_proj`]),
+      [0, 2].flatMap((l) => [
+        `model.layers.${l}.self_attn.qkv_proj`,
+        `model.layers.${l}.self_attn.o_proj`,
+        `model.layers.${l}.mlp.gate_up_proj`,
+        `model.layers.${l}.mlp.down_proj`,
+      ]),
     );
     const C = desc.hidden;
     const R = f.rank;
@@ -90,7 +119,8 @@ describe('fusePhi3Adapter', () => {
     const gu = byPath.get('model.layers.0.mlp.gate_up_proj')!;
     expect([gu.outFeatures, gu.inFeatures]).toEqual([2 * layout.intermediate, C]);
     expect(Array.from(gu.A.subarray(2 * r * C)).every((x) => x === 0)).toBe(true);
-    for (let i = 0; i < gu.outFeatures; i++) expect(Array.from(gu.B.subarray(i * R + 2 * r, (i + 1) * R)).every((x) => x === 0)).toBe(true);
+    for (let i = 0; i < gu.outFeatures; i++)
+      expect(Array.from(gu.B.subarray(i * R + 2 * r, (i + 1) * R)).every((x) => x === 0)).toBe(true);
     // o_proj / down_proj: zero rows of A and zero columns of B beyond r; the original values in front.
     const o = byPath.get('model.layers.0.self_attn.o_proj')!;
     const oo = orig.get('model.layers.0.self_attn.o_proj')!;
@@ -113,7 +143,8 @@ describe('fusePhi3Adapter', () => {
       expect(back.targetModules).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj']);
       expect(back.modules.map((m) => m.path).sort()).toEqual(e.modules.map((m) => m.path).sort());
       const got = splitDeltas(f, layout);
-      for (const m of e.modules) expectSameDelta(got.get(m.path)!, delta(m, r, scalingOf(e)), `${m.path} rslora ${rslora}`);
+      for (const m of e.modules)
+        expectSameDelta(got.get(m.path)!, delta(m, r, scalingOf(e)), `${m.path} rslora ${rslora}`);
       // The split part holds the original A and B as its block: A rows b·r.., B columns b·r.. (zeros elsewhere).
       for (const m of back.modules) {
         const o = e.modules.find((x) => x.path === m.path)!;
@@ -121,9 +152,12 @@ describe('fusePhi3Adapter', () => {
         const group = Object.values(FUSED_PARTS).find((p) => p.includes(short as never));
         const b = group ? group.indexOf(short as never) : 0;
         const R = back.rank;
-        expect(Array.from(m.A.subarray(b * r * m.inFeatures, (b + 1) * r * m.inFeatures)), m.path).toEqual(Array.from(o.A));
+        expect(Array.from(m.A.subarray(b * r * m.inFeatures, (b + 1) * r * m.inFeatures)), m.path).toEqual(
+          Array.from(o.A),
+        );
         for (let i = 0; i < m.outFeatures; i++) {
-          for (let j = 0; j < R; j++) expect(m.B[i * R + j], m.path).toBe(j >= b * r && j < (b + 1) * r ? o.B[i * r + j - b * r] : 0);
+          for (let j = 0; j < R; j++)
+            expect(m.B[i * R + j], m.path).toBe(j >= b * r && j < (b + 1) * r ? o.B[i * r + j - b * r] : 0);
         }
       }
     }
@@ -145,7 +179,8 @@ describe('fusePhi3Adapter', () => {
     expect(Array.from(gu.B.subarray(0, layout.intermediate * R)).every((x) => x === 0)).toBe(true); // gate rows
     const got = splitDeltas(f, layout);
     for (const m of e.modules) expectSameDelta(got.get(m.path)!, delta(m, r, scalingOf(e)), m.path);
-    for (const missing of ['model.layers.1.self_attn.k_proj', 'model.layers.1.mlp.gate_proj']) expect(got.get(missing)!.every((x) => x === 0)).toBe(true);
+    for (const missing of ['model.layers.1.self_attn.k_proj', 'model.layers.1.mlp.gate_proj'])
+      expect(got.get(missing)!.every((x) => x === 0)).toBe(true);
   });
 
   it('without fusable targets nothing changes but the names; a fused adapter is returned as it is', () => {
@@ -182,29 +217,49 @@ describe('phi3 PEFT export', () => {
     for (const files of [viaPeftFiles, viaExports]) {
       const file = (n: string) => files.find((f) => f.name === n)!.bytes;
       const config = JSON.parse(new TextDecoder().decode(file('adapter_config.json'))) as Record<string, unknown>;
-      expect(config).toMatchObject({ r: 3 * r, lora_alpha: 18, target_modules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'] });
+      expect(config).toMatchObject({
+        r: 3 * r,
+        lora_alpha: 18,
+        target_modules: ['qkv_proj', 'o_proj', 'gate_up_proj', 'down_proj'],
+      });
       expect(config).not.toHaveProperty('rank_pattern');
-      const adapter = await readPeftAdapter(new TextDecoder().decode(file('adapter_config.json')), new MemoryByteSource(file('adapter_model.safetensors')));
+      const adapter = await readPeftAdapter(
+        new TextDecoder().decode(file('adapter_config.json')),
+        new MemoryByteSource(file('adapter_model.safetensors')),
+      );
       expect([...adapter.modules.keys()].filter((p) => p.startsWith('model.layers.0.'))).toEqual([
         'model.layers.0.self_attn.qkv_proj',
         'model.layers.0.self_attn.o_proj',
         'model.layers.0.mlp.gate_up_proj',
         'model.layers.0.mlp.down_proj',
       ]);
-      const back: AdapterTensors = { ...e, rank: adapter.rank, alpha: adapter.config.lora_alpha, modules: [...adapter.modules.values()] };
+      const back: AdapterTensors = {
+        ...e,
+        rank: adapter.rank,
+        alpha: adapter.config.lora_alpha,
+        modules: [...adapter.modules.values()],
+      };
       const got = splitDeltas(back, layout);
       for (const [path, d] of want) expectSameDelta(got.get(path)!, d, path);
     }
-    expect(new TextDecoder().decode(viaPeftFiles.find((f) => f.name === 'README.md')!.bytes)).toContain('qkv_proj / gate_up_proj');
+    expect(new TextDecoder().decode(viaPeftFiles.find((f) => f.name === 'README.md')!.bytes)).toContain(
+      'qkv_proj / gate_up_proj',
+    );
     // A PEFT folder of phi3 (fused keys) converts to PEFT again unchanged.
     const fused = fusePhi3Adapter(e, layout);
     const again = adapterExportFiles('peft', fused, { facts: null, desc, dtype: 'f32' });
-    expect(JSON.parse(new TextDecoder().decode(again.find((f) => f.name === 'adapter_config.json')!.bytes))).toMatchObject({ r: 3 * r, lora_alpha: 18 });
+    expect(
+      JSON.parse(new TextDecoder().decode(again.find((f) => f.name === 'adapter_config.json')!.bytes)),
+    ).toMatchObject({ r: 3 * r, lora_alpha: 18 });
   });
 
   it('MLX and GGUF LoRA refuse phi3 with a message that points to PEFT', () => {
     const e = randomAdapter(desc, seededRng('phi3 refuse'), { rank: 2 });
-    expect(() => adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).toThrow(/MLX export of a Phi-3 adapter is not supported.*Export PEFT/);
-    expect(() => adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' })).toThrow(/GGUF LoRA export of a Phi-3 adapter is not supported.*Export PEFT/);
+    expect(() => adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).toThrow(
+      /MLX export of a Phi-3 adapter is not supported.*Export PEFT/,
+    );
+    expect(() => adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' })).toThrow(
+      /GGUF LoRA export of a Phi-3 adapter is not supported.*Export PEFT/,
+    );
   });
 });

@@ -3,9 +3,16 @@ import { type ByteSource, MemoryByteSource } from '../../../src/formats/byte-sou
 import { parseSafetensorsIndex, SafetensorsModel } from '../../../src/formats/safetensors-model.ts';
 import { writeSafetensors } from '../../../src/formats/safetensors-write.ts';
 
-const t = (name: string, values: number[]) => ({ name, dtype: 'F32' as const, shape: [values.length], data: Float32Array.from(values) });
+const t = (name: string, values: number[]) => ({
+  name,
+  dtype: 'F32' as const,
+  shape: [values.length],
+  data: Float32Array.from(values),
+});
 
-const shard1 = writeSafetensors([t('model.embed_tokens.weight', [1, 2]), t('model.layers.0.mlp.up_proj.weight', [3])], { format: 'pt' });
+const shard1 = writeSafetensors([t('model.embed_tokens.weight', [1, 2]), t('model.layers.0.mlp.up_proj.weight', [3])], {
+  format: 'pt',
+});
 const shard2 = writeSafetensors([t('model.norm.weight', [4, 5, 6]), t('lm_head.weight', [7])], { format: 'pt' });
 const files = new Map([
   ['model-00001-of-00002.safetensors', shard1],
@@ -64,7 +71,9 @@ describe('sharded safetensors', () => {
   it('refuses an index that routes a tensor to a shard without it', async () => {
     const wrong = JSON.parse(index) as { weight_map: Record<string, string> };
     wrong.weight_map['lm_head.weight'] = 'model-00001-of-00002.safetensors';
-    await expect(SafetensorsModel.openSharded(parseSafetensorsIndex(JSON.stringify(wrong)), opener([]))).rejects.toThrow(
+    await expect(
+      SafetensorsModel.openSharded(parseSafetensorsIndex(JSON.stringify(wrong)), opener([])),
+    ).rejects.toThrow(
       /model-00001-of-00002\.safetensors: the index routes tensor "lm_head\.weight" to this shard, but the shard does not contain it/,
     );
   });
@@ -72,7 +81,9 @@ describe('sharded safetensors', () => {
   it('refuses malformed indexes', () => {
     expect(() => parseSafetensorsIndex('{')).toThrow(/model\.safetensors\.index\.json: not valid JSON/);
     expect(() => parseSafetensorsIndex('{"metadata":{}}')).toThrow(/not a safetensors index: weight_map/);
-    expect(() => parseSafetensorsIndex('{"weight_map":{"a":"../../etc/passwd"}}')).toThrow(/not a plain relative file name/);
+    expect(() => parseSafetensorsIndex('{"weight_map":{"a":"../../etc/passwd"}}')).toThrow(
+      /not a plain relative file name/,
+    );
     expect(() => parseSafetensorsIndex('{"weight_map":{"a":3}}')).toThrow(/weight_map\.a/);
   });
 });

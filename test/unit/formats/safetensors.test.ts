@@ -6,7 +6,11 @@ import { BlobByteSource, type ByteSource, MemoryByteSource } from '../../../src/
 import { NodeFileByteSource } from '../../../src/formats/byte-source-node.ts';
 import { bf16ToF32, f16ToF32, f32ArrayToBf16, f32ArrayToF16 } from '../../../src/formats/half.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../../../src/formats/safetensors.ts';
-import { planSafetensors, type SafetensorsTensorInput, writeSafetensors } from '../../../src/formats/safetensors-write.ts';
+import {
+  planSafetensors,
+  type SafetensorsTensorInput,
+  writeSafetensors,
+} from '../../../src/formats/safetensors-write.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 function bytesOf(v: ArrayBufferView): Uint8Array {
@@ -92,13 +96,19 @@ describe('safetensors write → read', () => {
       expect(info.shape).toEqual(t.shape);
       expect(await readSafetensorsTensor(source, info)).toEqual(bytesOf(t.data));
     }
-    expect(tensorBytesToF32('F32', await readSafetensorsTensor(source, header.byName.get(tensors[0]!.name)!))).toEqual(f32);
+    expect(tensorBytesToF32('F32', await readSafetensorsTensor(source, header.byName.get(tensors[0]!.name)!))).toEqual(
+      f32,
+    );
     const f16 = tensorBytesToF32('F16', await readSafetensorsTensor(source, header.byName.get('f16')!));
     expect(Array.from(f16)).toEqual(Array.from(f32ArrayToF16(half), f16ToF32));
     const bf16 = tensorBytesToF32('BF16', await readSafetensorsTensor(source, header.byName.get('bf16')!));
     expect(Array.from(bf16)).toEqual(Array.from(f32ArrayToBf16(half), bf16ToF32));
-    expect(Array.from(tensorBytesToF32('I32', await readSafetensorsTensor(source, header.byName.get('ids')!)))).toEqual([-7, 0, 2 ** 31]);
-    expect(Array.from(tensorBytesToF32('I64', await readSafetensorsTensor(source, header.byName.get('big')!)))).toEqual([-5]);
+    expect(Array.from(tensorBytesToF32('I32', await readSafetensorsTensor(source, header.byName.get('ids')!)))).toEqual(
+      [-7, 0, 2 ** 31],
+    );
+    expect(Array.from(tensorBytesToF32('I64', await readSafetensorsTensor(source, header.byName.get('big')!)))).toEqual(
+      [-5],
+    );
   });
 
   it('reads through a Blob the same as from memory, with ranged reads only', async () => {
@@ -115,11 +125,16 @@ describe('safetensors write → read', () => {
 
   it('handles unpadded headers and any key order from other writers', async () => {
     const data = bytesOf(Float32Array.from([1, 2, 3]));
-    const f = rawFile('{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', data);
+    const f = rawFile(
+      '{"b":{"dtype":"F32","shape":[1],"data_offsets":[8,12]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}',
+      data,
+    );
     const header = await readSafetensorsHeader(new MemoryByteSource(f));
     expect(header.tensors.map((t) => t.name)).toEqual(['a', 'b']);
     expect(header.metadata).toBeNull();
-    expect(tensorBytesToF32('F32', await readSafetensorsTensor(new MemoryByteSource(f), header.byName.get('b')!))).toEqual(Float32Array.from([3]));
+    expect(
+      tensorBytesToF32('F32', await readSafetensorsTensor(new MemoryByteSource(f), header.byName.get('b')!)),
+    ).toEqual(Float32Array.from([3]));
   });
 
   it('plans a layout without data (for streaming exports) that equals the written header', () => {
@@ -129,7 +144,9 @@ describe('safetensors write → read', () => {
   });
 
   it('refuses wrong data lengths, duplicate names and non-string metadata', () => {
-    expect(() => writeSafetensors([{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(/needs 12 bytes, got 8/);
+    expect(() => writeSafetensors([{ name: 'x', dtype: 'F32', shape: [3], data: new Float32Array(2) }])).toThrow(
+      /needs 12 bytes, got 8/,
+    );
     const t = { name: 'x', dtype: 'F32' as const, shape: [1], data: new Float32Array(1) };
     expect(() => writeSafetensors([t, t])).toThrow(/duplicate/);
     expect(() => writeSafetensors([t], { n: 3 as unknown as string })).toThrow(/must be a string/);
@@ -143,19 +160,46 @@ describe('corrupt safetensors files give clear errors naming the file', () => {
   ]);
   const cases: [string, Uint8Array, RegExp][] = [
     ['shorter than 8 bytes', new Uint8Array(5), /5 bytes, fewer than the 8-byte header length/],
-    ['a huge header length', (() => {
-      const f = good.slice();
-      new DataView(f.buffer).setBigUint64(0, 2n ** 60n, true);
-      return f;
-    })(), /exceeds 100000000 bytes/],
+    [
+      'a huge header length',
+      (() => {
+        const f = good.slice();
+        new DataView(f.buffer).setBigUint64(0, 2n ** 60n, true);
+        return f;
+      })(),
+      /exceeds 100000000 bytes/,
+    ],
     ['a header running past the end', good.subarray(0, 20), /runs past the end of the file/],
     ['a header that is not JSON', rawFile('{"a": nope}   '), /not valid UTF-8 JSON/],
     ['a header that is not an object', rawFile('[1,2,3] '), /does not start with "\{"/],
-    ['an unknown dtype', rawFile('{"a":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)), /tensor "a" has an invalid header entry: dtype/],
-    ['offsets that disagree with the shape', rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)), /needs 8 bytes but data_offsets \[0, 4\] hold 4/],
-    ['a gap between tensors', rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', new Uint8Array(2)), /leaves a gap of 1 bytes/],
-    ['overlapping tensors', rawFile('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', new Uint8Array(2)), /overlaps the previous tensor/],
-    ['truncated tensor data', good.subarray(0, good.byteLength - 1), /describes 12 bytes of tensor data but the file holds 11: the file is truncated/],
+    [
+      'an unknown dtype',
+      rawFile('{"a":{"dtype":"F7","shape":[1],"data_offsets":[0,1]}}', new Uint8Array(1)),
+      /tensor "a" has an invalid header entry: dtype/,
+    ],
+    [
+      'offsets that disagree with the shape',
+      rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', new Uint8Array(4)),
+      /needs 8 bytes but data_offsets \[0, 4\] hold 4/,
+    ],
+    [
+      'a gap between tensors',
+      rawFile('{"a":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}', new Uint8Array(2)),
+      /leaves a gap of 1 bytes/,
+    ],
+    [
+      'overlapping tensors',
+      rawFile(
+        '{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}',
+        new Uint8Array(2),
+      ),
+      /overlaps the previous tensor/,
+    ],
+    [
+      'truncated tensor data',
+      good.subarray(0, good.byteLength - 1),
+      /describes 12 bytes of tensor data but the file holds 11: the file is truncated/,
+    ],
     ['trailing bytes', new Uint8Array([...good, 0]), /the file has trailing bytes/],
     ['non-string metadata', rawFile('{"__metadata__":{"n":1}}'), /__metadata__ must map strings to strings/],
   ];

@@ -10,7 +10,8 @@ describe('config.json parsing', () => {
   it('accepts every real config in test/fixtures/model-configs', () => {
     const files = readdirSync(DIR).filter((f) => f.endsWith('.json'));
     expect(files.length).toBeGreaterThanOrEqual(13);
-    for (const f of files) expect(() => parseModelConfig(JSON.parse(readFileSync(join(DIR, f), 'utf8'))), f).not.toThrow();
+    for (const f of files)
+      expect(() => parseModelConfig(JSON.parse(readFileSync(join(DIR, f), 'utf8'))), f).not.toThrow();
   });
 
   it('counts parameters like the published model sizes', () => {
@@ -24,7 +25,16 @@ describe('config.json parsing', () => {
 
   it('reads the architecture differences', () => {
     const gemma2 = load('gemma-2-2b-it');
-    expect(gemma2).toMatchObject({ arch: 'gemma2', normPlusOne: true, sandwichNorms: true, activation: 'gelu_tanh', attnSoftcap: 50, finalSoftcap: 30, tieEmbeddings: true, headDim: 256 });
+    expect(gemma2).toMatchObject({
+      arch: 'gemma2',
+      normPlusOne: true,
+      sandwichNorms: true,
+      activation: 'gelu_tanh',
+      attnSoftcap: 50,
+      finalSoftcap: 30,
+      tieEmbeddings: true,
+      headDim: 256,
+    });
     expect(gemma2.attnScale).toBeCloseTo(256 ** -0.5, 12);
     expect(gemma2.embedScale).toBeCloseTo(Math.sqrt(2304), 12);
     expect(gemma2.windowPerLayer.slice(0, 4)).toEqual([4096, null, 4096, null]);
@@ -35,7 +45,14 @@ describe('config.json parsing', () => {
     expect(qwen3.windowPerLayer.every((w) => w === null)).toBe(true);
 
     const qwen2 = load('Qwen2.5-0.5B-Instruct');
-    expect(qwen2).toMatchObject({ arch: 'qwen2', qkvBias: true, qkNorm: false, tieEmbeddings: true, ropeTheta: 1e6, headDim: 64 });
+    expect(qwen2).toMatchObject({
+      arch: 'qwen2',
+      qkvBias: true,
+      qkNorm: false,
+      tieEmbeddings: true,
+      ropeTheta: 1e6,
+      headDim: 64,
+    });
     expect(qwen2.windowPerLayer.every((w) => w === null)).toBe(true); // use_sliding_window: false
 
     const phi3 = load('Phi-3-mini-4k-instruct');
@@ -43,12 +60,24 @@ describe('config.json parsing', () => {
     expect(phi3.windowPerLayer[0]).toBe(2047);
 
     const llama32 = load('Llama-3.2-1B-Instruct');
-    expect(llama32.rope).toEqual({ type: 'llama3', factor: 32, lowFreqFactor: 1, highFreqFactor: 4, originalMaxPositions: 8192 });
+    expect(llama32.rope).toEqual({
+      type: 'llama3',
+      factor: 32,
+      lowFreqFactor: 1,
+      highFreqFactor: 4,
+      originalMaxPositions: 8192,
+    });
     expect(llama32.eosTokenIds).toEqual([128001, 128008, 128009]);
     expect(llama32.tieEmbeddings).toBe(true);
 
     expect(load('Mistral-7B-Instruct-v0.2').windowPerLayer.every((w) => w === null)).toBe(true); // sliding_window: null
-    expect(load('gemma-2b-it')).toMatchObject({ arch: 'gemma', activation: 'gelu_tanh', sandwichNorms: false, normPlusOne: true, kvHeads: 1 });
+    expect(load('gemma-2b-it')).toMatchObject({
+      arch: 'gemma',
+      activation: 'gelu_tanh',
+      sandwichNorms: false,
+      normPlusOne: true,
+      kvHeads: 1,
+    });
   });
 
   it('names the model type and the supported ones for an unsupported model', () => {
@@ -69,7 +98,14 @@ describe('config.json parsing', () => {
     expect(() => parseModelConfig({ hidden_size: 8 })).toThrow(/model_type/);
     expect(() => parseModelConfig({ model_type: 'llama', hidden_size: 64 })).toThrow(/num_hidden_layers/);
     expect(() =>
-      parseModelConfig({ model_type: 'llama', hidden_size: 64, intermediate_size: 128, num_hidden_layers: 2, num_attention_heads: 6, vocab_size: 10 }),
+      parseModelConfig({
+        model_type: 'llama',
+        hidden_size: 64,
+        intermediate_size: 128,
+        num_hidden_layers: 2,
+        num_attention_heads: 6,
+        vocab_size: 10,
+      }),
     ).toThrow(/divisible/);
     expect(() =>
       parseModelConfig({

@@ -3,7 +3,14 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DownloadProgress, cacheDir, deleteCachedModel, downloadModel, listCachedModels, readCachedModel } from '../../../src/model/download.ts';
+import {
+  type DownloadProgress,
+  cacheDir,
+  deleteCachedModel,
+  downloadModel,
+  listCachedModels,
+  readCachedModel,
+} from '../../../src/model/download.ts';
 import { type HubLocation, listFiles, selectModelFiles, validateRepo } from '../../../src/model/hub.ts';
 import { NodeFileStore } from '../../../src/storage/fs-store-node.ts';
 import { type Hub, startHub } from '../../fixtures/hub-server.ts';
@@ -29,12 +36,16 @@ async function freshStore(): Promise<NodeFileStore> {
 describe('model download from a Hub', () => {
   it('selects config, tokenizer and safetensors (or the shards with their index)', async () => {
     const single = selectModelFiles(await listFiles({ base: hub.baseUrl, repo: 'tiny/llama', revision: 'main' }));
-    expect(single.map((f) => f.path)).toEqual(expect.arrayContaining(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']));
+    expect(single.map((f) => f.path)).toEqual(
+      expect.arrayContaining(['config.json', 'tokenizer.json', 'tokenizer_config.json', 'model.safetensors']),
+    );
     expect(single.some((f) => f.path.endsWith('.gguf'))).toBe(false);
     const sharded = selectModelFiles(await listFiles({ base: hub.baseUrl, repo: 'tiny/qwen3', revision: 'main' }));
     expect(sharded.map((f) => f.path)).toContain('model.safetensors.index.json');
     expect(sharded.filter((f) => /model-\d+-of-\d+\.safetensors/.test(f.path)).length).toBeGreaterThan(1);
-    const gguf = selectModelFiles(await listFiles({ base: hub.baseUrl, repo: 'tiny/llama', revision: 'main' }), { gguf: 'tiny-llama-q8_0.gguf' });
+    const gguf = selectModelFiles(await listFiles({ base: hub.baseUrl, repo: 'tiny/llama', revision: 'main' }), {
+      gguf: 'tiny-llama-q8_0.gguf',
+    });
     expect(gguf.at(-1)!.path).toBe('tiny-llama-q8_0.gguf');
   });
 
@@ -96,7 +107,10 @@ describe('model download from a Hub', () => {
     const files = selectModelFiles(await listFiles(loc)).filter((f) => f.path === 'model.safetensors');
     hub.setHooks({ throttleBytesPerSec: 200_000, cutAfterBytes: null });
     const ctl = new AbortController();
-    const run = downloadModel(store, loc, files, { signal: ctl.signal, onProgress: (p) => p.fileLoaded > 20_000 && ctl.abort() });
+    const run = downloadModel(store, loc, files, {
+      signal: ctl.signal,
+      onProgress: (p) => p.fileLoaded > 20_000 && ctl.abort(),
+    });
     await expect(run).rejects.toThrow(/cancel/i);
     hub.setHooks({ throttleBytesPerSec: null });
     await downloadModel(store, loc, files);

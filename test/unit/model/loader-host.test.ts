@@ -12,7 +12,14 @@ import { gguf, writeGguf } from '../../../src/formats/gguf-write.ts';
 import { f32ArrayToBf16 } from '../../../src/formats/half.ts';
 import { type SafetensorsTensorInput, writeSafetensors } from '../../../src/formats/safetensors-write.ts';
 import { checkTensors, openCheckpoint } from '../../../src/model/checkpoint.ts';
-import { chooseFormat, encodeDense, HostMeter, rowSlice, storedRowBytes, storedToF32 } from '../../../src/model/host-tensors.ts';
+import {
+  chooseFormat,
+  encodeDense,
+  HostMeter,
+  rowSlice,
+  storedRowBytes,
+  storedToF32,
+} from '../../../src/model/host-tensors.ts';
 import { detectLayout, FilesModelSource, ModelLoadError } from '../../../src/model/source.ts';
 import { NodeFolderModelSource } from '../../../src/model/source-node.ts';
 import { makeTinyModel, type TinyModel } from '../../fixtures/make-models.ts';
@@ -37,7 +44,10 @@ async function asFiles(m: TinyModel, files: string[]): Promise<FilesModelSource>
 }
 
 /** A copy of the llama folder whose safetensors has `edit` applied to its tensor list. */
-async function editedLlama(name: string, edit: (t: SafetensorsTensorInput[]) => SafetensorsTensorInput[]): Promise<string> {
+async function editedLlama(
+  name: string,
+  edit: (t: SafetensorsTensorInput[]) => SafetensorsTensorInput[],
+): Promise<string> {
   const dir = join(root, name);
   await makeTinyModel('llama', dir);
   const inputs = llama.tensors.map((t) => ({ name: t.name, dtype: 'F32' as const, shape: t.shape, data: t.values }));
@@ -64,14 +74,26 @@ describe('model sources and layouts', () => {
   });
 
   it('explains folders it cannot load', async () => {
-    await expect(detectLayout(await asFiles(llama, ['config.json', 'tokenizer.json']))).rejects.toThrow(/has no model weights/);
-    await expect(detectLayout(await asFiles(llama, ['model.safetensors']))).rejects.toThrow(/no config.json/);
-    await expect(detectLayout(await asFiles(qwen3, ['config.json', 'model.safetensors.index.json', qwen3.safetensorsFiles[0]!]))).rejects.toThrow(
-      new RegExp(`not in the folder: ${qwen3.safetensorsFiles[1]}`),
+    await expect(detectLayout(await asFiles(llama, ['config.json', 'tokenizer.json']))).rejects.toThrow(
+      /has no model weights/,
     );
-    const pt = new FilesModelSource(new Map([['m/config.json', new Blob(['{}'])], ['m/pytorch_model.bin', new Blob(['x'])]]));
+    await expect(detectLayout(await asFiles(llama, ['model.safetensors']))).rejects.toThrow(/no config.json/);
+    await expect(
+      detectLayout(await asFiles(qwen3, ['config.json', 'model.safetensors.index.json', qwen3.safetensorsFiles[0]!])),
+    ).rejects.toThrow(new RegExp(`not in the folder: ${qwen3.safetensorsFiles[1]}`));
+    const pt = new FilesModelSource(
+      new Map([
+        ['m/config.json', new Blob(['{}'])],
+        ['m/pytorch_model.bin', new Blob(['x'])],
+      ]),
+    );
     await expect(detectLayout(pt)).rejects.toThrow(/PyTorch \.bin/);
-    const unsupported = new FilesModelSource(new Map([['config.json', new Blob([JSON.stringify({ ...llama.config, model_type: 'gpt2' })])], ['model.safetensors', new Blob([await readFile(join(llama.dir, 'model.safetensors'))])]]));
+    const unsupported = new FilesModelSource(
+      new Map([
+        ['config.json', new Blob([JSON.stringify({ ...llama.config, model_type: 'gpt2' })])],
+        ['model.safetensors', new Blob([await readFile(join(llama.dir, 'model.safetensors'))])],
+      ]),
+    );
     await expect(openCheckpoint(unsupported)).rejects.toThrow(/"gpt2" is not supported/);
     await expect(NodeFolderModelSource.open(join(root, 'nowhere'))).rejects.toThrow(ModelLoadError);
   });
@@ -81,36 +103,55 @@ describe('checkpoint errors name the tensor', () => {
   it('a missing tensor', async () => {
     const dir = await editedLlama('missing', (ts) => ts.filter((t) => t.name !== 'model.layers.1.mlp.up_proj.weight'));
     const ckpt = await openCheckpoint(await NodeFolderModelSource.open(dir));
-    expect(() => checkTensors(ckpt)).toThrow(/missing tensor model\.layers\.1\.mlp\.up_proj\.weight \(expected shape \[128, 64\]\) in model\.safetensors/);
+    expect(() => checkTensors(ckpt)).toThrow(
+      /missing tensor model\.layers\.1\.mlp\.up_proj\.weight \(expected shape \[128, 64\]\) in model\.safetensors/,
+    );
     await ckpt.close();
   });
 
   it('a wrong shape, expected vs got', async () => {
-    const dir = await editedLlama('shape', (ts) => ts.map((t) => (t.name === 'model.layers.0.self_attn.k_proj.weight' ? { ...t, shape: [64, 32] } : t)));
+    const dir = await editedLlama('shape', (ts) =>
+      ts.map((t) => (t.name === 'model.layers.0.self_attn.k_proj.weight' ? { ...t, shape: [64, 32] } : t)),
+    );
     const ckpt = await openCheckpoint(await NodeFolderModelSource.open(dir));
-    expect(() => checkTensors(ckpt)).toThrow(/tensor model\.layers\.0\.self_attn\.k_proj\.weight has shape \[64, 32\], expected \[32, 64\]/);
+    expect(() => checkTensors(ckpt)).toThrow(
+      /tensor model\.layers\.0\.self_attn\.k_proj\.weight has shape \[64, 32\], expected \[32, 64\]/,
+    );
     await ckpt.close();
   });
 
   it('an unreadable dtype', async () => {
     const dir = await editedLlama('dtype', (ts) =>
-      ts.map((t) => (t.name === 'model.layers.2.mlp.down_proj.weight' ? { name: t.name, dtype: 'U8' as const, shape: t.shape, data: new Uint8Array(t.shape[0]! * t.shape[1]!) } : t)),
+      ts.map((t) =>
+        t.name === 'model.layers.2.mlp.down_proj.weight'
+          ? { name: t.name, dtype: 'U8' as const, shape: t.shape, data: new Uint8Array(t.shape[0]! * t.shape[1]!) }
+          : t,
+      ),
     );
     const ckpt = await openCheckpoint(await NodeFolderModelSource.open(dir));
-    expect(() => checkTensors(ckpt)).toThrow(/down_proj\.weight is stored as U8, which cannot be loaded \(supported: F32, F16, BF16\)/);
+    expect(() => checkTensors(ckpt)).toThrow(
+      /down_proj\.weight is stored as U8, which cannot be loaded \(supported: F32, F16, BF16\)/,
+    );
     await ckpt.close();
   });
 
   it('a K-quant tensor whose rows are not whole 256-value blocks', async () => {
     // A valid Q4_K tensor of one 256-value row, then its dims patched to 4 rows of 64 (same byte count).
     const values = seededRng('q4k rows').f32(256);
-    const file = writeGguf({ metadata: [['general.architecture', gguf.string('llama')]], tensors: [{ name: 'token_embd.weight', type: 'Q4_K', shape: [1, 256], data: encodeGgufTensor('Q4_K', values, [1, 256]) }] });
+    const file = writeGguf({
+      metadata: [['general.architecture', gguf.string('llama')]],
+      tensors: [
+        { name: 'token_embd.weight', type: 'Q4_K', shape: [1, 256], data: encodeGgufTensor('Q4_K', values, [1, 256]) },
+      ],
+    });
     const at = Buffer.from(file).indexOf('token_embd.weight') + 'token_embd.weight'.length + 4;
     const view = new DataView(file.buffer);
     view.setBigUint64(at, 64n, true);
     view.setBigUint64(at + 8, 4n, true);
     const source = new FilesModelSource(new Map([['bad.gguf', new Blob([file])]]));
-    await expect(openCheckpoint(source)).rejects.toThrow(/token_embd\.weight.*Q4_K needs rows that are a multiple of 256 values, got a row of 64/);
+    await expect(openCheckpoint(source)).rejects.toThrow(
+      /token_embd\.weight.*Q4_K needs rows that are a multiple of 256 values, got a row of 64/,
+    );
   });
 });
 

@@ -11,7 +11,13 @@ const GiB = 2 ** 30;
 
 describe('memory plan', () => {
   it('fits Llama-3-8B with nf4, rank 16, sequence 2048, batch 1 and checkpointing in 8 GiB', () => {
-    const plan = planMemory(load('Meta-Llama-3-8B-Instruct'), { quant: 'nf4', seq: 2048, rank: 16, batch: 1, checkpointing: true });
+    const plan = planMemory(load('Meta-Llama-3-8B-Instruct'), {
+      quant: 'nf4',
+      seq: 2048,
+      rank: 16,
+      batch: 1,
+      checkpointing: true,
+    });
     expect(plan.total_bytes).toBeLessThan(8 * GiB);
     // The nf4 projections alone are 6.98e9 params × 0.5625 bytes.
     expect(plan.by_category.weights).toBeGreaterThan(3.9e9);
@@ -26,7 +32,8 @@ describe('memory plan', () => {
 
   it('orders the choices as a user expects', () => {
     const d = load('Qwen2.5-1.5B-Instruct');
-    const at = (quant: 'none' | 'q8_0' | 'q4_0' | 'nf4', checkpointing = false, rank = 16) => planMemory(d, { quant, seq: 1024, rank, checkpointing });
+    const at = (quant: 'none' | 'q8_0' | 'q4_0' | 'nf4', checkpointing = false, rank = 16) =>
+      planMemory(d, { quant, seq: 1024, rank, checkpointing });
     expect(at('nf4').by_category.weights).toBeLessThan(at('q8_0').by_category.weights);
     expect(at('q8_0').by_category.weights).toBeLessThan(at('none').by_category.weights);
     expect(at('nf4', true).by_category.activations).toBeLessThan(at('nf4', false).by_category.activations / 3);
@@ -37,7 +44,9 @@ describe('memory plan', () => {
     const d = load('SmolLM2-135M-Instruct');
     const s = settingsFor(d, { quant: 'nf4', seq: 512, rank: 8, topLayers: 4 });
     expect(s.loraLayers).toEqual([26, 27, 28, 29]);
-    const names = modelAllocations(d, s).filter((a) => a.category === 'lora').map((a) => a.name);
+    const names = modelAllocations(d, s)
+      .filter((a) => a.category === 'lora')
+      .map((a) => a.name);
     expect(names).toHaveLength(4 * 7);
     expect(names.every((n) => /layers\.(26|27|28|29)\./.test(n))).toBe(true);
   });

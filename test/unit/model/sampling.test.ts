@@ -31,7 +31,11 @@ function expectFrequencies(counts: number[], prob: number[], draws: number): voi
     const mean = prob[i]! * draws;
     const sd = Math.sqrt(draws * prob[i]! * (1 - prob[i]!));
     if (prob[i] === 0) expect(c, `token ${i} must never be drawn`).toBe(0);
-    else expect(Math.abs(c - mean), `token ${i}: ${c} draws, expected ${mean.toFixed(1)} ± ${sd.toFixed(1)}`).toBeLessThanOrEqual(5.5 * sd);
+    else
+      expect(
+        Math.abs(c - mean),
+        `token ${i}: ${c} draws, expected ${mean.toFixed(1)} ± ${sd.toFixed(1)}`,
+      ).toBeLessThanOrEqual(5.5 * sd);
   });
 }
 
@@ -216,7 +220,10 @@ describe('TokenSampler', () => {
   });
 
   it('penalizes prompt ids and generated ids', () => {
-    const s = new TokenSampler({ seed: 0, temperature: 0, repetitionPenalty: 10, eosTokenIds: [], maxNewTokens: 5 }, [4]);
+    const s = new TokenSampler(
+      { seed: 0, temperature: 0, repetitionPenalty: 10, eosTokenIds: [], maxNewTokens: 5 },
+      [4],
+    );
     const logits = new Float32Array([1, 2, 3, 4, 5, 0, 0, 0]);
     // 5 (id 4, in the prompt) → 0.5; then 4 (id 3) → 0.4 after it is generated, and so on down.
     expect([0, 1, 2, 3].map(() => s.next(logits).token)).toEqual([3, 2, 1, 0]);
@@ -226,7 +233,8 @@ describe('TokenSampler', () => {
     const seed = seededRng('token sampler').int(0, 2 ** 32);
     const opts = { seed, temperature: 1.3, topK: 6, eosTokenIds: [], maxNewTokens: 40 };
     const logits = (step: number) => Float32Array.from({ length: 8 }, (_, i) => Math.sin(i * 1.7 + step));
-    const run = (s: TokenSampler, from: number, to: number) => Array.from({ length: to - from }, (_, i) => s.next(logits(from + i)).token);
+    const run = (s: TokenSampler, from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => s.next(logits(from + i)).token);
     const a = new TokenSampler(opts, [0]);
     const all = run(a, 0, 40);
     expect(a.stopped).toBe('length');

@@ -13,7 +13,15 @@ describe('training configuration', () => {
     expect(dot.lora).toMatchObject({ rank: 16, alpha: 32, targets: ['q_proj', 'k_proj', 'v_proj', 'o_proj'] });
     expect([dot.optim.lr, dot.epochs, dot.microBatch, dot.gradAccum, dot.base]).toEqual([2e-4, 5, 4, 4, 'nf4']);
     const persona = trainConfig('persona');
-    expect([persona.lora.rank, persona.lora.alpha, persona.lora.dropout, persona.optim.lr, persona.steps, persona.microBatch, persona.maxLength]).toEqual([8, 160, 0, 1e-5, 500, 2, 2048]);
+    expect([
+      persona.lora.rank,
+      persona.lora.alpha,
+      persona.lora.dropout,
+      persona.optim.lr,
+      persona.steps,
+      persona.microBatch,
+      persona.maxLength,
+    ]).toEqual([8, 160, 0, 1e-5, 500, 2, 2048]);
     expect(trainConfig('raw-text').maxLength).toBe(512);
     expect(Object.keys(PRESETS)).toHaveLength(4);
   });

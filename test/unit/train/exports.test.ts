@@ -11,24 +11,48 @@ import { adapterExportFiles, checkAdapterFitsModel, EXPORT_DTYPES } from '../../
 import { randomAdapter } from '../../fixtures/random-adapter.ts';
 import { seededRng } from '../../harness/rng.ts';
 
-const desc = parseModelConfig({ model_type: 'mistral', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50 });
-const facts = { baseModel: 'tiny/mistral', data: 'chat.jsonl', config: trainConfig(null, { lora: { rank: 4, alpha: 8 } }), steps: 10, finalLoss: 1.5, finalValLoss: null };
+const desc = parseModelConfig({
+  model_type: 'mistral',
+  hidden_size: 32,
+  intermediate_size: 48,
+  num_hidden_layers: 4,
+  num_attention_heads: 4,
+  num_key_value_heads: 2,
+  vocab_size: 50,
+});
+const facts = {
+  baseModel: 'tiny/mistral',
+  data: 'chat.jsonl',
+  config: trainConfig(null, { lora: { rank: 4, alpha: 8 } }),
+  steps: 10,
+  finalLoss: 1.5,
+  finalValLoss: null,
+};
 const text = (f: { bytes: Uint8Array } | undefined) => new TextDecoder().decode(f!.bytes);
 
 describe('adapterExportFiles', () => {
   it('peft, mlx and gguf folders each with a model card that says how to load them', async () => {
-    const e = randomAdapter(desc, seededRng('exports folders'), { rank: 4, alpha: 8, layers: [2, 3], baseModel: 'tiny/mistral' });
+    const e = randomAdapter(desc, seededRng('exports folders'), {
+      rank: 4,
+      alpha: 8,
+      layers: [2, 3],
+      baseModel: 'tiny/mistral',
+    });
     const peft = adapterExportFiles('peft', e, { facts, desc, dtype: 'f16' });
     expect(peft.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'README.md']);
     expect((await readSafetensorsHeader(new MemoryByteSource(peft[0]!.bytes))).tensors[0]!.dtype).toBe('F16');
     expect(text(peft[2])).toContain('library_name: peft');
-    expect((await readPeftAdapter(text(peft[1]), new MemoryByteSource(peft[0]!.bytes))).modules.size).toBe(e.modules.length);
+    expect((await readPeftAdapter(text(peft[1]), new MemoryByteSource(peft[0]!.bytes))).modules.size).toBe(
+      e.modules.length,
+    );
 
     const mlx = adapterExportFiles('mlx', e, { facts, desc, dtype: 'bf16' });
     expect(mlx.map((f) => f.name)).toEqual(['adapters.safetensors', 'adapter_config.json', 'README.md']);
     expect(text(mlx[2])).toContain('library_name: mlx');
     expect(text(mlx[2])).toContain('--adapter-path');
-    expect((await readMlxAdapter(text(mlx[1]), new MemoryByteSource(mlx[0]!.bytes), desc.layers)).layersToTransform).toEqual([2, 3]);
+    expect(
+      (await readMlxAdapter(text(mlx[1]), new MemoryByteSource(mlx[0]!.bytes), desc.layers)).layersToTransform,
+    ).toEqual([2, 3]);
 
     const gguf = adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' });
     expect(gguf.map((f) => f.name)).toEqual(['adapter.gguf', 'README.md']);
@@ -39,9 +63,18 @@ describe('adapterExportFiles', () => {
   });
 
   it('without training facts (CLI conversion) the card lists the adapter settings', () => {
-    const e = randomAdapter(desc, seededRng('exports card'), { rank: 8, alpha: 16, rslora: true, targets: ['q_proj'], layers: null, baseModel: 'org/base' });
+    const e = randomAdapter(desc, seededRng('exports card'), {
+      rank: 8,
+      alpha: 16,
+      rslora: true,
+      targets: ['q_proj'],
+      layers: null,
+      baseModel: 'org/base',
+    });
     for (const format of ['peft', 'mlx', 'gguf'] as const) {
-      const card = text(adapterExportFiles(format, e, { facts: null, desc, dtype: 'f32' }).find((f) => f.name === 'README.md'));
+      const card = text(
+        adapterExportFiles(format, e, { facts: null, desc, dtype: 'f32' }).find((f) => f.name === 'README.md'),
+      );
       expect(card).toContain('base_model: org/base');
       expect(card).toContain('8 / 16 / 0 (rsLoRA)');
       expect(card).toContain('| layers | 0, 1, 2, 3 |');
@@ -54,10 +87,32 @@ describe('adapterExportFiles', () => {
     expect(EXPORT_DTYPES.gguf).toEqual(['f32', 'f16']);
     expect(() => adapterExportFiles('gguf', e, { facts, desc, dtype: 'bf16' })).toThrow(/f32 or f16, not bf16/);
     expect(() => adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).toThrow(/last num_layers/);
-    const bigger = parseModelConfig({ ...{ model_type: 'mistral', hidden_size: 64, intermediate_size: 48, num_hidden_layers: 4, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50 } });
+    const bigger = parseModelConfig({
+      ...{
+        model_type: 'mistral',
+        hidden_size: 64,
+        intermediate_size: 48,
+        num_hidden_layers: 4,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        vocab_size: 50,
+      },
+    });
     expect(() => checkAdapterFitsModel(e, bigger)).toThrow(/another base model/);
     expect(() => adapterExportFiles('peft', e, { facts, desc: bigger, dtype: 'f32' })).toThrow(/another base model/);
-    const deep = randomAdapter(parseModelConfig({ model_type: 'mistral', hidden_size: 32, intermediate_size: 48, num_hidden_layers: 8, num_attention_heads: 4, num_key_value_heads: 2, vocab_size: 50 }), rng, { targets: ['q_proj'], layers: [6] });
+    const deep = randomAdapter(
+      parseModelConfig({
+        model_type: 'mistral',
+        hidden_size: 32,
+        intermediate_size: 48,
+        num_hidden_layers: 8,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        vocab_size: 50,
+      }),
+      rng,
+      { targets: ['q_proj'], layers: [6] },
+    );
     expect(() => adapterExportFiles('gguf', deep, { facts, desc, dtype: 'f32' })).toThrow(/4 layers/);
   });
 });

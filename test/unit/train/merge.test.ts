@@ -43,9 +43,13 @@ function expectedMerged(W: Float32Array, m: AdapterTensors['modules'][number], r
 
 /** The merged folder as a model source, read back with the app's own readers. */
 async function openMerged(files: Map<string, Uint8Array>): Promise<SafetensorsModel> {
-  const source = new FilesModelSource(new Map([...files].map(([n, b]) => [n, new Blob([b as Uint8Array<ArrayBuffer>])])), 'merged');
+  const source = new FilesModelSource(
+    new Map([...files].map(([n, b]) => [n, new Blob([b as Uint8Array<ArrayBuffer>])])),
+    'merged',
+  );
   const layout = await detectLayout(source);
-  if (layout.kind === 'safetensors') return SafetensorsModel.openSingle(new MemoryByteSource(files.get(layout.file)!, layout.file));
+  if (layout.kind === 'safetensors')
+    return SafetensorsModel.openSingle(new MemoryByteSource(files.get(layout.file)!, layout.file));
   if (layout.kind !== 'sharded') throw new Error('merged folder is GGUF?');
   return SafetensorsModel.openSharded(layout.index, async (f) => new MemoryByteSource(files.get(f)!, f));
 }
@@ -78,14 +82,19 @@ async function checkMerge(m: TinyModel, e: AdapterTensors, files: Map<string, Ui
       expect(info.shape).toEqual(t.shape);
       const mod = adapted.get(t.name);
       if (!mod) {
-        expect(Buffer.from(await merged.readBytes(t.name)).equals(Buffer.from(await original.readBytes(t.name))), `${t.name} unchanged`).toBe(true);
+        expect(
+          Buffer.from(await merged.readBytes(t.name)).equals(Buffer.from(await original.readBytes(t.name))),
+          `${t.name} unchanged`,
+        ).toBe(true);
         continue;
       }
       const got = await merged.readF32(t.name);
       const want = expectedMerged(t.values, mod, e.rank, s);
       for (let i = 0; i < want.length; i++) {
         const err = Math.abs(got[i]! - want[i]!);
-        expect(err, `${t.name}[${i}]`).toBeLessThanOrEqual(RELATIVE[m.dtype] * Math.abs(want[i]!) * 1.0001 + ABSOLUTE[m.dtype]);
+        expect(err, `${t.name}[${i}]`).toBeLessThanOrEqual(
+          RELATIVE[m.dtype] * Math.abs(want[i]!) * 1.0001 + ABSOLUTE[m.dtype],
+        );
       }
       // The change is real: the adapter moves the weights by far more than the rounding.
       expect(Math.max(...Array.from(got, (v, i) => Math.abs(v - t.values[i]!)))).toBeGreaterThan(1e-2);
@@ -104,7 +113,13 @@ describe('merging an adapter into a safetensors model', () => {
     const result = await mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink);
     expect(result.shards).toEqual(['model.safetensors']);
     expect(result.mergedModules.sort()).toEqual(e.modules.map((x) => x.path).sort());
-    expect([...sink.files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect([...sink.files.keys()].sort()).toEqual([
+      'config.json',
+      'generation_config.json',
+      'model.safetensors',
+      'tokenizer.json',
+      'tokenizer_config.json',
+    ]);
     expect(sink.order.at(-1)).toBe('config.json'); // the config last: a folder cut short is not a model
     expect(sink.openNow.size).toBe(0);
     for (const f of ['config.json', 'generation_config.json', 'tokenizer.json', 'tokenizer_config.json']) {
@@ -120,10 +135,18 @@ describe('merging an adapter into a safetensors model', () => {
   it('BF16 sharded source into several shards with an index, written in bounded chunks', async () => {
     const m = await makeTinyModel('llama', join(root, 'llama-bf16-sharded'), { dtype: 'BF16', sharded: true });
     const d = parseModelConfig(m.config);
-    const e = randomAdapter(d, seededRng('merge bf16'), { rank: 8, alpha: 4, targets: ['q_proj', 'k_proj', 'down_proj'], layers: [1, 2] });
+    const e = randomAdapter(d, seededRng('merge bf16'), {
+      rank: 8,
+      alpha: 4,
+      targets: ['q_proj', 'k_proj', 'down_proj'],
+      layers: [1, 2],
+    });
     const sink = memorySink();
     const chunkBytes = 1 << 16;
-    const result = await mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink, { shardBytes: 40_000, chunkBytes });
+    const result = await mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink, {
+      shardBytes: 40_000,
+      chunkBytes,
+    });
     expect(result.shards.length).toBeGreaterThan(2);
     expect(result.shards).toEqual(result.shards.map((_, i) => shardName(i, result.shards.length)));
     expect(result.shards[0]).toMatch(/^model-00001-of-000\d\d\.safetensors$/);
@@ -148,7 +171,13 @@ describe('merging an adapter into a safetensors model', () => {
   it('F16 qwen2 with rsLoRA on some layers: biases and other layers untouched', async () => {
     const m = await makeTinyModel('qwen2', join(root, 'qwen2-f16'), { dtype: 'F16' });
     const d = parseModelConfig(m.config);
-    const e = randomAdapter(d, seededRng('merge f16'), { rank: 6, alpha: 3, rslora: true, targets: ['q_proj', 'v_proj', 'up_proj'], layers: [0] }); // rank 6: 4 + 2 (both loops of mergeRows)
+    const e = randomAdapter(d, seededRng('merge f16'), {
+      rank: 6,
+      alpha: 3,
+      rslora: true,
+      targets: ['q_proj', 'v_proj', 'up_proj'],
+      layers: [0],
+    }); // rank 6: 4 + 2 (both loops of mergeRows)
     const sink = memorySink();
     await mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink);
     expect(adapterScaling(e)).toBe(3 / Math.sqrt(6));
@@ -161,26 +190,43 @@ describe('merging an adapter into a safetensors model', () => {
     const rng = seededRng('merge refuse');
     const e = randomAdapter(d, rng, { targets: ['q_proj'], layers: [0] });
     const sink = memorySink();
-    await expect(mergeAdapter(await NodeFolderModelSource.open(join(m.dir, m.ggufFiles.F32!)), e, sink)).rejects.toThrow(/only a GGUF file.*safetensors/s);
+    await expect(
+      mergeAdapter(await NodeFolderModelSource.open(join(m.dir, m.ggufFiles.F32!)), e, sink),
+    ).rejects.toThrow(/only a GGUF file.*safetensors/s);
 
     const phi = await makeTinyModel('phi3', join(root, 'phi3'));
     await expect(mergeAdapter(await NodeFolderModelSource.open(phi.dir), e, sink)).rejects.toThrow(/Phi-3/);
 
-    const other = randomAdapter(parseModelConfig({ ...m.config, intermediate_size: 96 }), rng, { targets: ['up_proj'], layers: [0] });
-    await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), other, sink)).rejects.toThrow(/another base model/);
+    const other = randomAdapter(parseModelConfig({ ...m.config, intermediate_size: 96 }), rng, {
+      targets: ['up_proj'],
+      layers: [0],
+    });
+    await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), other, sink)).rejects.toThrow(
+      /another base model/,
+    );
     const missing = { ...e, modules: [{ ...e.modules[0]!, path: 'model.layers.7.self_attn.q_proj' }] };
     await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), missing, sink)).rejects.toThrow(MergeError);
-    await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), { ...e, modules: [] }, sink)).rejects.toThrow(/no LoRA modules/);
+    await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), { ...e, modules: [] }, sink)).rejects.toThrow(
+      /no LoRA modules/,
+    );
     expect(sink.files.size).toBe(0);
     expect(sink.order).toEqual([]);
   });
 
   it('a cancelled merge stops with an AbortError and aborts the file it was writing', async () => {
     const m = await makeTinyModel('qwen2', join(root, 'qwen2-cancel'));
-    const e = randomAdapter(parseModelConfig(m.config), seededRng('merge cancel'), { targets: ['q_proj'], layers: [0] });
+    const e = randomAdapter(parseModelConfig(m.config), seededRng('merge cancel'), {
+      targets: ['q_proj'],
+      layers: [0],
+    });
     const sink = memorySink();
     let calls = 0;
-    await expect(mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink, { chunkBytes: 1 << 16, cancelled: () => ++calls > 3 })).rejects.toThrow(/cancelled/);
+    await expect(
+      mergeAdapter(await NodeFolderModelSource.open(m.dir), e, sink, {
+        chunkBytes: 1 << 16,
+        cancelled: () => ++calls > 3,
+      }),
+    ).rejects.toThrow(/cancelled/);
     expect(sink.aborted).toEqual(['model.safetensors']);
     expect(sink.openNow.size).toBe(0);
     expect(sink.files.has('config.json')).toBe(false);
@@ -197,7 +243,10 @@ describe('merging an adapter into a safetensors model', () => {
     const src = new MemoryByteSource(new Uint8Array(await readFile(join(m.dir, 'model.safetensors'))));
     const b = await readSafetensorsHeader(src);
     const name = 'model.layers.1.self_attn.o_proj.weight';
-    const got = tensorBytesToF32('F32', await readSafetensorsTensor(new MemoryByteSource(sink.files.get('model.safetensors')!), a.byName.get(name)!));
+    const got = tensorBytesToF32(
+      'F32',
+      await readSafetensorsTensor(new MemoryByteSource(sink.files.get('model.safetensors')!), a.byName.get(name)!),
+    );
     const want = tensorBytesToF32('F32', await readSafetensorsTensor(src, b.byName.get(name)!));
     expect(Array.from(got)).toEqual(Array.from(want));
   });

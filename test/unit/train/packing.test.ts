@@ -15,7 +15,10 @@ function randomExamples(name: string, n: number, maxLen: number): Example[] {
   const rng = seededRng(name);
   return Array.from({ length: n }, () => {
     const len = rng.int(1, maxLen + 1);
-    return { ids: Array.from({ length: len }, () => rng.int(1, 1000)), mask: Array.from({ length: len }, () => (rng.next() < 0.6 ? 1 : 0)) };
+    return {
+      ids: Array.from({ length: len }, () => rng.int(1, 1000)),
+      mask: Array.from({ length: len }, () => (rng.next() < 0.6 ? 1 : 0)),
+    };
   });
 }
 
@@ -47,7 +50,10 @@ describe('packExamples', () => {
   });
 
   it('places longest first into the first row with room (first-fit decreasing)', () => {
-    const ex = (len: number): Example => ({ ids: Array.from({ length: len }, (_, i) => i + 1), mask: Array.from({ length: len }, () => 1) });
+    const ex = (len: number): Example => ({
+      ids: Array.from({ length: len }, (_, i) => i + 1),
+      mask: Array.from({ length: len }, () => 1),
+    });
     // Lengths 3, 7, 5, 2, 12, 4 and T = 10, longest first: 12 → row 0 (alone, over T), 7 → row 1 (3 free),
     // 5 → row 2 (5 free), 4 → row 2 (1 free), 3 → row 1 (0 free), 2 → no row has room: row 3.
     const rows = packExamples([3, 7, 5, 2, 12, 4].map(ex), 10);
@@ -96,7 +102,9 @@ describe('micro-batches of packed rows', () => {
         expect(Array.from(batch.segments!.subarray(off, off + n))).toEqual(Array.from({ length: n }, () => j));
         off += n;
       }
-      expect(Array.from(batch.segments!.subarray(off))).toEqual(Array.from({ length: T - off }, () => r.sources.length));
+      expect(Array.from(batch.segments!.subarray(off))).toEqual(
+        Array.from({ length: T - off }, () => r.sources.length),
+      );
       expect(Array.from(batch.positions!.subarray(off))).toEqual(Array.from({ length: T - off }, (_, t) => t));
       expect(Array.from(batch.targets.subarray(off)).every((t) => t === I)).toBe(true);
     }
@@ -106,7 +114,9 @@ describe('micro-batches of packed rows', () => {
     const mixed = microBatch([rows[0]!, examples[0]!], T);
     const n0 = examples[0]!.ids.length;
     expect(Array.from(mixed.segments!.subarray(T))).toEqual(Array.from({ length: T }, (_, t) => (t < n0 ? 0 : 1)));
-    expect(Array.from(mixed.positions!.subarray(T))).toEqual(Array.from({ length: T }, (_, t) => (t < n0 ? t : t - n0)));
+    expect(Array.from(mixed.positions!.subarray(T))).toEqual(
+      Array.from({ length: T }, (_, t) => (t < n0 ? t : t - n0)),
+    );
     expect(Array.from(mixed.targets.subarray(T))).toEqual(Array.from(plain[0]!.targets));
   });
 
@@ -129,7 +139,12 @@ describe('micro-batches of packed rows', () => {
       ],
       4,
     );
-    expect(b).toEqual({ ids: Uint32Array.from([5, 6, 7, 8, 9, 10, 0, 0]), targets: Uint32Array.from([I, 7, 8, I, 10, I, I, I]), B: 2, T: 4 });
+    expect(b).toEqual({
+      ids: Uint32Array.from([5, 6, 7, 8, 9, 10, 0, 0]),
+      targets: Uint32Array.from([I, 7, 8, I, 10, I, I, I]),
+      B: 2,
+      T: 4,
+    });
     expect(Object.keys(b)).toEqual(['ids', 'targets', 'B', 'T']);
     expect(() => microBatch([{ ids: [1, 2, 3], mask: [1, 1, 1], segments: [0, 1, 0] }], 4)).toThrow(/decrease/);
     expect(() => microBatch([{ ids: [1, 2, 3], mask: [1, 1, 1], segments: [0, 1] }], 4)).toThrow(/segments/);

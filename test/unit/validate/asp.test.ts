@@ -18,7 +18,7 @@ describe('ASP validator (clingo-wasm)', () => {
     expect(asp.label).toMatch(/^clingo \d+\.\d+\.\d+$/);
   });
 
-  it('reports a syntax error with clingo\'s message and location', async () => {
+  it("reports a syntax error with clingo's message and location", async () => {
     const r = await asp.validate('a.\nb c.\n');
     expect(r.ok).toBe(false);
     expect(r.errors).toEqual([

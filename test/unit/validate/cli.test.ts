@@ -48,7 +48,10 @@ describe('npm run cli -- validate', () => {
     const [a, b] = lines();
     expect(a).toMatchObject({ file: good, kind: 'asp', ok: true, errors: [] });
     expect(b).toMatchObject({ file: bad, kind: 'asp', ok: false });
-    expect((b!.errors as Array<{ message: string; kind: string }>)[0]).toMatchObject({ kind: 'unsafe-variable', line: 2 });
+    expect((b!.errors as Array<{ message: string; kind: string }>)[0]).toMatchObject({
+      kind: 'unsafe-variable',
+      line: 2,
+    });
   });
 
   it('exits 0 when all are valid, suggesting the validator from the file when --kind is absent', async () => {
@@ -75,10 +78,17 @@ describe('npm run cli -- validate', () => {
 
   it('writes ASP repair pairs for a problem folder tree', async () => {
     const file = join(tmp, 'asp-repairs.jsonl');
-    expect(await command.run(['--kind', 'asp', '--repair-pairs', file, '--seed', '3', join(FIXTURES, 'asp_benchmark')])).toBe(0);
-    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { prompt: string; answer: string; meta: { error: string; corruption: string } });
+    expect(
+      await command.run(['--kind', 'asp', '--repair-pairs', file, '--seed', '3', join(FIXTURES, 'asp_benchmark')]),
+    ).toBe(0);
+    const records = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { prompt: string; answer: string; meta: { error: string; corruption: string } });
     expect(records.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(records.map((r) => r.meta.corruption))).toEqual(new Set(['drop-period', 'double-braces', 'unsafe-variable', 'non-ascii']));
+    expect(new Set(records.map((r) => r.meta.corruption))).toEqual(
+      new Set(['drop-period', 'double-braces', 'unsafe-variable', 'non-ascii']),
+    );
     for (const r of records) expect(r.prompt).toContain(r.meta.error);
     expect(records[0]!.prompt.startsWith('Task:\n')).toBe(true);
     const summary = JSON.parse(err.trim().split('\n').pop()!) as { written: number; sources: number };
@@ -88,7 +98,10 @@ describe('npm run cli -- validate', () => {
   it('writes DOT repair pairs from pairs.json and *.jsonl', async () => {
     const file = join(tmp, 'dot-repairs.jsonl');
     expect(await command.run(['--kind', 'dot', '--repair-pairs', file, join(FIXTURES, 'dot_pairs')])).toBe(0);
-    const records = readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { answer: string });
+    const records = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { answer: string });
     expect(records.length).toBeGreaterThan(28);
     expect(records.every((r) => /^(di)?graph /.test(r.answer))).toBe(true);
     expect(JSON.parse(err.trim())).toMatchObject({ sources: 28, invalidSources: 0 });

@@ -22,7 +22,9 @@ describe('corruptions', () => {
 
   it('drops only statement-ending periods, never range dots, comments or strings', () => {
     const text = 'n(1..3). % a. b.\np("x. y").';
-    expect(variants('asp', text, 'drop-period')).toEqual(['n(1..3) % a. b.\np("x. y").', 'n(1..3). % a. b.\np("x. y")'].sort());
+    expect(variants('asp', text, 'drop-period')).toEqual(
+      ['n(1..3) % a. b.\np("x. y").', 'n(1..3). % a. b.\np("x. y")'].sort(),
+    );
   });
 
   it('doubles a pair of braces', () => {
@@ -47,7 +49,9 @@ describe('corruptions', () => {
   it('breaks DOT graphs in the four ways', () => {
     expect(variants('dot', 'graph g { a -- b; }', 'arrow-in-undirected')).toEqual(['graph g { a -> b; }']);
     expect(variants('dot', 'digraph g { a -> b; }', 'arrow-in-undirected')).toEqual(['graph g { a -> b; }']);
-    expect(variants('dot', 'digraph g { a -> b; }', 'drop-brace')).toEqual(['digraph g  a -> b; }', 'digraph g { a -> b; '].sort());
+    expect(variants('dot', 'digraph g { a -> b; }', 'drop-brace')).toEqual(
+      ['digraph g  a -> b; }', 'digraph g { a -> b; '].sort(),
+    );
     expect(variants('dot', 'digraph { a [label="x"]; // "c"\n}', 'drop-quote')).toEqual([
       'digraph { a [label="x]; // "c"\n}',
       'digraph { a [label=x"]; // "c"\n}',

@@ -19,7 +19,10 @@ describe('DOT validator (Graphviz in WASM)', () => {
 
   it("rejects -> in an undirected graph with Graphviz's message", async () => {
     const r = await dot.validate('graph g {\n  a -- b;\n  b -> c;\n}');
-    expect(r).toEqual({ ok: false, errors: [{ message: "syntax error in line 3 near '->'", line: 3, kind: 'syntax' }] });
+    expect(r).toEqual({
+      ok: false,
+      errors: [{ message: "syntax error in line 3 near '->'", line: 3, kind: 'syntax' }],
+    });
   });
 
   it('reports a missing closing brace at the end of input', async () => {

@@ -9,7 +9,11 @@ describe('validity evaluation', () => {
   /** A base model that gets two of four right and an adapter that gets three. */
   const base: EvalItem[] = [
     { prompt: problems[0]!.task, answer: problems[0]!.program, reference: problems[0]!.program },
-    { prompt: problems[1]!.task, answer: 'Here you go:\n```asp\n' + problems[1]!.program + '```', reference: problems[1]!.program },
+    {
+      prompt: problems[1]!.task,
+      answer: 'Here you go:\n```asp\n' + problems[1]!.program + '```',
+      reference: problems[1]!.program,
+    },
     { prompt: problems[2]!.task, answer: problems[2]!.program.replace('.', ''), reference: problems[2]!.program },
     { prompt: problems[3]!.task, answer: 'p(X) :- q.', reference: problems[3]!.program },
   ];
@@ -70,7 +74,11 @@ describe('validity evaluation', () => {
   });
 
   it('an empty answer is invalid', async () => {
-    const r = await evaluateValidity('dot', [{ answer: 'I cannot draw that.' }, { answer: '' }], createValidator('dot'));
+    const r = await evaluateValidity(
+      'dot',
+      [{ answer: 'I cannot draw that.' }, { answer: '' }],
+      createValidator('dot'),
+    );
     expect(r.valid).toBe(0);
     expect(r.exactMatch).toBeNull();
     expect(r.errorKinds).toEqual({ syntax: 1, empty: 1 });

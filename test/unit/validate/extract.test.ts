@@ -4,8 +4,9 @@ import { getValidator } from '../../../src/validate/registry.ts';
 import { aspProblems, dotGraphs } from './fixtures.ts';
 
 describe('code extraction from model answers', () => {
-  it('takes the fenced block in the kind\'s language over others', () => {
-    const answer = 'Here is an example input:\n```text\nfoo\n```\nAnd the graph:\n```dot\ndigraph g { a -> b; }\n```\nDone.';
+  it("takes the fenced block in the kind's language over others", () => {
+    const answer =
+      'Here is an example input:\n```text\nfoo\n```\nAnd the graph:\n```dot\ndigraph g { a -> b; }\n```\nDone.';
     expect(extractCode(answer, 'dot')).toEqual({ code: 'digraph g { a -> b; }', from: 'fence', lang: 'dot' });
   });
 
@@ -43,8 +44,12 @@ describe('code extraction from model answers', () => {
   });
 
   it('drops prose lines before and after an ASP program', () => {
-    const answer = 'Here is the program:\n\nnode(1..3).\n{ red; green; blue }.\n:- not reached(t).\n\nThis program colors the graph.';
-    expect(extractCode(answer, 'asp')).toEqual({ code: 'node(1..3).\n{ red; green; blue }.\n:- not reached(t).', from: 'prose' });
+    const answer =
+      'Here is the program:\n\nnode(1..3).\n{ red; green; blue }.\n:- not reached(t).\n\nThis program colors the graph.';
+    expect(extractCode(answer, 'asp')).toEqual({
+      code: 'node(1..3).\n{ red; green; blue }.\n:- not reached(t).',
+      from: 'prose',
+    });
     expect(isAspProse('#show assign/2.')).toBe(false);
     expect(isAspProse('## Solution')).toBe(true);
   });

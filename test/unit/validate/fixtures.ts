@@ -43,7 +43,9 @@ export function dotGraphs(): DotGraph[] {
     output_dot: string;
   }>;
   pairs.forEach((p, i) => out.push({ where: `pairs.json#${i}`, input: p.input_code, dot: p.output_dot }));
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort()) {
+  for (const file of readdirSync(dir)
+    .filter((f) => f.endsWith('.jsonl'))
+    .sort()) {
     readFileSync(join(dir, file), 'utf8')
       .split('\n')
       .filter((l) => l.trim())

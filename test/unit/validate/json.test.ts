@@ -33,7 +33,7 @@ describe('JSON validator', () => {
     expect((await v.validate('')).errors[0]!.kind).toBe('empty');
   });
 
-  it('checks a schema with Ajv and gives Ajv\'s messages', async () => {
+  it("checks a schema with Ajv and gives Ajv's messages", async () => {
     const v = new JsonValidator({ schema: person });
     expect((await v.validate('{"name": "ada", "age": 36}')).ok).toBe(true);
     const r = await v.validate('{"name": 3, "extra": true}');
@@ -70,7 +70,10 @@ describe('JSON validator', () => {
   });
 
   it('turns a position into line and column', () => {
-    expect(jsonErrorLocation('Unexpected token } in JSON at position 12', '{\n  "a": 1,\n}')).toEqual({ line: 3, col: 1 });
+    expect(jsonErrorLocation('Unexpected token } in JSON at position 12', '{\n  "a": 1,\n}')).toEqual({
+      line: 3,
+      col: 1,
+    });
     expect(jsonErrorLocation("Expected ',' (line 2 column 7)", '')).toEqual({ line: 2, col: 7 });
     expect(jsonErrorLocation('Unexpected end of JSON input', '{')).toBeUndefined();
   });

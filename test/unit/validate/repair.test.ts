@@ -66,7 +66,11 @@ describe('synthetic repair data', () => {
   });
 
   it('skips originals that do not validate', async () => {
-    const { records, stats } = await makeRepairPairs('dot', [{ answer: 'digraph { a -> }' }, { answer: 'digraph { a -> b; }' }], createValidator('dot'));
+    const { records, stats } = await makeRepairPairs(
+      'dot',
+      [{ answer: 'digraph { a -> }' }, { answer: 'digraph { a -> b; }' }],
+      createValidator('dot'),
+    );
     expect(stats.invalidSources).toBe(1);
     expect(records.every((r) => r.meta.source === 1)).toBe(true);
   });
@@ -89,7 +93,9 @@ describe('synthetic repair data', () => {
     const pairs = [{ prompt: 'Make a graph of a and b.', answer: 'graph g {\n  a -- b [label="x"];\n}' }];
     const withTask = await repairTransform('dot', pairs, createValidator('dot'));
     const first = withTask.records[0] as RepairPair;
-    expect(first.prompt.startsWith('Task:\nMake a graph of a and b.\n\nThis Graphviz DOT graph is rejected by Graphviz')).toBe(true);
+    expect(
+      first.prompt.startsWith('Task:\nMake a graph of a and b.\n\nThis Graphviz DOT graph is rejected by Graphviz'),
+    ).toBe(true);
     expect(first.answer).toBe(pairs[0]!.answer);
     const noTask = await repairTransform('dot', pairs, createValidator('dot'), { includeTask: false });
     expect((noTask.records[0] as RepairPair).prompt.startsWith('This Graphviz DOT graph')).toBe(true);

@@ -6,7 +6,7 @@ import { sqlChat } from './fixtures.ts';
 describe('SQL validator (SQLite prepare)', () => {
   const sql = new SqlValidator();
 
-  it('accepts good SQLite and rejects bad SQL with SQLite\'s messages', async () => {
+  it("accepts good SQLite and rejects bad SQL with SQLite's messages", async () => {
     expect((await sql.validate('SELECT dept, AVG(salary) FROM employees GROUP BY dept;')).ok).toBe(true);
     expect((await sql.validate('WITH x AS (SELECT 1 AS a) SELECT a FROM x;')).ok).toBe(true);
     const typo = await sql.validate('SELECT name\nFORM employees;');
@@ -16,7 +16,10 @@ describe('SQL validator (SQLite prepare)', () => {
     expect(cut.errors).toEqual([{ message: 'incomplete input', kind: 'incomplete', line: 1, col: 1 }]);
     const quote = await sql.validate("SELECT 'abc");
     expect(quote.errors[0]).toMatchObject({ message: `unrecognized token: "'abc"`, kind: 'unrecognized-token' });
-    expect((await sql.validate('SELECT nosuchfn(1);')).errors[0]).toMatchObject({ message: 'no such function: nosuchfn', kind: 'no-such-function' });
+    expect((await sql.validate('SELECT nosuchfn(1);')).errors[0]).toMatchObject({
+      message: 'no such function: nosuchfn',
+      kind: 'no-such-function',
+    });
     expect(sql.label).toMatch(/^SQLite 3\.\d+/);
   });
 
@@ -36,7 +39,9 @@ describe('SQL validator (SQLite prepare)', () => {
   });
 
   it('checks every statement of a script; DDL in the answer is seen by later statements', async () => {
-    const r = await sql.validate('CREATE TABLE t(a INTEGER);\nINSERT INTO t VALUES (1);\nSELECT a FROM t WHERE;\nSELEC 2;');
+    const r = await sql.validate(
+      'CREATE TABLE t(a INTEGER);\nINSERT INTO t VALUES (1);\nSELECT a FROM t WHERE;\nSELEC 2;',
+    );
     expect(r.ok).toBe(false);
     expect(r.errors.map((e) => [e.message, e.line])).toEqual([
       ['near ";": syntax error', 3],
@@ -46,7 +51,9 @@ describe('SQL validator (SQLite prepare)', () => {
   });
 
   it('rejects an invalid schema and empty input', async () => {
-    await expect(new SqlValidator({ schema: 'CREATE TABLE (' }).validate('SELECT 1')).rejects.toThrow(/invalid SQL schema/);
+    await expect(new SqlValidator({ schema: 'CREATE TABLE (' }).validate('SELECT 1')).rejects.toThrow(
+      /invalid SQL schema/,
+    );
     expect((await sql.validate('')).errors[0]!.kind).toBe('empty');
     expect((await sql.validate('-- nothing here')).errors[0]!.kind).toBe('empty');
   });

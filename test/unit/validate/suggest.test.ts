@@ -29,7 +29,10 @@ describe('validator suggestion', () => {
     expect(suggestValidator({ samples: dotGraphs().map((g) => g.dot) })?.kind).toBe('dot');
     const sql = sqlChat().map((c) => c.messages.find((m) => m.role === 'assistant')!.content);
     expect(suggestValidator({ samples: sql })?.kind).toBe('sql');
-    expect(suggestValidator({ samples: ['{"a": 1}', '[1, 2]', '```json\n{"b": 2}\n```'] })).toMatchObject({ kind: 'json', score: 0.75 });
+    expect(suggestValidator({ samples: ['{"a": 1}', '[1, 2]', '```json\n{"b": 2}\n```'] })).toMatchObject({
+      kind: 'json',
+      score: 0.75,
+    });
     expect(suggestValidator({ samples: ['Paris is the capital of France.'] })).toBeUndefined();
   });
 

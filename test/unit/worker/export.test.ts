@@ -14,7 +14,13 @@ import { parseModelConfig } from '../../../src/model/config.ts';
 import { EXPORT_DTYPES } from '../../../src/train/exports.ts';
 import { saveCheckpointRow } from '../../../src/storage/checkpoints.ts';
 import { exportRun, lossAtStep, pickCheckpoint, workerDb } from '../../../src/worker/export.ts';
-import { adapterExport, checkSupported, exportFolderName, safeName, zipExport } from '../../../src/worker/export-files.ts';
+import {
+  adapterExport,
+  checkSupported,
+  exportFolderName,
+  safeName,
+  zipExport,
+} from '../../../src/worker/export-files.ts';
 import { EXPORT_FORMATS } from '../../../src/worker/export-support.ts';
 import { filesToCopy, stripSharedFolders } from '../../../src/worker/local-model.ts';
 import { fakeCheckpoint, fakeRun } from '../../fixtures/fake-run.ts';
@@ -29,7 +35,14 @@ const MODULES = [
 ];
 
 function checkpointBytes(step: number, seedText: string) {
-  return fakeCheckpoint({ rng: seededRng(seedText), step, rank: R, alpha: 8, modules: MODULES, baseModel: 'tiny/llama' });
+  return fakeCheckpoint({
+    rng: seededRng(seedText),
+    step,
+    rank: R,
+    alpha: 8,
+    modules: MODULES,
+    baseModel: 'tiny/llama',
+  });
 }
 
 /** A llama whose q_proj is [16 × 16] and v_proj [8 × 16], two layers: the shape of MODULES. */
@@ -48,7 +61,8 @@ const CONFIG = {
 };
 const DESC = parseModelConfig(CONFIG);
 
-const runInfo = (id: string, name: string) => fakeRun(id, name, { repo: 'tiny/llama', revision: 'main' }, { rank: R, alpha: 8, step: 40 });
+const runInfo = (id: string, name: string) =>
+  fakeRun(id, name, { repo: 'tiny/llama', revision: 'main' }, { rank: R, alpha: 8, step: 40 });
 
 /** An in-memory FileSystemDirectoryHandle: the calls writeFolder makes, nothing more. */
 class MemoryDir {
@@ -93,7 +107,14 @@ class MemoryDir {
 describe('export of a run (pure part)', () => {
   it('writes the PEFT folder with the checkpoint weights bit for bit, its config and card', async () => {
     const ck = checkpointBytes(40, 'latest');
-    const out = await adapterExport({ run: runInfo('r1', 'My run: v2/greet'), checkpoint: { step: 40, valLoss: 0.9, bytes: ck.bytes }, which: 'latest', format: 'peft', dtype: 'f32', loss: 0.5 });
+    const out = await adapterExport({
+      run: runInfo('r1', 'My run: v2/greet'),
+      checkpoint: { step: 40, valLoss: 0.9, bytes: ck.bytes },
+      which: 'latest',
+      format: 'peft',
+      dtype: 'f32',
+      loss: 0.5,
+    });
     expect(out.folder).toBe('My-run-v2-greet-peft');
     expect(out.files.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'README.md']);
     const files = new Map(out.files.map((f) => [f.name, f.bytes]));
@@ -120,21 +141,43 @@ describe('export of a run (pure part)', () => {
 
   it('zips the folder: every file under <folder>/, unchanged', async () => {
     const ck = checkpointBytes(20, 'best');
-    const out = await adapterExport({ run: runInfo('r1', 'run'), checkpoint: { step: 20, valLoss: 0.7, bytes: ck.bytes }, which: 'best', format: 'peft', dtype: 'f32', loss: null });
+    const out = await adapterExport({
+      run: runInfo('r1', 'run'),
+      checkpoint: { step: 20, valLoss: 0.7, bytes: ck.bytes },
+      which: 'best',
+      format: 'peft',
+      dtype: 'f32',
+      loss: null,
+    });
     expect(out.folder).toBe('run-best-peft');
     const entries = unzipSync(zipExport(out.folder, out.files));
-    expect(Object.keys(entries).sort()).toEqual(['run-best-peft/README.md', 'run-best-peft/adapter_config.json', 'run-best-peft/adapter_model.safetensors']);
+    expect(Object.keys(entries).sort()).toEqual([
+      'run-best-peft/README.md',
+      'run-best-peft/adapter_config.json',
+      'run-best-peft/adapter_model.safetensors',
+    ]);
     for (const f of out.files) expect(entries[`run-best-peft/${f.name}`]).toEqual(f.bytes);
   });
 
   it('writes MLX and GGUF adapters and smaller dtypes with the model’s shape, and refuses an adapter of another shape', async () => {
     const ck = checkpointBytes(40, 'formats');
-    const input = { run: runInfo('r1', 'run'), checkpoint: { step: 40, valLoss: 0.9, bytes: ck.bytes }, which: 'latest' as const, loss: 0.5, desc: DESC };
+    const input = {
+      run: runInfo('r1', 'run'),
+      checkpoint: { step: 40, valLoss: 0.9, bytes: ck.bytes },
+      which: 'latest' as const,
+      loss: 0.5,
+      desc: DESC,
+    };
     const mlx = await adapterExport({ ...input, format: 'mlx', dtype: 'bf16' });
     expect(mlx.folder).toBe('run-mlx');
     expect(mlx.files.map((f) => f.name)).toEqual(['adapters.safetensors', 'adapter_config.json', 'README.md']);
-    expect(JSON.parse(new TextDecoder().decode(mlx.files[1]!.bytes))).toMatchObject({ fine_tune_type: 'lora', num_layers: 2 });
-    expect((await readSafetensorsHeader(new MemoryByteSource(mlx.files[0]!.bytes))).tensors.every((t) => t.dtype === 'BF16')).toBe(true);
+    expect(JSON.parse(new TextDecoder().decode(mlx.files[1]!.bytes))).toMatchObject({
+      fine_tune_type: 'lora',
+      num_layers: 2,
+    });
+    expect(
+      (await readSafetensorsHeader(new MemoryByteSource(mlx.files[0]!.bytes))).tensors.every((t) => t.dtype === 'BF16'),
+    ).toBe(true);
     const gguf = await adapterExport({ ...input, format: 'gguf', dtype: 'f16' });
     expect(gguf.files.map((f) => f.name)).toEqual(['adapter.gguf', 'README.md']);
     expect(new TextDecoder().decode(gguf.files[0]!.bytes.subarray(0, 4))).toBe('GGUF');
@@ -142,18 +185,35 @@ describe('export of a run (pure part)', () => {
     const header = await readSafetensorsHeader(new MemoryByteSource(peft16.files[0]!.bytes));
     expect(header.tensors.every((t) => t.dtype === 'F16')).toBe(true);
     // Without the model's shape only PEFT can be written.
-    await expect(adapterExport({ ...input, desc: null, format: 'gguf', dtype: 'f32' })).rejects.toMatchObject({ name: 'HintedError', message: expect.stringContaining('not in this browser') });
+    await expect(adapterExport({ ...input, desc: null, format: 'gguf', dtype: 'f32' })).rejects.toMatchObject({
+      name: 'HintedError',
+      message: expect.stringContaining('not in this browser'),
+    });
     expect((await adapterExport({ ...input, desc: null, format: 'peft', dtype: 'f32' })).files).toHaveLength(3);
     // Another model's shape.
     const wider = parseModelConfig({ ...CONFIG, hidden_size: 32 });
-    await expect(adapterExport({ ...input, desc: wider, format: 'peft', dtype: 'f32' })).rejects.toMatchObject({ name: 'HintedError', message: expect.stringContaining('trained on another base model') });
+    await expect(adapterExport({ ...input, desc: wider, format: 'peft', dtype: 'f32' })).rejects.toMatchObject({
+      name: 'HintedError',
+      message: expect.stringContaining('trained on another base model'),
+    });
   });
 
   it('refuses dtypes a format cannot hold, and unreadable checkpoints, with a hint', async () => {
     expect(() => checkSupported('peft', 'f32')).not.toThrow();
     expect(() => checkSupported('merged', 'bf16')).not.toThrow(); // merged keeps the stored dtypes
-    expect(() => checkSupported('gguf', 'bf16')).toThrow(expect.objectContaining({ name: 'HintedError', hint: 'Pick f32 or f16.' }));
-    await expect(adapterExport({ run: runInfo('r', 'r'), checkpoint: { step: 1, valLoss: null, bytes: new Uint8Array(64) }, which: 'latest', format: 'peft', dtype: 'f32', loss: null })).rejects.toMatchObject({
+    expect(() => checkSupported('gguf', 'bf16')).toThrow(
+      expect.objectContaining({ name: 'HintedError', hint: 'Pick f32 or f16.' }),
+    );
+    await expect(
+      adapterExport({
+        run: runInfo('r', 'r'),
+        checkpoint: { step: 1, valLoss: null, bytes: new Uint8Array(64) },
+        which: 'latest',
+        format: 'peft',
+        dtype: 'f32',
+        loss: null,
+      }),
+    ).rejects.toMatchObject({
       name: 'HintedError',
       message: expect.stringContaining('cannot be read'),
       hint: expect.stringContaining('other checkpoint'),
@@ -176,7 +236,14 @@ describe('export of a run (pure part)', () => {
 
   it('summarizes the checkpoints the Export page offers', () => {
     expect(summarize([], new Map())).toEqual({ latest: null, best: null, count: 0 });
-    const s = summarize([30, 10, 20], new Map([[10, 1.5], [20, 1.2], [25, 0.1]]));
+    const s = summarize(
+      [30, 10, 20],
+      new Map([
+        [10, 1.5],
+        [20, 1.2],
+        [25, 0.1],
+      ]),
+    );
     expect(s).toEqual({ latest: { step: 30, valLoss: null }, best: { step: 20, valLoss: 1.2 }, count: 3 });
   });
 });
@@ -190,8 +257,36 @@ describe('exportRun in the worker (IndexedDB, folder or zip)', () => {
     const latest = checkpointBytes(40, 'latest-x');
     await saveCheckpointRow(db, { runId: run.id, step: 20, valLoss: 0.7, bytes: best.bytes });
     await saveCheckpointRow(db, { runId: run.id, step: 40, valLoss: 0.9, bytes: latest.bytes });
-    await db.put('runMetrics', { runId: run.id, seq: 0, metric: { kind: 'step', step: 20, loss: 0.8, lr: 1e-4, gradNorm: 1, tokens: 10, epoch: 0, elapsedMs: 1, tokensPerSec: 1 } });
-    await db.put('runMetrics', { runId: run.id, seq: 1, metric: { kind: 'step', step: 40, loss: 0.5, lr: 1e-4, gradNorm: 1, tokens: 10, epoch: 0, elapsedMs: 1, tokensPerSec: 1 } });
+    await db.put('runMetrics', {
+      runId: run.id,
+      seq: 0,
+      metric: {
+        kind: 'step',
+        step: 20,
+        loss: 0.8,
+        lr: 1e-4,
+        gradNorm: 1,
+        tokens: 10,
+        epoch: 0,
+        elapsedMs: 1,
+        tokensPerSec: 1,
+      },
+    });
+    await db.put('runMetrics', {
+      runId: run.id,
+      seq: 1,
+      metric: {
+        kind: 'step',
+        step: 40,
+        loss: 0.5,
+        lr: 1e-4,
+        gradNorm: 1,
+        tokens: 10,
+        epoch: 0,
+        elapsedMs: 1,
+        tokensPerSec: 1,
+      },
+    });
     expect(await lossAtStep(db, run.id, 20)).toBe(0.8);
     expect(await lossAtStep(db, run.id, 39)).toBe(0.8);
     expect((await pickCheckpoint(db, run.id, 'best')).step).toBe(20);
@@ -199,16 +294,26 @@ describe('exportRun in the worker (IndexedDB, folder or zip)', () => {
 
     const zipped = await exportRun({ runId: run.id, which: 'best', format: 'peft', dtype: 'f32' }, null);
     if (!zipped.ok) throw new Error(zipped.error.message);
-    expect(zipped.value.files.map((f) => f.name)).toEqual(['Greeter-best-peft/adapter_model.safetensors', 'Greeter-best-peft/adapter_config.json', 'Greeter-best-peft/README.md']);
+    expect(zipped.value.files.map((f) => f.name)).toEqual([
+      'Greeter-best-peft/adapter_model.safetensors',
+      'Greeter-best-peft/adapter_config.json',
+      'Greeter-best-peft/README.md',
+    ]);
     const entries = unzipSync(zipped.value.zip!);
     expect(entries['Greeter-best-peft/adapter_model.safetensors']!.byteLength).toBe(zipped.value.files[0]!.bytes);
-    const peft = await readPeftAdapter(new TextDecoder().decode(entries['Greeter-best-peft/adapter_config.json']), new MemoryByteSource(entries['Greeter-best-peft/adapter_model.safetensors']!));
+    const peft = await readPeftAdapter(
+      new TextDecoder().decode(entries['Greeter-best-peft/adapter_config.json']),
+      new MemoryByteSource(entries['Greeter-best-peft/adapter_model.safetensors']!),
+    );
     expect(Array.from(peft.modules.get(MODULES[0]!.path)!.A)).toEqual(Array.from(best.A.get(MODULES[0]!.path)!));
     expect(new TextDecoder().decode(entries['Greeter-best-peft/README.md'])).toContain('Final training loss: 0.8000');
 
     const dir = new MemoryDir('exports');
     for (const expected of ['Greeter-peft', 'Greeter-peft-2']) {
-      const written = await exportRun({ runId: run.id, which: 'latest', format: 'peft', dtype: 'f32' }, dir as unknown as FileSystemDirectoryHandle);
+      const written = await exportRun(
+        { runId: run.id, which: 'latest', format: 'peft', dtype: 'f32' },
+        dir as unknown as FileSystemDirectoryHandle,
+      );
       if (!written.ok) throw new Error(written.error.message);
       expect(written.value.zip).toBeNull();
       expect(written.value.files[0]!.name).toBe(`${expected}/adapter_model.safetensors`);
@@ -222,7 +327,13 @@ describe('exportRun in the worker (IndexedDB, folder or zip)', () => {
     const db = await workerDb();
     await db.put('runs', runInfo('run-empty', 'Empty'));
     const none = await exportRun({ runId: 'run-empty', which: 'latest', format: 'peft', dtype: 'f32' }, null);
-    expect(none).toMatchObject({ ok: false, error: { message: expect.stringContaining('no saved checkpoint'), hint: expect.stringContaining('first checkpoint') } });
+    expect(none).toMatchObject({
+      ok: false,
+      error: {
+        message: expect.stringContaining('no saved checkpoint'),
+        hint: expect.stringContaining('first checkpoint'),
+      },
+    });
     await saveCheckpointRow(db, { runId: 'run-empty', step: 5, valLoss: null, bytes: checkpointBytes(5, 'e').bytes });
     const noBest = await exportRun({ runId: 'run-empty', which: 'best', format: 'peft', dtype: 'f32' }, null);
     expect(noBest).toMatchObject({ ok: false, error: { hint: expect.stringContaining('latest') } });
@@ -230,18 +341,48 @@ describe('exportRun in the worker (IndexedDB, folder or zip)', () => {
     expect(missing).toMatchObject({ ok: false, error: { message: expect.stringContaining('no longer stored') } });
     // The base model is not cached here: GGUF needs its shape, merged weights its tensors.
     const gguf = await exportRun({ runId: 'run-empty', which: 'latest', format: 'gguf', dtype: 'f32' }, null);
-    expect(gguf).toMatchObject({ ok: false, error: { message: expect.stringContaining("tiny/llama is not in this browser's cache"), hint: expect.stringContaining('Model page') } });
+    expect(gguf).toMatchObject({
+      ok: false,
+      error: {
+        message: expect.stringContaining("tiny/llama is not in this browser's cache"),
+        hint: expect.stringContaining('Model page'),
+      },
+    });
     const merged = await exportRun({ runId: 'run-empty', which: 'latest', format: 'merged', dtype: 'f32' }, null);
-    expect(merged).toMatchObject({ ok: false, error: { message: expect.stringContaining('Merged weights are made from the base model'), hint: expect.stringContaining('merge_and_unload') } });
+    expect(merged).toMatchObject({
+      ok: false,
+      error: {
+        message: expect.stringContaining('Merged weights are made from the base model'),
+        hint: expect.stringContaining('merge_and_unload'),
+      },
+    });
   });
 });
 
 describe('local model folders', () => {
   it('strip the folders every path shares and copy only what the model needs', () => {
-    expect(stripSharedFolders(['a/b/config.json', 'a/b/model.safetensors'])).toEqual({ folder: 'b', names: ['config.json', 'model.safetensors'] });
+    expect(stripSharedFolders(['a/b/config.json', 'a/b/model.safetensors'])).toEqual({
+      folder: 'b',
+      names: ['config.json', 'model.safetensors'],
+    });
     expect(stripSharedFolders(['config.json', 'x/y.txt'])).toEqual({ folder: null, names: ['config.json', 'x/y.txt'] });
-    const present = ['config.json', 'tokenizer.json', 'README.md', 'model.safetensors', 'pytorch_model.bin', 'generation_config.json'];
-    expect(filesToCopy({ kind: 'safetensors', config: {}, file: 'model.safetensors' }, present)).toEqual(['config.json', 'generation_config.json', 'tokenizer.json', 'model.safetensors']);
-    expect(filesToCopy({ kind: 'gguf', file: 'm-q4_0.gguf' }, ['m-q4_0.gguf', 'tokenizer.json'])).toEqual(['tokenizer.json', 'm-q4_0.gguf']);
+    const present = [
+      'config.json',
+      'tokenizer.json',
+      'README.md',
+      'model.safetensors',
+      'pytorch_model.bin',
+      'generation_config.json',
+    ];
+    expect(filesToCopy({ kind: 'safetensors', config: {}, file: 'model.safetensors' }, present)).toEqual([
+      'config.json',
+      'generation_config.json',
+      'tokenizer.json',
+      'model.safetensors',
+    ]);
+    expect(filesToCopy({ kind: 'gguf', file: 'm-q4_0.gguf' }, ['m-q4_0.gguf', 'tokenizer.json'])).toEqual([
+      'tokenizer.json',
+      'm-q4_0.gguf',
+    ]);
   });
 });

@@ -15,6 +15,10 @@ describe('errors that stop a run', () => {
     const lost = trainingError(new GpuError('device-lost', 'The GPU device was lost.', 'Reload.'));
     expect(lost.hint).toMatch(/Resume/);
     const other = trainingError(new Error('The dataset of this run was deleted.'));
-    expect(other).toEqual({ kind: 'unknown', message: 'The dataset of this run was deleted.', hint: expect.stringMatching(/Resume/) });
+    expect(other).toEqual({
+      kind: 'unknown',
+      message: 'The dataset of this run was deleted.',
+      hint: expect.stringMatching(/Resume/),
+    });
   });
 });
