@@ -1,6 +1,7 @@
 /**
- * Seeded random numbers for tests. The seed comes from TEST_SEED when set (to replay a failure),
- * otherwise it is fresh each run; it is always logged so a failing run can be reproduced.
+ * Seeded random numbers for tests. By default each test's seed is fixed (a hash of the test's name), so `npm test`
+ * passes or fails for the code, not the dice. TEST_SEED=<n> replays one seed in every test; TEST_SEED=random draws
+ * a fresh seed per test (the many-seed sweep, `npm run test:seeds`). The seed is always logged.
  */
 import { SeededRng } from '../../src/train/rng.ts';
 
@@ -31,10 +32,26 @@ export class Rng extends SeededRng {
   }
 }
 
+/** FNV-1a of the name: the fixed default seed of a test. */
+function nameSeed(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/** The seed a test named `name` runs with (see the file comment). */
+export function testSeed(name: string): number {
+  const fromEnv = process.env.TEST_SEED;
+  if (fromEnv === undefined || fromEnv === '') return nameSeed(name);
+  if (fromEnv === 'random') return (Math.random() * 2 ** 32) >>> 0;
+  const n = Number(fromEnv);
+  if (!Number.isInteger(n)) throw new Error(`TEST_SEED must be an integer or "random", got "${fromEnv}"`);
+  return n >>> 0;
+}
+
 /** A generator for one test; logs `[seed] <name>: <seed>` so a failure can be replayed with TEST_SEED. */
 export function seededRng(name: string): Rng {
-  const fromEnv = process.env.TEST_SEED;
-  const seed = fromEnv !== undefined && fromEnv !== '' ? Number(fromEnv) >>> 0 : (Math.random() * 2 ** 32) >>> 0;
+  const seed = testSeed(name);
   console.log(`[seed] ${name}: ${seed} (replay with TEST_SEED=${seed})`);
   return new Rng(seed);
 }
