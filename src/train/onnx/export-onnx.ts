@@ -9,6 +9,7 @@
  * Streamed tensor by tensor into a FileSink (memory ≈ one tensor). Browser-safe.
  */
 import { writeOnnxModel } from '../../formats/onnx/writer.ts';
+import { fusedLayout, splitPhi3Adapter } from '../../formats/phi3-fuse.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import type { AdapterTensors } from '../adapter.ts';
@@ -124,6 +125,9 @@ export async function exportOnnxModel(
     );
   const configText = (await source.readText('config.json'))!;
   const desc = parseModelConfig(layout.config);
+  // Phi-3 adapters read from PEFT hold fused qkv_proj / gate_up_proj modules: split them exactly into their parts.
+  const fused = fusedLayout(desc);
+  if (adapter && fused) adapter = splitPhi3Adapter(adapter, fused);
   if (adapter) checkAdapterFitsModel(adapter, desc);
   const weights = await OnnxWeights.open(source, desc, adapter);
   const files: OnnxExportResult['files'] = [];
