@@ -1,10 +1,12 @@
 /**
  * Chat templates: the Jinja `chat_template` of tokenizer_config.json (or chat_template.jinja),
  * rendered with @huggingface/jinja (trim_blocks and lstrip_blocks on, `raise_exception` and
- * `strftime_now` defined) the way transformers' `apply_chat_template` renders it.
+ * `strftime_now` defined) the way Python transformers' `apply_chat_template` renders it — with
+ * Python's `strip/lstrip/rstrip(chars)` and `trim` (jinja-python.ts), which the library gets wrong.
  */
 import { Template } from '@huggingface/jinja';
 import type { Message } from '../schema/dataset.ts';
+import { PYTHON_STRING_GLOBALS, pythonStringTemplate } from './jinja-python.ts';
 
 export class ChatTemplateError extends Error {
   constructor(message: string) {
@@ -61,7 +63,7 @@ export class ChatTemplate {
     private readonly tokens: TemplateTokens,
   ) {
     try {
-      this.template = new Template(source);
+      this.template = pythonStringTemplate(new Template(source));
     } catch (err) {
       throw new ChatTemplateError(
         `cannot parse the chat template: ${err instanceof Error ? err.message : String(err)}`,
@@ -73,6 +75,7 @@ export class ChatTemplate {
   render(messages: Message[], opts: RenderOptions = {}): string {
     try {
       return this.template.render({
+        ...PYTHON_STRING_GLOBALS,
         ...this.tokens,
         ...opts.extra,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
