@@ -6,10 +6,10 @@
  *    searching for its content (templates branch on content: Qwen3 rewrites `<think>…</think>`):
  *    - it starts where the prompt for it ends: the render of the messages before it with the
  *      generation prompt, which must be a prefix of the whole render;
- *    - it ends with the end-of-turn token: the last special token the template writes after that
- *      prompt when the turn is the last message. Where the render up to this turn is a prefix of
- *      the whole render, that is its position; where it is not (Qwen3 drops the reasoning of earlier
- *      turns), it is the first occurrence of that token after the start.
+ *    - it ends with the end-of-turn token: the first special token the template writes after that
+ *      prompt when the turn is the last message (an answer that spells it is reported). Where the render up
+ *      to this turn is a prefix of the whole render, that is its position; where it is not (Qwen3
+ *      drops the reasoning of earlier turns), it is the first occurrence of that token after the start.
  *    The trained span is what the model writes after the generation prompt, through the end-of-turn
  *    token: the answer as the template renders it (trimmed by Llama 3 and Gemma, with its
  *    `<think>` block for Qwen3's last turn) plus `<|im_end|>` / `<|eot_id|>` / `<end_of_turn>`.
@@ -46,17 +46,40 @@ export interface EncodedChat extends EncodedExample {
   systemFolded: boolean;
 }
 
-/** End (exclusive) of the last special token in `text`, or null when it has none. */
-function lastSpecialEnd(tok: ModelTokenizer, text: string): { end: number; content: string } | null {
-  let found: { end: number; content: string } | null = null;
+/** Every special token in `text`, in order, with its end (exclusive). */
+function specialTokensIn(tok: ModelTokenizer, text: string): { end: number; content: string }[] {
+  const found: { end: number; content: string }[] = [];
+  const firsts = new Set(tok.specialAdded.map((t) => t.content[0]));
   for (let i = 0; i < text.length; i++) {
+    if (!firsts.has(text[i])) continue;
     const special = tok.specialTokenAt(text, i);
-    if (special && special.content.length > 0) {
-      found = { end: i + special.content.length, content: special.content };
-      i += special.content.length - 1;
-    }
+    if (!special || special.content.length === 0) continue;
+    found.push({ end: i + special.content.length, content: special.content });
+    i += special.content.length - 1;
   }
   return found;
+}
+
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+/**
+ * The end-of-turn token of an answer rendered as the last turn (`turn`: the text after the prompt): the first
+ * special token the template writes there, i.e. one the answer's own text does not account for. An answer that
+ * spells that very token cannot be told apart from it and is reported.
+ */
+function endOfTurn(
+  tok: ModelTokenizer,
+  turn: string,
+  content: string,
+  where: string,
+): { end: number; content: string } | undefined {
+  const specials = specialTokensIn(tok, turn);
+  const written = specials.find((t) => occurrences(turn, t.content) > occurrences(content, t.content));
+  if (written && content.includes(written.content))
+    throw new ChatTemplateError(
+      `${where}: the answer contains ${written.content}, the special token the chat template ends it with; remove it`,
+    );
+  return written;
 }
 
 /** Character span of every assistant turn of `messages` in `text` (their full render), in order. */
@@ -75,15 +98,13 @@ export function assistantTurnSpans(tok: ModelTokenizer, text: string, messages: 
     if (!upTo.startsWith(prompt))
       throw new ChatTemplateError(`${where}: the chat template renders the answer in a way the masker cannot follow`);
     const turn = upTo.slice(start);
-    const eot = lastSpecialEnd(tok, turn);
+    const eot = endOfTurn(tok, turn, m.content, where);
     if (text.startsWith(upTo)) {
       spans.push({ start, end: start + (eot ? eot.end : turn.trimEnd().length) });
       return;
     }
     // The template renders this turn differently once later messages follow (Qwen3 drops earlier reasoning).
     if (!eot) throw new ChatTemplateError(`${where}: the chat template ends the answer without an end-of-turn token`);
-    if (m.content.includes(eot.content))
-      throw new ChatTemplateError(`${where}: the answer contains the end-of-turn token ${eot.content}; remove it`);
     const at = text.indexOf(eot.content, start);
     if (at < 0) throw new ChatTemplateError(`${where}: its end-of-turn token is missing from the rendered template`);
     spans.push({ start, end: at + eot.content.length });

@@ -77,7 +77,7 @@ describe('Qwen3 reasoning rows', () => {
 
   test('an earlier answer that spells the end-of-turn token cannot be located and is reported', () => {
     expect(() => encodeChat(qwen3, [u('x'), a('a<|im_end|>b'), u('y'), a('z')], 'answers')).toThrow(
-      /contains the end-of-turn token <\|im_end\|>/,
+      /contains <\|im_end\|>, the special token the chat template ends it with/,
     );
   });
 
