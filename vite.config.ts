@@ -50,6 +50,18 @@ export default defineConfig({
       {
         extends: true,
         test: {
+          // Real consumers as judges (transformers.js, real tokenizers; llama.cpp): `npm test`'s judges stage.
+          name: 'judges',
+          include: ['test/judges/**/*.test.ts'],
+          environment: 'node',
+          fileParallelism: false,
+          testTimeout: 300_000,
+          hookTimeout: 180_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.e2e.test.ts'],
           environment: 'node',
