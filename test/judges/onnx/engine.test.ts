@@ -12,27 +12,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { importDataset } from '../../src/data/import.ts';
-import { filesFromPaths } from '../../src/data/node-files.ts';
-import { loadTokenizer } from '../../src/data/tokenizer.ts';
-import { peftConfigJson, peftWeights } from '../../src/formats/peft.ts';
-import { fusePhi3Adapter } from '../../src/formats/phi3-fuse.ts';
-import type { GpuRuntime } from '../../src/gpu/runtime.ts';
-import { trainConfig } from '../../src/schema/train.ts';
-import { adapterFromLora } from '../../src/train/adapter.ts';
-import { TrainingSession } from '../../src/train/session.ts';
-import { generate } from '../../src/model/generate.ts';
-import { stopTokenIds } from '../../src/model/generation-config.ts';
-import { loadModel } from '../../src/model/loader.ts';
-import { loadPeftDir } from '../../src/model/lora-peft-node.ts';
-import { ModelEngine } from '../../src/model/model.ts';
-import { parseModelConfig } from '../../src/model/config.ts';
-import { NodeFolderModelSource } from '../../src/model/source-node.ts';
-import { compareClose, expectClose } from '../harness/allclose.ts';
-import { testRuntime } from '../harness/device.ts';
-import { TOLERANCES } from '../harness/tolerances.ts';
-import { makeTinyModel } from '../fixtures/make-models.ts';
-import { argmaxRows, emptyCache, makeTinyGemma, runStep } from '../fixtures/onnx-run.ts';
+import { importDataset } from '../../../src/data/import.ts';
+import { filesFromPaths } from '../../../src/data/node-files.ts';
+import { loadTokenizer } from '../../../src/data/tokenizer.ts';
+import { peftConfigJson, peftWeights } from '../../../src/formats/peft.ts';
+import { fusePhi3Adapter } from '../../../src/formats/phi3-fuse.ts';
+import type { GpuRuntime } from '../../../src/gpu/runtime.ts';
+import { trainConfig } from '../../../src/schema/train.ts';
+import { adapterFromLora } from '../../../src/train/adapter.ts';
+import { TrainingSession } from '../../../src/train/session.ts';
+import { generate } from '../../../src/model/generate.ts';
+import { stopTokenIds } from '../../../src/model/generation-config.ts';
+import { loadModel } from '../../../src/model/loader.ts';
+import { loadPeftDir } from '../../../src/model/lora-peft-node.ts';
+import { ModelEngine } from '../../../src/model/model.ts';
+import { parseModelConfig } from '../../../src/model/config.ts';
+import { NodeFolderModelSource } from '../../../src/model/source-node.ts';
+import { compareClose, expectClose } from '../../harness/allclose.ts';
+import { testRuntime } from '../../harness/device.ts';
+import { TOLERANCES } from '../../harness/tolerances.ts';
+import { makeTinyModel } from '../../fixtures/make-models.ts';
+import { argmaxRows, emptyCache, makeTinyGemma, runStep } from '../../fixtures/onnx-run.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -133,7 +133,7 @@ describe('ONNX export: onnxruntime and transformers.js against the engine', () =
       const rt = await testRuntime();
       await trainAdapter(rt, arch, modelDir, adapterDir);
       const onnxDir = join(root, `onnx-${arch}`);
-      const { command: exportCmd } = await import('../../src/cli/commands/export.ts');
+      const { command: exportCmd } = await import('../../../src/cli/commands/export.ts');
       expect(
         await exportCmd.run([
           '--adapter',
@@ -169,7 +169,7 @@ describe('ONNX export: onnxruntime and transformers.js against the engine', () =
       const engine = await engineLogits(rt, modelDir, adapterDir, seq, `logits-${arch}`);
       if (arch === 'llama') {
         // The command itself once (with its own GPU runtime): the same numbers.
-        const { command: logitsCmd } = await import('../../src/cli/commands/logits.ts');
+        const { command: logitsCmd } = await import('../../../src/cli/commands/logits.ts');
         const file = join(root, `logits-${arch}.json`);
         const argv = ['--model', modelDir, '--adapter', adapterDir, '--tokens', seq.join(','), '--out', file];
         expect(await logitsCmd.run(argv)).toBe(0);
