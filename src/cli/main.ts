@@ -3,6 +3,7 @@
  * Each command lives in `src/cli/commands/<name>.ts` and exports `run(argv): Promise<number>` (exit code).
  */
 import { commands } from './commands/index.ts';
+import { exitAfterOutput } from './exit.ts';
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
@@ -18,9 +19,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: unknown) => {
     process.stderr.write(`error: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    exitAfterOutput(1);
   },
 );
