@@ -23,15 +23,16 @@ import {
   type TokenStats,
 } from '../schema/dataset.ts';
 import { planSources, type Skipped, type SourcePlan } from './detect.ts';
-import { toImportFile, type ImportInput } from './inputs.ts';
+import { isUnreadable, normalizePath, toImportFile, type ImportFile, type ImportInput } from './inputs.ts';
 import { readJsonSource, type RowSourceOptions } from './json-source.ts';
 import { readProblemFolders } from './problem-folders.ts';
 import { readRawText } from './raw-text.ts';
 import { finalize, problem, withSystemPrompt, type ParsedRecord } from './records.ts';
 import type { RowFormat } from './rows.ts';
 import { assignSplits, dedupe, type Duplicate } from './split.ts';
-import type { SourceResult } from './source.ts';
-import { readCsvSource, readParquetSource } from './table-sources.ts';
+import { emptySummary, type SourceResult } from './source.ts';
+import { readCsvSource } from './csv-source.ts';
+import { readParquetSource } from './parquet-source.ts';
 import { lengthPass, windowText } from './tokenize.ts';
 import type { ModelTokenizer } from './tokenizer.ts';
 
@@ -112,6 +113,33 @@ async function readPlan(
   }
 }
 
+/** An error from reading a file (it vanished, changed or may not be read), not from what it holds. */
+function isReadError(err: unknown): boolean {
+  if (typeof DOMException !== 'undefined' && err instanceof DOMException)
+    return ['NotReadableError', 'NotFoundError', 'NotAllowedError', 'SecurityError', 'AbortError'].includes(err.name);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+/** Reads a source; one whose file cannot be read is reported (the other sources are still read). */
+async function readPlanOrReport(
+  plan: SourcePlan,
+  settings: ImportSettings,
+  onBytes: (path: string, n: number, rows: number) => void,
+): Promise<SourceResult[]> {
+  try {
+    return await readPlan(plan, settings, onBytes);
+  } catch (err) {
+    if (!isReadError(err)) throw err;
+    const path = plan.kind === 'problem_folders' ? (plan.files[0]?.path ?? '') : plan.file.path;
+    const container = plan.kind === 'rows' ? plan.container : plan.kind === 'raw_text' ? 'text' : 'folder';
+    const why = err instanceof Error ? err.message : String(err);
+    const summary = { ...emptySummary(path, container), problems: 1 };
+    const reason = `the file could not be read (${why}); was it changed or removed while importing?`;
+    return [{ records: [], problems: [problem(path, null, 'read_error', reason)], summary }];
+  }
+}
+
 function systemPromptFor(format: SourceFormat | null, settings: ImportSettings): string {
   if (settings.systemPrompt !== undefined) return settings.systemPrompt;
   return format === 'problem_folders' ? ASP_EXPERT_SYSTEM_PROMPT : '';
@@ -158,7 +186,7 @@ export async function importDataset(
     });
 
   for (const plan of planned.plans) {
-    for (const result of await readPlan(plan, settings, report)) {
+    for (const result of await readPlanOrReport(plan, settings, report)) {
       sources.push(result.summary);
       for (const p of result.problems) problems.push(p);
       const system = systemPromptFor(result.summary.format, settings);

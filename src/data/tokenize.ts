@@ -83,7 +83,9 @@ export function windowText(record: ParsedText, maxLength: number, tok: ModelToke
     for (let at = 0; at < text.length;) {
       let next = Math.min(text.length, at + width);
       if (next < text.length) {
-        const cut = Math.max(text.lastIndexOf(' ', next), text.lastIndexOf('\n', next));
+        // The last space or line end inside the window (searched back to the window's start only).
+        let cut = next;
+        while (cut > at && text.charCodeAt(cut) !== 0x20 && text.charCodeAt(cut) !== 0x0a) cut--;
         if (cut > at) next = cut + 1;
       }
       push(text.slice(at, next), at);

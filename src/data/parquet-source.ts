@@ -1,57 +1,15 @@
 /**
- * Tabular sources with a column mapping: CSV/TSV through papaparse, Parquet through hyparquet.
- * Rows are objects keyed by column name and go through the same row reader as JSON rows.
+ * Parquet sources through hyparquet (CSV/TSV are in csv-source.ts): rows are objects keyed by
+ * column name and go through the same row reader as JSON rows; only the byte ranges hyparquet asks
+ * for are read.
  */
-import Papa from 'papaparse';
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
-import { LineIndex, readText } from './decode.ts';
 import type { ImportFile } from './inputs.ts';
-import { extension } from './inputs.ts';
-import { skipSpace } from './json-array.ts';
 import { problem } from './records.ts';
 import { RowSink, type RowSourceOptions } from './json-source.ts';
-import { decodeFailure, type SourceResult } from './source.ts';
+import type { SourceResult } from './source.ts';
 
 const PARQUET_BATCH_ROWS = 5000;
-
-export async function readCsvSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
-  const container = extension(file.path) === 'tsv' || extension(file.path) === 'tab' ? 'tsv' : 'csv';
-  let text: string;
-  let encoding: string;
-  try {
-    ({ text, encoding } = await readText(file));
-  } catch (err) {
-    return decodeFailure(file.path, container, err);
-  }
-  const sink = new RowSink(file.path, opts);
-  if (text.trim() === '') {
-    sink.problems.push(problem(file.path, null, 'empty_file', 'empty file: no header and no rows'));
-    return sink.result(container, encoding);
-  }
-  const lines = new LineIndex(text);
-  // Rows start where the previous one ended; the first one after the header line.
-  let prevEnd = text.indexOf('\n') + 1;
-  let rows = 0;
-  Papa.parse<Record<string, string>>(text, {
-    header: true,
-    delimiter: container === 'tsv' ? '\t' : '',
-    skipEmptyLines: 'greedy',
-    dynamicTyping: false,
-    step(result) {
-      const line = lines.lineAt(skipSpace(text, prevEnd));
-      prevEnd = result.meta.cursor;
-      rows++;
-      const fatal = result.errors.find((e) => e.type === 'Quotes' || e.code === 'TooManyFields');
-      if (fatal) {
-        sink.problems.push(problem(file.path, line, 'csv_error', `CSV: ${fatal.message}`));
-        return;
-      }
-      sink.add(result.data, line);
-    },
-  });
-  if (rows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'only a header line, no rows'));
-  return sink.result(container, encoding);
-}
 
 /** hyparquet's file interface over an ImportFile (reads only the byte ranges it asks for). */
 function asyncBuffer(file: ImportFile): AsyncBuffer {
