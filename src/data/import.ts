@@ -160,9 +160,16 @@ export async function importDataset(
 ): Promise<ImportResult> {
   const settings = ImportSettingsSchema.parse(settingsInput);
   const tok = options.tokenizer ?? null;
-  const files = [...inputs].map(toImportFile);
+  const all = [...inputs];
+  const files: ImportFile[] = [];
+  const unreadable: Skipped[] = [];
+  for (const input of all) {
+    if (isUnreadable(input)) unreadable.push({ path: normalizePath(input.path), reason: input.unreadable });
+    else files.push(toImportFile(input));
+  }
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
   const planned = planSources(files, settings.format);
+  planned.skipped.push(...unreadable);
   const problems: Problem[] = [...planned.problems];
   const sources: SourceSummary[] = [];
   const warnings: string[] = [];
