@@ -81,6 +81,8 @@ export interface ImportResult {
   settings: ImportSettings;
   /** True when nothing was reported: every row of every file was imported. */
   complete: boolean;
+  /** Why there is nothing to train on, when no record is left (null otherwise). */
+  refusal: string | null;
 }
 
 const ROW_FORMATS = new Set<SourceFormat>(['chat', 'prompt_completion', 'alpaca', 'text', 'pairs']);
@@ -233,6 +235,7 @@ export async function importDataset(
   let tokens: TokenStats | null = null;
   const dropped: DroppedRow[] = [];
   let noTrainedTokens = 0;
+  let untrainable = 0;
   let droppedTooLong = 0;
   let truncated = 0;
   let systemFolded = 0;
@@ -254,6 +257,9 @@ export async function importDataset(
           reason: `no answer token left after truncating to ${settings.maxLength} tokens`,
         });
     }
+    for (const r of pass.untrainable)
+      problems.push(problem(r.source.file, r.source.line, 'no_trained_tokens', NO_TRAINED_TOKEN_ROW));
+    untrainable = pass.untrainable.length;
     droppedTooLong = pass.droppedTooLong.length;
     noTrainedTokens = pass.droppedNoTrained.length;
     truncated = pass.truncated;
@@ -288,6 +294,7 @@ export async function importDataset(
       droppedTooLong,
       truncated,
       noTrainedTokens,
+      untrainable,
       systemPromptAdded,
       systemFolded,
       train: count('train'),
@@ -301,5 +308,21 @@ export async function importDataset(
     warnings,
     settings,
     complete: problems.length === 0,
+    refusal: records.length > 0 ? null : refusalOf(rowsRead, untrainable),
   };
+}
+
+const NO_TRAINED_TOKEN_ROW =
+  "the chat template renders no answer for this row, so it has no token to train on (the model's template may be empty or leave out assistant messages)";
+
+/** Why an import that read rows yields nothing to train on. */
+function refusalOf(rowsRead: number, untrainable: number): string {
+  if (untrainable > 0)
+    return (
+      `none of the ${untrainable} rows has a token to train on: the model's chat template renders no assistant answer ` +
+      '(it is empty or leaves out assistant messages). Choose a model whose chat template writes the answers, or give the ' +
+      'tokenizer a working chat_template'
+    );
+  if (rowsRead > 0) return 'every row was left out (see the problems and the rows dropped for their length)';
+  return 'no row could be read from these files (see the problems and the skipped files)';
 }
