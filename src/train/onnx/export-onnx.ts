@@ -16,6 +16,7 @@ import type { AdapterTensors } from '../adapter.ts';
 import { checkAdapterFitsModel } from '../exports.ts';
 import { adapterScaling, COPIED_FILE, copyFile, type FileSink, type MergeProgress } from '../merge.ts';
 import { buildDecoderGraph, type OnnxAdapterMode, type OnnxVariant } from './decoder-graph.ts';
+import { transformersJsSnippet } from './snippet.ts';
 import { OnnxExportError, OnnxWeights } from './weights.ts';
 
 export { OnnxExportError };
@@ -66,22 +67,6 @@ async function writeBytes(sink: FileSink, name: string, bytes: Uint8Array): Prom
     throw err;
   }
   await f.close();
-}
-
-/** The usage snippet shown on the Export page and in the README (transformers.js from a local folder). */
-export function transformersJsSnippet(folder: string, dtype = 'q4'): string {
-  return `import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
-
-env.allowRemoteModels = false;
-env.localModelPath = '/models/'; // the folder that holds ${folder}/
-const tokenizer = await AutoTokenizer.from_pretrained('${folder}');
-const model = await AutoModelForCausalLM.from_pretrained('${folder}', { dtype: '${dtype}', device: 'webgpu' });
-const inputs = tokenizer.apply_chat_template([{ role: 'user', content: 'Hello!' }], {
-  add_generation_prompt: true,
-  return_dict: true,
-});
-const out = await model.generate({ ...inputs, max_new_tokens: 128, do_sample: false });
-console.log(tokenizer.decode(out[0].slice(inputs.input_ids.dims[1]), { skip_special_tokens: true }));`;
 }
 
 function readme(base: string, adapter: AdapterTensors | null, mode: OnnxAdapterMode, variants: OnnxVariant[]): string {
