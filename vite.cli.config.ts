@@ -3,6 +3,7 @@
  *   main.js           the CLI (`npm run cli -- …`)
  *   bench-kernels.js  the kernel benchmark (`npm run bench:kernels`)
  *   bench-train.js    the training benchmark (`npm run bench:train`)
+ *   fuzz.js           the fuzzer (`npm run fuzz`, test/fuzz/main.ts)
  */
 import { defineConfig } from 'vite';
 import base from './vite.config.ts';
@@ -17,7 +18,12 @@ export default defineConfig({
     emptyOutDir: true,
     sourcemap: true,
     rollupOptions: {
-      input: { main: 'src/cli/main.ts', 'bench-kernels': 'bench/kernels.ts', 'bench-train': 'bench/train.ts' },
+      input: {
+        main: 'src/cli/main.ts',
+        'bench-kernels': 'bench/kernels.ts',
+        'bench-train': 'bench/train.ts',
+        fuzz: 'test/fuzz/main.ts',
+      },
       output: { entryFileNames: '[name].js' },
     },
   },

@@ -4,7 +4,9 @@
  *   0. setup: Debian's chromium (for the browser tests and its SwiftShader Vulkan driver) and libvulkan1
  *      (the loader Dawn opens), installed with apt when missing and running as root;
  *   1. lint (prettier --check), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
- *   5. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
+ *   5. judges: real consumers judging our outputs (transformers.js + real tokenizers; llama.cpp), within their own
+ *      time budget (JUDGES_BUDGET_S, default 900 s: past it the stage is stopped and fails),
+ *   6. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
  * Every stage runs; the exit code is non-zero if any failed. The last line sums the tests:
  *   "tests: N passed, N failed".
  * Flags: --only=unit,gpu,... to run some stages; extra arguments after `--` go to vitest.
@@ -30,8 +32,13 @@ function log(msg) {
   process.stdout.write(`\n=== ${msg}\n`);
 }
 
-function run(cmd, argv, env = {}) {
-  const r = spawnSync(cmd, argv, { stdio: 'inherit', env: { ...process.env, ...env } });
+function run(cmd, argv, env = {}, timeoutSeconds = 0) {
+  const r = spawnSync(cmd, argv, {
+    stdio: 'inherit',
+    env: { ...process.env, ...env },
+    ...(timeoutSeconds > 0 ? { timeout: timeoutSeconds * 1000, killSignal: 'SIGTERM' } : {}),
+  });
+  if (r.error?.code === 'ETIMEDOUT') console.error(`stopped: over the stage's time budget of ${timeoutSeconds} s`);
   return r.status ?? 1;
 }
 
@@ -62,13 +69,14 @@ function setup() {
 }
 
 /** Runs one vitest project with a JSON report, so the totals can be summed at the end. */
-function vitest(project, env = {}) {
+function vitest(project, env = {}, budgetSeconds = 0) {
   const out = join(reports, `${project}.json`);
   rmSync(out, { force: true });
+  // vitest itself as the child (not through npx), so a stage stopped for its budget stops vitest and its workers
   const code = run(
-    'npx',
+    process.execPath,
     [
-      'vitest',
+      join(root, 'node_modules', 'vitest', 'vitest.mjs'),
       'run',
       '--project',
       project,
@@ -78,6 +86,7 @@ function vitest(project, env = {}) {
       ...vitestExtra,
     ],
     env,
+    budgetSeconds,
   );
   let passed = 0;
   let failed = 0;
@@ -115,6 +124,7 @@ const stages = [
   },
   { name: 'unit', run: () => vitest('unit') },
   { name: 'gpu', run: () => vitest('gpu', gpuEnv) },
+  { name: 'judges', run: () => vitest('judges', gpuEnv, Number(process.env.JUDGES_BUDGET_S ?? 900)) },
   { name: 'e2e', run: () => vitest('e2e', gpuEnv) },
 ];
 

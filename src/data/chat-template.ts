@@ -1,10 +1,16 @@
 /**
  * Chat templates: the Jinja `chat_template` of tokenizer_config.json (or chat_template.jinja),
  * rendered with @huggingface/jinja (trim_blocks and lstrip_blocks on, `raise_exception` and
- * `strftime_now` defined) the way transformers' `apply_chat_template` renders it.
+ * `strftime_now` defined) the way Python transformers' `apply_chat_template` renders it — with
+ * Python's `strip/lstrip/rstrip(chars)` and `trim` (jinja-python.ts), which the library gets wrong.
+ *
+ * Templates that refuse a system turn (Gemma 2, Gemma 1) get it folded into the first user turn
+ * the way Gemma 3's own template does; `renderFolded` is the one place that decides it, for
+ * training, evaluation and sampling alike.
  */
 import { Template } from '@huggingface/jinja';
 import type { Message } from '../schema/dataset.ts';
+import { PYTHON_STRING_GLOBALS, pythonStrip, pythonStringTemplate } from './jinja-python.ts';
 
 export class ChatTemplateError extends Error {
   constructor(message: string) {
@@ -61,7 +67,7 @@ export class ChatTemplate {
     private readonly tokens: TemplateTokens,
   ) {
     try {
-      this.template = new Template(source);
+      this.template = pythonStringTemplate(new Template(source));
     } catch (err) {
       throw new ChatTemplateError(
         `cannot parse the chat template: ${err instanceof Error ? err.message : String(err)}`,
@@ -73,6 +79,7 @@ export class ChatTemplate {
   render(messages: Message[], opts: RenderOptions = {}): string {
     try {
       return this.template.render({
+        ...PYTHON_STRING_GLOBALS,
         ...this.tokens,
         ...opts.extra,
         messages: messages.map((m) => ({ role: m.role, content: m.content })),
@@ -84,16 +91,43 @@ export class ChatTemplate {
   }
 }
 
+/** A rendered conversation and the messages it was rendered from (the folded ones when a fold was needed). */
+export interface RenderedChat {
+  text: string;
+  messages: Message[];
+  /** True when the template refused the system turn and it was folded into the first user turn. */
+  systemFolded: boolean;
+}
+
 /**
- * Templates that refuse a system turn (Gemma 2) get it folded into the first user turn,
- * separated by a blank line — what Gemma 3's own template does.
+ * Gemma 3's template folds a leading system message into the first user turn: the user turn's text
+ * is `system + '\n\n' + user.strip()` (the system text as it is, the user text trimmed the Python
+ * way). Gemma 2 and Gemma 1 refuse a system turn instead; this gives their templates the same
+ * folded first user message. Their templates `trim` every content once more, so the only difference
+ * left from Gemma 3's text is a system prompt that starts with whitespace: Gemma 2 strips it.
+ * Null when there is nothing to fold (no leading system message, or no user message right after it).
  */
 export function foldSystemIntoFirstUser(messages: Message[]): Message[] | null {
-  if (messages[0]?.role !== 'system') return null;
-  const rest = messages.slice(1);
-  const firstUser = rest.findIndex((m) => m.role === 'user');
-  if (firstUser < 0) return null;
-  return rest.map((m, i) =>
-    i === firstUser ? { role: 'user', content: `${messages[0]!.content}\n\n${m.content}` } : m,
-  );
+  const [system, first, ...rest] = messages;
+  if (system?.role !== 'system' || first?.role !== 'user') return null;
+  return [{ role: 'user', content: `${system.content}\n\n${pythonStrip(first.content, null)}` }, ...rest];
+}
+
+/**
+ * Renders a conversation; when the template refuses it (a ChatTemplateError) and it starts with a
+ * system message, renders the fold of foldSystemIntoFirstUser instead. Throws the template's
+ * original error when folding does not help.
+ */
+export function renderFolded(template: ChatTemplate, messages: Message[], opts: RenderOptions = {}): RenderedChat {
+  try {
+    return { text: template.render(messages, opts), messages, systemFolded: false };
+  } catch (err) {
+    const folded = err instanceof ChatTemplateError ? foldSystemIntoFirstUser(messages) : null;
+    if (!folded) throw err;
+    try {
+      return { text: template.render(folded, opts), messages: folded, systemFolded: true };
+    } catch {
+      throw err;
+    }
+  }
 }

@@ -117,6 +117,14 @@ function systemPromptFor(format: SourceFormat | null, settings: ImportSettings):
   return format === 'problem_folders' ? ASP_EXPERT_SYSTEM_PROMPT : '';
 }
 
+/** The import report's note on system turns folded for a template that refuses them. */
+export function systemFoldNote(n: number): string {
+  return (
+    `the model's chat template has no system role, so in ${n} conversation${n === 1 ? '' : 's'} the system message ` +
+    `was folded into the first user turn (the system text, a blank line, then the user's text), the way Gemma 3's template does it`
+  );
+}
+
 export async function importDataset(
   inputs: Iterable<ImportInput>,
   settingsInput: ImportSettingsInput = {},
@@ -192,6 +200,7 @@ export async function importDataset(
   let noTrainedTokens = 0;
   let droppedTooLong = 0;
   let truncated = 0;
+  let systemFolded = 0;
   if (tok) {
     const { pass, failures } = lengthPass(tok, parsed, settings, (done, total) =>
       options.onProgress?.({ phase: 'tokenize', done, total }),
@@ -213,6 +222,8 @@ export async function importDataset(
     droppedTooLong = pass.droppedTooLong.length;
     noTrainedTokens = pass.droppedNoTrained.length;
     truncated = pass.truncated;
+    systemFolded = pass.systemFolded;
+    if (systemFolded > 0) warnings.push(systemFoldNote(systemFolded));
     tokens = pass.stats;
     parsed = pass.kept;
   }
@@ -243,6 +254,7 @@ export async function importDataset(
       truncated,
       noTrainedTokens,
       systemPromptAdded,
+      systemFolded,
       train: count('train'),
       valid: count('valid'),
       test: count('test'),

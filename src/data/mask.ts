@@ -1,18 +1,24 @@
 /**
  * Loss masks from the rendered chat template.
  *
- * 1. Render the conversation twice: once with each message's content replaced by a unique marker,
- *    once for real. The markers give the template's fixed text around every message; walking the
- *    real render with it gives each message's exact character span, even when the template trims
- *    content (Llama 3, Gemma) or adds text of its own (Qwen's default system prompt).
- * 2. A trained span is an assistant message's content plus the special token that directly
- *    follows it (the end-of-turn token: <|im_end|>, <|eot_id|>, <end_of_turn>).
+ * 1. Render the conversation (folding a system turn the template refuses, chat-template.ts).
+ * 2. Locate each assistant turn by rendering prefixes of the conversation, never by replacing or
+ *    searching for its content (templates branch on content: Qwen3 rewrites `<think>…</think>`):
+ *    - it starts where the prompt for it ends: the render of the messages before it with the
+ *      generation prompt, which must be a prefix of the whole render;
+ *    - it ends with the end-of-turn token: the first special token the template writes after that
+ *      prompt when the turn is the last message (an answer that spells it is reported). Where the render up
+ *      to this turn is a prefix of the whole render, that is its position; where it is not (Qwen3
+ *      drops the reasoning of earlier turns), it is the first occurrence of that token after the start.
+ *    The trained span is what the model writes after the generation prompt, through the end-of-turn
+ *    token: the answer as the template renders it (trimmed by Llama 3 and Gemma, with its
+ *    `<think>` block for Qwen3's last turn) plus `<|im_end|>` / `<|eot_id|>` / `<end_of_turn>`.
  * 3. Tokenize the whole render; a token is trained when its bytes overlap a trained span.
  *    Token byte ranges come from aligning token bytes with the text (token-bytes.ts); when that is
  *    impossible the render is tokenized span by span instead, which keeps the mask exact.
  */
 import type { MaskMode, Message } from '../schema/dataset.ts';
-import { ChatTemplateError, foldSystemIntoFirstUser } from './chat-template.ts';
+import { ChatTemplateError } from './chat-template.ts';
 import { utf8Offsets } from './token-bytes.ts';
 import type { ModelTokenizer } from './tokenizer.ts';
 
@@ -30,7 +36,7 @@ export interface EncodedExample {
 export interface EncodedChat extends EncodedExample {
   /** The rendered conversation. */
   text: string;
-  /** Character spans of each assistant turn (content + end-of-turn token), in order. */
+  /** Character spans of each assistant turn (what the model writes after the prompt + end-of-turn token), in order. */
   assistantSpans: Span[];
   /** The spans that are trained under the mask mode. */
   trainedSpans: Span[];
@@ -40,63 +46,69 @@ export interface EncodedChat extends EncodedExample {
   systemFolded: boolean;
 }
 
-const MARK_OPEN = '\uE000';
-const MARK_CLOSE = '\uE001';
-
-interface Rendered {
-  text: string;
-  messages: Message[];
-  systemFolded: boolean;
+/** Every special token in `text`, in order, with its end (exclusive). */
+function specialTokensIn(tok: ModelTokenizer, text: string): { end: number; content: string }[] {
+  const found: { end: number; content: string }[] = [];
+  const firsts = new Set(tok.specialAdded.map((t) => t.content[0]));
+  for (let i = 0; i < text.length; i++) {
+    if (!firsts.has(text[i])) continue;
+    const special = tok.specialTokenAt(text, i);
+    if (!special || special.content.length === 0) continue;
+    found.push({ end: i + special.content.length, content: special.content });
+    i += special.content.length - 1;
+  }
+  return found;
 }
 
-function renderBoth(tok: ModelTokenizer, messages: Message[]): { real: Rendered; marked: string } {
-  const attempt = (msgs: Message[]) => ({
-    real: tok.renderChat(msgs),
-    marked: tok.renderChat(msgs.map((m, i) => ({ role: m.role, content: `${MARK_OPEN}${i}${MARK_CLOSE}` }))),
+const occurrences = (text: string, part: string) => text.split(part).length - 1;
+
+/**
+ * The end-of-turn token of an answer rendered as the last turn (`turn`: the text after the prompt): the first
+ * special token the template writes there, i.e. one the answer's own text does not account for. An answer that
+ * spells that very token cannot be told apart from it and is reported.
+ */
+function endOfTurn(
+  tok: ModelTokenizer,
+  turn: string,
+  content: string,
+  where: string,
+): { end: number; content: string } | undefined {
+  const specials = specialTokensIn(tok, turn);
+  const written = specials.find((t) => occurrences(turn, t.content) > occurrences(content, t.content));
+  if (written && content.includes(written.content))
+    throw new ChatTemplateError(
+      `${where}: the answer contains ${written.content}, the special token the chat template ends it with; remove it`,
+    );
+  return written;
+}
+
+/** Character span of every assistant turn of `messages` in `text` (their full render), in order. */
+export function assistantTurnSpans(tok: ModelTokenizer, text: string, messages: Message[]): Span[] {
+  const spans: Span[] = [];
+  messages.forEach((m, i) => {
+    if (m.role !== 'assistant') return;
+    const where = `message ${i + 1} (an answer)`;
+    const prompt = tok.renderChat(messages.slice(0, i), { addGenerationPrompt: true });
+    if (!text.startsWith(prompt))
+      throw new ChatTemplateError(
+        `${where}: the chat template's prompt for it differs from how it renders the conversation, so the answer cannot be located`,
+      );
+    const start = prompt.length;
+    const upTo = tok.renderChat(messages.slice(0, i + 1));
+    if (!upTo.startsWith(prompt))
+      throw new ChatTemplateError(`${where}: the chat template renders the answer in a way the masker cannot follow`);
+    const turn = upTo.slice(start);
+    const eot = endOfTurn(tok, turn, m.content, where);
+    if (text.startsWith(upTo)) {
+      spans.push({ start, end: start + (eot ? eot.end : turn.trimEnd().length) });
+      return;
+    }
+    // The template renders this turn differently once later messages follow (Qwen3 drops earlier reasoning).
+    if (!eot) throw new ChatTemplateError(`${where}: the chat template ends the answer without an end-of-turn token`);
+    const at = text.indexOf(eot.content, start);
+    if (at < 0) throw new ChatTemplateError(`${where}: its end-of-turn token is missing from the rendered template`);
+    spans.push({ start, end: at + eot.content.length });
   });
-  try {
-    const r = attempt(messages);
-    return { real: { text: r.real, messages, systemFolded: false }, marked: r.marked };
-  } catch (err) {
-    const folded = err instanceof ChatTemplateError ? foldSystemIntoFirstUser(messages) : null;
-    if (!folded) throw err;
-    const r = attempt(folded);
-    return { real: { text: r.real, messages: folded, systemFolded: true }, marked: r.marked };
-  }
-}
-
-/** Character span of every message in the real render (null for messages the template omits). */
-export function messageSpans(real: string, marked: string, messages: Message[]): (Span | null)[] {
-  const pieces: { fixed: string; index: number | null }[] = [];
-  const re = new RegExp(`${MARK_OPEN}(\\d+)${MARK_CLOSE}`, 'g');
-  let last = 0;
-  const seen = new Set<number>();
-  for (let m = re.exec(marked); m; m = re.exec(marked)) {
-    const index = Number(m[1]);
-    if (seen.has(index)) throw new ChatTemplateError(`the chat template renders message ${index + 1} twice`);
-    seen.add(index);
-    pieces.push({ fixed: marked.slice(last, m.index), index });
-    last = m.index + m[0].length;
-  }
-  pieces.push({ fixed: marked.slice(last), index: null });
-  const spans: (Span | null)[] = messages.map(() => null);
-  let pos = 0;
-  for (let k = 0; k < pieces.length; k++) {
-    const { fixed, index } = pieces[k]!;
-    if (!real.startsWith(fixed, pos))
-      throw new ChatTemplateError('the chat template renders message contents in a way the masker cannot follow');
-    pos += fixed.length;
-    if (index === null) break;
-    const content = messages[index]!.content;
-    const next = pieces[k + 1]!.fixed;
-    const candidates = [...new Set([content, content.trim(), content.trimStart(), content.trimEnd()])];
-    const fit = candidates.find((c) => real.startsWith(c, pos) && real.startsWith(next, pos + c.length));
-    if (fit === undefined)
-      throw new ChatTemplateError(`cannot find message ${index + 1} in the rendered chat template`);
-    spans[index] = { start: pos, end: pos + fit.length };
-    pos += fit.length;
-  }
-  if (pos !== real.length) throw new ChatTemplateError('the rendered chat template has unexpected trailing text');
   return spans;
 }
 
@@ -107,19 +119,12 @@ export function encodeChat(
   mode: MaskMode,
   opts: { strategy?: 'offsets' | 'segments' } = {},
 ): EncodedChat {
-  const { real, marked } = renderBoth(tok, messages);
-  const text = real.text;
-  const spans = messageSpans(text, marked, real.messages);
-  const assistantSpans: Span[] = [];
-  real.messages.forEach((m, i) => {
-    const span = spans[i];
-    if (m.role !== 'assistant' || !span) return;
-    const eot = tok.specialTokenAt(text, span.end);
-    assistantSpans.push({ start: span.start, end: span.end + (eot ? eot.content.length : 0) });
-  });
+  const rendered = tok.renderChatFolded(messages);
+  const text = rendered.text;
+  const assistantSpans = assistantTurnSpans(tok, text, rendered.messages);
   const trainedSpans =
     mode === 'all' ? [{ start: 0, end: text.length }] : mode === 'last' ? assistantSpans.slice(-1) : assistantSpans;
-  const base = { text, assistantSpans, trainedSpans, systemFolded: real.systemFolded };
+  const base = { text, assistantSpans, trainedSpans, systemFolded: rendered.systemFolded };
   if (opts.strategy !== 'segments') {
     const ids = tok.encode(text, false);
     const offsets = tok.byteOffsets(ids, text);

@@ -16,7 +16,7 @@ export function encodeRecord(
   tok: ModelTokenizer,
   record: ParsedRecord | DatasetRecord,
   mask: MaskMode,
-): EncodedExample {
+): EncodedExample & { systemFolded?: boolean } {
   return record.kind === 'chat' ? encodeChat(tok, record.messages, mask) : encodeText(tok, record.text);
 }
 
@@ -143,6 +143,8 @@ export interface LengthPass {
   droppedTooLong: ParsedRecord[];
   droppedNoTrained: ParsedRecord[];
   truncated: number;
+  /** Records whose system turn was folded into the first user turn (the template refuses a system role). */
+  systemFolded: number;
 }
 
 /** Counts tokens of every record, applies the over-length policy and computes the statistics. */
@@ -161,15 +163,17 @@ export function lengthPass(
   let trainedTokens = 0;
   let overLength = 0;
   let truncated = 0;
+  let systemFolded = 0;
   records.forEach((record, i) => {
     if (i % 256 === 0) onProgress?.(i, records.length);
-    let example: EncodedExample;
+    let example: ReturnType<typeof encodeRecord>;
     try {
       example = encodeRecord(tok, record, settings.mask);
     } catch (err) {
       failures.push({ record, reason: err instanceof Error ? err.message : String(err) });
       return;
     }
+    if (example.systemFolded) systemFolded++;
     const n = example.ids.length;
     lengths.push(n);
     if (n > settings.maxLength) overLength++;
@@ -199,5 +203,5 @@ export function lengthPass(
     truncated,
     histogram: histogram(lengths, settings.maxLength),
   };
-  return { pass: { kept, stats, droppedTooLong, droppedNoTrained, truncated }, failures };
+  return { pass: { kept, stats, droppedTooLong, droppedNoTrained, truncated, systemFolded }, failures };
 }

@@ -5,7 +5,13 @@
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 import type { Message } from '../schema/dataset.ts';
-import { ChatTemplate, pickChatTemplate, type RenderOptions } from './chat-template.ts';
+import {
+  ChatTemplate,
+  pickChatTemplate,
+  renderFolded,
+  type RenderedChat,
+  type RenderOptions,
+} from './chat-template.ts';
 import { alignTokenBytes, TokenByteMap, type TokenizerJsonLike } from './token-bytes.ts';
 
 export interface TokenizerFiles {
@@ -95,8 +101,20 @@ export class ModelTokenizer {
 
   /** Renders a conversation with the chat template. */
   renderChat(messages: Message[], opts?: RenderOptions): string {
+    return this.chatTemplate().render(messages, opts);
+  }
+
+  /**
+   * Renders a conversation, folding a system turn the template refuses into the first user turn
+   * (chat-template.ts `renderFolded`): what training, evaluation and sampling all render.
+   */
+  renderChatFolded(messages: Message[], opts?: RenderOptions): RenderedChat {
+    return renderFolded(this.chatTemplate(), messages, opts);
+  }
+
+  private chatTemplate(): ChatTemplate {
     if (!this.template) throw new Error('this tokenizer has no chat template');
-    return this.template.render(messages, opts);
+    return this.template;
   }
 
   /** The special added token that `text` starts with at `index`, if any (longest match). */

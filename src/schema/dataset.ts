@@ -176,6 +176,8 @@ export const ImportCountsSchema = z.object({
   truncated: z.number().int(),
   noTrainedTokens: z.number().int(),
   systemPromptAdded: z.number().int(),
+  /** Conversations whose system turn the chat template refuses (Gemma 2): folded into the first user turn. */
+  systemFolded: z.number().int().default(0),
   train: z.number().int(),
   valid: z.number().int(),
   test: z.number().int(),

@@ -82,7 +82,7 @@ const DEFAULT_CHUNK_BYTES = 16 * 1024 ** 2;
 const MERGEABLE: readonly SafetensorsDtype[] = ['F32', 'F16', 'BF16'];
 
 /** Files copied unchanged next to the weights: the config, tokenizer, chat template and license files. */
-const COPIED_FILE =
+export const COPIED_FILE =
   /^(config\.json|generation_config\.json|tokenizer[^/]*|special_tokens_map\.json|added_tokens\.json|vocab\.(json|txt)|merges\.txt|chat_template\.(jinja|json)|(LICENSE|NOTICE|USE_POLICY)[^/]*)$/i;
 
 /** `model-00001-of-00004.safetensors`, as transformers names shards. */
@@ -95,19 +95,25 @@ export function adapterScaling(e: Pick<AdapterTensors, 'alpha' | 'rank' | 'rslor
   return e.rslora ? e.alpha / Math.sqrt(e.rank) : e.alpha / e.rank;
 }
 
-interface SourceTensor {
+/** One stored tensor of a model folder and the file it is in. */
+export interface SourceTensor {
   info: SafetensorsTensorInfo;
   source: ModelByteSource;
   bytes: number;
 }
 
-interface Opened {
+/** Every tensor of a safetensors model folder (single or sharded), with the open files (close them with closeAll). */
+export interface OpenedWeights {
   tensors: SourceTensor[];
   sources: ModelByteSource[];
   metadata: Record<string, string> | null;
 }
 
-async function openWeights(source: ModelSource): Promise<Opened> {
+/**
+ * Opens the safetensors files of a model folder. Refuses GGUF-only folders and, unless `allowFused` (the caller
+ * handles phi3's fused qkv_proj / gate_up_proj itself), Phi-3.
+ */
+export async function openWeights(source: ModelSource, allowFused = false): Promise<OpenedWeights> {
   const layout = await detectLayout(source);
   if (layout.kind === 'gguf') {
     throw new MergeError(
@@ -116,7 +122,7 @@ async function openWeights(source: ModelSource): Promise<Opened> {
     );
   }
   const desc = parseModelConfig(layout.config);
-  if (desc.fused)
+  if (desc.fused && !allowFused)
     throw new MergeError(
       "Merging into Phi-3's fused projections (qkv_proj, gate_up_proj) is not supported yet; export the adapter as PEFT (it holds the fused adapters) and merge it with PeftModel.merge_and_unload().",
     );
@@ -155,7 +161,7 @@ async function openWeights(source: ModelSource): Promise<Opened> {
   return { tensors, sources, metadata };
 }
 
-async function closeAll(sources: ModelByteSource[]): Promise<void> {
+export async function closeAll(sources: ModelByteSource[]): Promise<void> {
   for (const s of sources) await s.close?.().catch(() => undefined);
 }
 
@@ -271,7 +277,7 @@ export function mergeRows(
 }
 
 /** Opens `name`, runs `fn` on it and closes it; on an error the file is aborted (when the sink can) and the error rethrown. */
-async function writeFile<T>(sink: FileSink, name: string, fn: (out: SinkFile) => Promise<T>): Promise<T> {
+export async function writeFile<T>(sink: FileSink, name: string, fn: (out: SinkFile) => Promise<T>): Promise<T> {
   const out = await sink.open(name);
   let value: T;
   try {
@@ -288,7 +294,8 @@ function check(opts: MergeOptions): void {
   if (opts.cancelled?.()) throw new DOMException('The merge was cancelled.', 'AbortError');
 }
 
-async function copyFile(
+/** Copies one file of the model folder into `out`, `chunk` bytes at a time. */
+export async function copyFile(
   source: ModelSource,
   name: string,
   out: SinkFile,

@@ -13,7 +13,6 @@
  * take turns through a queue (base, adapter, base, …), so GPU work never overlaps and the two streams advance
  * together; each engine gets its own name for its KV cache so one side finishing never frees the other's.
  */
-import { ChatTemplateError, foldSystemIntoFirstUser } from '../data/chat-template.ts';
 import { type ModelTokenizer, loadTokenizer } from '../data/tokenizer.ts';
 import type { PeftAdapter } from '../formats/peft.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -196,17 +195,16 @@ export function promptIds(tokenizer: ModelTokenizer, prompt: string, system?: st
         { role: 'user', content: prompt },
       ]
     : [{ role: 'user', content: prompt }];
+  let text: string;
   try {
-    return tokenizer.encode(tokenizer.renderChat(messages, { addGenerationPrompt: true }), false);
+    text = tokenizer.renderChatFolded(messages, { addGenerationPrompt: true }).text;
   } catch (err) {
-    const folded = err instanceof ChatTemplateError ? foldSystemIntoFirstUser(messages) : null;
-    if (!folded)
-      throw new HintedError(
-        `The model's chat template failed: ${(err as Error).message}`,
-        'Try without a system prompt.',
-      );
-    return tokenizer.encode(tokenizer.renderChat(folded, { addGenerationPrompt: true }), false);
+    throw new HintedError(
+      `The model's chat template failed: ${(err as Error).message}`,
+      'Try without a system prompt.',
+    );
   }
+  return tokenizer.encode(text, false);
 }
 
 /** Runs async steps one at a time, in the order they were asked for. */

@@ -284,6 +284,26 @@ describe('Data section in Chromium', () => {
     await context.close();
   });
 
+  it('says on the import report when a system turn was folded for a template without a system role (Gemma)', async () => {
+    const model = join(tmp, 'tiny-gemma-model');
+    mkdirSync(model, { recursive: true });
+    const tokFiles = buildFixtureTokenizer('gemma');
+    writeFileSync(join(model, 'tokenizer.json'), JSON.stringify(tokFiles.tokenizer));
+    writeFileSync(join(model, 'tokenizer_config.json'), JSON.stringify(tokFiles.config));
+    writeFileSync(join(model, 'config.json'), '{}');
+    const expected = await importFixture('chatml_presplit', {}, { tokenizer: new ModelTokenizer(tokFiles) });
+    expect(expected.counts.systemFolded).toBe(12);
+
+    const { context, page, errors } = await openData(browser);
+    await page.setInputFiles('[data-testid="tokenizer-input"]', model);
+    await importFolder(page, datasetPath('chatml_presplit'));
+    await page.waitForSelector('[data-testid="count-system-folded"]');
+    expect(await page.locator('[data-testid="count-system-folded"]').innerText()).toContain('12');
+    expect(await page.locator('.note', { hasText: 'folded into the first user turn' }).count()).toBe(1);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
   it('streams a 20 MB JSONL in the worker with progress while the page stays responsive, and cancels', async () => {
     const file = join(tmp, 'medium.jsonl');
     const { rows, size } = await writeChatJsonl(file, 20 * 1024 * 1024);

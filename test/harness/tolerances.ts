@@ -166,4 +166,38 @@ export const TOLERANCES = {
    * order. A misplaced block moved logits by 7.8 (max abs), 1.7 norm-wise.
    */
   phi3_fused_reload: { atol: 2e-5, rtol: 2e-5, normRel: 5e-6 },
+  /**
+   * The exported ONNX decoder (f32) run by onnxruntime-node on the CPU against the float64 reference model, tiny models
+   * of every architecture with an adapter on every projection (test/judges/onnx/reference.test.ts): the same math in
+   * f32 with MLAS' summation order; logits O(1–5). Measured over 4 seeds: ≤ 1.2e-5 abs, ≤ 1.4e-6 norm-wise. A graph bug
+   * (a missed norm, a wrong RoPE half, a mask off by one) moves logits by O(0.1–1).
+   */
+  onnx_vs_reference_f32: { atol: 5e-5, rtol: 5e-5, normRel: 5e-6 },
+  /**
+   * Step-by-step decoding with past_key_values fed back against the full pass, both onnxruntime f32: the same values
+   * through reductions of other shapes (softmax over 1 row instead of 20, matmuls of M = 1); measured ≤ 1.7e-5 abs,
+   * ≤ 1.7e-6 norm-wise over 4 seeds. A cache bug (wrong position, a lost token) moves logits by O(0.1–1).
+   */
+  onnx_kv_steps: { atol: 5e-5, rtol: 5e-5, normRel: 5e-6 },
+  /**
+   * The f16 variant (f16 weights, projections, RoPE, attention products and KV cache; f32 norms, softmax, residual) against
+   * the f32 variant: f16 rounding (2⁻¹¹ relative) of every weight and activation, compounded over 2–3 layers; measured
+   * ≤ 1.9e-2 abs, ≤ 2.6e-3 norm-wise over 4 seeds. Element-wise bound loose on purpose: the norm-wise bound is the check.
+   */
+  onnx_f16_vs_f32: { atol: 0.1, rtol: 0, normRel: 6e-3 },
+  /**
+   * The q4 variant (MatMulNBits 4-bit blocks of 32, asymmetric; an untied head quantized too) against the f32 variant:
+   * each weight off by up to half a step (range/30) in rows of only 2–4 blocks (C = 64), compounded over every projection
+   * of 2–3 layers; measured 0.21–0.58 norm-wise, ≤ 4.4 abs over 4 seeds. Wrong packing (nibble order, zero points,
+   * scales) gives garbage (≥ 1 norm-wise); test/judges/onnx/q4.test.ts checks the packing exactly. The argmax check is
+   * made where the logits are decided, on a trained adapter (test/judges/onnx/engine.test.ts).
+   */
+  onnx_q4_vs_f32: { atol: 5, rtol: 0, normRel: 0.8 },
+  /**
+   * The exported ONNX decoder (f32, adapter merged) in onnxruntime-node against the engine with the same PEFT adapter
+   * applied unmerged on the GPU (test/judges/onnx/engine.test.ts; what `cli logits --adapter` computes), trained
+   * adapters on every architecture: f32 both, other summation orders, xW' versus xW + s·(xA)B; logits O(1–10).
+   * Measured ≤ 6.8e-6 abs, ≤ 5.3e-7 norm-wise; as tight as trainer_f32.
+   */
+  onnx_vs_engine_f32: { atol: 3e-5, rtol: 3e-5, normRel: 3e-6 },
 } satisfies Record<string, Tolerance>;

@@ -157,6 +157,9 @@ export function ResultCard({
         {counts.systemPromptAdded > 0 && (
           <Stat label="System prompt added" value={counts.systemPromptAdded} testId="count-system" />
         )}
+        {counts.systemFolded > 0 && (
+          <Stat label="System turn folded into user" value={counts.systemFolded} testId="count-system-folded" />
+        )}
         {counts.droppedTooLong + counts.noTrainedTokens > 0 && (
           <Stat
             label="Too long, left out"

@@ -1,8 +1,9 @@
 /**
- * `npm run cli -- export --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged [--dtype f32|f16|bf16]
- *  [--shard-size BYTES] --out DIR` converts a PEFT adapter folder: to another adapter format (the model is read for
- * its config only: layer count, architecture, heads), or merged into the model's safetensors weights (streamed,
- * shard by shard). Prints a JSON summary of the files written.
+ * `npm run cli -- export --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged|onnx [--dtype f32|f16|bf16]
+ *  [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate] --out DIR` converts a PEFT adapter
+ * folder: to another adapter format (the model is read for its config only: layer count, architecture, heads), merged
+ * into the model's safetensors weights (streamed, shard by shard), or into an ONNX model folder that transformers.js
+ * and onnxruntime-web run (src/train/onnx/). Prints a JSON summary of the files written.
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -21,6 +22,7 @@ import {
   exportMergedModel,
   type FileSink,
 } from '../../train/exports.ts';
+import { exportOnnxModel, ONNX_VARIANTS, type OnnxVariant } from '../../train/onnx/export-onnx.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
@@ -93,10 +95,21 @@ export function nodeFolderSink(dir: string): FileSink {
   };
 }
 
-const FORMATS = ['peft', 'mlx', 'gguf', 'merged'] as const satisfies readonly ExportFormat[];
+const FORMATS = ['peft', 'mlx', 'gguf', 'merged', 'onnx'] as const satisfies readonly (ExportFormat | 'onnx')[];
+
+/** `--variants f32,q4` → the ONNX variants, checked. */
+function variantsFlag(text: string | undefined): OnnxVariant[] {
+  if (text === undefined) return ['f32'];
+  const list = text.split(',').map((v) => v.trim()) as OnnxVariant[];
+  const bad = list.filter((v) => !ONNX_VARIANTS.includes(v));
+  if (bad.length > 0 || list.length === 0)
+    throw new Error(`--variants: ${bad.join(', ') || '(none)'} is not one of ${ONNX_VARIANTS.join(', ')}`);
+  return list;
+}
 
 export const command: CliCommand = {
-  summary: 'convert a PEFT adapter to peft (f16/bf16), mlx, gguf (llama.cpp LoRA), or merge it into the model',
+  summary:
+    'convert a PEFT adapter to peft (f16/bf16), mlx, gguf (llama.cpp LoRA), merge it into the model, or export the model with it as ONNX',
   async run(argv) {
     const args = parseArgs(argv);
     const adapterDir = stringFlag(args, 'adapter');
@@ -104,7 +117,7 @@ export const command: CliCommand = {
     const out = stringFlag(args, 'out');
     if (!adapterDir || !modelDir || !out || !args.flags.has('format')) {
       throw new Error(
-        'export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES]',
+        'export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged|onnx --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate]',
       );
     }
     const format = choiceFlag(args, 'format', FORMATS, 'peft');
@@ -114,7 +127,21 @@ export const command: CliCommand = {
     const desc = await describeSource(source);
     const started = performance.now();
     let files: { name: string; bytes: number }[];
-    if (format === 'merged') {
+    if (format === 'onnx') {
+      const variants = variantsFlag(stringFlag(args, 'variants'));
+      const adapterMode = choiceFlag(args, 'adapter-mode', ['merged', 'separate'] as const, 'merged');
+      await mkdir(out, { recursive: true });
+      let last = '';
+      const result = await exportOnnxModel(source, adapter, nodeFolderSink(out), {
+        variants,
+        adapterMode,
+        onProgress: (p) => {
+          if (p.file !== last) process.stderr.write(`writing ${p.file} (${p.bytesTotal} bytes of tensors)\n`);
+          last = p.file;
+        },
+      });
+      files = result.files;
+    } else if (format === 'merged') {
       if (args.flags.has('dtype'))
         process.stderr.write('note: --dtype is ignored for merged weights: each weight keeps its stored dtype\n');
       const shardBytes = numberFlag(args, 'shard-size');
@@ -141,7 +168,7 @@ export const command: CliCommand = {
     }
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ format, dtype: format === 'merged' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
+      `${JSON.stringify({ format, dtype: format === 'merged' || format === 'onnx' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
     );
     return 0;
   },
