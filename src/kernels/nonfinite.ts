@@ -5,14 +5,21 @@
  * checkpoint that holds any, naming the tensor.
  */
 import source from '../../shaders/nonfinite.wgsl';
-import { packParams } from '../gpu/params.ts';
 import { readU32, writeBuffer } from '../gpu/readback.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { linearGrid } from './grid.ts';
 
-export const NONFINITE_SHADER = defineShader('nonfinite', source);
+export const NONFINITE_SHADER = defineShader('nonfinite', source, {
+  n_words: 'u32',
+  halves: 'u32',
+  exp_shift: 'u32',
+  exp_mask: 'u32',
+  exp_limit: 'u32',
+  slot: 'u32',
+  first_element: 'u32',
+});
 
 export type ScanType = 'f32' | 'f16' | 'bf16';
 /** Exponent field [shift, mask, limit]: a field ≥ limit is NaN, ±Inf or |x| ≥ 2^40 (f16 cannot get that large). */
@@ -89,15 +96,15 @@ export class NonFiniteScan {
         label: `nonfinite ${r.label}`,
         pipeline: this.pipeline,
         buffers: [{ buffer: r.buffer, offset: byte, size }, this.result],
-        params: packParams([
-          ['u32', words],
-          ['u32', perWord === 2 ? 1 : 0],
-          ['u32', EXPONENT[r.type][0]],
-          ['u32', EXPONENT[r.type][1]],
-          ['u32', EXPONENT[r.type][2]],
-          ['u32', slot],
-          ['u32', (byte / 4) * perWord],
-        ]),
+        params: NONFINITE_SHADER.params.pack({
+          n_words: words,
+          halves: perWord === 2 ? 1 : 0,
+          exp_shift: EXPONENT[r.type][0],
+          exp_mask: EXPONENT[r.type][1],
+          exp_limit: EXPONENT[r.type][2],
+          slot,
+          first_element: (byte / 4) * perWord,
+        }),
         workgroups: linearGrid(Math.ceil(words / WG), limits.maxComputeWorkgroupsPerDimension),
       });
     }
