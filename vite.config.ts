@@ -18,6 +18,9 @@ const isolation = {
   'Cross-Origin-Embedder-Policy': 'require-corp',
 };
 
+/** `npm run test:seeds` (scripts/test-seeds.mjs): the random-seed sweep's runner repeats each test with fresh seeds. */
+const seedSweep = process.env.TEST_SEED_SWEEP ? { runner: './test/harness/seed-runner.ts' } : {};
+
 export default defineConfig({
   plugins: [wgsl()],
   oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
@@ -33,6 +36,7 @@ export default defineConfig({
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          ...seedSweep,
         },
       },
       {
@@ -41,6 +45,7 @@ export default defineConfig({
           name: 'gpu',
           include: ['test/kernels/**/*.test.ts'],
           environment: 'node',
+          ...seedSweep,
           // SwiftShader already spreads each dispatch over every core; one file at a time.
           fileParallelism: false,
           testTimeout: 300_000,

@@ -31,7 +31,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 
-var<workgroup> red: array<f32, WG>;
+#include "common/workgroup_sum.wgsl"
 
 // Update: one invocation per parameter element.
 // Bindings: param [n] (read_write), grad [n] (read), m [n] (read_write), v [n] (read_write),
@@ -75,13 +75,8 @@ fn grad_norm_forward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
     let g = norm_grad[i];
     s = fma(g, g, s);
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { red[lid] += red[lid + k]; }
-    workgroupBarrier();
-  }
-  if (lid == 0u) { partials[params.partial_offset + wid.x] = red[0]; }
+  let total = workgroup_sum(s, lid);
+  if (lid == 0u) { partials[params.partial_offset + wid.x] = total; }
 }
 
 // Gradient norm, pass 2: norm = grad_scale · √(Σ partials), clip = min(1, max_norm / (norm + 1e-6)) (1 when
@@ -95,14 +90,9 @@ fn grad_norm_forward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
 fn grad_norm_forward_finalize(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   for (var i = lid; i < params.count; i += WG) { s += partials_in[i]; }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var k = WG / 2u; k > 0u; k >>= 1u) {
-    if (lid < k) { red[lid] += red[lid + k]; }
-    workgroupBarrier();
-  }
+  let total = workgroup_sum(s, lid);
   if (lid == 0u) {
-    let norm = params.grad_scale * sqrt(red[0]);
+    let norm = params.grad_scale * sqrt(total);
     var clip = 1.0;
     if (params.max_norm > 0.0) { clip = min(1.0, params.max_norm / (norm + 1e-6)); }
     stats_out[0] = norm;

@@ -29,6 +29,8 @@ const NEG_BIG: f32 = -3.0e38;
 var<workgroup> red_m: array<f32, WG>;
 var<workgroup> red_s: array<f32, WG>;
 
+#include "common/workgroup_sum.wgsl"
+
 fn capped(l: f32) -> f32 {
   if (params.softcap > 0.0) {
     // |l / c| ≥ 10 already rounds tanh to ±1 in f32; the clamp keeps exp-based tanh away from overflow.
@@ -129,14 +131,9 @@ fn cross_entropy_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_wor
 fn cross_entropy_forward_reduce(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   for (var t = lid; t < params.rows; t += WG) { s += losses_in[t]; }
-  red_s[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) { red_s[lid] += red_s[lid + stride]; }
-    workgroupBarrier();
-  }
+  let sum = workgroup_sum(s, lid);
   if (lid == 0u) {
-    var total = red_s[0] * params.scale;
+    var total = sum * params.scale;
     if (params.accumulate == 1u) { total += loss_out[0]; }
     loss_out[0] = total;
   }

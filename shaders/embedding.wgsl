@@ -18,14 +18,6 @@ const FMT_BF16: u32 = 2u;
 const FMT_Q8_0: u32 = 3u;
 const FMT_Q4_0: u32 = 4u;
 
-// bitsandbytes' NF4 code book (FORMATS.md), indexed by the 4-bit code.
-const NF4_CODE = array<f32, 16>(
-  -1.0, -0.6961928009986877, -0.5250730514526367, -0.39491748809814453,
-  -0.28444138169288635, -0.18477343022823334, -0.09105003625154495, 0.0,
-  0.07958029955625534, 0.16093020141124725, 0.24611230194568634, 0.33791524171829224,
-  0.44070982933044434, 0.5626170039176941, 0.7229568362236023, 1.0,
-);
-
 struct Params {
   n: u32,      // N: tokens (rows of out)
   c: u32,      // C: hidden size (row length of the table and of out)
@@ -41,23 +33,11 @@ struct Params {
 @group(0) @binding(3) var<storage, read> data: array<u32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-// Exact f16 → f32 from the 16 low bits of h (integer decode: subnormals survive flush-to-zero hardware).
-fn f16_bits_to_f32(h: u32) -> f32 {
-  let e = (h >> 10u) & 0x1fu;
-  let m = h & 0x3ffu;
-  var v: f32;
-  if (e == 0u) {
-    v = f32(m) * 5.9604644775390625e-8; // m · 2^-24, exact
-  } else if (e == 31u) {
-    v = bitcast<f32>(0x7f800000u | (m << 13u));
-  } else {
-    v = bitcast<f32>(((e + 112u) << 23u) | (m << 13u));
-  }
-  return select(v, -v, (h & 0x8000u) != 0u);
-}
+#include "common/half.wgsl"
+#include "common/nf4.wgsl"
 
 fn half_at(i: u32) -> u32 {
-  return (data[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu;
+  return half_of_word(data[i >> 1u], i & 1u);
 }
 
 fn byte_at(i: u32) -> u32 {
@@ -65,7 +45,7 @@ fn byte_at(i: u32) -> u32 {
 }
 
 fn f16_scale(b: u32) -> f32 {
-  return f16_bits_to_f32((scales[b >> 1u] >> ((b & 1u) * 16u)) & 0xffffu);
+  return f16_bits_to_f32(half_of_word(scales[b >> 1u], b & 1u));
 }
 
 // Element (r, col) of the chunk (r relative to row0), decoded exactly to f32.
@@ -76,7 +56,7 @@ fn table_value(r: u32, col: u32) -> f32 {
   } else if (FMT == FMT_F16) {
     return f16_bits_to_f32(half_at(e));
   } else if (FMT == FMT_BF16) {
-    return bitcast<f32>(half_at(e) << 16u);
+    return bf16_bits_to_f32(half_at(e));
   } else if (FMT == FMT_Q8_0) {
     let q = bitcast<i32>(byte_at(e) << 24u) >> 24u; // sign-extended int8
     return f32(q) * f16_scale(e / 32u);

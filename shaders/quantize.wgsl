@@ -42,26 +42,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> scales: array<u32>;
 @group(0) @binding(3) var<storage, read_write> quants: array<u32>;
 
-fn f16_bits_to_f32(h: u32) -> f32 {
-  let e = (h >> 10u) & 0x1fu;
-  let m = h & 0x3ffu;
-  var v: f32;
-  if (e == 0u) {
-    v = f32(m) * 5.9604644775390625e-8; // m · 2^-24, exact
-  } else if (e == 31u) {
-    v = bitcast<f32>(0x7f800000u | (m << 13u));
-  } else {
-    v = bitcast<f32>(((e + 112u) << 23u) | (m << 13u));
-  }
-  return select(v, -v, (h & 0x8000u) != 0u);
-}
+#include "common/half.wgsl"
 
 // Element e of this dispatch's source as f32 (f16 and bf16 widen exactly).
 fn load_src(e: u32) -> f32 {
   if (params.src_format == SRC_F32) { return bitcast<f32>(src[e]); }
-  let half = (src[e >> 1u] >> ((e & 1u) * 16u)) & 0xffffu;
+  let half = half_of_word(src[e >> 1u], e & 1u);
   if (params.src_format == SRC_F16) { return f16_bits_to_f32(half); }
-  return bitcast<f32>(half << 16u);
+  return bf16_bits_to_f32(half);
 }
 
 // A product whose bits pass through an XOR with a runtime zero: the value is unchanged, but it can no longer be

@@ -25,7 +25,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> params: Params;
 
-var<workgroup> red: array<f32, WG>;
+#include "common/workgroup_sum.wgsl"
 
 fn row_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
   return wid.x + wid.y * nwg.x;
@@ -34,19 +34,6 @@ fn row_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
 fn gain(wc: f32) -> f32 {
   if (params.gemma == 1u) { return 1.0 + wc; }
   return wc;
-}
-
-// Sum of `v` over the workgroup; every invocation gets the total. Must be called in uniform control flow.
-fn workgroup_sum(v: f32, lid: u32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var s = WG / 2u; s > 0u; s >>= 1u) {
-    if (lid < s) { red[lid] += red[lid + s]; }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
 }
 
 // Forward: y[n, c] = x[n, c] · rstd[n] · g[c],  rstd[n] = rsqrt(Σ_c x[n, c]² / C + eps).

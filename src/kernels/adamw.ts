@@ -6,13 +6,27 @@
  *                the clip factor that gradNorm left on the GPU
  */
 import source from '../../shaders/adamw.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, requireFloats } from './grid.ts';
 
-export const ADAMW_SHADER = defineShader('adamw', source);
+export const ADAMW_SHADER = defineShader('adamw', source, {
+  count: 'u32',
+  lr: 'f32',
+  beta1: 'f32',
+  beta2: 'f32',
+  eps: 'f32',
+  weight_decay: 'f32',
+  bc1: 'f32',
+  bc2_sqrt: 'f32',
+  one_minus_beta1: 'f32',
+  one_minus_beta2: 'f32',
+  grad_scale: 'f32',
+  has_clip: 'u32',
+  partial_offset: 'u32',
+  max_norm: 'f32',
+});
 
 const WG = 256;
 /** Upper bound on the workgroups (and so partial slots) of one buffer's sum-of-squares pass. */
@@ -39,23 +53,23 @@ interface AllParams {
 function params(p: AllParams): ArrayBuffer {
   const h = p.hyper ?? { lr: 0, beta1: 0, beta2: 0, eps: 0, weightDecay: 0 };
   const t = p.step ?? 1;
-  return packParams([
-    ['u32', p.count],
-    ['f32', h.lr],
-    ['f32', h.beta1],
-    ['f32', h.beta2],
-    ['f32', h.eps],
-    ['f32', h.weightDecay],
+  return ADAMW_SHADER.params.pack({
+    count: p.count,
+    lr: h.lr,
+    beta1: h.beta1,
+    beta2: h.beta2,
+    eps: h.eps,
+    weight_decay: h.weightDecay,
     // Bias corrections in float64, rounded once to f32.
-    ['f32', 1 - h.beta1 ** t],
-    ['f32', Math.sqrt(1 - h.beta2 ** t)],
-    ['f32', 1 - h.beta1],
-    ['f32', 1 - h.beta2],
-    ['f32', p.gradScale ?? 1],
-    ['u32', p.hasClip ? 1 : 0],
-    ['u32', p.partialOffset ?? 0],
-    ['f32', p.maxNorm ?? 0],
-  ]);
+    bc1: 1 - h.beta1 ** t,
+    bc2_sqrt: Math.sqrt(1 - h.beta2 ** t),
+    one_minus_beta1: 1 - h.beta1,
+    one_minus_beta2: 1 - h.beta2,
+    grad_scale: p.gradScale ?? 1,
+    has_clip: p.hasClip ? 1 : 0,
+    partial_offset: p.partialOffset ?? 0,
+    max_norm: p.maxNorm ?? 0,
+  });
 }
 
 export interface AdamwArgs extends AdamwHyper {

@@ -8,13 +8,22 @@
  * per token (non-decreasing along each row: `segmentIdsFromLengths`). Head dims 1..256, any value.
  */
 import source from '../../shaders/attention.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, requireFloats } from './grid.ts';
 
-export const ATTENTION_SHADER = defineShader('attention', source);
+export const ATTENTION_SHADER = defineShader('attention', source, {
+  B: 'u32',
+  T: 'u32',
+  H: 'u32',
+  Hkv: 'u32',
+  group: 'u32',
+  window: 'u32',
+  has_segments: 'u32',
+  scale: 'f32',
+  softcap: 'f32',
+});
 
 /** Largest head dim: each invocation keeps ⌈⌈D/4⌉/TPR⌉ ≤ 8 vec4 of output columns in registers (TPR = 8). */
 export const MAX_HEAD_DIM = 256;
@@ -186,18 +195,17 @@ function resolved(s: AttentionShape): { scale: number; window: number; softcap: 
 
 function params(s: AttentionShape): ArrayBuffer {
   const { scale, window, softcap } = resolved(s);
-  return packParams([
-    ['u32', s.B],
-    ['u32', s.T],
-    ['u32', s.H],
-    ['u32', s.Hkv],
-    ['u32', s.H / s.Hkv],
-    ['u32', window >= s.T ? 0 : window], // a window of T or more masks nothing
-
-    ['u32', s.segments ? 1 : 0],
-    ['f32', scale],
-    ['f32', softcap],
-  ]);
+  return ATTENTION_SHADER.params.pack({
+    B: s.B,
+    T: s.T,
+    H: s.H,
+    Hkv: s.Hkv,
+    group: s.H / s.Hkv,
+    window: window >= s.T ? 0 : window, // a window of T or more masks nothing
+    has_segments: s.segments ? 1 : 0,
+    scale,
+    softcap,
+  });
 }
 
 async function tiled(

@@ -10,13 +10,23 @@
  * The scratch `partials` holds `attentionDecodePartialFloats` floats; no float atomics anywhere.
  */
 import source from '../../shaders/attention_decode.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, nextPow2, requireFloats } from './grid.ts';
 
-export const ATTENTION_DECODE_SHADER = defineShader('attention_decode', source);
+export const ATTENTION_DECODE_SHADER = defineShader('attention_decode', source, {
+  n: 'u32',
+  H: 'u32',
+  Hkv: 'u32',
+  group: 'u32',
+  p0: 'u32',
+  window: 'u32',
+  chunk: 'u32',
+  splits: 'u32',
+  scale: 'f32',
+  softcap: 'f32',
+});
 
 /** Largest head dim (the accumulators of BR·⌈D/4⌉ (row, vec4) pairs live in registers, MAX_PAIRS per invocation). */
 export const DECODE_MAX_HEAD_DIM = 256;
@@ -190,18 +200,18 @@ export async function attentionDecode(
       `attention decode: ${plan.splits} chunks of ${plan.chunk} keys exceed the scratch's ${maxSplits}`,
     );
   requireFloats('attention decode partials', a.partials, plan.splits * a.n * a.H * (a.D + 2));
-  const params = packParams([
-    ['u32', a.n],
-    ['u32', a.H],
-    ['u32', a.Hkv],
-    ['u32', G],
-    ['u32', a.p0],
-    ['u32', window >= L ? 0 : window], // a window of L or more masks nothing
-    ['u32', plan.chunk],
-    ['u32', plan.splits],
-    ['f32', scale],
-    ['f32', softcap],
-  ]);
+  const params = ATTENTION_DECODE_SHADER.params.pack({
+    n: a.n,
+    H: a.H,
+    Hkv: a.Hkv,
+    group: G,
+    p0: a.p0,
+    window: window >= L ? 0 : window, // a window of L or more masks nothing
+    chunk: plan.chunk,
+    splits: plan.splits,
+    scale,
+    softcap,
+  });
   const split = await rt.pipelines.get({
     shader: ATTENTION_DECODE_SHADER,
     entryPoint: 'attention_decode_forward_split',

@@ -9,14 +9,22 @@
  * The head is frozen, so no dWout is computed.
  */
 import source from '../../shaders/cross_entropy.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, requireFloats } from './grid.ts';
 import { matmulBackwardInput, matmulForward } from './matmul.ts';
 
-export const CROSS_ENTROPY_SHADER = defineShader('cross_entropy', source);
+export const CROSS_ENTROPY_SHADER = defineShader('cross_entropy', source, {
+  rows: 'u32',
+  vocab: 'u32',
+  t0: 'u32',
+  softcap: 'f32',
+  scale: 'f32',
+  has_mask: 'u32',
+  write_grad: 'u32',
+  accumulate: 'u32',
+});
 
 /** The ignore index in `targets`: such tokens (and any target ≥ V) contribute neither loss nor gradient. */
 export const IGNORE_INDEX = 0xffffffff;
@@ -164,14 +172,14 @@ export async function crossEntropyLoss(rt: GpuRuntime, rec: Recorder, a: CrossEn
 }
 
 function params(a: CrossEntropyArgs, rows: number, V: number, t0: number, writeGrad: boolean): ArrayBuffer {
-  return packParams([
-    ['u32', rows],
-    ['u32', V],
-    ['u32', t0],
-    ['f32', a.softcap ?? 0],
-    ['f32', a.scale],
-    ['u32', a.mask ? 1 : 0],
-    ['u32', writeGrad ? 1 : 0],
-    ['u32', a.accumulateLoss ? 1 : 0],
-  ]);
+  return CROSS_ENTROPY_SHADER.params.pack({
+    rows,
+    vocab: V,
+    t0,
+    softcap: a.softcap ?? 0,
+    scale: a.scale,
+    has_mask: a.mask ? 1 : 0,
+    write_grad: writeGrad ? 1 : 0,
+    accumulate: a.accumulateLoss ? 1 : 0,
+  });
 }

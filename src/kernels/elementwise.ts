@@ -6,13 +6,12 @@
  *   scale                   y *= value
  */
 import source from '../../shaders/elementwise.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { linearGrid } from './grid.ts';
 
-export const ELEMENTWISE_SHADER = defineShader('elementwise', source);
+export const ELEMENTWISE_SHADER = defineShader('elementwise', source, { count: 'u32', value: 'f32' });
 
 export interface ElementwiseOptions {
   /** Invocations per workgroup (override WG). */
@@ -38,10 +37,7 @@ async function record(
     label: entryPoint,
     pipeline,
     buffers,
-    params: packParams([
-      ['u32', count],
-      ['f32', value],
-    ]),
+    params: ELEMENTWISE_SHADER.params.pack({ count, value }),
     workgroups: linearGrid(Math.ceil(count / WG), maxDim),
   });
 }

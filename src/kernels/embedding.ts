@@ -5,7 +5,6 @@
  * are frozen.
  */
 import source from '../../shaders/embedding.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
@@ -13,7 +12,14 @@ import { deviceGrid, requireFloats } from './grid.ts';
 import { bindingLimits, planRowChunks } from './weight-chunks.ts';
 import { type BaseWeight, type WeightFormat, isQuantWeight, validateWeight, weightArrays } from './weights.ts';
 
-export const EMBEDDING_SHADER = defineShader('embedding', source);
+export const EMBEDDING_SHADER = defineShader('embedding', source, {
+  n: 'u32',
+  c: 'u32',
+  row0: 'u32',
+  rows: 'u32',
+  vocab: 'u32',
+  scale: 'f32',
+});
 
 const FMT: Record<WeightFormat, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, nf4: 5 };
 
@@ -69,14 +75,14 @@ export async function embeddingForward(
       label: chunks.length > 1 ? `embedding_forward[rows ${chunk.row0}+${chunk.rows}]` : 'embedding_forward',
       pipeline,
       buffers: [{ buffer: a.ids, size: a.N * 4 }, scales!, data!, { buffer: a.out, size: a.N * a.C * 4 }],
-      params: packParams([
-        ['u32', a.N],
-        ['u32', a.C],
-        ['u32', chunk.row0],
-        ['u32', chunk.rows],
-        ['u32', w.rows],
-        ['f32', a.scale],
-      ]),
+      params: EMBEDDING_SHADER.params.pack({
+        n: a.N,
+        c: a.C,
+        row0: chunk.row0,
+        rows: chunk.rows,
+        vocab: w.rows,
+        scale: a.scale,
+      }),
       workgroups,
     });
   }

@@ -5,13 +5,12 @@
  *                                        first half gate, second half up); dgate_up written in that layout
  */
 import source from '../../shaders/glu.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid } from './grid.ts';
 
-export const GLU_SHADER = defineShader('glu', source);
+export const GLU_SHADER = defineShader('glu', source, { count: 'u32', width: 'u32', act: 'u32' });
 
 export type GluActivation = 'silu' | 'gelu_tanh';
 
@@ -37,11 +36,7 @@ async function record(
     label: `${entryPoint}(${s.act})`,
     pipeline,
     buffers,
-    params: packParams([
-      ['u32', count],
-      ['u32', s.I],
-      ['u32', s.act === 'gelu_tanh' ? 1 : 0],
-    ]),
+    params: GLU_SHADER.params.pack({ count, width: s.I, act: s.act === 'gelu_tanh' ? 1 : 0 }),
     workgroups: deviceGrid(rt, Math.ceil(count / WG)),
   });
 }

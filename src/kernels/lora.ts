@@ -8,13 +8,28 @@
  * Dropout masks are regenerated from (seed, moduleId, row n, column k) by a counter-based hash (see the shader header).
  */
 import source from '../../shaders/lora.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, nextPow2, requireFloats } from './grid.ts';
 
-export const LORA_SHADER = defineShader('lora', source);
+export const LORA_SHADER = defineShader('lora', source, {
+  n: 'u32',
+  k: 'u32',
+  m: 'u32',
+  r: 'u32',
+  split_len: 'u32',
+  split_out: 'u32',
+  scale: 'f32',
+  accumulate: 'u32',
+  dropout: 'u32',
+  seed: 'u32',
+  module_id: 'u32',
+  threshold: 'u32',
+  keep_scale: 'f32',
+  count: 'u32',
+  splits: 'u32',
+});
 
 export interface LoraShape {
   N: number;
@@ -119,23 +134,23 @@ interface Common {
 
 function params(s: LoraShape, d: LoraDropout | undefined, c: Common): ArrayBuffer {
   const on = d !== undefined && d.p > 0;
-  return packParams([
-    ['u32', s.N],
-    ['u32', s.K],
-    ['u32', s.M],
-    ['u32', s.R],
-    ['u32', c.splitLen ?? 0],
-    ['u32', c.splitOut ? 1 : 0],
-    ['f32', c.scale],
-    ['u32', c.accumulate ? 1 : 0],
-    ['u32', on ? 1 : 0],
-    ['u32', on ? d.seed >>> 0 : 0],
-    ['u32', on ? d.moduleId >>> 0 : 0],
-    ['u32', on ? dropoutThreshold(d.p) : 0],
-    ['f32', on ? 1 / (1 - d.p) : 1],
-    ['u32', c.count ?? 0],
-    ['u32', c.splits ?? 0],
-  ]);
+  return LORA_SHADER.params.pack({
+    n: s.N,
+    k: s.K,
+    m: s.M,
+    r: s.R,
+    split_len: c.splitLen ?? 0,
+    split_out: c.splitOut ? 1 : 0,
+    scale: c.scale,
+    accumulate: c.accumulate ? 1 : 0,
+    dropout: on ? 1 : 0,
+    seed: on ? d.seed >>> 0 : 0,
+    module_id: on ? d.moduleId >>> 0 : 0,
+    threshold: on ? dropoutThreshold(d.p) : 0,
+    keep_scale: on ? 1 / (1 - d.p) : 1,
+    count: c.count ?? 0,
+    splits: c.splits ?? 0,
+  });
 }
 
 async function skinny(

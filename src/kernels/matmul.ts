@@ -5,12 +5,21 @@
  *   backward_weight  dW[M, K] = dy[N, M]ᵀ · x[N, K]         (optionally accumulated into dW)
  */
 import source from '../../shaders/matmul.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 
-export const MATMUL_SHADER = defineShader('matmul', source);
+export const MATMUL_SHADER = defineShader('matmul', source, {
+  rows: 'u32',
+  cols: 'u32',
+  inner: 'u32',
+  a_row: 'u32',
+  a_inner: 'u32',
+  b_inner: 'u32',
+  b_col: 'u32',
+  accumulate: 'u32',
+  has_bias: 'u32',
+});
 
 /** Workgroup shape: each invocation computes a 4×4 block, so a workgroup covers (4·WG_Y) × (4·WG_X) outputs. */
 export interface MatmulTiles {
@@ -34,17 +43,17 @@ interface Strided {
 }
 
 function params(s: Strided): ArrayBuffer {
-  return packParams([
-    ['u32', s.rows],
-    ['u32', s.cols],
-    ['u32', s.inner],
-    ['u32', s.aRow],
-    ['u32', s.aInner],
-    ['u32', s.bInner],
-    ['u32', s.bCol],
-    ['u32', s.accumulate ? 1 : 0],
-    ['u32', s.hasBias ? 1 : 0],
-  ]);
+  return MATMUL_SHADER.params.pack({
+    rows: s.rows,
+    cols: s.cols,
+    inner: s.inner,
+    a_row: s.aRow,
+    a_inner: s.aInner,
+    b_inner: s.bInner,
+    b_col: s.bCol,
+    accumulate: s.accumulate ? 1 : 0,
+    has_bias: s.hasBias ? 1 : 0,
+  });
 }
 
 function workgroups(s: Strided, t: MatmulTiles): [number, number] {

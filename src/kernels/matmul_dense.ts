@@ -16,13 +16,14 @@ import {
   type WeightMatmulKernel,
   type WeightMatmulOptions,
   type WeightMatmulTiles,
+  WEIGHT_MATMUL_PARAMS,
   checkTiles,
   weightMatmulBackwardInput,
   weightMatmulForward,
 } from './weight-chunks.ts';
 import type { DenseWeight } from './weights.ts';
 
-export const MATMUL_DENSE_SHADER = defineShader('matmul_dense', source);
+export const MATMUL_DENSE_SHADER = defineShader('matmul_dense', source, WEIGHT_MATMUL_PARAMS);
 
 /** Workgroup shape: each invocation computes a 4×4 block, a workgroup (4·WG_Y) × (4·WG_X) outputs. */
 export const DEFAULT_DENSE_TILES: WeightMatmulTiles = { WG_X: 16, WG_Y: 16, TILE_K: 16 };

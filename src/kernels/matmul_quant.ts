@@ -16,13 +16,14 @@ import {
   type WeightMatmulKernel,
   type WeightMatmulOptions,
   type WeightMatmulTiles,
+  WEIGHT_MATMUL_PARAMS,
   checkTiles,
   weightMatmulBackwardInput,
   weightMatmulForward,
 } from './weight-chunks.ts';
 import type { QuantWeight } from './weights.ts';
 
-export const MATMUL_QUANT_SHADER = defineShader('matmul_quant', source);
+export const MATMUL_QUANT_SHADER = defineShader('matmul_quant', source, WEIGHT_MATMUL_PARAMS);
 
 /**
  * As matmul.wgsl: 64 × 64 outputs per workgroup, 16 deep (8 KiB of workgroup memory). A deeper TILE_K adds little

@@ -6,7 +6,6 @@
  * Sources and outputs larger than one binding are processed in row chunks.
  */
 import source from '../../shaders/quantize.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
@@ -21,7 +20,7 @@ import {
   weightArrays,
 } from './weights.ts';
 
-export const QUANTIZE_SHADER = defineShader('quantize', source);
+export const QUANTIZE_SHADER = defineShader('quantize', source, { blocks: 'u32', src_format: 'u32', zero: 'u32' });
 
 export type QuantizeSource = 'f32' | 'f16' | 'bf16';
 
@@ -75,11 +74,11 @@ export async function quantizeWeight(
       label: chunks.length > 1 ? `${entryPoint}[rows ${chunk.row0}+${chunk.rows}]` : entryPoint,
       pipeline,
       buffers: chunk.bindings,
-      params: packParams([
-        ['u32', blocks],
-        ['u32', SRC_FORMAT[a.srcFormat]],
-        ['u32', 0], // zero: see shaders/quantize.wgsl
-      ]),
+      params: QUANTIZE_SHADER.params.pack({
+        blocks,
+        src_format: SRC_FORMAT[a.srcFormat],
+        zero: 0, // see shaders/quantize.wgsl
+      }),
       workgroups: [x, Math.ceil(groups / x)],
     });
   }

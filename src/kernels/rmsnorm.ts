@@ -6,13 +6,20 @@
  *   rmsnormBackwardWeight  dw [C] (optionally accumulated), two passes through a [groups, C] scratch, no atomics
  */
 import source from '../../shaders/rmsnorm.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, nextPow2, requireFloats } from './grid.ts';
 
-export const RMSNORM_SHADER = defineShader('rmsnorm', source);
+export const RMSNORM_SHADER = defineShader('rmsnorm', source, {
+  rows: 'u32',
+  cols: 'u32',
+  eps: 'f32',
+  gemma: 'u32',
+  accumulate: 'u32',
+  rows_per_group: 'u32',
+  groups: 'u32',
+});
 
 export interface RmsnormShape {
   /** Rows (T, or T·H for per-head norms). */
@@ -52,15 +59,15 @@ export function rmsnormWeightScratchFloats(N: number, C: number, tiles = DEFAULT
 }
 
 function params(s: RmsnormShape, accumulate: boolean, rowsPerGroup = 0, groups = 0): ArrayBuffer {
-  return packParams([
-    ['u32', s.N],
-    ['u32', s.C],
-    ['f32', s.eps],
-    ['u32', s.gemma ? 1 : 0],
-    ['u32', accumulate ? 1 : 0],
-    ['u32', rowsPerGroup],
-    ['u32', groups],
-  ]);
+  return RMSNORM_SHADER.params.pack({
+    rows: s.N,
+    cols: s.C,
+    eps: s.eps,
+    gemma: s.gemma ? 1 : 0,
+    accumulate: accumulate ? 1 : 0,
+    rows_per_group: rowsPerGroup,
+    groups,
+  });
 }
 
 export interface RmsnormForwardArgs extends RmsnormShape {

@@ -6,14 +6,19 @@
  * so packed examples restart their positions. Frequencies come from `ropeTurnTable` (src/kernels/rope-freqs.ts).
  */
 import source from '../../shaders/rope.wgsl';
-import { packParams } from '../gpu/params.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
 import { deviceGrid, requireFloats } from './grid.ts';
 import { type RopeConfig, ropeInvFreq, ropeTurnTable } from './rope-freqs.ts';
 
-export const ROPE_SHADER = defineShader('rope', source);
+export const ROPE_SHADER = defineShader('rope', source, {
+  tokens: 'u32',
+  heads: 'u32',
+  head_dim: 'u32',
+  half_rot: 'u32',
+  lanes: 'u32',
+});
 
 /** Invocations per workgroup. */
 export interface RopeTiles {
@@ -88,13 +93,13 @@ async function record(
     entryPoint: dst ? entryPoint : `${entryPoint}_inplace`,
     constants: { ...tiles },
   });
-  const params = packParams([
-    ['u32', s.tokens],
-    ['u32', s.heads],
-    ['u32', s.D],
-    ['u32', half],
-    ['u32', lanes],
-  ]);
+  const params = ROPE_SHADER.params.pack({
+    tokens: s.tokens,
+    heads: s.heads,
+    head_dim: s.D,
+    half_rot: half,
+    lanes,
+  });
   const buffers = dst ? [s.positions, s.turns, src, dst] : [s.positions, s.turns, src];
   rec.dispatch({
     label: dst ? entryPoint : `${entryPoint}_inplace`,

@@ -9,14 +9,30 @@
  * into dx (the first chunk overwrites unless the caller accumulates). Only W is split; x, y, dy and dx must each
  * fit one binding.
  *
- * shaders/matmul_dense.wgsl and shaders/matmul_quant.wgsl share this Params layout and binding order:
- * a, <weight arrays...>, out, [bias].
+ * shaders/matmul_dense.wgsl and shaders/matmul_quant.wgsl share this Params layout (shaders/common/weight_matmul.wgsl)
+ * and binding order: a, <weight arrays...>, out, [bias].
  */
-import { packParams } from '../gpu/params.ts';
 import type { Binding, Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ShaderSource } from '../gpu/shader.ts';
 import { type BaseWeight, type WeightArray, validateWeight, weightArrays } from './weights.ts';
+
+/** The Params struct of shaders/common/weight_matmul.wgsl, for `defineShader`. */
+export const WEIGHT_MATMUL_PARAMS = {
+  rows: 'u32',
+  cols: 'u32',
+  inner: 'u32',
+  k: 'u32',
+  m_count: 'u32',
+  a_row: 'u32',
+  a_offset: 'u32',
+  out_stride: 'u32',
+  out_offset: 'u32',
+  accumulate: 'u32',
+  has_bias: 'u32',
+} as const;
+
+export type WeightMatmulShader = ShaderSource<typeof WEIGHT_MATMUL_PARAMS>;
 
 export interface BindingLimits {
   /** Largest byte size of one storage binding. */
@@ -100,7 +116,7 @@ export function checkShape(where: string, w: { rows: number; cols: number }, K: 
 }
 
 export interface WeightMatmulCall {
-  shader: ShaderSource;
+  shader: WeightMatmulShader;
   entryPoint: string;
   direction: 'forward' | 'backward_input';
   /** forward: x [N, K]; backward_input: dy [N, M]. */
@@ -126,19 +142,19 @@ export async function recordWeightMatmul(rt: GpuRuntime, rec: Recorder, c: Weigh
   const forward = c.direction === 'forward';
   chunks.forEach((chunk, i) => {
     const cols = forward ? chunk.rows : c.K;
-    const params = packParams([
-      ['u32', c.N], // rows
-      ['u32', cols], // cols
-      ['u32', forward ? c.K : chunk.rows], // inner
-      ['u32', c.K], // k
-      ['u32', chunk.rows], // m_count
-      ['u32', forward ? c.K : c.M], // a_row
-      ['u32', forward ? 0 : chunk.row0], // a_offset
-      ['u32', forward ? c.M : c.K], // out_stride
-      ['u32', forward ? chunk.row0 : 0], // out_offset
-      ['u32', !forward && (i > 0 || c.accumulate) ? 1 : 0], // accumulate
-      ['u32', forward && c.bias ? 1 : 0], // has_bias
-    ]);
+    const params = c.shader.params.pack({
+      rows: c.N,
+      cols,
+      inner: forward ? c.K : chunk.rows,
+      k: c.K,
+      m_count: chunk.rows,
+      a_row: forward ? c.K : c.M,
+      a_offset: forward ? 0 : chunk.row0,
+      out_stride: forward ? c.M : c.K,
+      out_offset: forward ? chunk.row0 : 0,
+      accumulate: !forward && (i > 0 || c.accumulate) ? 1 : 0,
+      has_bias: forward && c.bias ? 1 : 0,
+    });
     const buffers: Binding[] = [c.a, ...chunk.bindings, c.out];
     // The forward entry points declare the bias binding; without a bias it is never read.
     if (forward) buffers.push(c.bias ?? rt.unusedBinding);
@@ -154,7 +170,7 @@ export async function recordWeightMatmul(rt: GpuRuntime, rec: Recorder, c: Weigh
 
 /** A shader family whose entry points are `matmul_<format>_forward` / `matmul_<format>_backward_input`. */
 export interface WeightMatmulKernel {
-  shader: ShaderSource;
+  shader: WeightMatmulShader;
   defaultTiles: WeightMatmulTiles;
   checkTiles(where: string, t: WeightMatmulTiles): void;
 }

@@ -16,16 +16,17 @@ import type { AdapterTensors } from './adapter.ts';
 import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles } from './export.ts';
 import { adapterScaling, type FileSink, mergeAdapter, type MergeOptions, type MergeResult } from './merge.ts';
 
-export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged';
-export type AdapterExportFormat = Exclude<ExportFormat, 'merged'>;
+export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged' | 'onnx';
+export type AdapterExportFormat = Exclude<ExportFormat, 'merged' | 'onnx'>;
 export type { AdapterDtype, CardFacts, ExportedFile, FileSink, MergeOptions, MergeResult };
 
-/** The dtypes each format can be written in (merged keeps each weight's stored dtype). */
+/** The dtypes each format can be written in (merged keeps each weight's stored dtype; ONNX has its own variants). */
 export const EXPORT_DTYPES: Record<ExportFormat, readonly AdapterDtype[]> = {
   peft: ['f32', 'f16', 'bf16'],
   mlx: ['f32', 'f16', 'bf16'],
   gguf: ['f32', 'f16'],
   merged: [],
+  onnx: [],
 };
 
 /** The file name of the GGUF adapter. */

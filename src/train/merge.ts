@@ -277,7 +277,7 @@ export function mergeRows(
 }
 
 /** Opens `name`, runs `fn` on it and closes it; on an error the file is aborted (when the sink can) and the error rethrown. */
-async function writeFile<T>(sink: FileSink, name: string, fn: (out: SinkFile) => Promise<T>): Promise<T> {
+export async function writeFile<T>(sink: FileSink, name: string, fn: (out: SinkFile) => Promise<T>): Promise<T> {
   const out = await sink.open(name);
   let value: T;
   try {

@@ -84,7 +84,9 @@ export type TrainEvent =
   | { type: 'metric'; metric: RunMetric; etaMs: number | null; gpu: GpuMemoryNow }
   | { type: 'checkpoint'; step: number; bytes: number };
 
-export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged';
+export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged' | 'onnx';
+/** ONNX variants: model.onnx (f32), model_fp16.onnx, model_q4.onnx (MatMulNBits). */
+export type OnnxVariantChoice = 'f32' | 'f16' | 'q4';
 export type ExportDtype = 'f32' | 'f16' | 'bf16';
 
 export interface ExportRequest {
@@ -93,6 +95,8 @@ export interface ExportRequest {
   which: 'latest' | 'best';
   format: ExportFormat;
   dtype: ExportDtype;
+  /** ONNX only: the variants to write and whether the adapter is merged (default) or kept as MatMul branches. */
+  onnx?: { variants: OnnxVariantChoice[]; adapterMode: 'merged' | 'separate' };
 }
 
 /** Progress of a merged-weights export: the file being written and its bytes. */

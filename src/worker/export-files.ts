@@ -115,8 +115,8 @@ export async function checkpointAdapter(
 
 /** The adapter files of a run's checkpoint in `format` (merged weights are written by export.ts from the model). */
 export async function adapterExport(input: AdapterExportInput): Promise<AdapterExport> {
-  if (input.format === 'merged')
-    throw new Error('merged weights are not an adapter export; use exportMerged in export.ts');
+  if (input.format === 'merged' || input.format === 'onnx')
+    throw new Error(`${input.format} is not an adapter export; use exportMerged in export.ts`);
   checkSupported(input.format, input.dtype);
   const { adapter, facts } = await checkpointAdapter(input.run, input.checkpoint, input.loss);
   let files: ExportedFile[];

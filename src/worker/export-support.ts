@@ -53,6 +53,15 @@ export const EXPORT_FORMATS: readonly ExportFormatInfo[] = [
     unavailableReason: null,
     needsModel: true,
   },
+  {
+    id: 'onnx',
+    label: 'ONNX (transformers.js, onnxruntime-web)',
+    purpose:
+      'The base model with the adapter as an ONNX model folder (onnx/model.onnx, model_fp16.onnx, model_q4.onnx) that transformers.js and onnxruntime-web run in a web page (WebGPU or WASM).',
+    dtypes: [],
+    unavailableReason: null,
+    needsModel: true,
+  },
 ];
 
 export function exportFormat(id: ExportFormat): ExportFormatInfo {

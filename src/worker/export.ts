@@ -16,6 +16,7 @@ import { openCheckpoint } from '../model/checkpoint.ts';
 import type { ModelDescription } from '../model/config.ts';
 import type { FilesModelSource } from '../model/source.ts';
 import { exportMergedModel } from '../train/exports.ts';
+import { exportOnnxModel, OnnxExportError } from '../train/onnx/export-onnx.ts';
 import { type FileSink, type SinkFile, MergeError } from '../train/merge.ts';
 import type {
   EngineApi,
@@ -111,11 +112,14 @@ function folderWriteError(err: unknown, folder: string): Error {
   );
 }
 
-/** A sink that writes files into `dir` (File System Access API). */
+/** A sink that writes files into `dir` (File System Access API); "onnx/model.onnx" goes into a subfolder. */
 function directorySink(dir: FileSystemDirectoryHandle): FileSink {
   return {
     async open(name: string): Promise<SinkFile> {
-      const w = await (await dir.getFileHandle(name, { create: true })).createWritable();
+      const parts = name.split('/');
+      let folder = dir;
+      for (const p of parts.slice(0, -1)) folder = await folder.getDirectoryHandle(p, { create: true });
+      const w = await (await folder.getFileHandle(parts.at(-1)!, { create: true })).createWritable();
       return {
         write: (chunk) => w.write(chunk as Uint8Array<ArrayBuffer>),
         close: () => w.close(),
@@ -197,6 +201,9 @@ const MERGE_HINT =
 
 let cancelRequested = false;
 
+const ONNX_HINT = 'Export the merged model instead and convert it with optimum, or pick another run.';
+
+/** Merged weights or an ONNX folder: both are made from the cached base model and streamed into the folder. */
 async function exportMerged(
   run: RunInfo,
   ckpt: CheckpointRow,
@@ -204,23 +211,30 @@ async function exportMerged(
   loss: number | null,
   dir: FileSystemDirectoryHandle | null,
   onProgress?: (p: ExportProgress) => void,
+  onnx?: ExportRequest['onnx'],
 ): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
   const { adapter } = await checkpointAdapter(run, ckpt, loss);
   const source = await cachedSource(run.model);
+  const what = onnx ? 'An ONNX export is' : 'Merged weights are';
   if (!source)
     throw new HintedError(
-      `Merged weights are made from the base model, and ${run.model.repo} is not in this browser's cache.`,
-      `Download it again (or drop its folder) on the Model page. ${MERGE_HINT}`,
+      `${what} made from the base model, and ${run.model.repo} is not in this browser's cache.`,
+      `Download it again (or drop its folder) on the Model page. ${onnx ? ONNX_HINT : MERGE_HINT}`,
     );
-  const folder = exportFolderName(run.name, 'merged', which);
+  const folder = exportFolderName(run.name, onnx ? 'onnx' : 'merged', which);
+  const common = { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested };
   const merge = async (sink: FileSink) => {
     try {
-      return await exportMergedModel(source, adapter, sink, {
-        ...(onProgress ? { onProgress } : {}),
-        cancelled: () => cancelRequested,
-      });
+      if (onnx)
+        return await exportOnnxModel(source, adapter, sink, {
+          ...common,
+          variants: onnx.variants,
+          adapterMode: onnx.adapterMode,
+        });
+      return await exportMergedModel(source, adapter, sink, common);
     } catch (err) {
       if (err instanceof MergeError) throw new HintedError(err.message, MERGE_HINT);
+      if (err instanceof OnnxExportError) throw new HintedError(err.message, ONNX_HINT);
       throw err;
     }
   };
@@ -279,6 +293,16 @@ export async function exportRun(
     const ckpt = await pickCheckpoint(db, run.id, req.which);
     const loss = await lossAtStep(db, run.id, ckpt.step);
     if (req.format === 'merged') return exportMerged(run, ckpt, req.which, loss, dir, onProgress);
+    if (req.format === 'onnx')
+      return exportMerged(
+        run,
+        ckpt,
+        req.which,
+        loss,
+        dir,
+        onProgress,
+        req.onnx ?? { variants: ['q4'], adapterMode: 'merged' },
+      );
     const desc = await cachedDescription(run.model);
     const out = await adapterExport({
       run,

@@ -8,6 +8,9 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { parseModelConfig } from '../../src/model/config.ts';
+import { emptyCache, runStep } from '../fixtures/onnx-run.ts';
 import { unzipSync } from 'fflate';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -176,6 +179,27 @@ describe('the app from model to exported adapter', () => {
       const names = Object.keys(files).map((n) => n.split('/').pop());
       expect(names).toEqual(expect.arrayContaining(['adapter_model.safetensors', 'adapter_config.json', 'README.md']));
       const fromApp = await tensors(Object.entries(files).find(([n]) => n.endsWith('adapter_model.safetensors'))![1]);
+
+      // Export: ONNX (q4 and f32) as a zip; onnxruntime runs both, and the page shows the transformers.js snippet.
+      await page.click('[data-testid="format-onnx"]');
+      await page.waitForSelector('[data-testid="onnx-snippet"]');
+      await page.click('[data-testid="onnx-variant-f32"]');
+      const onnxDownload = page.waitForEvent('download', { timeout: 120_000 });
+      await page.click('[data-testid="export-zip"]');
+      const onnxZip = unzipSync(new Uint8Array(await readFile((await (await onnxDownload).path())!)));
+      await screenshot(page, 'export-onnx-done');
+      const byName = (suffix: string) => Object.entries(onnxZip).find(([n]) => n.endsWith(suffix))?.[1];
+      const onnxConfig = JSON.parse(new TextDecoder().decode(byName('/config.json')!));
+      expect(onnxConfig['transformers.js_config'].dtype).toBe('q4');
+      expect(byName('/tokenizer.json')).toBeDefined();
+      for (const file of ['onnx/model.onnx', 'onnx/model_q4.onnx']) {
+        const session = await ort.InferenceSession.create(byName(`/${file}`)!);
+        const d = parseModelConfig(onnxConfig);
+        const run = await runStep(session, [1, 2, 3], 0, emptyCache(d, 1));
+        expect(run.logits.length).toBe(3 * d.vocab);
+        expect(run.logits.every(Number.isFinite)).toBe(true);
+        await session.release();
+      }
 
       // The same run with cli train, same seed and settings.
       const { command: train } = await import('../../src/cli/commands/train.ts');

@@ -4,6 +4,7 @@
  * Reports the failure count, max abs / rel error and the worst index, plus the norm-wise relative error
  * ‖gpu - ref‖₂ / ‖ref‖₂ used for reductions.
  */
+import { recordMargin } from './seed-sweep.ts';
 
 export interface Tolerance {
   atol: number;
@@ -19,6 +20,8 @@ export interface CloseReport {
   nonFinite: number;
   maxAbs: number;
   maxRel: number;
+  /** max over elements of |gpu − ref| / (atol + rtol·|ref|): ≤ 1 passes (the margin the seed sweep reports). */
+  maxRatio: number;
   worstIndex: number;
   worstGot: number;
   worstWant: number;
@@ -31,6 +34,7 @@ export function compareClose(got: ArrayLike<number>, want: ArrayLike<number>, to
   let nonFinite = 0;
   let maxAbs = 0;
   let maxRel = 0;
+  let maxRatio = 0;
   let worstIndex = -1;
   let worstExcess = -Infinity;
   let diff2 = 0;
@@ -43,6 +47,9 @@ export function compareClose(got: ArrayLike<number>, want: ArrayLike<number>, to
     if (bad || Number.isNaN(g)) nonFinite++;
     const excess = Number.isNaN(abs) || bad ? Infinity : abs - (tol.atol + tol.rtol * Math.abs(w));
     if (excess > 0) failures++;
+    const bound = tol.atol + tol.rtol * Math.abs(w);
+    const ratio = Number.isNaN(abs) || bad ? Infinity : bound > 0 ? abs / bound : abs === 0 ? 0 : Infinity;
+    if (ratio > maxRatio) maxRatio = ratio;
     if (excess > worstExcess) {
       worstExcess = excess;
       worstIndex = i;
@@ -63,6 +70,7 @@ export function compareClose(got: ArrayLike<number>, want: ArrayLike<number>, to
     nonFinite,
     maxAbs,
     maxRel,
+    maxRatio,
     worstIndex,
     worstGot: worstIndex >= 0 ? got[worstIndex]! : NaN,
     worstWant: worstIndex >= 0 ? want[worstIndex]! : NaN,
@@ -87,6 +95,7 @@ export function expectClose(
   tol: Tolerance,
 ): CloseReport {
   const report = compareClose(got, want, tol);
+  recordMargin(name, report, tol);
   if (!report.ok) throw new Error(formatReport(name, report, tol));
   return report;
 }

@@ -1,9 +1,11 @@
 /**
  * Seeded random numbers for tests. By default each test's seed is fixed (a hash of the test's name), so `npm test`
  * passes or fails for the code, not the dice. TEST_SEED=<n> replays one seed in every test; TEST_SEED=random draws
- * a fresh seed per test (the many-seed sweep, `npm run test:seeds`). The seed is always logged.
+ * a fresh seed per test. `npm run test:seeds` (scripts/test-seeds.mjs) is the many-seed sweep: each seeded test runs
+ * again and again, with a seed drawn in-process per try (./seed-sweep.ts). The seed is always logged.
  */
 import { SeededRng } from '../../src/train/rng.ts';
+import { sweepState } from './seed-sweep.ts';
 
 /** The app's seeded generator (mulberry32) with the helpers tests need. */
 export class Rng extends SeededRng {
@@ -41,6 +43,11 @@ function nameSeed(name: string): number {
 
 /** The seed a test named `name` runs with (see the file comment). */
 export function testSeed(name: string): number {
+  const sweep = sweepState();
+  if (sweep !== null) {
+    sweep.seeded = true;
+    return sweep.seed;
+  }
   const fromEnv = process.env.TEST_SEED;
   if (fromEnv === undefined || fromEnv === '') return nameSeed(name);
   if (fromEnv === 'random') return (Math.random() * 2 ** 32) >>> 0;
@@ -52,6 +59,6 @@ export function testSeed(name: string): number {
 /** A generator for one test; logs `[seed] <name>: <seed>` so a failure can be replayed with TEST_SEED. */
 export function seededRng(name: string): Rng {
   const seed = testSeed(name);
-  console.log(`[seed] ${name}: ${seed} (replay with TEST_SEED=${seed})`);
+  if (sweepState() === null) console.log(`[seed] ${name}: ${seed} (replay with TEST_SEED=${seed})`);
   return new Rng(seed);
 }

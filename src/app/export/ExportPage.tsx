@@ -16,6 +16,7 @@ import type {
 import { EXPORT_FORMATS, MERGED_ZIP_LIMIT_BYTES, exportFormat } from '../../worker/export-support.ts';
 import { selectedRun, usePersisted } from '../app-state.ts';
 import { engine } from '../engine.ts';
+import { type OnnxChoice, OnnxOptions } from './OnnxOptions.tsx';
 import { formatBytes } from '../format.ts';
 import { RunSelect } from '../try/RunSelect.tsx';
 import { type CheckpointChoice, checkpointChoice } from './checkpoints.ts';
@@ -63,6 +64,7 @@ export function ExportPage() {
   const [which, setWhich] = useState<'latest' | 'best'>('latest');
   const [format, setFormat] = useState<ExportFormat>('peft');
   const [dtype, setDtype] = useState<ExportDtype>('f32');
+  const [onnx, setOnnx] = useState<OnnxChoice>({ variants: ['q4'], adapterMode: 'merged' });
   const [ckpts, setCkpts] = useState<CheckpointChoice | null>(null);
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
   const [cached, setCached] = useState<CachedModelInfo[] | null>(null);
@@ -131,6 +133,7 @@ export function ExportPage() {
     info.unavailableReason === null &&
     (keepsDtype || info.dtypes.includes(dtype)) &&
     !modelMissing &&
+    (format !== 'onnx' || onnx.variants.length > 0) &&
     outcome.state !== 'busy';
 
   const exportTo = async (how: 'folder' | 'zip') => {
@@ -154,7 +157,7 @@ export function ExportPage() {
     }
     setOutcome({ state: 'busy', how });
     const r = await engine().exportRun(
-      { runId: run.id, which, format, dtype },
+      { runId: run.id, which, format, dtype, ...(format === 'onnx' ? { onnx } : {}) },
       dir,
       proxy((progress: ExportProgress) => setOutcome({ state: 'busy', how, progress })),
     );
@@ -306,6 +309,15 @@ export function ExportPage() {
               </p>
             </div>
 
+            {format === 'onnx' && run && (
+              <OnnxOptions
+                value={onnx}
+                onChange={setOnnx}
+                disabled={outcome.state === 'busy'}
+                folder={`${run.name}-onnx`}
+              />
+            )}
+
             {info.needsModel && run && (
               <p
                 class={modelMissing ? 'note small' : 'muted small export-merged-note'}
@@ -313,7 +325,7 @@ export function ExportPage() {
                 data-testid="export-merged-note"
               >
                 {modelMissing
-                  ? `Merging needs the base model, and ${run.model.repo} is not in this browser's cache: download it again (or drop its folder) on the Model page.`
+                  ? `${format === 'onnx' ? 'The ONNX export' : 'Merging'} needs the base model, and ${run.model.repo} is not in this browser's cache: download it again (or drop its folder) on the Model page.`
                   : baseModel
                     ? `Writes a full copy of ${run.model.repo} (about ${formatBytes(baseModel.bytes)}) with the adapter folded in.${zipTooLarge ? ' That is too large for a zip built in memory: choose a folder.' : ''}`
                     : ''}

@@ -14,8 +14,9 @@ import { parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import type { AdapterTensors } from '../adapter.ts';
 import { checkAdapterFitsModel } from '../exports.ts';
-import { adapterScaling, COPIED_FILE, copyFile, type FileSink, type MergeProgress } from '../merge.ts';
+import { adapterScaling, COPIED_FILE, copyFile, type FileSink, writeFile, type MergeProgress } from '../merge.ts';
 import { buildDecoderGraph, type OnnxAdapterMode, type OnnxVariant } from './decoder-graph.ts';
+import { transformersJsSnippet } from './snippet.ts';
 import { OnnxExportError, OnnxWeights } from './weights.ts';
 
 export { OnnxExportError };
@@ -56,33 +57,6 @@ export interface OnnxExportResult {
 }
 
 const enc = new TextEncoder();
-
-async function writeBytes(sink: FileSink, name: string, bytes: Uint8Array): Promise<void> {
-  const f = await sink.open(name);
-  try {
-    await f.write(bytes);
-  } catch (err) {
-    await f.abort?.().catch(() => undefined);
-    throw err;
-  }
-  await f.close();
-}
-
-/** The usage snippet shown on the Export page and in the README (transformers.js from a local folder). */
-export function transformersJsSnippet(folder: string, dtype = 'q4'): string {
-  return `import { AutoModelForCausalLM, AutoTokenizer, env } from '@huggingface/transformers';
-
-env.allowRemoteModels = false;
-env.localModelPath = '/models/'; // the folder that holds ${folder}/
-const tokenizer = await AutoTokenizer.from_pretrained('${folder}');
-const model = await AutoModelForCausalLM.from_pretrained('${folder}', { dtype: '${dtype}', device: 'webgpu' });
-const inputs = tokenizer.apply_chat_template([{ role: 'user', content: 'Hello!' }], {
-  add_generation_prompt: true,
-  return_dict: true,
-});
-const out = await model.generate({ ...inputs, max_new_tokens: 128, do_sample: false });
-console.log(tokenizer.decode(out[0].slice(inputs.input_ids.dims[1]), { skip_special_tokens: true }));`;
-}
 
 function readme(base: string, adapter: AdapterTensors | null, mode: OnnxAdapterMode, variants: OnnxVariant[]): string {
   const what = adapter
@@ -169,20 +143,14 @@ export async function exportOnnxModel(
 
   // Tokenizer, chat template and generation config copied; config.json last, with transformers.js' settings.
   for (const f of source.list().filter((f) => COPIED_FILE.test(f) && f !== 'config.json')) {
-    const out = await sink.open(f);
-    let n: number;
-    try {
-      n = await copyFile(source, f, out, 1 << 24, opts.cancelled ? { cancelled: opts.cancelled } : {});
-    } catch (err) {
-      await out.abort?.().catch(() => undefined);
-      throw err;
-    }
-    await out.close();
+    const n = await writeFile(sink, f, (out) =>
+      copyFile(source, f, out, 1 << 24, opts.cancelled ? { cancelled: opts.cancelled } : {}),
+    );
     files.push({ name: f, bytes: n });
   }
   const base = adapter?.baseModel ?? '';
   const card = enc.encode(readme(base, adapter, mode, variants));
-  await writeBytes(sink, 'README.md', card);
+  await writeFile(sink, 'README.md', (f) => f.write(card));
   files.push({ name: 'README.md', bytes: card.byteLength });
   const config = JSON.parse(configText) as Record<string, unknown>;
   const jsConfig: Record<string, unknown> = {
@@ -192,7 +160,7 @@ export async function exportOnnxModel(
   if (Object.keys(externalData).length > 0) jsConfig.use_external_data_format = externalData;
   else delete jsConfig.use_external_data_format;
   const configBytes = enc.encode(`${JSON.stringify({ ...config, 'transformers.js_config': jsConfig }, null, 2)}\n`);
-  await writeBytes(sink, 'config.json', configBytes);
+  await writeFile(sink, 'config.json', (f) => f.write(configBytes));
   files.push({ name: 'config.json', bytes: configBytes.byteLength });
   return { files, variants, externalData };
 }
