@@ -162,8 +162,11 @@ async function readWholeJson(
       ...scan.elements.map((e) => ({ at: e.start, element: e })),
       ...scan.errors.map((e) => ({ at: e.offset, error: e })),
     ].sort((a, b) => a.at - b.at);
+    // An error at the very end (an array not closed) belongs to the last line that holds something.
+    let last = text.length - 1;
+    while (last > 0 && /\s/.test(text[last]!)) last--;
     for (const ev of events) {
-      const line = lines.lineAt(ev.at);
+      const line = lines.lineAt(Math.min(ev.at, last));
       if ('error' in ev && ev.error) {
         const { message, resumeAt } = ev.error;
         const bytes = bad.overlap(ev.at, resumeAt ?? text.length);

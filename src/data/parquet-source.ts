@@ -10,6 +10,8 @@ import { RowSink, type RowSourceOptions } from './json-source.ts';
 import type { SourceResult } from './source.ts';
 
 const PARQUET_BATCH_ROWS = 5000;
+/** Unreadable batches in a row after which the rest of the file is reported as one problem. */
+const MAX_FAILED_BATCHES = 8;
 
 /** hyparquet's file interface over an ImportFile (reads only the byte ranges it asks for). */
 function asyncBuffer(file: ImportFile): AsyncBuffer {
@@ -59,7 +61,14 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
     sink.problems.push(problem(file.path, null, 'parquet_error', `not a readable Parquet file: ${msg}`));
     return sink.result('parquet', null);
   }
+  const groupRows = metadata.row_groups.reduce((a, g) => a + Number(g?.num_rows), 0);
+  if (!Number.isSafeInteger(numRows) || numRows < 0 || groupRows !== numRows) {
+    const why = `the file says it holds ${String(metadata.num_rows)} rows but its row groups hold ${groupRows}`;
+    sink.problems.push(problem(file.path, null, 'parquet_error', `not a readable Parquet file: ${why}`));
+    return sink.result('parquet', null);
+  }
   if (numRows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'Parquet file has no rows'));
+  let failedInARow = 0;
   for (let start = 0; start < numRows; start += PARQUET_BATCH_ROWS) {
     const end = Math.min(numRows, start + PARQUET_BATCH_ROWS);
     let rows: Record<string, unknown>[];
@@ -67,12 +76,23 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
       rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
+      // Many unreadable batches in a row: the rest of the file is one problem, not thousands.
+      const last = ++failedInARow >= MAX_FAILED_BATCHES ? numRows : end;
       sink.problems.push(
-        problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${end}: ${msg}`),
+        problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${last}: ${msg}`),
       );
+      if (last === numRows) break;
       continue;
     }
-    rows.forEach((row, i) => sink.add(plain(row), start + i + 1));
+    failedInARow = 0;
+    rows.slice(0, end - start).forEach((row, i) => sink.add(plain(row), start + i + 1));
+    if (rows.length < end - start) {
+      // The metadata promised rows the data does not hold: report the rest, read no further.
+      const from = start + rows.length + 1;
+      const reason = `rows ${from}-${numRows} could not be read: the file says it holds ${numRows} rows, the data ends before`;
+      sink.problems.push(problem(file.path, from, 'parquet_error', reason));
+      break;
+    }
     opts.onBytes?.(Math.round((file.size * end) / numRows), sink.records.length);
   }
   return sink.result('parquet', null);

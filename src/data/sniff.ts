@@ -28,12 +28,16 @@ const SIGNATURES: { name: string; bytes: number[] }[] = [
   { name: 'a GGUF model file', bytes: [0x47, 0x47, 0x55, 0x46] },
   { name: 'an executable (ELF)', bytes: [0x7f, 0x45, 0x4c, 0x46] },
   { name: 'a SQLite database', bytes: [0x53, 0x51, 0x4c, 0x69, 0x74, 0x65, 0x20, 0x66] },
+  { name: 'a NumPy array', bytes: [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] },
 ];
 
 function signatureOf(head: Uint8Array): string | null {
   for (const s of SIGNATURES) {
     if (head.length >= s.bytes.length && s.bytes.every((b, i) => head[i] === b)) return s.name;
   }
+  // safetensors: a little-endian u64 header length, then the JSON header.
+  if (head.length >= 10 && head[8] === 0x7b && head[9] === 0x22 && head[6] === 0 && head[7] === 0)
+    return 'a safetensors file';
   return null;
 }
 
@@ -97,9 +101,11 @@ function isControl(b: number): boolean {
 }
 
 /** Share of the head's bytes that are control bytes above which a file is binary. */
-const BINARY_CONTROL_SHARE = 0.05;
+const BINARY_CONTROL_SHARE = 0.3;
 /** Share of bytes in invalid UTF-8 sequences that, together with control bytes, marks a file binary. */
 const BINARY_INVALID_SHARE = 0.2;
+/** Control bytes that, spread over at least half of the head's lines, mark a file binary. */
+const BINARY_SPREAD_CONTROLS = 8;
 
 /** Decides how to decode a file from its first bytes (up to SNIFF_BYTES). */
 export function sniffEncoding(head: Uint8Array): Sniffed {
@@ -113,14 +119,25 @@ export function sniffEncoding(head: Uint8Array): Sniffed {
   let zeroEven = 0;
   let zeroOdd = 0;
   let control = 0;
+  let lines = 1;
+  let controlLines = 0;
+  let lineHasControl = false;
   for (let i = 0; i < n; i++) {
     const b = head[i]!;
     if (b === 0) {
       if (i % 2 === 0) zeroEven++;
       else zeroOdd++;
     }
-    if (isControl(b)) control++;
+    if (isControl(b)) {
+      control++;
+      lineHasControl = true;
+    } else if (b === 0x0a) {
+      if (lineHasControl) controlLines++;
+      lineHasControl = false;
+      if (i + 1 < n) lines++;
+    }
   }
+  if (lineHasControl) controlLines++;
   const half = n / 2;
   // UTF-16 without a BOM: ASCII-range text has a zero in every other byte.
   if (n >= 4 && zeroOdd > half * 0.4 && zeroEven < half * 0.05) return { ok: true, encoding: 'utf-16le', bomLength: 0 };
@@ -130,10 +147,13 @@ export function sniffEncoding(head: Uint8Array): Sniffed {
     invalid++;
     i = firstInvalidUtf8(head.subarray(0, n), i + 1, true);
   }
-  // Random or compressed bytes: many control bytes, or some control bytes among mostly invalid UTF-8.
-  // A text file with a NUL or a few Latin-1 bytes is text; its bad lines are reported one by one.
-  if ((control >= 3 && control > n * BINARY_CONTROL_SHARE) || (control > 0 && invalid > n * BINARY_INVALID_SHARE)) {
-    return { ok: false, code: 'binary_file', reason: 'binary file (not text): it is full of control bytes' };
-  }
+  // Random or compressed bytes (control bytes among mostly invalid UTF-8), packed numbers (mostly control bytes),
+  // or control bytes all over the lines. A text file with a NUL, a run of NULs on one line or a few Latin-1 bytes
+  // is text: its bad lines are reported one by one.
+  const binary =
+    (control > 0 && invalid > n * BINARY_INVALID_SHARE) ||
+    control > n * BINARY_CONTROL_SHARE ||
+    (control >= BINARY_SPREAD_CONTROLS && lines >= 2 && controlLines * 2 >= lines);
+  if (binary) return { ok: false, code: 'binary_file', reason: 'binary file (not text): it is full of control bytes' };
   return { ok: true, encoding: 'utf-8', bomLength: 0 };
 }

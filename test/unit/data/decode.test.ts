@@ -52,6 +52,18 @@ describe('sniffing', () => {
     const latin1 = Uint8Array.from('caf\u00e9 cr\u00e8me\n'.split(''), (c) => c.charCodeAt(0));
     expect(sniffEncoding(latin1)).toMatchObject({ ok: true, encoding: 'utf-8' });
     expect(sniffEncoding(utf8.encode('{"text": "a\u0000b"}\n'))).toMatchObject({ ok: true, encoding: 'utf-8' });
+    // A run of NULs on one line of a small file (a torn write) is a bad line, not a binary file.
+    const torn = utf8.encode(
+      'prompt,completion\nq1,a1\nq2,\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\nq3,a3\nq4,a4\n',
+    );
+    expect(sniffEncoding(torn)).toMatchObject({ ok: true, encoding: 'utf-8' });
+    // Packed numbers and a safetensors header are binary.
+    expect(sniffEncoding(new Uint8Array(new Int32Array([1, 2, 3, 40, 5, 6, 7, 8, 9, 10]).buffer))).toMatchObject({
+      ok: false,
+    });
+    const header = utf8.encode('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+    const st = Uint8Array.from([header.length, 0, 0, 0, 0, 0, 0, 0, ...header]);
+    expect(sniffEncoding(st)).toMatchObject({ ok: false, reason: 'binary file (a safetensors file), not text' });
   });
 });
 
