@@ -3,7 +3,7 @@
  * tests, and reads a tokenizer from a model folder. Browser code uses browser-files.ts instead.
  */
 import { openAsBlob, type Stats } from 'node:fs';
-import { readdir, readFile, realpath, stat } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, join, relative } from 'node:path';
 import { fileFromBlob, normalizePath, type ImportFile, type UnreadableInput } from './inputs.ts';
 import { loadTokenizer, type ModelTokenizer } from './tokenizer.ts';
@@ -14,22 +14,25 @@ function errorCode(err: unknown): string {
 
 function unreadableReason(err: unknown, what: string): string {
   const code = errorCode(err);
-  if (code === 'ENOENT') return `${what}: its target does not exist (a broken symbolic link)`;
-  if (code === 'ELOOP') return `${what}: a loop of symbolic links`;
+  if (code === 'ENOENT') return `${what}: it no longer exists`;
   if (code === 'EACCES' || code === 'EPERM') return `${what}: permission denied`;
   return `${what}: ${code}`;
 }
 
+/** Why a link found inside a folder is not read. */
+export const LINK_NOT_FOLLOWED =
+  'a symbolic link: not read (browsers leave links out of a chosen or dropped folder, so the command line does too ' +
+  'and both import the same rows); copy the file or folder here, or name the link on the command line';
+
 /**
- * Walks files and folders like a browser folder drop: symbolic links are followed (to files and
- * to folders); a folder reached a second time through a link (a loop), a broken link, a FIFO,
- * socket or device, and anything that cannot be read are listed with the reason instead of being
- * read (a FIFO would block the import forever).
+ * Walks files and folders the way a browser folder drop reads them: symbolic links found inside a folder are not
+ * followed (Chromium leaves them out of a webkitdirectory input and of a drag-and-drop, without telling the page);
+ * here they are listed as skipped with the reason. A FIFO, socket or device (reading a FIFO would block the import
+ * forever) and anything that cannot be read are listed the same way. A path named on the command line is followed
+ * even when it is a link: the user chose it.
  */
 class Walker {
   readonly out: (ImportFile | UnreadableInput)[] = [];
-  /** Real paths of folders walked so far, with the path inside the import they were first read at. */
-  private readonly folders = new Map<string, string>();
 
   constructor(private readonly root: string) {}
 
@@ -42,6 +45,7 @@ class Walker {
   }
 
   async visit(full: string, info: Stats): Promise<void> {
+    if (info.isSymbolicLink()) return this.skip(full, LINK_NOT_FOLLOWED);
     if (info.isDirectory()) return this.folder(full);
     if (!info.isFile()) return this.skip(full, 'not a regular file (a FIFO, socket or device)');
     try {
@@ -52,22 +56,17 @@ class Walker {
   }
 
   private async folder(full: string): Promise<void> {
-    let real: string;
     let names: string[];
     try {
-      real = await realpath(full);
       names = (await readdir(full)).sort();
     } catch (err) {
       return this.skip(full, unreadableReason(err, 'folder cannot be read'));
     }
-    const first = this.folders.get(real);
-    if (first !== undefined) return this.skip(full, `a link to a folder already read (${first || '.'})`);
-    this.folders.set(real, this.rel(full));
     for (const name of names) {
       const child = join(full, name);
       let info: Stats;
       try {
-        info = await stat(child);
+        info = await lstat(child);
       } catch (err) {
         this.skip(child, unreadableReason(err, 'cannot be read'));
         continue;
