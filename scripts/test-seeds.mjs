@@ -119,4 +119,5 @@ writeFileSync(join(outDir, 'summary.md'), `${lines.join('\n')}\n`);
 process.stdout.write(`\n${lines.join('\n')}\n`);
 const failures = failed.length + (failed.length === 0 ? stageFailures : 0);
 process.stdout.write(`seeds: ${tries.length - failed.length} passed, ${failures} failed\n`);
-process.exit(failures > 0 ? 1 : 0);
+// exitCode, not exit(): the process ends once stdout is written out (a pipe is written asynchronously).
+process.exitCode = failures > 0 ? 1 : 0;

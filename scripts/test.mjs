@@ -149,4 +149,5 @@ for (const stage of stages) {
 log('summary');
 process.stdout.write(`${summary.join('\n')}\n`);
 process.stdout.write(`tests: ${passed} passed, ${failed} failed\n`);
-process.exit(failed > 0 ? 1 : 0);
+// exitCode, not exit(): the process ends once stdout is written out (a pipe is written asynchronously).
+process.exitCode = failed > 0 ? 1 : 0;

@@ -17,6 +17,7 @@
 import { cp, mkdir, mkdtemp, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { exitAfterOutput } from '../../src/cli/exit.ts';
 import { Rng } from '../harness/rng.ts';
 import { buildCorpus } from './corpus.ts';
 import { type CaseResult, FAILING, type Outcome, runCase } from './run-case.ts';
@@ -179,9 +180,9 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: unknown) => {
     process.stderr.write(`fuzz: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(2);
+    exitAfterOutput(2);
   },
 );
