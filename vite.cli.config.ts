@@ -3,6 +3,7 @@
  *   main.js           the CLI (`npm run cli -- …`)
  *   bench-kernels.js  the kernel benchmark (`npm run bench:kernels`)
  *   bench-train.js    the training benchmark (`npm run bench:train`)
+ *   bench-import.js   the dataset import benchmark (`npm run bench:import`)
  *   fuzz.js           the fuzzer (`npm run fuzz`, test/fuzz/main.ts)
  */
 import { defineConfig } from 'vite';
@@ -22,6 +23,7 @@ export default defineConfig({
         main: 'src/cli/main.ts',
         'bench-kernels': 'bench/kernels.ts',
         'bench-train': 'bench/train.ts',
+        'bench-import': 'bench/import.ts',
         fuzz: 'test/fuzz/main.ts',
       },
       output: { entryFileNames: '[name].js' },

@@ -4,6 +4,7 @@
  */
 import type { GpuRuntime } from '../src/gpu/runtime.ts';
 import type { Recorder } from '../src/gpu/recorder.ts';
+import { exitAfterOutput } from '../src/cli/exit.ts';
 
 export interface BenchResult {
   op: string;
@@ -66,10 +67,10 @@ export function table(results: BenchResult[]): string {
 /** Runs a benchmark's main with the process arguments and exits with its outcome. */
 export function runBench(main: (argv: string[]) => Promise<void>): void {
   main(process.argv.slice(2)).then(
-    () => process.exit(0),
+    () => exitAfterOutput(0),
     (err: unknown) => {
       process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-      process.exit(1);
+      exitAfterOutput(1);
     },
   );
 }

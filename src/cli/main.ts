@@ -5,6 +5,7 @@
  * TypeError / RangeError / … reached the top: a bug, printed with its stack so it can be reported).
  */
 import { commands } from './commands/index.ts';
+import { exitAfterOutput } from './exit.ts';
 import { forTerminal } from './terminal.ts';
 
 /** JavaScript's own error classes: one of these reaching the top is a bug, not a message written for the user. */
@@ -24,7 +25,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
+  (code) => exitAfterOutput(code),
   (err: unknown) => {
     const e = err instanceof Error ? err : null;
     process.stderr.write(`error: ${forTerminal(e ? e.message : String(err))}\n`);
@@ -32,8 +33,9 @@ main(process.argv.slice(2)).then(
       process.stderr.write(
         `(internal error ${e.name}: this is a bug, please report it with the command you ran)\n${forTerminal(e.stack ?? '')}\n`,
       );
-      process.exit(70);
+      exitAfterOutput(70);
+      return;
     }
-    process.exit(1);
+    exitAfterOutput(1);
   },
 );

@@ -4,7 +4,7 @@
  * through FileSystemDirectoryEntry). Files are not read here; the importer streams them. The
  * results can be posted to the import worker as they are (File objects clone without copying).
  */
-import { normalizePath } from './inputs.ts';
+import { normalizePath, type UnreadableInput } from './inputs.ts';
 
 export interface DroppedFile {
   path: string;
@@ -45,15 +45,33 @@ async function children(dir: DirectoryEntryLike): Promise<EntryLike[]> {
   }
 }
 
-/** Walks dropped entries (files and folders) into inputs with paths relative to the drop. */
-export async function filesFromEntries(entries: EntryLike[]): Promise<DroppedFile[]> {
+function errorName(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name;
+  return String(err);
+}
+
+/**
+ * Walks dropped entries (files and folders) into inputs with paths relative to the drop. The
+ * browser resolves symbolic links itself (a link to a file arrives as that file). An entry the
+ * browser will not hand over (a broken link, a file removed meanwhile, no permission) is added to
+ * `unreadable` with the browser's reason when that list is given (the importer lists it as
+ * skipped); without it, the walk fails with that error.
+ */
+export async function filesFromEntries(entries: EntryLike[], unreadable?: UnreadableInput[]): Promise<DroppedFile[]> {
   const out: DroppedFile[] = [];
   const visit = async (entry: EntryLike): Promise<void> => {
-    if (entry.isFile) {
-      const file = await fileOf(entry as FileEntryLike);
-      out.push({ path: normalizePath(entry.fullPath || entry.name), blob: file });
-    } else if (entry.isDirectory) {
-      for (const child of await children(entry as DirectoryEntryLike)) await visit(child);
+    const path = normalizePath(entry.fullPath || entry.name);
+    try {
+      if (entry.isFile) {
+        out.push({ path, blob: await fileOf(entry as FileEntryLike) });
+      } else if (entry.isDirectory) {
+        for (const child of await children(entry as DirectoryEntryLike)) await visit(child);
+      } else {
+        throw new Error('neither a file nor a folder');
+      }
+    } catch (err) {
+      if (!unreadable) throw err;
+      unreadable.push({ path, unreadable: `the browser could not read it (${errorName(err)})` });
     }
   };
   for (const e of entries) await visit(e);
@@ -64,7 +82,10 @@ export async function filesFromEntries(entries: EntryLike[]): Promise<DroppedFil
  * Files of a drop. Entries must be taken synchronously inside the drop handler (the list is
  * emptied afterwards), so call this directly from the `drop` event.
  */
-export function filesFromDataTransfer(items: DataTransferItemList): Promise<DroppedFile[]> {
+export function filesFromDataTransfer(
+  items: DataTransferItemList,
+  unreadable?: UnreadableInput[],
+): Promise<DroppedFile[]> {
   const entries: EntryLike[] = [];
   const loose: File[] = [];
   for (const item of Array.from(items)) {
@@ -76,5 +97,5 @@ export function filesFromDataTransfer(items: DataTransferItemList): Promise<Drop
       if (f) loose.push(f);
     }
   }
-  return filesFromEntries(entries).then((files) => [...files, ...filesFromFileList(loose)]);
+  return filesFromEntries(entries, unreadable).then((files) => [...files, ...filesFromFileList(loose)]);
 }

@@ -2,7 +2,8 @@
  * Chat templates: the Jinja `chat_template` of tokenizer_config.json (or chat_template.jinja),
  * rendered with @huggingface/jinja (trim_blocks and lstrip_blocks on, `raise_exception` and
  * `strftime_now` defined) the way Python transformers' `apply_chat_template` renders it — with
- * Python's `strip/lstrip/rstrip(chars)` and `trim` (jinja-python.ts), which the library gets wrong.
+ * Python's `strip/lstrip/rstrip(chars)` and `trim` (jinja-python.ts), which the library gets wrong, and
+ * within a step / depth / size budget (template-budget.ts): a template is untrusted code from the model folder.
  *
  * Templates that refuse a system turn (Gemma 2, Gemma 1) get it folded into the first user turn
  * the way Gemma 3's own template does; `renderFolded` is the one place that decides it, for
@@ -11,6 +12,7 @@
 import { Template } from '@huggingface/jinja';
 import type { Message } from '../schema/dataset.ts';
 import { PYTHON_STRING_GLOBALS, pythonStrip, pythonStringTemplate } from './jinja-python.ts';
+import { renderBounded, TemplateRaisedError } from './template-budget.ts';
 
 export class ChatTemplateError extends Error {
   constructor(message: string) {
@@ -65,12 +67,14 @@ export class ChatTemplate {
   constructor(
     readonly source: string,
     private readonly tokens: TemplateTokens,
+    /** Where the template came from, for messages (e.g. "tokenizer_config.json chat_template"). */
+    readonly origin = 'the chat template',
   ) {
     try {
       this.template = pythonStringTemplate(new Template(source));
     } catch (err) {
       throw new ChatTemplateError(
-        `cannot parse the chat template: ${err instanceof Error ? err.message : String(err)}`,
+        `cannot parse the chat template (${origin}): ${err instanceof Error ? err.message : String(err)}`,
       );
     }
   }
@@ -78,7 +82,7 @@ export class ChatTemplate {
   /** Renders a conversation; template errors (raise_exception) become ChatTemplateError. */
   render(messages: Message[], opts: RenderOptions = {}): string {
     try {
-      return this.template.render({
+      return renderBounded(this.template, {
         ...PYTHON_STRING_GLOBALS,
         ...this.tokens,
         ...opts.extra,
@@ -86,7 +90,9 @@ export class ChatTemplate {
         add_generation_prompt: opts.addGenerationPrompt ?? false,
       });
     } catch (err) {
-      throw new ChatTemplateError(err instanceof Error ? err.message : String(err));
+      const message = err instanceof Error ? err.message : String(err);
+      // A raise_exception message is the template's own words; anything else names where the template is.
+      throw new ChatTemplateError(err instanceof TemplateRaisedError ? message : `${this.origin}: ${message}`);
     }
   }
 }

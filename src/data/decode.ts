@@ -1,240 +1,310 @@
 /**
- * Bytes → text: BOM and UTF-16 detection, binary detection, CRLF handling, and a streaming line
- * reader that never holds a large file twice (it decodes chunk by chunk and yields lines).
+ * Bytes → lines of text, in time linear in the file size whatever the row length: BOM and UTF-16
+ * handling (sniff.ts), LF, CRLF and CR-only line ends, and per-line decoding so that a line with
+ * bytes that are not text (bad UTF-8, a lone UTF-16 surrogate, a NUL) comes back marked with the
+ * byte offset of the first bad byte while every other line still comes.
  */
 import type { ImportFile } from './inputs.ts';
-
-export type TextEncodingName = 'utf-8' | 'utf-8-bom' | 'utf-16le' | 'utf-16be';
-
-export type Sniffed =
-  | { ok: true; encoding: TextEncodingName; bomLength: number }
-  | { ok: false; code: 'binary_file' | 'encoding'; reason: string };
-
-const SNIFF_BYTES = 4096;
-
-/** Decides how to decode a file from its first bytes. */
-export function sniffEncoding(head: Uint8Array): Sniffed {
-  if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf)
-    return { ok: true, encoding: 'utf-8-bom', bomLength: 3 };
-  if (head[0] === 0xff && head[1] === 0xfe) return { ok: true, encoding: 'utf-16le', bomLength: 2 };
-  if (head[0] === 0xfe && head[1] === 0xff) return { ok: true, encoding: 'utf-16be', bomLength: 2 };
-  const n = Math.min(head.length, SNIFF_BYTES);
-  let zeroEven = 0;
-  let zeroOdd = 0;
-  let control = 0;
-  for (let i = 0; i < n; i++) {
-    const b = head[i]!;
-    if (b === 0) {
-      if (i % 2 === 0) zeroEven++;
-      else zeroOdd++;
-    } else if (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d && b !== 0x0c) {
-      control++;
-    }
-  }
-  const half = n / 2;
-  // UTF-16 without a BOM: ASCII-range text has a zero in every other byte.
-  if (n >= 4 && zeroOdd > half * 0.4 && zeroEven < half * 0.05) return { ok: true, encoding: 'utf-16le', bomLength: 0 };
-  if (n >= 4 && zeroEven > half * 0.4 && zeroOdd < half * 0.05) return { ok: true, encoding: 'utf-16be', bomLength: 0 };
-  if (zeroEven + zeroOdd > 0 || control > n * 0.1) {
-    return { ok: false, code: 'binary_file', reason: 'binary file (not text): contains NUL or control bytes' };
-  }
-  try {
-    new TextDecoder('utf-8', { fatal: true }).decode(head.subarray(0, n), { stream: true });
-  } catch {
-    // A few bad lines are reported one by one later; a file that is mostly not UTF-8 is refused.
-    const lines = splitBytes(head.subarray(0, n), 0x0a).slice(0, -1);
-    const bad = lines.filter((l) => !isUtf8(l)).length;
-    if (lines.length === 0 || bad * 2 >= lines.length) {
-      return {
-        ok: false,
-        code: 'encoding',
-        reason: 'not UTF-8 text (perhaps Latin-1 or Windows-1252): save it as UTF-8 or UTF-16',
-      };
-    }
-  }
-  return { ok: true, encoding: 'utf-8', bomLength: 0 };
-}
-
-function splitBytes(bytes: Uint8Array, sep: number): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  let start = 0;
-  for (let i = bytes.indexOf(sep); i >= 0; i = bytes.indexOf(sep, start)) {
-    out.push(bytes.subarray(start, i));
-    start = i + 1;
-  }
-  out.push(bytes.subarray(start));
-  return out;
-}
-
-const fatalUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
-
-function isUtf8(bytes: Uint8Array): boolean {
-  try {
-    fatalUtf8.decode(bytes);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function decoderFor(encoding: TextEncodingName): TextDecoder {
-  const label = encoding === 'utf-8-bom' ? 'utf-8' : encoding;
-  // ignoreBOM: the BOM is skipped by us (bomLength), so a second one would be kept as text.
-  return new TextDecoder(label, { fatal: true, ignoreBOM: true });
-}
+import { firstInvalidUtf8, firstLoneSurrogate, sniffEncoding, SNIFF_BYTES, type TextEncodingName } from './sniff.ts';
 
 export class DecodeError extends Error {
   constructor(
-    readonly code: 'binary_file' | 'encoding' | 'empty_file',
+    readonly code: 'binary_file' | 'empty_file',
     message: string,
-    /** 1-based line where decoding failed, when known. */
-    readonly line: number | null = null,
   ) {
     super(message);
     this.name = 'DecodeError';
   }
 }
 
-export interface LineProgress {
-  (bytesRead: number): void;
+/** Bytes of a line that are not text: `offset` is the byte offset of the first one in the file. */
+export interface BadBytes {
+  kind: 'encoding' | 'nul';
+  offset: number;
 }
 
 export interface Line {
+  /** 1-based line number (LF, CRLF and a lone CR each end a line). */
   line: number;
+  /** The line without its line end; with `bad`, bytes that are not text became U+FFFD. */
   text: string;
-  /** True when the line is not valid UTF-8 (`text` then holds U+FFFD where bytes were bad). */
-  invalid?: boolean;
+  /** Byte offset of the line's first byte in the file. */
+  offset: number;
+  /** False for a last line that no line end follows. */
+  eol: boolean;
+  bad?: BadBytes;
 }
 
-/** Reads the first bytes of a stream without consuming more than needed. */
-async function readHead(file: ImportFile): Promise<Uint8Array> {
-  return file.slice(0, Math.min(file.size, SNIFF_BYTES));
-}
-
-/** Sniffs a file; throws DecodeError for empty, binary or undecodable files. */
-export async function sniffFile(file: ImportFile): Promise<Sniffed & { ok: true }> {
+/** Sniffs a file; throws DecodeError for empty and binary files. */
+export async function sniffFile(file: ImportFile): Promise<{ encoding: TextEncodingName; bomLength: number }> {
   if (file.size === 0) throw new DecodeError('empty_file', 'empty file (0 bytes)');
-  const sniffed = sniffEncoding(await readHead(file));
+  const sniffed = sniffEncoding(await file.slice(0, Math.min(file.size, SNIFF_BYTES)));
   if (!sniffed.ok) throw new DecodeError(sniffed.code, sniffed.reason);
   return sniffed;
 }
 
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1) return parts[0]!;
-  const out = new Uint8Array(parts.reduce((a, p) => a + p.byteLength, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.byteLength;
-  }
-  return out;
+/** What the user reads about a bad line. */
+export function badBytesReason(bad: BadBytes, encoding: TextEncodingName): string {
+  if (bad.kind === 'nul')
+    return `the line has a NUL byte (at byte ${bad.offset} of the file), which text never has; remove it`;
+  const name = encoding.startsWith('utf-16') ? encoding.toUpperCase() : 'UTF-8';
+  const hint = name === 'UTF-8' ? ' (perhaps Latin-1 or Windows-1252: save the file as UTF-8)' : '';
+  return `the line is not valid ${name}: bad bytes at byte ${bad.offset} of the file${hint}; fix or remove them`;
 }
 
 interface LineCodec {
+  label: string;
   /** Bytes per code unit: 1 for UTF-8, 2 for UTF-16. */
   width: number;
-  isNewline(b: Uint8Array, i: number): boolean;
-  isCr(b: Uint8Array, i: number): boolean;
+  /** The code unit at byte i (i is a multiple of width). */
+  unit(b: Uint8Array, i: number): number;
   fatal: TextDecoder;
   lossy: TextDecoder;
+  /** Byte index of the first bad byte of a line that failed to decode. */
+  firstBad(b: Uint8Array): number;
 }
 
 function codecFor(encoding: TextEncodingName): LineCodec {
   const label = encoding === 'utf-8-bom' ? 'utf-8' : encoding;
-  const base = { fatal: decoderFor(encoding), lossy: new TextDecoder(label, { ignoreBOM: true }) };
-  if (encoding === 'utf-16le') {
+  // ignoreBOM: the BOM is skipped by us (bomLength), so a second one is kept as text.
+  const base = {
+    label,
+    fatal: new TextDecoder(label, { fatal: true, ignoreBOM: true }),
+    lossy: new TextDecoder(label, { ignoreBOM: true }),
+  };
+  if (encoding === 'utf-16le')
     return {
       ...base,
       width: 2,
-      isNewline: (b, i) => b[i] === 0x0a && b[i + 1] === 0,
-      isCr: (b, i) => b[i] === 0x0d && b[i + 1] === 0,
+      unit: (b, i) => b[i]! | (b[i + 1]! << 8),
+      firstBad: (b) => firstLoneSurrogate(b, false),
     };
-  }
-  if (encoding === 'utf-16be') {
+  if (encoding === 'utf-16be')
     return {
       ...base,
       width: 2,
-      isNewline: (b, i) => b[i] === 0 && b[i + 1] === 0x0a,
-      isCr: (b, i) => b[i] === 0 && b[i + 1] === 0x0d,
+      unit: (b, i) => (b[i]! << 8) | b[i + 1]!,
+      firstBad: (b) => firstLoneSurrogate(b, true),
     };
-  }
-  return { ...base, width: 1, isNewline: (b, i) => b[i] === 0x0a, isCr: (b, i) => b[i] === 0x0d };
-}
-
-function decodeLine(codec: LineCodec, bytes: Uint8Array, line: number): Line {
-  const w = codec.width;
-  const end =
-    bytes.byteLength >= w && codec.isCr(bytes, bytes.byteLength - w) ? bytes.byteLength - w : bytes.byteLength;
-  const body = bytes.subarray(0, end);
-  try {
-    return { line, text: codec.fatal.decode(body) };
-  } catch {
-    return { line, text: codec.lossy.decode(body), invalid: true };
-  }
-}
-
-/** Index of the next newline code unit at or after `from` (aligned to the code unit width). */
-function nextNewline(codec: LineCodec, b: Uint8Array, from: number): number {
-  if (codec.width === 1) return b.indexOf(0x0a, from);
-  for (let i = from; i + 1 < b.byteLength; i += 2) if (codec.isNewline(b, i)) return i;
-  return -1;
+  return { ...base, width: 1, unit: (b, i) => b[i]!, firstBad: (b) => firstInvalidUtf8(b) };
 }
 
 /**
- * Streams the lines of a text file (1-based line numbers, '\r' before '\n' removed) without
- * holding the file: bytes are split at newline code units and each line is decoded on its own, so
- * a line with bad bytes comes back marked `invalid` and the lines after it still come.
+ * A line that spans chunks, decoded piece by piece as its bytes arrive so they are not kept: a
+ * row of any length costs one copy of its text. A line that turns out not to be text is read again
+ * from the file (only then are its bytes needed, for the offset of the first bad byte).
  */
-export async function* readLines(file: ImportFile, onBytes?: LineProgress): AsyncGenerator<Line> {
-  const sniffed = await sniffFile(file);
-  const codec = codecFor(sniffed.encoding);
+class PendingLine {
+  private pieces: string[] = [];
+  private readonly decoder: TextDecoder;
+  private failed = false;
+  private nul = -1;
+  private length = 0;
+  constructor(
+    private readonly codec: LineCodec,
+    readonly start: number,
+  ) {
+    this.decoder = new TextDecoder(codec.label, { fatal: true, ignoreBOM: true });
+  }
+  add(segment: Uint8Array): void {
+    if (!this.failed) {
+      if (this.codec.width === 1 && this.nul < 0) {
+        const z = segment.indexOf(0);
+        if (z >= 0) this.nul = this.start + this.length + z;
+      }
+      try {
+        this.pieces.push(this.decoder.decode(segment, { stream: true }));
+      } catch {
+        this.failed = true;
+        this.pieces = [];
+      }
+    }
+    this.length += segment.byteLength;
+  }
+  async finish(file: ImportFile, line: number, eol: boolean): Promise<Line> {
+    const offset = this.start;
+    if (!this.failed) {
+      try {
+        this.pieces.push(this.decoder.decode());
+        const text = this.pieces.join('');
+        const nul = this.codec.width === 1 ? this.nul : text.indexOf('\0') < 0 ? -1 : offset + text.indexOf('\0') * 2;
+        return nul < 0 ? { line, text, offset, eol } : { line, text, offset, eol, bad: { kind: 'nul', offset: nul } };
+      } catch {
+        // not text: read the bytes again below
+      }
+    }
+    return decodeLine(this.codec, await file.slice(offset, offset + this.length), line, offset, eol);
+  }
+}
+
+function decodeLine(codec: LineCodec, bytes: Uint8Array, line: number, offset: number, eol = true): Line {
+  try {
+    const text = codec.fatal.decode(bytes);
+    const nul = codec.width === 1 ? bytes.indexOf(0) : text.indexOf('\0') * 2;
+    if (nul < 0) return { line, text, offset, eol };
+    return { line, text, offset, eol, bad: { kind: 'nul', offset: offset + nul } };
+  } catch {
+    const at = Math.max(0, codec.firstBad(bytes));
+    return { line, text: codec.lossy.decode(bytes), offset, eol, bad: { kind: 'encoding', offset: offset + at } };
+  }
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/**
+ * Finds line ends in UTF-8 bytes: two cached indexOf positions, so each byte is looked at a
+ * constant number of times however many lines a chunk holds.
+ */
+class ByteBreaks {
+  /** Next LF / CR at or after the last query; -2 when there is none left. */
+  private lf = -1;
+  private cr = -1;
+  constructor(private readonly b: Uint8Array) {}
+  private find(byte: number, cached: number, from: number): number {
+    if (cached === -2 || cached >= from) return cached;
+    const at = this.b.indexOf(byte, from);
+    return at < 0 ? -2 : at;
+  }
+  next(from: number): number {
+    this.lf = this.find(LF, this.lf, from);
+    this.cr = this.find(CR, this.cr, from);
+    if (this.lf < 0) return this.cr < 0 ? -1 : this.cr;
+    return this.cr < 0 ? this.lf : Math.min(this.lf, this.cr);
+  }
+}
+
+/**
+ * Streams the lines of a text file without holding the file: each chunk is searched once for line
+ * ends and a line that spans chunks is decoded piece by piece (PendingLine), so a row of any
+ * length costs time and memory proportional to its size.
+ */
+export async function* readLines(file: ImportFile, onBytes?: (bytesRead: number) => void): AsyncGenerator<Line> {
+  const { encoding, bomLength } = await sniffFile(file);
+  const codec = codecFor(encoding);
+  const w = codec.width;
   const reader = file.stream().getReader();
-  let skip = sniffed.bomLength;
   let read = 0;
   let lineNo = 1;
-  let carry = new Uint8Array(0);
+  let lineStart = bomLength;
+  let pending: PendingLine | null = null;
+  /** A CR ended the previous chunk: a LF starting this one belongs to it. */
+  let afterCr = false;
+  /** UTF-16: the odd byte left at the end of the previous chunk. */
+  let odd: number | null = null;
+  let done = false;
   try {
     for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      read += value.byteLength;
-      let bytes = value;
-      if (skip > 0) {
-        const cut = Math.min(skip, bytes.byteLength);
+      const chunk = await reader.read();
+      if (chunk.done) break;
+      let bytes = chunk.value;
+      let base = read;
+      read += bytes.byteLength;
+      if (base < bomLength) {
+        const cut = Math.min(bomLength - base, bytes.byteLength);
         bytes = bytes.subarray(cut);
-        skip -= cut;
+        base += cut;
       }
-      const buf = carry.byteLength ? concatBytes([carry, bytes]) : bytes;
-      let start = 0;
-      for (let nl = nextNewline(codec, buf, 0); nl >= 0; nl = nextNewline(codec, buf, start)) {
-        yield decodeLine(codec, buf.subarray(start, nl), lineNo++);
-        start = nl + codec.width;
+      if (w === 2) {
+        if (odd !== null) {
+          const joined = new Uint8Array(bytes.byteLength + 1);
+          joined[0] = odd;
+          joined.set(bytes, 1);
+          bytes = joined;
+          base -= 1;
+          odd = null;
+        }
+        if (bytes.byteLength % 2) {
+          odd = bytes[bytes.byteLength - 1]!;
+          bytes = bytes.subarray(0, bytes.byteLength - 1);
+        }
       }
-      carry = buf.slice(start);
+      let i = 0;
+      if (afterCr && bytes.byteLength >= w) {
+        if (codec.unit(bytes, 0) === LF) {
+          i = w;
+          lineStart += w;
+        }
+        afterCr = false;
+      }
+      const breaks = w === 1 ? new ByteBreaks(bytes) : null;
+      for (;;) {
+        let br = -1;
+        if (breaks) br = breaks.next(i);
+        else {
+          for (let j = i; j < bytes.byteLength; j += 2) {
+            const u = codec.unit(bytes, j);
+            if (u === LF || u === CR) {
+              br = j;
+              break;
+            }
+          }
+        }
+        if (br < 0) break;
+        if (pending) {
+          pending.add(bytes.subarray(i, br));
+          yield await pending.finish(file, lineNo++, true);
+          pending = null;
+        } else yield decodeLine(codec, bytes.subarray(i, br), lineNo++, lineStart);
+        let next = br + w;
+        if (codec.unit(bytes, br) === CR) {
+          if (next + w <= bytes.byteLength) {
+            if (codec.unit(bytes, next) === LF) next += w;
+          } else afterCr = true;
+        }
+        lineStart = base + next;
+        i = next;
+      }
+      if (i < bytes.byteLength) {
+        pending ??= new PendingLine(codec, lineStart);
+        pending.add(bytes.subarray(i));
+      }
       onBytes?.(read);
     }
-    if (carry.byteLength > 0) yield decodeLine(codec, carry, lineNo);
+    if (odd !== null) {
+      pending ??= new PendingLine(codec, lineStart);
+      pending.add(Uint8Array.of(odd));
+    }
+    if (pending) yield await pending.finish(file, lineNo, false);
+    done = true;
   } finally {
+    // A reader stopped early (the caller broke out of the loop) releases the file.
+    if (!done) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }
 
-export interface DecodedText {
-  text: string;
-  encoding: TextEncodingName;
+/** A line with bad bytes in a whole decoded text: `start`/`end` are its UTF-16 indices in `text`. */
+export interface BadLine {
+  line: number;
+  start: number;
+  end: number;
+  bad: BadBytes;
 }
 
-/** Decodes a whole (small) file; CRLF becomes LF so line numbers count '\n' only. */
-export async function readText(file: ImportFile): Promise<DecodedText> {
-  const sniffed = await sniffFile(file);
-  const bytes = await file.slice(sniffed.bomLength, file.size);
-  let text: string;
-  try {
-    text = decoderFor(sniffed.encoding).decode(bytes);
-  } catch {
-    throw new DecodeError('encoding', `invalid ${sniffed.encoding} byte sequence`);
+export interface DecodedText {
+  /** The text with every line end as '\n'. */
+  text: string;
+  encoding: TextEncodingName;
+  /** Lines with bad bytes, in order (their text holds U+FFFD where bytes were bad). */
+  bad: BadLine[];
+}
+
+/** Decodes a whole file through readLines: line ends become '\n'; bad lines are listed, not fatal. */
+export async function readText(file: ImportFile, onBytes?: (bytesRead: number) => void): Promise<DecodedText> {
+  const { encoding } = await sniffFile(file);
+  const lines: string[] = [];
+  const bad: BadLine[] = [];
+  let at = 0;
+  let eol = false;
+  for await (const l of readLines(file, onBytes)) {
+    if (l.bad) bad.push({ line: l.line, start: at, end: at + l.text.length, bad: l.bad });
+    lines.push(l.text);
+    at += l.text.length + 1;
+    eol = l.eol;
   }
-  return { text: text.replaceAll('\r\n', '\n'), encoding: sniffed.encoding };
+  if (eol) lines.push('');
+  return { text: lines.join('\n'), encoding, bad };
 }
 
 /** Line number (1-based) of a UTF-16 index in `text`, using a precomputed table of line starts. */
@@ -252,5 +322,17 @@ export class LineIndex {
       else hi = mid - 1;
     }
     return lo + 1;
+  }
+}
+
+/** The first bad line that overlaps [start, end) of a decoded text. */
+export class BadLineCursor {
+  private i = 0;
+  constructor(private readonly bad: BadLine[]) {}
+  /** Spans must be asked in increasing order of `start`. */
+  overlap(start: number, end: number): BadLine | null {
+    while (this.i < this.bad.length && this.bad[this.i]!.end <= start) this.i++;
+    const b = this.bad[this.i];
+    return b && b.start < end ? b : null;
   }
 }

@@ -78,6 +78,15 @@ export function planSources(files: ImportFile[], forced?: SourceFormat): SourceP
   const problemFiles: ImportFile[] = [];
   const textFiles: ImportFile[] = [];
   const rawText = forced === 'raw_text';
+  // Folders holding NL.txt / IR.txt / ASP.txt: their other files are not part of a problem.
+  const problemDirs = new Set(
+    rawText
+      ? []
+      : sorted
+          .filter((f) => !isJunk(f.path) && isProblemFile(f.path))
+          .map((f) => dirname(f.path))
+          .filter((d) => d !== ''),
+  );
   for (const file of sorted) {
     const ext = extension(file.path);
     const container = ROW_EXTENSIONS.get(ext);
@@ -85,6 +94,11 @@ export function planSources(files: ImportFile[], forced?: SourceFormat): SourceP
       skipped.push({ path: file.path, reason: 'hidden or system file' });
     } else if (!rawText && isProblemFile(file.path)) {
       problemFiles.push(file);
+    } else if (problemDirs.has(dirname(file.path))) {
+      skipped.push({
+        path: file.path,
+        reason: 'in a problem folder, but not one of its files (NL.txt or IR.txt, and ASP.txt): not read',
+      });
     } else if (rawText && (RAW_TEXT_EXTENSIONS.has(ext) || (container !== undefined && container !== 'parquet'))) {
       textFiles.push(file);
     } else if (container !== undefined) {

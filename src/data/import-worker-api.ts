@@ -6,13 +6,11 @@
  */
 import type { ImportSettingsInput } from '../schema/dataset.ts';
 import { importDataset, type ImportProgress, type ImportResult } from './import.ts';
-import type { BlobLike } from './inputs.ts';
+import type { BlobLike, UnreadableInput } from './inputs.ts';
 import { ModelTokenizer, type TokenizerFiles } from './tokenizer.ts';
 
-export interface WorkerInput {
-  path: string;
-  blob: BlobLike;
-}
+/** A file to read, or one the browser would not hand over (listed as skipped). */
+export type WorkerInput = { path: string; blob: BlobLike } | UnreadableInput;
 
 export const importWorkerApi = {
   async importDataset(

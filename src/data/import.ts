@@ -23,15 +23,16 @@ import {
   type TokenStats,
 } from '../schema/dataset.ts';
 import { planSources, type Skipped, type SourcePlan } from './detect.ts';
-import { toImportFile, type ImportInput } from './inputs.ts';
+import { isUnreadable, normalizePath, toImportFile, type ImportFile, type ImportInput } from './inputs.ts';
 import { readJsonSource, type RowSourceOptions } from './json-source.ts';
 import { readProblemFolders } from './problem-folders.ts';
 import { readRawText } from './raw-text.ts';
 import { finalize, problem, withSystemPrompt, type ParsedRecord } from './records.ts';
 import type { RowFormat } from './rows.ts';
 import { assignSplits, dedupe, type Duplicate } from './split.ts';
-import type { SourceResult } from './source.ts';
-import { readCsvSource, readParquetSource } from './table-sources.ts';
+import { emptySummary, type SourceResult } from './source.ts';
+import { readCsvSource } from './csv-source.ts';
+import { readParquetSource } from './parquet-source.ts';
 import { lengthPass, windowText } from './tokenize.ts';
 import type { ModelTokenizer } from './tokenizer.ts';
 
@@ -80,6 +81,8 @@ export interface ImportResult {
   settings: ImportSettings;
   /** True when nothing was reported: every row of every file was imported. */
   complete: boolean;
+  /** Why there is nothing to train on, when no record is left (null otherwise). */
+  refusal: string | null;
 }
 
 const ROW_FORMATS = new Set<SourceFormat>(['chat', 'prompt_completion', 'alpaca', 'text', 'pairs']);
@@ -112,6 +115,33 @@ async function readPlan(
   }
 }
 
+/** An error from reading a file (it vanished, changed or may not be read), not from what it holds. */
+function isReadError(err: unknown): boolean {
+  if (typeof DOMException !== 'undefined' && err instanceof DOMException)
+    return ['NotReadableError', 'NotFoundError', 'NotAllowedError', 'SecurityError', 'AbortError'].includes(err.name);
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^E[A-Z]+$/.test(code);
+}
+
+/** Reads a source; one whose file cannot be read is reported (the other sources are still read). */
+async function readPlanOrReport(
+  plan: SourcePlan,
+  settings: ImportSettings,
+  onBytes: (path: string, n: number, rows: number) => void,
+): Promise<SourceResult[]> {
+  try {
+    return await readPlan(plan, settings, onBytes);
+  } catch (err) {
+    if (!isReadError(err)) throw err;
+    const path = plan.kind === 'problem_folders' ? (plan.files[0]?.path ?? '') : plan.file.path;
+    const container = plan.kind === 'rows' ? plan.container : plan.kind === 'raw_text' ? 'text' : 'folder';
+    const why = err instanceof Error ? err.message : String(err);
+    const summary = { ...emptySummary(path, container), problems: 1 };
+    const reason = `the file could not be read (${why}); was it changed or removed while importing?`;
+    return [{ records: [], problems: [problem(path, null, 'read_error', reason)], summary }];
+  }
+}
+
 function systemPromptFor(format: SourceFormat | null, settings: ImportSettings): string {
   if (settings.systemPrompt !== undefined) return settings.systemPrompt;
   return format === 'problem_folders' ? ASP_EXPERT_SYSTEM_PROMPT : '';
@@ -132,9 +162,16 @@ export async function importDataset(
 ): Promise<ImportResult> {
   const settings = ImportSettingsSchema.parse(settingsInput);
   const tok = options.tokenizer ?? null;
-  const files = [...inputs].map(toImportFile);
+  const all = [...inputs];
+  const files: ImportFile[] = [];
+  const unreadable: Skipped[] = [];
+  for (const input of all) {
+    if (isUnreadable(input)) unreadable.push({ path: normalizePath(input.path), reason: input.unreadable });
+    else files.push(toImportFile(input));
+  }
   const totalBytes = files.reduce((a, f) => a + f.size, 0);
   const planned = planSources(files, settings.format);
+  planned.skipped.push(...unreadable);
   const problems: Problem[] = [...planned.problems];
   const sources: SourceSummary[] = [];
   const warnings: string[] = [];
@@ -158,7 +195,7 @@ export async function importDataset(
     });
 
   for (const plan of planned.plans) {
-    for (const result of await readPlan(plan, settings, report)) {
+    for (const result of await readPlanOrReport(plan, settings, report)) {
       sources.push(result.summary);
       for (const p of result.problems) problems.push(p);
       const system = systemPromptFor(result.summary.format, settings);
@@ -198,6 +235,7 @@ export async function importDataset(
   let tokens: TokenStats | null = null;
   const dropped: DroppedRow[] = [];
   let noTrainedTokens = 0;
+  let untrainable = 0;
   let droppedTooLong = 0;
   let truncated = 0;
   let systemFolded = 0;
@@ -219,6 +257,9 @@ export async function importDataset(
           reason: `no answer token left after truncating to ${settings.maxLength} tokens`,
         });
     }
+    for (const r of pass.untrainable)
+      problems.push(problem(r.source.file, r.source.line, 'no_trained_tokens', NO_TRAINED_TOKEN_ROW));
+    untrainable = pass.untrainable.length;
     droppedTooLong = pass.droppedTooLong.length;
     noTrainedTokens = pass.droppedNoTrained.length;
     truncated = pass.truncated;
@@ -253,6 +294,7 @@ export async function importDataset(
       droppedTooLong,
       truncated,
       noTrainedTokens,
+      untrainable,
       systemPromptAdded,
       systemFolded,
       train: count('train'),
@@ -266,5 +308,21 @@ export async function importDataset(
     warnings,
     settings,
     complete: problems.length === 0,
+    refusal: records.length > 0 ? null : refusalOf(rowsRead, untrainable),
   };
+}
+
+const NO_TRAINED_TOKEN_ROW =
+  "the chat template renders no answer for this row, so it has no token to train on (the model's template may be empty or leave out assistant messages)";
+
+/** Why an import that read rows yields nothing to train on. */
+function refusalOf(rowsRead: number, untrainable: number): string {
+  if (untrainable > 0)
+    return (
+      `none of the ${untrainable} rows has a token to train on: the model's chat template renders no assistant answer ` +
+      '(it is empty or leaves out assistant messages). Choose a model whose chat template writes the answers, or give the ' +
+      'tokenizer a working chat_template'
+    );
+  if (rowsRead > 0) return 'every row was left out (see the problems and the rows dropped for their length)';
+  return 'no row could be read from these files (see the problems and the skipped files)';
 }

@@ -23,11 +23,22 @@ export interface BlobLike {
   slice(start?: number, end?: number): { arrayBuffer(): Promise<ArrayBuffer> };
 }
 
+/** A file the walker found but could not read (a broken link, a FIFO, no permission): listed as skipped. */
+export interface UnreadableInput {
+  path: string;
+  unreadable: string;
+}
+
 export type ImportInput =
   | ImportFile
   | { path: string; bytes: Uint8Array }
   | { path: string; blob: BlobLike }
+  | UnreadableInput
   | (BlobLike & { name: string; webkitRelativePath?: string });
+
+export function isUnreadable(input: ImportInput): input is UnreadableInput {
+  return 'unreadable' in input && typeof input.unreadable === 'string';
+}
 
 export function fileFromBytes(path: string, bytes: Uint8Array): ImportFile {
   return {
@@ -64,8 +75,8 @@ function isImportFile(input: ImportInput): input is ImportFile {
   return 'path' in input && 'slice' in input && 'stream' in input && typeof input.size === 'number';
 }
 
-/** Turns any accepted input into an ImportFile. */
-export function toImportFile(input: ImportInput): ImportFile {
+/** Turns any accepted input (but an unreadable one) into an ImportFile. */
+export function toImportFile(input: Exclude<ImportInput, UnreadableInput>): ImportFile {
   if ('bytes' in input) return fileFromBytes(input.path, input.bytes);
   if ('blob' in input) return fileFromBlob(input.path, input.blob);
   if (isImportFile(input)) return input;

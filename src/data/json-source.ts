@@ -3,13 +3,14 @@
  * JSONL is streamed line by line; a JSON array is split into elements that are parsed one by one.
  */
 import type { FieldMapping, Problem, Split } from '../schema/dataset.ts';
-import { DecodeError, LineIndex, readLines, readText, sniffFile } from './decode.ts';
+import { BadLineCursor, LineIndex, readLines, readText, sniffFile, type DecodedText } from './decode.ts';
 import type { ImportFile } from './inputs.ts';
 import { extension } from './inputs.ts';
 import { scanJsonArray, skipSpace } from './json-array.ts';
 import { chatRecord, problem, textRecord, type ParsedRecord } from './records.ts';
 import { isRowObject, RowReader, type RowFormat } from './rows.ts';
-import { decodeFailure, type SourceResult } from './source.ts';
+import { badLineProblem, decodeFailure, type SourceResult } from './source.ts';
+import type { TextEncodingName } from './sniff.ts';
 
 export interface RowSourceOptions {
   format: RowFormat | null;
@@ -69,59 +70,68 @@ export class RowSink {
 /** Reads a .jsonl / .json / .ndjson file. */
 export async function readJsonSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
   const container = extension(file.path) === 'json' ? 'json' : 'jsonl';
-  let encoding: string;
+  let encoding: TextEncodingName;
   let first: string;
   try {
     const sniffed = await sniffFile(file);
     encoding = sniffed.encoding;
     const head = await file.slice(sniffed.bomLength, Math.min(file.size, 4096));
-    const label = encoding === 'utf-8-bom' ? 'utf-8' : encoding;
-    const headText = new TextDecoder(label).decode(head);
+    const headText = new TextDecoder(encoding === 'utf-8-bom' ? 'utf-8' : encoding).decode(head);
     first = headText[skipSpace(headText, 0)] ?? '';
   } catch (err) {
     return decodeFailure(file.path, container, err);
   }
-  if (first === '[' || container === 'json') return readWholeJson(file, opts, container);
+  if (container === 'json' || (first === '[' && !(await isJsonlWithArrayRow(file))))
+    return readWholeJson(file, opts, container);
   return streamJsonl(file, opts, container, encoding);
+}
+
+/**
+ * A .jsonl file that starts with "[": JSON Lines whose first row is an array (its first line
+ * parses on its own and more lines follow), or a JSON array saved as .jsonl.
+ */
+async function isJsonlWithArrayRow(file: ImportFile): Promise<boolean> {
+  let seen = 0;
+  for await (const { text } of readLines(file)) {
+    if (text.trim() === '') continue;
+    if (++seen === 2) return true;
+    try {
+      JSON.parse(text);
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }
 
 async function streamJsonl(
   file: ImportFile,
   opts: RowSourceOptions,
   container: 'json' | 'jsonl',
-  encoding: string,
+  encoding: TextEncodingName,
 ): Promise<SourceResult> {
   const sink = new RowSink(file.path, opts);
   let sawContent = false;
-  try {
-    for await (const { line, text, invalid } of readLines(
-      file,
-      opts.onBytes && ((n) => opts.onBytes!(n, sink.records.length)),
-    )) {
-      if (text.trim() === '') continue;
-      sawContent = true;
-      if (invalid) {
-        sink.problems.push(
-          problem(file.path, line, 'encoding', 'the line is not valid UTF-8 (bad bytes); fix or remove it'),
-        );
-        continue;
-      }
-      let value: unknown;
-      try {
-        value = JSON.parse(text);
-      } catch (err) {
-        sink.problems.push(problem(file.path, line, 'invalid_json', invalidJson(err)));
-        continue;
-      }
-      sink.add(value, line);
+  for await (const { line, text, bad } of readLines(
+    file,
+    opts.onBytes && ((n) => opts.onBytes!(n, sink.records.length)),
+  )) {
+    if (text.trim() === '') continue;
+    sawContent = true;
+    if (bad) {
+      sink.problems.push(badLineProblem(file.path, line, bad, encoding));
+      continue;
     }
-  } catch (err) {
-    if (!(err instanceof DecodeError)) throw err;
-    sink.problems.push(problem(file.path, err.line, err.code, err.message));
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch (err) {
+      sink.problems.push(problem(file.path, line, 'invalid_json', invalidJson(err)));
+      continue;
+    }
+    sink.add(value, line);
   }
-  if (!sawContent && sink.problems.length === 0) {
-    sink.problems.push(problem(file.path, null, 'empty_file', 'empty file: no rows'));
-  }
+  if (!sawContent) sink.problems.push(problem(file.path, null, 'empty_file', 'empty file: no rows'));
   return sink.result(container, encoding);
 }
 
@@ -130,13 +140,13 @@ async function readWholeJson(
   opts: RowSourceOptions,
   container: 'json' | 'jsonl',
 ): Promise<SourceResult> {
-  let text: string;
-  let encoding: string;
+  let decoded: DecodedText;
   try {
-    ({ text, encoding } = await readText(file));
+    decoded = await readText(file, opts.onBytes && ((n) => opts.onBytes!(n, 0)));
   } catch (err) {
     return decodeFailure(file.path, container, err);
   }
+  const { text, encoding } = decoded;
   const sink = new RowSink(file.path, opts);
   const lines = new LineIndex(text);
   const start = skipSpace(text, 0);
@@ -146,21 +156,31 @@ async function readWholeJson(
   }
   if (text[start] === '[') {
     const scan = scanJsonArray(text);
-    for (const el of scan.elements) {
-      const line = lines.lineAt(el.start);
-      let value: unknown;
-      try {
-        value = JSON.parse(text.slice(el.start, el.end));
-      } catch (err) {
-        sink.problems.push(problem(file.path, line, 'invalid_json', invalidJson(err)));
-        continue;
+    const bad = new BadLineCursor(decoded.bad);
+    // Elements and errors in file order, so each problem lands at its place.
+    const events = [
+      ...scan.elements.map((e) => ({ at: e.start, element: e })),
+      ...scan.errors.map((e) => ({ at: e.offset, error: e })),
+    ].sort((a, b) => a.at - b.at);
+    // An error at the very end (an array not closed) belongs to the last line that holds something.
+    let last = text.length - 1;
+    while (last > 0 && /\s/.test(text[last]!)) last--;
+    for (const ev of events) {
+      const line = lines.lineAt(Math.min(ev.at, last));
+      if ('error' in ev && ev.error) {
+        const { message, resumeAt } = ev.error;
+        const bytes = bad.overlap(ev.at, resumeAt ?? text.length);
+        if (bytes) sink.problems.push(badLineProblem(file.path, bytes.line, bytes.bad, encoding));
+        else
+          sink.problems.push(
+            problem(file.path, line, 'invalid_json', `${message}${resumeNote(ev.at, resumeAt, lines, text.length)}`),
+          );
+      } else if ('element' in ev && ev.element) {
+        const bytes = bad.overlap(ev.element.start, ev.element.end);
+        if (bytes) sink.problems.push(badLineProblem(file.path, bytes.line, bytes.bad, encoding));
+        else sink.add(ev.element.value, line);
       }
-      sink.add(value, line);
     }
-    if (!scan.ok)
-      sink.problems.push(
-        problem(file.path, lines.lineAt(scan.offset), 'invalid_json', `invalid JSON: ${scan.message}`),
-      );
     return sink.result(container, encoding);
   }
   // Not an array: one JSON object (an object where an array belongs), or JSON Lines saved as .json.
@@ -172,6 +192,13 @@ async function readWholeJson(
   }
   sink.problems.push(problem(file.path, lines.lineAt(start), 'object_not_array', objectNotArrayReason(whole)));
   return sink.result(container, encoding);
+}
+
+function resumeNote(at: number, resumeAt: number | null, lines: LineIndex, length: number): string {
+  if (resumeAt === null) return at >= length ? '' : '; nothing after it could be read';
+  const from = lines.lineAt(at);
+  const to = lines.lineAt(resumeAt);
+  return to > from + 1 ? `; lines ${from}-${to - 1} were left out, reading resumed at line ${to}` : '';
 }
 
 function objectNotArrayReason(value: unknown): string {

@@ -40,8 +40,14 @@ export function textRecord(text: string, file: string, line: number, window = fa
     : { kind: 'text', text, source: { file, line } };
 }
 
-export function problem(file: string, line: number | null, code: ProblemCode, reason: string): Problem {
-  return { file, line, code, reason };
+export function problem(
+  file: string,
+  line: number | null,
+  code: ProblemCode,
+  reason: string,
+  offset?: number,
+): Problem {
+  return offset === undefined ? { file, line, code, reason } : { file, line, code, reason, offset };
 }
 
 /** The content that makes two records "exact duplicates": kind and messages, or kind and text. */

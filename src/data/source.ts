@@ -1,8 +1,9 @@
-/** What reading one source (a file, or a set of problem folders) yields. */
+/** What reading one source (a file, or a set of problem folders) yields, and the problems every reader reports alike. */
 import type { Container, Problem, SourceSummary } from '../schema/dataset.ts';
-import { DecodeError } from './decode.ts';
+import { badBytesReason, DecodeError, type BadBytes } from './decode.ts';
 import type { ParsedRecord } from './records.ts';
 import { problem } from './records.ts';
+import type { TextEncodingName } from './sniff.ts';
 
 export interface SourceResult {
   summary: SourceSummary;
@@ -14,9 +15,14 @@ export function emptySummary(path: string, container: Container): SourceSummary 
   return { path, format: null, container, encoding: null, rows: 0, problems: 0, mapping: null, presplit: null };
 }
 
-/** A source that could not be read at all (empty, binary, undecodable). Other errors propagate. */
+/** A source that could not be read at all (empty or binary). Other errors propagate. */
 export function decodeFailure(path: string, container: Container, err: unknown): SourceResult {
   if (!(err instanceof DecodeError)) throw err;
-  const problems = [problem(path, err.line, err.code, err.message)];
+  const problems = [problem(path, null, err.code, err.message)];
   return { records: [], problems, summary: { ...emptySummary(path, container), problems: 1 } };
+}
+
+/** A line with bytes that are not text: its number, the byte offset of the first bad byte and what to do. */
+export function badLineProblem(path: string, line: number, bad: BadBytes, encoding: TextEncodingName): Problem {
+  return problem(path, line, bad.kind === 'nul' ? 'nul_byte' : 'encoding', badBytesReason(bad, encoding), bad.offset);
 }

@@ -83,7 +83,9 @@ export function windowText(record: ParsedText, maxLength: number, tok: ModelToke
     for (let at = 0; at < text.length;) {
       let next = Math.min(text.length, at + width);
       if (next < text.length) {
-        const cut = Math.max(text.lastIndexOf(' ', next), text.lastIndexOf('\n', next));
+        // The last space or line end inside the window (searched back to the window's start only).
+        let cut = next;
+        while (cut > at && text.charCodeAt(cut) !== 0x20 && text.charCodeAt(cut) !== 0x0a) cut--;
         if (cut > at) next = cut + 1;
       }
       push(text.slice(at, next), at);
@@ -142,6 +144,8 @@ export interface LengthPass {
   stats: TokenStats;
   droppedTooLong: ParsedRecord[];
   droppedNoTrained: ParsedRecord[];
+  /** Records whose render has no trained token at all (the chat template writes no answer): left out. */
+  untrainable: ParsedRecord[];
   truncated: number;
   /** Records whose system turn was folded into the first user turn (the template refuses a system role). */
   systemFolded: number;
@@ -158,6 +162,7 @@ export function lengthPass(
   const lengths: number[] = [];
   const droppedTooLong: ParsedRecord[] = [];
   const droppedNoTrained: ParsedRecord[] = [];
+  const untrainable: ParsedRecord[] = [];
   const failures: { record: ParsedRecord; reason: string }[] = [];
   let totalTokens = 0;
   let trainedTokens = 0;
@@ -182,6 +187,10 @@ export function lengthPass(
       (outcome.reason === 'too_long' ? droppedTooLong : droppedNoTrained).push(record);
       return;
     }
+    if (!outcome.example.mask.includes(1)) {
+      untrainable.push(record);
+      return;
+    }
     if (outcome.kind === 'truncated') truncated++;
     totalTokens += outcome.example.ids.length;
     for (const m of outcome.example.mask) trainedTokens += m;
@@ -199,9 +208,12 @@ export function lengthPass(
     p50: percentile(sorted, 0.5),
     p95: percentile(sorted, 0.95),
     overLength,
-    dropped: droppedTooLong.length + droppedNoTrained.length,
+    dropped: droppedTooLong.length + droppedNoTrained.length + untrainable.length,
     truncated,
     histogram: histogram(lengths, settings.maxLength),
   };
-  return { pass: { kept, stats, droppedTooLong, droppedNoTrained, truncated, systemFolded }, failures };
+  return {
+    pass: { kept, stats, droppedTooLong, droppedNoTrained, untrainable, truncated, systemFolded },
+    failures,
+  };
 }

@@ -13,6 +13,7 @@ import {
   type RenderOptions,
 } from './chat-template.ts';
 import { alignTokenBytes, TokenByteMap, type TokenizerJsonLike } from './token-bytes.ts';
+import { checkTokenizerJson, checkTokenizerRegexes, TokenizerFileError } from './tokenizer-check.ts';
 
 export interface TokenizerFiles {
   /** Parsed tokenizer.json. */
@@ -21,6 +22,8 @@ export interface TokenizerFiles {
   config: object;
   /** Contents of chat_template.jinja (or chat_template.json) when the model ships one. */
   chatTemplate?: string | null;
+  /** The file `chatTemplate` came from, for messages (default chat_template.jinja). */
+  chatTemplateFile?: string;
 }
 
 interface AddedTokenJson {
@@ -63,7 +66,16 @@ export class ModelTokenizer {
   constructor(files: TokenizerFiles) {
     const json = files.tokenizer as TokenizerJsonLike & { added_tokens?: AddedTokenJson[] };
     const config = files.config as Record<string, unknown>;
-    this.tokenizer = new Tokenizer(files.tokenizer, files.config);
+    checkTokenizerJson(files.tokenizer);
+    try {
+      this.tokenizer = new Tokenizer(files.tokenizer, files.config);
+    } catch (err) {
+      throw new TokenizerFileError(
+        'tokenizer.json',
+        `cannot be read as a tokenizer: ${err instanceof Error ? err.message : String(err)}`,
+      );
+    }
+    checkTokenizerRegexes(this.tokenizer);
     const specials: Partial<Record<(typeof SPECIAL_KEYS)[number], string>> = {};
     for (const key of SPECIAL_KEYS) {
       const s = tokenString(config[key]);
@@ -80,7 +92,11 @@ export class ModelTokenizer {
     this.eosTokenId =
       specials.eos_token !== undefined ? (this.tokenizer.token_to_id(specials.eos_token) ?? null) : null;
     const source = pickChatTemplate(config.chat_template, files.chatTemplate);
-    this.template = source === null ? null : new ChatTemplate(source, specials as Record<string, string>);
+    const origin =
+      typeof files.chatTemplate === 'string' && files.chatTemplate.trim() !== ''
+        ? (files.chatTemplateFile ?? 'chat_template.jinja')
+        : 'tokenizer_config.json chat_template';
+    this.template = source === null ? null : new ChatTemplate(source, specials as Record<string, string>, origin);
     this.bytes = new TokenByteMap(
       json,
       (id) => this.tokenizer.id_to_token(id),
@@ -139,10 +155,23 @@ export async function loadTokenizer(read: (name: string) => Promise<string | nul
   const tokenizerText = await read('tokenizer.json');
   if (tokenizerText === null) throw new Error('the model folder has no tokenizer.json');
   const configText = await read('tokenizer_config.json');
-  const chatTemplate = (await read('chat_template.jinja')) ?? (await read('chat_template.json'));
+  const jinja = await read('chat_template.jinja');
+  const chatTemplate = jinja ?? (await read('chat_template.json'));
+  const config = configText === null ? {} : parseJsonFile(configText, 'tokenizer_config.json');
+  if (typeof config !== 'object' || config === null || Array.isArray(config))
+    throw new TokenizerFileError('tokenizer_config.json', 'is not a JSON object');
   return new ModelTokenizer({
-    tokenizer: JSON.parse(tokenizerText) as object,
-    config: configText === null ? {} : (JSON.parse(configText) as object),
+    tokenizer: parseJsonFile(tokenizerText, 'tokenizer.json') as object,
+    config,
     chatTemplate,
+    chatTemplateFile: jinja !== null ? 'chat_template.jinja' : 'chat_template.json',
   });
+}
+
+function parseJsonFile(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new TokenizerFileError(file, `is not valid JSON (${(err as Error).message})`);
+  }
 }

@@ -52,6 +52,12 @@ export interface GgufFile {
 }
 
 const MAX_DIMS = 4;
+/**
+ * Limits checked before allocating, far above real files (a 405B model has ~1,100 tensors and ~40 metadata keys; the
+ * largest arrays, a tokenizer's tokens / merges / scores, hold ~260k items each): metadata arrays nest at most this
+ * deep (llama.cpp writes none nested), all arrays together hold at most MAX_METADATA_ITEMS items.
+ */
+export const GGUF_LIMITS = { tensors: 1_000_000, metadata: 100_000, arrayDepth: 8, metadataItems: 2 ** 25 };
 const CHUNK = 1 << 20;
 const decoder = new TextDecoder('utf-8');
 
@@ -61,6 +67,8 @@ class Cursor {
   private view: DataView = new DataView(new ArrayBuffer(0));
   private bufStart = 0;
   pos = 0;
+  /** Array items the rest of the metadata may still hold (GGUF_LIMITS.metadataItems in all). */
+  itemsLeft = GGUF_LIMITS.metadataItems;
   constructor(
     private readonly source: ByteSource,
     readonly fileName: string,
@@ -180,15 +188,26 @@ function valueTypeOf(c: Cursor, id: number, key: string): GgufValueType {
   return t;
 }
 
-async function readArray(c: Cursor, key: string): Promise<GgufArray> {
+async function readArray(c: Cursor, key: string, depth = 1): Promise<GgufArray> {
+  if (depth > GGUF_LIMITS.arrayDepth)
+    throw new GgufError(
+      c.fileName,
+      `metadata "${key.split('[')[0]}" nests arrays more than ${GGUF_LIMITS.arrayDepth} deep: corrupt`,
+    );
   await c.need(12);
   const itemType = valueTypeOf(c, c.u32(), key);
   const minItem = itemType === 'string' ? 8 : itemType === 'array' ? 12 : GGUF_SCALAR_BYTES[itemType];
   const count = c.count(`item count of "${key}"`, Math.floor(c.remaining() / minItem));
+  if (count > c.itemsLeft)
+    throw new GgufError(
+      c.fileName,
+      `metadata "${key}" holds ${count} items, more than the ${GGUF_LIMITS.metadataItems} all metadata arrays may hold together: corrupt`,
+    );
+  c.itemsLeft -= count;
   const items: GgufArrayItem[] = new Array(count);
   for (let i = 0; i < count; i++) {
     if (itemType === 'string') items[i] = await readString(c, `"${key}"[${i}]`);
-    else if (itemType === 'array') items[i] = await readArray(c, `${key}[${i}]`);
+    else if (itemType === 'array') items[i] = await readArray(c, `${key}[${i}]`, depth + 1);
     else {
       const p = c.need(minItem);
       if (p) await p;
@@ -222,8 +241,8 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
     throw new GgufError(fileName, 'is a big-endian GGUF, which is not supported');
   if (version !== 2 && version !== 3)
     throw new GgufError(fileName, `GGUF version ${version} is not supported (2 and 3 are)`);
-  const tensorCount = c.count('tensor count', Math.floor(c.remaining() / 8));
-  const kvCount = c.count('metadata count', Math.floor(c.remaining() / 12));
+  const tensorCount = c.count('tensor count', Math.min(GGUF_LIMITS.tensors, Math.floor(c.remaining() / 32)));
+  const kvCount = c.count('metadata count', Math.min(GGUF_LIMITS.metadata, Math.floor(c.remaining() / 12)));
 
   const metadata = new Map<string, GgufValue>();
   for (let i = 0; i < kvCount; i++) {
@@ -275,6 +294,11 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
         `tensor "${r.name}" offset ${r.offset} is not a multiple of the alignment ${alignment}: corrupt`,
       );
     const count = r.dims.reduce((a, b) => a * b, 1);
+    if (!Number.isSafeInteger(count) || count > source.size * 8)
+      throw new GgufError(
+        fileName,
+        `tensor "${r.name}" has dims [${r.dims.join(', ')}]: more values than the file can hold (corrupt)`,
+      );
     let bytes: number;
     try {
       bytes = ggmlTensorBytes(type, r.dims[0]!, count);
@@ -298,6 +322,17 @@ export async function readGguf(source: ByteSource, fileName = sourceName(source,
     };
     tensors.push(info);
     byName.set(r.name, info);
+  }
+  // Tensors may be stored in any order but must not share bytes: overlapping offsets mean a corrupt header.
+  const sorted = [...tensors].sort((a, b) => a.begin - b.begin);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1]!;
+    const t = sorted[i]!;
+    if (t.begin < prev.end && t.end > t.begin && prev.end > prev.begin)
+      throw new GgufError(
+        fileName,
+        `tensor "${t.name}" (bytes ${t.begin}–${t.end}) overlaps tensor "${prev.name}" (bytes ${prev.begin}–${prev.end}): the tensor offsets are corrupt`,
+      );
   }
   return { fileName, fileSize: source.size, version, metadata, tensors, byName, alignment, dataOffset };
 }

@@ -9,13 +9,20 @@ import { f32ArrayToBf16, f32ArrayToF16 } from './half.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from './safetensors.ts';
 import { writeSafetensors } from './safetensors-write.ts';
 
+/** Ranks above this are refused (no projection is that wide; PEFT's own examples stay at 8–256). */
+export const MAX_RANK = 65536;
+/** The largest scaling (alpha / r, or alpha / √r) accepted: beyond it the adapter's output overflows f16 and f32 sums. */
+export const MAX_SCALING = 65536;
+/** The largest LoRA tensor read (bytes as stored): a rank-1024 adapter on a 128k-vocabulary head is 512 MiB in f32. */
+export const MAX_ADAPTER_TENSOR_BYTES = 2 ** 30;
+
 /** The classic fields only: newer keys crash older PEFT versions. */
 export const PeftConfigSchema = z
   .object({
     peft_type: z.literal('LORA'),
     task_type: z.string().nullish(),
-    r: z.number().int().positive().default(8),
-    lora_alpha: z.number().positive().default(8),
+    r: z.number().int().positive().max(MAX_RANK).default(8),
+    lora_alpha: z.number().positive().max(1e6).default(8),
     lora_dropout: z.number().min(0).max(1).default(0),
     target_modules: z.union([z.array(z.string()), z.string()]).nullish(),
     layers_to_transform: z.union([z.array(z.number().int()), z.number().int()]).nullish(),
@@ -68,9 +75,27 @@ export function parsePeftConfig(json: unknown): PeftConfig {
   return r.data;
 }
 
+/** Magnitudes no real LoRA weight reaches (the same bound as the model loader's scan): beyond it outputs overflow. */
+export const MAX_WEIGHT_MAGNITUDE = 2 ** 40;
+
+/** The first value of `values` that is NaN, ±Inf or beyond ±2^40, as [index, value]; null when there is none. */
+export function firstBadValue(values: ArrayLike<number>): [number, number] | null {
+  for (let i = 0; i < values.length; i++) if (!(Math.abs(values[i]!) < MAX_WEIGHT_MAGNITUDE)) return [i, values[i]!];
+  return null;
+}
+
+const FLOAT_DTYPES: readonly string[] = ['F32', 'F16', 'BF16', 'F64'];
+const WEIGHTS_FILE = 'adapter_model.safetensors';
+
 export async function readPeftAdapter(configText: string, weights: ByteSource): Promise<PeftAdapter> {
-  const config = parsePeftConfig(JSON.parse(configText));
-  const header = await readSafetensorsHeader(weights, 'adapter_model.safetensors');
+  let json: unknown;
+  try {
+    json = JSON.parse(configText);
+  } catch (err) {
+    throw new Error(`adapter_config.json is not valid JSON (${(err as Error).message})`);
+  }
+  const config = parsePeftConfig(json);
+  const header = await readSafetensorsHeader(weights, WEIGHTS_FILE);
   const parts = new Map<
     string,
     { A?: { data: Float32Array; shape: number[] }; B?: { data: Float32Array; shape: number[] } }
@@ -78,28 +103,44 @@ export async function readPeftAdapter(configText: string, weights: ByteSource): 
   for (const info of header.tensors) {
     const m = KEY.exec(info.name);
     if (!m) continue; // e.g. modules_to_save copies, which this app does not use
+    const what = `${WEIGHTS_FILE}: tensor ${JSON.stringify(info.name)}`;
+    if (!FLOAT_DTYPES.includes(info.dtype))
+      throw new Error(`${what} is ${info.dtype}; LoRA weights must be F32, F16, BF16 or F64`);
+    if (info.shape.length !== 2 || info.shape.some((d) => d === 0))
+      throw new Error(`${what} has shape [${info.shape.join(', ')}]; a LoRA matrix has two non-zero dimensions`);
+    if (info.end - info.begin > MAX_ADAPTER_TENSOR_BYTES)
+      throw new Error(
+        `${what} is ${info.end - info.begin} bytes, more than the ${MAX_ADAPTER_TENSOR_BYTES} a LoRA matrix can have here: corrupt?`,
+      );
+    const data = tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info));
+    const bad = firstBadValue(data);
+    if (bad)
+      throw new Error(
+        `${what} holds ${bad[1]} at element ${bad[0]} (NaN, ±Inf or beyond ±2^40): the adapter is corrupt (or its training diverged); it would turn every output into NaN`,
+      );
     const entry = parts.get(m[1]!) ?? {};
-    entry[m[2] as 'A' | 'B'] = {
-      data: tensorBytesToF32(info.dtype, await readSafetensorsTensor(weights, info)),
-      shape: info.shape,
-    };
+    entry[m[2] as 'A' | 'B'] = { data, shape: info.shape };
     parts.set(m[1]!, entry);
   }
   const modules = new Map<string, PeftModule>();
   for (const [path, { A, B }] of parts) {
     if (!A || !B)
-      throw new Error(`adapter_model.safetensors has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'} for ${path}`);
+      throw new Error(`${WEIGHTS_FILE} has lora_${A ? 'A' : 'B'} but not lora_${A ? 'B' : 'A'} for ${path}`);
     const [r, inF] = A.shape as [number, number];
     const [outF, r2] = B.shape as [number, number];
     if (r !== config.r || r2 !== config.r)
       throw new Error(
-        `${path}: lora_A is [${A.shape}] and lora_B is [${B.shape}], but adapter_config.json says r = ${config.r}`,
+        `${WEIGHTS_FILE}: ${path}: lora_A is [${A.shape}] and lora_B is [${B.shape}], but adapter_config.json says r = ${config.r}`,
       );
     modules.set(path, { path, A: A.data, B: B.data, inFeatures: inF, outFeatures: outF });
   }
   if (modules.size === 0)
     throw new Error('adapter_model.safetensors holds no LoRA weights (no keys like base_model.model.….lora_A.weight).');
   const scaling = config.use_rslora ? config.lora_alpha / Math.sqrt(config.r) : config.lora_alpha / config.r;
+  if (!(scaling <= MAX_SCALING))
+    throw new Error(
+      `adapter_config.json: lora_alpha ${config.lora_alpha} with r ${config.r} gives a scaling of ${scaling}, more than ${MAX_SCALING}: the adapter's output would overflow`,
+    );
   return { config, rank: config.r, scaling, modules };
 }
 

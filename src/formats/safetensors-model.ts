@@ -49,8 +49,17 @@ export function parseSafetensorsIndex(text: string, fileName = SAFETENSORS_INDEX
   const weightMap = new Map(Object.entries(parsed.data.weight_map));
   const shards = [...new Set(weightMap.values())];
   for (const shard of shards) {
-    if (shard.includes('..') || shard.startsWith('/') || shard.includes('\\'))
-      throw new SafetensorsError(fileName, `shard name "${shard}" is not a plain relative file name`);
+    if (
+      shard.includes('..') ||
+      shard.startsWith('/') ||
+      shard.includes('\\') ||
+      /[\u0000-\u001f\u007f-\u009f]/.test(shard) ||
+      !shard.endsWith('.safetensors')
+    )
+      throw new SafetensorsError(
+        fileName,
+        `weight_map: shard name ${JSON.stringify(shard)} is not a plain relative *.safetensors file name`,
+      );
   }
   return { totalSize: typeof total === 'number' ? total : null, metadata, weightMap, shards };
 }

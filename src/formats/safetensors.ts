@@ -63,10 +63,11 @@ export interface SafetensorsHeader {
   metadata: Record<string, string> | null;
 }
 
+const offset = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const TensorEntrySchema = z.object({
   dtype: z.enum(DTYPES),
-  shape: z.array(z.number().int().nonnegative()),
-  data_offsets: z.tuple([z.number().int().nonnegative(), z.number().int().nonnegative()]),
+  shape: z.array(offset).max(8),
+  data_offsets: z.tuple([offset, offset]),
 });
 const MetadataSchema = z.record(z.string(), z.string());
 
@@ -122,6 +123,11 @@ export function parseSafetensorsHeader(
     const { dtype, shape, data_offsets } = parsed.data;
     const [begin, end] = data_offsets;
     const expected = elementCount(shape) * SAFETENSORS_DTYPE_BYTES[dtype];
+    if (!Number.isSafeInteger(expected) || expected > fileSize)
+      throw new SafetensorsError(
+        fileName,
+        `tensor "${name}" (${dtype} [${shape.join(', ')}]) would need ${expected} bytes, more than the file's ${fileSize}: the header is corrupt`,
+      );
     if (end < begin || end - begin !== expected) {
       throw new SafetensorsError(
         fileName,

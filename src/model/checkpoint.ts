@@ -43,6 +43,8 @@ export interface Checkpoint {
   tensors: Map<string, CheckpointTensor>;
   /** Tensors of the file that have no HF counterpart (e.g. GGUF `rope_freqs.weight`). */
   unmapped: string[];
+  /** Where the model's shape came from, for messages: "config.json", or the GGUF file's metadata. */
+  configFile: string;
   /** Closes every file the checkpoint opened. */
   close(): Promise<void>;
 }
@@ -91,7 +93,15 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
         normShift: 0,
       });
     }
-    return { desc, format: 'safetensors', files: [...st.headers.keys()], tensors, unmapped: [], close };
+    return {
+      desc,
+      format: 'safetensors',
+      files: [...st.headers.keys()],
+      tensors,
+      unmapped: [],
+      configFile: 'config.json',
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
@@ -100,7 +110,8 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
 
 async function ggufCheckpoint(src: ByteSource, file: string, close: () => Promise<void>): Promise<Checkpoint> {
   const gguf: GgufFile = await readGguf(src, file);
-  const desc = parseModelConfig(await readGgufHfConfig(src, gguf));
+  const configFile = `${file} (GGUF metadata)`;
+  const desc = parseModelConfig(await readGgufHfConfig(src, gguf), configFile);
   const arch = gguf.metadata.get('general.architecture');
   const ctx = { arch: arch?.type === 'string' ? arch.value : desc.arch, heads: desc.heads, kvHeads: desc.kvHeads };
   const tensors = new Map<string, CheckpointTensor>();
@@ -123,7 +134,7 @@ async function ggufCheckpoint(src: ByteSource, file: string, close: () => Promis
       normShift: map.normShift,
     });
   }
-  return { desc, format: 'gguf', files: [file], tensors, unmapped, close };
+  return { desc, format: 'gguf', files: [file], tensors, unmapped, configFile, close };
 }
 
 const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K' };
@@ -132,6 +143,17 @@ const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, 
 export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedTensors(ckpt.desc)): string[] {
   const problems: string[] = [];
   const where = ckpt.files.join(', ');
+  // A config with fewer layers than the weights would load a truncated model without a word.
+  let deepest: string | null = null;
+  let deepestLayer = -1;
+  for (const name of ckpt.tensors.keys()) {
+    const layer = Number(/^model\.layers\.(\d+)\./.exec(name)?.[1] ?? -1);
+    if (layer > deepestLayer) [deepestLayer, deepest] = [layer, name];
+  }
+  if (deepestLayer >= ckpt.desc.layers)
+    problems.push(
+      `${where} has weights for layer ${deepestLayer} (${deepest}) but ${ckpt.configFile} says num_hidden_layers = ${ckpt.desc.layers}: the config does not belong to these weights`,
+    );
   for (const spec of specs) {
     const t = ckpt.tensors.get(spec.name);
     if (!t) {
@@ -164,7 +186,7 @@ export function checkTensors(ckpt: Checkpoint): TensorSpec[] {
   if (problems.length > 0) {
     const more = problems.length > 5 ? ` (and ${problems.length - 5} more)` : '';
     throw new ModelLoadError(
-      `${ckpt.files.join(', ')} does not fit its ${ckpt.desc.arch} config: ${problems.slice(0, 5).join('; ')}${more}.`,
+      `${ckpt.files.join(', ')} does not fit its ${ckpt.desc.arch} config (${ckpt.configFile}): ${problems.slice(0, 5).join('; ')}${more}.`,
     );
   }
   return specs;

@@ -32,6 +32,26 @@ const ropeScaling = z
   .passthrough()
   .nullish();
 
+/**
+ * Upper bounds on a config's sizes, checked before anything is allocated from them. Each is far above every real
+ * model (Llama 3.1 405B: 126 layers, 128 heads, hidden 16384, MLP 53248; Gemma 3: vocab 262144) and keeps every
+ * per-layer list and every tensor size small enough to count and to refuse without building it.
+ */
+export const CONFIG_LIMITS = {
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_hidden_layers: 1024,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 4096,
+  vocab_size: 4 * 2 ** 20,
+  max_position_embeddings: 2 ** 24,
+  sliding_window: 2 ** 24,
+} as const;
+
+/** Largest parameter count accepted (far above any model that fits a browser's GPU). */
+export const MAX_PARAMETERS = 2e12;
+
 /** The fields we read; unknown fields are kept but ignored. */
 export const HfConfigSchema = z
   .object({
@@ -136,31 +156,42 @@ function parseRope(c: HfConfig): RopeScaling {
 }
 
 /** Parses a config.json object (already JSON-parsed). Throws a clear error for unsupported or malformed configs. */
-export function parseModelConfig(json: unknown): ModelDescription {
+export function parseModelConfig(json: unknown, file = 'config.json'): ModelDescription {
   const typeOnly = z.object({ model_type: z.string() }).safeParse(json);
   if (!typeOnly.success)
-    throw new Error('config.json has no "model_type": this does not look like a Hugging Face model folder.');
+    throw new Error(`${file} has no "model_type": this does not look like a Hugging Face model folder.`);
   const arch = typeOnly.data.model_type;
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) throw new UnsupportedModelError(arch);
   const parsed = HfConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`config.json is not a valid ${arch} config: ${issues}`);
+    throw new Error(`${file} is not a valid ${arch} config: ${issues}`);
   }
   const c = parsed.data;
+  for (const [key, max] of Object.entries(CONFIG_LIMITS)) {
+    const v = (c as Record<string, unknown>)[key];
+    if (typeof v === 'number' && v > max)
+      throw new Error(
+        `${file}: ${key} is ${v}, more than ${max}, which no real model has: the file is corrupt or not this model's config.`,
+      );
+  }
   const a = arch as Architecture;
   const heads = c.num_attention_heads;
   const kvHeads = c.num_key_value_heads ?? heads;
   const headDim = c.head_dim ?? c.hidden_size / heads;
   if (!Number.isInteger(headDim))
     throw new Error(
-      `config.json: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${heads} and no head_dim is given.`,
+      `${file}: hidden_size ${c.hidden_size} is not divisible by num_attention_heads ${heads} and no head_dim is given.`,
     );
   if (heads % kvHeads !== 0)
-    throw new Error(`config.json: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
+    throw new Error(`${file}: num_attention_heads ${heads} is not a multiple of num_key_value_heads ${kvHeads}.`);
+  if (heads * headDim > 4 * CONFIG_LIMITS.hidden_size)
+    throw new Error(
+      `${file}: num_attention_heads × head_dim is ${heads * headDim}, more than ${4 * CONFIG_LIMITS.hidden_size}: the file is corrupt.`,
+    );
   const gemmaLike = a === 'gemma' || a === 'gemma2';
   const rotaryDim = Math.round(headDim * (c.partial_rotary_factor ?? 1));
-  if (rotaryDim % 2 !== 0) throw new Error(`config.json: the rotary dimension ${rotaryDim} must be even.`);
+  if (rotaryDim % 2 !== 0) throw new Error(`${file}: the rotary dimension ${rotaryDim} must be even.`);
 
   // Sliding windows: mistral/phi3 on every layer when set; gemma2 on even layers; qwen2/3 only with use_sliding_window.
   let windowPerLayer: (number | null)[] = Array.from({ length: c.num_hidden_layers }, () => null);
@@ -175,9 +206,9 @@ export function parseModelConfig(json: unknown): ModelDescription {
   // Gemma v1 configs say "gelu" but the reference implementation uses the tanh approximation.
   const activation = act === 'silu' || act === 'swish' ? 'silu' : act.startsWith('gelu') ? 'gelu_tanh' : null;
   if (!activation)
-    throw new Error(`config.json: activation "${act}" is not supported (supported: silu, gelu_pytorch_tanh).`);
+    throw new Error(`${file}: activation "${act}" is not supported (supported: silu, gelu_pytorch_tanh).`);
 
-  return {
+  const desc: ModelDescription = {
     arch: a,
     hidden: c.hidden_size,
     intermediate: c.intermediate_size,
@@ -207,6 +238,12 @@ export function parseModelConfig(json: unknown): ModelDescription {
     eosTokenIds: asList(c.eos_token_id),
     torchDtype: c.torch_dtype ?? null,
   };
+  const params = parameterCount(desc);
+  if (!(params <= MAX_PARAMETERS))
+    throw new Error(
+      `${file}: these sizes make ${params.toExponential(2)} parameters, more than ${MAX_PARAMETERS.toExponential(0)}: the file is corrupt or not this model's config.`,
+    );
+  return desc;
 }
 
 /** Parameter count of the base model (for display and planning). */

@@ -72,6 +72,11 @@ export async function generate(
           maxSplits: decodeSplits(n),
         });
       });
+      const bad = logits.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new Error(
+          `the model produced a non-finite logit (${logits[bad]} for token ${bad}) at position ${pos}: its weights or the adapter overflow; generation stopped instead of sampling garbage`,
+        );
       opts.onLogits?.(logits);
       const { token, stop } = sampler.next(logits);
       opts.onToken?.(token);

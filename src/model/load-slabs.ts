@@ -9,6 +9,7 @@
  */
 import { writeBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import type { NonFiniteScan } from '../kernels/nonfinite.ts';
 import { type QuantizeOptions, quantizeToNewWeight } from '../kernels/quantize.ts';
 import {
   type BlockFormat,
@@ -34,6 +35,8 @@ export interface SlabContext {
   /** Upper bound on the f32 bytes of one slab (tests use a small one to exercise several slabs). */
   slabBytes?: number;
   quantize?: QuantizeOptions;
+  /** Where the quantizer's f32 sources are scanned for NaN / ±Inf (the loader's scan). */
+  scan?: NonFiniteScan;
 }
 
 export interface StoredRows {
@@ -94,6 +97,7 @@ export async function quantizeBySlabs(c: SlabContext, t: StoredRows, format: Blo
       const values = c.meter.hold(storedToF32(t.stored, s.bytes, s.n * t.cols));
       writeBuffer(rt.device, staging, values);
       const rec = rt.recorder(`load ${t.label}[rows ${s.r0}+${s.n}]`);
+      await c.scan?.record(rec, { label: t.label, buffer: staging, type: 'f32', count: s.n * t.cols });
       const part = await quantizeToNewWeight(
         rt,
         rec,

@@ -6,12 +6,17 @@
  * uploaded dense tensor, which is then destroyed; GGUF Q8_0 / Q4_0 blocks are uploaded as they are when the wanted
  * format is the file's. Formats follow ./host-tensors.ts `chooseFormat`. Norms and biases are f32.
  * Everything is checked against the architecture's tensor list before the first upload; on any failure the
- * buffers already created are destroyed.
+ * buffers already created are destroyed. Every uploaded array (and every quantizer's source) is scanned for NaN /
+ * ±Inf on the GPU (src/kernels/nonfinite.ts, one readback at the end): a checkpoint holding any is refused with the
+ * tensor named, instead of loading a model whose every logit is NaN. A tensor of 2 GiB or more is refused before
+ * it is read (it would be read into host memory whole).
  */
 import { permuteQkRowBytes, unpermuteQkRows } from '../formats/gguf-permute.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
+import { NonFiniteScan, type ScanRequest } from '../kernels/nonfinite.ts';
 import { type QuantizeOptions, quantizeToNewWeight } from '../kernels/quantize.ts';
-import { type BaseWeight, destroyWeight, uploadGgufWeight, weightArrays } from '../kernels/weights.ts';
+import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
+import { type BaseWeight, destroyWeight, isQuantWeight, uploadGgufWeight, weightArrays } from '../kernels/weights.ts';
 import { LORA_TARGETS, type LoraTarget, type WeightFormat } from './allocations.ts';
 import type { BlockWeights } from './block.ts';
 import { type Checkpoint, type CheckpointTensor, type StoredType, checkTensors, openCheckpoint } from './checkpoint.ts';
@@ -26,7 +31,7 @@ import {
 } from './host-tensors.ts';
 import { STAGING_OWNER, type SlabContext, quantizeBySlabs, toDenseBySlabs } from './load-slabs.ts';
 import type { QuantChoice } from './plan.ts';
-import type { ModelSource } from './source.ts';
+import { ModelLoadError, type ModelSource } from './source.ts';
 import type { ModelWeights } from './weights-types.ts';
 
 export interface LoadProgress {
@@ -82,6 +87,8 @@ export interface LoadedModel {
 }
 
 const NORM_KEY = 'f32 (norms, biases)';
+/** Tensors are read whole (then converted in slabs): one this large is refused before reading. */
+export const MAX_TENSOR_BYTES = 2 ** 31 - 1;
 
 function processMemory(): { rss: number; arrayBuffers: number } | null {
   const proc = (globalThis as { process?: { memoryUsage?: () => { rss: number; arrayBuffers: number } } }).process;
@@ -92,6 +99,10 @@ class Loading {
   readonly meter = new HostMeter();
   readonly created: BaseWeight[] = [];
   readonly buffers: GPUBuffer[] = [];
+  readonly scan: NonFiniteScan;
+  /** Arrays to scan once everything is uploaded, and the source tensor of each label (for messages). */
+  private readonly finals: ScanRequest[] = [];
+  private readonly sourceOf = new Map<string, string>();
   readonly report: Omit<LoadReport, 'gpuBytes' | 'ms' | 'hostPeakBytes'>;
   private done = 0;
   private readonly total: number;
@@ -109,6 +120,10 @@ class Loading {
     const unused = [...ckpt.tensors.keys()].filter((n) => !needSet.has(n)).concat(ckpt.unmapped);
     this.total = needed.length;
     this.totalBytes = needed.reduce((s, n) => s + ckpt.tensors.get(n)!.bytes, 0);
+    // Per tensor: its final arrays, a quantizer source, and one per host slab (f32 bytes ≤ 8 × stored bytes).
+    const slab = opts.slabBytes ?? 16 * 2 ** 20;
+    const slots = needed.reduce((s, n) => s + 4 + Math.ceil((8 * ckpt.tensors.get(n)!.bytes) / slab), 0);
+    this.scan = new NonFiniteScan(rt, slots);
     this.report = {
       format: ckpt.format,
       files: ckpt.files,
@@ -133,6 +148,10 @@ class Loading {
   /** Reads one tensor's bytes (counted as held until `finish`). */
   async read(name: string): Promise<{ t: CheckpointTensor; bytes: Uint8Array }> {
     const t = this.ckpt.tensors.get(name)!;
+    if (t.bytes > MAX_TENSOR_BYTES)
+      throw new ModelLoadError(
+        `${t.file}: tensor ${name} is ${t.bytes} bytes; tensors of 2 GiB or more are not loaded (they would be read into memory whole). Use a smaller model or a quantized GGUF of it.`,
+      );
     const bytes = this.meter.hold(await t.read());
     this.report.bytesRead += bytes.byteLength;
     this.report.largestTensorBytes = Math.max(this.report.largestTensorBytes, bytes.byteLength);
@@ -172,6 +191,8 @@ class Loading {
     if (t.normShift !== 0) for (let i = 0; i < n; i++) values[i] = values[i]! - t.normShift;
     const buffer = this.rt.uploadF32(this.owner, name, values);
     this.buffers.push(buffer);
+    this.finals.push({ label: name, buffer, type: 'f32', count: n });
+    this.sourceOf.set(name, t.file);
     this.count(NORM_KEY, buffer.size);
     this.finish(name);
     return buffer;
@@ -188,6 +209,7 @@ class Loading {
     const out: BaseWeight[] = [];
     let r0 = 0;
     for (const [label, n] of parts ?? [[name, rows]]) {
+      this.sourceOf.set(label, t.file);
       const choice = chooseFormat(role, stored, cols, this.opts.quant, this.opts.embeddings);
       if (choice.fallbackFrom)
         this.report.fallbacks.push({ tensor: label, wanted: choice.fallbackFrom, got: choice.format });
@@ -211,6 +233,7 @@ class Loading {
       rt,
       owner,
       meter: this.meter,
+      scan: this.scan,
       ...(this.opts.slabBytes ? { slabBytes: this.opts.slabBytes } : {}),
       ...(this.opts.quantize ? { quantize: this.opts.quantize } : {}),
     };
@@ -226,6 +249,7 @@ class Loading {
       const src = rt.memory.upload(STAGING_OWNER, label, bytes).buffer;
       try {
         const rec = rt.recorder(`load ${label}`);
+        await this.scan.record(rec, { label, buffer: src, type: stored, count: rows * cols });
         w = await quantizeToNewWeight(
           rt,
           rec,
@@ -241,6 +265,14 @@ class Loading {
       w = await quantizeBySlabs(slab, { label, stored, bytes, rows, cols }, format);
     }
     if (!this.created.includes(w)) this.created.push(w);
+    if (isQuantWeight(w))
+      this.finals.push({
+        label,
+        buffer: w.scales,
+        type: w.format === 'nf4' ? 'f32' : 'f16',
+        count: (rows * cols) / BLOCK_VALUES[w.format],
+      });
+    else this.finals.push({ label, buffer: w.data, type: w.format, count: rows * cols });
     this.report.weights++;
     this.count(
       w.format,
@@ -249,7 +281,22 @@ class Loading {
     return w;
   }
 
+  /** Scans the uploaded arrays and throws a ModelLoadError naming the first tensor with NaN / ±Inf values. */
+  async checkFinite(): Promise<void> {
+    const rec = this.rt.recorder('nonfinite scan');
+    for (const r of this.finals) await this.scan.record(rec, r);
+    await rec.submit();
+    const bad = (await this.scan.results()).filter((r) => r.nonFinite > 0);
+    if (bad.length === 0) return;
+    const first = bad[0]!;
+    const more = bad.length > 1 ? ` (${bad.length - 1} more tensors have some too)` : '';
+    throw new ModelLoadError(
+      `${this.sourceOf.get(first.label) ?? this.ckpt.files.join(', ')}: tensor ${first.label} holds ${first.nonFinite} value(s) that are NaN, ±Inf or beyond ±2^40 (no real weight is), the first at element ${first.first}${more}. The checkpoint is corrupt: download it again.`,
+    );
+  }
+
   destroyAll(): void {
+    this.scan.destroy();
     for (const w of this.created) destroyWeight(this.rt, w);
     for (const b of this.buffers) this.rt.memory.destroy(b);
   }
@@ -331,6 +378,8 @@ export async function loadModel(rt: GpuRuntime, source: ModelSource, opts: LoadO
     for (let l = 0; l < d.layers; l++) layers.push(await loadLayer(L, l));
     const finalNorm = await L.vector('model.norm.weight');
     const head = d.tieEmbeddings ? embed! : (await L.matrix('lm_head.weight', 'head'))[0]!;
+    await L.checkFinite();
+    L.scan.destroy();
     const weights: ModelWeights = { desc: d, embed: embed!, layers, finalNorm, head, owner };
     const report: LoadReport = {
       ...L.report,

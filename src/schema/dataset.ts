@@ -119,6 +119,10 @@ export const ProblemCodeSchema = z.enum([
   'empty_file',
   'binary_file',
   'encoding',
+  'nul_byte',
+  'duplicate_file',
+  'read_error',
+  'no_trained_tokens',
   'unsupported_file',
   'csv_error',
   'parquet_error',
@@ -132,6 +136,8 @@ export const ProblemSchema = z.object({
   line: z.number().int().min(1).nullable(),
   code: ProblemCodeSchema,
   reason: z.string(),
+  /** Byte offset in the file of the first bad byte (problems of bytes that are not text). */
+  offset: z.number().int().min(0).optional(),
 });
 export type Problem = z.infer<typeof ProblemSchema>;
 
@@ -175,6 +181,8 @@ export const ImportCountsSchema = z.object({
   droppedTooLong: z.number().int(),
   truncated: z.number().int(),
   noTrainedTokens: z.number().int(),
+  /** Rows left out because their render has no trained token (the chat template writes no answer). */
+  untrainable: z.number().int().default(0),
   systemPromptAdded: z.number().int(),
   /** Conversations whose system turn the chat template refuses (Gemma 2): folded into the first user turn. */
   systemFolded: z.number().int().default(0),

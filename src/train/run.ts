@@ -6,7 +6,7 @@ import type { ModelEngine } from '../model/model.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { type Example, microBatch, trainedTokens } from './batches.ts';
 import { SeededRng } from './rng.ts';
-import type { LoraTrainer, StepReport } from './trainer.ts';
+import { type LoraTrainer, NonFiniteTrainingError, type StepReport } from './trainer.ts';
 
 export type Metric =
   | (StepReport & { epoch: number; elapsedMs: number; inputTokens: number })
@@ -112,6 +112,8 @@ export async function runTraining(o: RunOptions): Promise<void> {
     if (evaluated) {
       o.beforeEval?.();
       const v = await evaluate(o.engine, o.valid, config.microBatch, o.T, config.evalBatches);
+      if (v.tokens > 0 && !Number.isFinite(v.loss))
+        throw new NonFiniteTrainingError(report.step, `the validation loss is ${v.loss}`);
       await o.onMetric({ step: report.step, val_loss: v.loss, val_tokens: v.tokens });
     }
     if ((await o.afterStep?.(report.step, data, evaluated)) === false) return;

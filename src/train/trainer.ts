@@ -20,6 +20,23 @@ export interface StepReport {
   tokens: number;
 }
 
+/**
+ * A step whose loss or gradient norm is NaN / ±Inf: the run stops here, and no checkpoint is written after it, so
+ * the newest saved checkpoint is the last good one (a NaN loss is caught before the update touches the adapter).
+ */
+export class NonFiniteTrainingError extends Error {
+  constructor(
+    readonly step: number,
+    what: string,
+  ) {
+    super(
+      `Training stopped at step ${step}: ${what}. The adapter's last checkpoint is kept; lower the learning rate ` +
+        '(or raise the warm-up), check the data for extreme rows, and resume or start again.',
+    );
+    this.name = 'NonFiniteTrainingError';
+  }
+}
+
 export class LoraTrainer {
   readonly optimizer: LoraAdamW;
 
@@ -58,8 +75,12 @@ export class LoraTrainer {
       });
     }
     const loss = await this.engine.readLoss();
+    if (!Number.isFinite(loss))
+      throw new NonFiniteTrainingError(step, `the training loss is ${loss} (the update was not applied)`);
     const lr = learningRate(this.config.optim, step, this.totalSteps);
     const gradNorm = await this.optimizer.update(this.config.optim, lr);
+    if (!Number.isFinite(gradNorm))
+      throw new NonFiniteTrainingError(step, `the gradient norm is ${gradNorm} (the adapter in memory is unusable)`);
     return { step, loss, gradNorm, lr, tokens };
   }
 

@@ -26,6 +26,7 @@ import { adamwStepRef, gradNormRef } from '../reference/adamw.ts';
 import { add } from '../reference/model/ops.ts';
 import { randomWeights } from '../reference/model/random.ts';
 import { Tape, Tensor } from '../reference/model/tape.ts';
+import { headFloor } from '../reference/model/head-floor.ts';
 import { TINY_CONFIGS } from '../reference/model/tiny-configs.ts';
 import { type RefLora, refLoss } from '../reference/model/transformer.ts';
 
@@ -150,11 +151,12 @@ describe('LoRA trainer', () => {
     rt.memory.destroyOwner(gw.owner);
   });
 
-  it('memorizes a small set: the training loss falls below 30% of where it started', async () => {
+  it('memorizes a small set: the loss closes 70% of its gap to the lowest loss the frozen head allows', async () => {
     const rt = await testRuntime();
     const rng = seededRng('trainer memorize');
     const d = parseModelConfig(TINY_CONFIGS.llama!);
-    const gw = uploadRefWeights(rt, d, randomWeights(d, rng));
+    const ref = randomWeights(d, rng);
+    const gw = uploadRefWeights(rt, d, ref);
     const config = trainConfig(null, {
       lora: { rank: 8, alpha: 16 },
       optim: { lr: 2e-2, schedule: 'constant', maxGradNorm: 1 },
@@ -174,12 +176,20 @@ describe('LoRA trainer', () => {
     const losses: number[] = [];
     for (let s = 0; s < 60; s++) losses.push((await trainer.trainStep([microBatch(rows, T)])).loss);
     const valAfter = (await evaluate(engine, heldOut, 2, T)).loss;
-    expect(valAfter).toBeLessThan(0.3 * valBefore);
-    console.log(`[memorize] ${losses.map((l) => l.toFixed(2)).join(' ')}`);
-    // Not to zero: the tiny model's head is frozen and random (V = 23 rows in C = 16), so some tokens lie inside the
-    // hull of the others and can never get most of the probability; measured plateaus are 0.6–0.75 from ≈ 3–4.
+    // Not to zero: the tiny model's head is frozen and random (V = 23 rows in C = 16) and sees the final norm's
+    // output, whose length is fixed, so each target has a floor (float64, test/reference/model/head-floor.ts) —
+    // 0.3 to 1.0 of the starting ≈ 3–4 depending on the seed. The loss must close 70% of the gap to that floor.
+    const head = ref.get(d.tieEmbeddings ? 'model.embed_tokens.weight' : 'lm_head.weight')!.data;
+    const g = ref.get('model.norm.weight')!.data;
+    const targets = rows.flatMap((r) => r.ids.filter((_, t) => t >= 1 && r.mask[t] === 1));
+    const floor = targets.reduce((a, t) => a + headFloor(head, d.vocab, d.hidden, g, t, rng), 0) / targets.length;
+    console.log(
+      `[memorize] floor ${floor.toFixed(3)} val ${valBefore.toFixed(3)} → ${valAfter.toFixed(3)}; ${losses.map((l) => l.toFixed(2)).join(' ')}`,
+    );
+    expect(valAfter).toBeGreaterThanOrEqual(floor - 1e-3);
+    expect(valAfter - floor).toBeLessThan(0.3 * (valBefore - floor));
     expect(losses[0]!).toBeGreaterThan(2);
-    expect(losses.at(-1)!).toBeLessThan(0.3 * losses[0]!);
+    expect(losses.at(-1)! - floor).toBeLessThan(0.3 * (losses[0]! - floor));
     expect(losses.at(-1)!).toBeLessThan(losses[10]!);
     trainer.destroy();
     engine.destroy();

@@ -5,6 +5,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useDragOver } from '../drag.ts';
 import { filesFromDataTransfer, filesFromFileList } from '../../data/browser-files.ts';
+import type { UnreadableInput } from '../../data/inputs.ts';
 import { choose } from './import-store.ts';
 
 const ACCEPTED = '.jsonl,.ndjson,.json,.csv,.tsv,.tab,.parquet,.txt,.md';
@@ -55,12 +56,13 @@ export function DropZone({ compact }: { compact: boolean }) {
     const dt = e.dataTransfer;
     if (!dt) return;
     // The item list is only readable during the event: walk it now.
+    const unreadable: UnreadableInput[] = [];
     const walking =
       dt.items && dt.items.length > 0
-        ? filesFromDataTransfer(dt.items)
+        ? filesFromDataTransfer(dt.items, unreadable)
         : Promise.resolve(filesFromFileList(Array.from(dt.files)));
     walking.then(
-      (files) => choose(files, 'drop'),
+      (files) => choose(files, 'drop', unreadable),
       (err: unknown) =>
         setDropError(
           `The browser did not let the page read what was dropped (${err instanceof Error ? err.message : String(err)}). Use "Choose folder" instead.`,

@@ -168,6 +168,9 @@ export function ResultCard({
             tone="warn"
           />
         )}
+        {counts.untrainable > 0 && (
+          <Stat label="No token to train on" value={counts.untrainable} testId="count-untrainable" tone="warn" />
+        )}
         {counts.truncated > 0 && (
           <Stat label="Cut to max length" value={counts.truncated} testId="count-truncated" tone="warn" />
         )}
@@ -181,10 +184,17 @@ export function ResultCard({
         <p class="note">{w[0]!.toUpperCase() + w.slice(1)}.</p>
       ))}
       {empty ? (
-        <p class="hint">
-          <strong>What to do: </strong>
-          fix the problems listed below (or pick the format under Import settings), then choose the files again.
-        </p>
+        <>
+          {summary.refusal && (
+            <p class="error-text" role="alert" data-testid="refusal">
+              Nothing to train on: {summary.refusal}.
+            </p>
+          )}
+          <p class="hint">
+            <strong>What to do: </strong>
+            fix the problems listed below (or pick the format under Import settings), then choose the files again.
+          </p>
+        </>
       ) : save.state === 'saved' ? (
         <div class="saved" role="status" data-testid="saved">
           <span class="dot ok" aria-hidden="true" /> Saved as “{save.meta.name}”. It is in Your datasets below and stays

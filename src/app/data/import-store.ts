@@ -4,6 +4,7 @@
  * holds the summary, the settings form and the chosen files.
  */
 import type { DroppedFile } from '../../data/browser-files.ts';
+import type { UnreadableInput } from '../../data/inputs.ts';
 import type { ImportProgress } from '../../data/import.ts';
 import type { DatasetMeta } from '../../schema/dataset.ts';
 import { refreshDatasets } from './datasets-store.ts';
@@ -15,6 +16,8 @@ import type { ImportSummary, TokenizerSource } from './worker-api.ts';
 
 export interface Chosen {
   files: DroppedFile[];
+  /** Entries the browser would not hand over: listed as skipped by the import. */
+  unreadable: UnreadableInput[];
   bytes: number;
   via: 'folder' | 'files' | 'drop';
 }
@@ -66,8 +69,8 @@ export function settingsKey(state: Pick<ImportState, 'form' | 'tokenizer'>): str
   return JSON.stringify([state.form, state.tokenizer?.label ?? null]);
 }
 
-export function choose(files: DroppedFile[], via: Chosen['via']): void {
-  if (files.length === 0) {
+export function choose(files: DroppedFile[], via: Chosen['via'], unreadable: UnreadableInput[] = []): void {
+  if (files.length === 0 && unreadable.length === 0) {
     importStore.set((s) => ({
       ...s,
       phase: {
@@ -78,7 +81,11 @@ export function choose(files: DroppedFile[], via: Chosen['via']): void {
     return;
   }
   const bytes = files.reduce((a, f) => a + f.blob.size, 0);
-  importStore.set((s) => ({ ...s, chosen: { files, bytes, via }, name: suggestName(files.map((f) => f.path)) }));
+  importStore.set((s) => ({
+    ...s,
+    chosen: { files, unreadable, bytes, via },
+    name: suggestName([...files, ...unreadable].map((f) => f.path)),
+  }));
   void startImport();
 }
 
@@ -129,7 +136,7 @@ export async function startImport(): Promise<void> {
     if (worker !== mine) return;
     importStore.set((s) => (s.phase.state === 'importing' ? { ...s, phase: { ...s.phase, progress } } : s));
   };
-  const inputs = state.chosen.files.map((f) => ({ path: f.path, blob: f.blob }));
+  const inputs = [...state.chosen.files.map((f) => ({ path: f.path, blob: f.blob })), ...state.chosen.unreadable];
   try {
     const summary = await mine.importFiles(inputs, checked.settings, state.tokenizer, onProgress);
     if (worker !== mine) return;

@@ -98,6 +98,7 @@ export const command: CliCommand = {
       kind: result.kind,
       presplit: result.presplit,
       complete: result.complete,
+      refusal: result.refusal,
       counts: result.counts,
       split: { train: result.counts.train, valid: result.counts.valid, test: result.counts.test },
       sources: result.sources,
@@ -112,6 +113,7 @@ export const command: CliCommand = {
       seconds: Math.round(seconds * 1000) / 1000,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (result.refusal) process.stderr.write(`nothing to train on: ${result.refusal}\n`);
     return result.records.length > 0 ? 0 : 1;
   },
 };

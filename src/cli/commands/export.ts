@@ -68,7 +68,10 @@ export async function describeSource(source: ModelSource): Promise<ModelDescript
   if (layout.kind !== 'gguf') return parseModelConfig(layout.config);
   const bytes = await source.open(layout.file);
   try {
-    return parseModelConfig(await readGgufHfConfig(bytes, await readGguf(bytes, layout.file)));
+    return parseModelConfig(
+      await readGgufHfConfig(bytes, await readGguf(bytes, layout.file)),
+      `${layout.file} (GGUF metadata)`,
+    );
   } finally {
     await bytes.close?.();
   }

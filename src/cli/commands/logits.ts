@@ -38,6 +38,11 @@ export const command: CliCommand = {
       const engine = new ModelEngine(rt, weights, 1, tokens.length, lora, 'inference');
       const flat = await engine.logits({ ids: Uint32Array.from(tokens), B: 1, T: tokens.length });
       const V = weights.desc.vocab;
+      const bad = flat.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0)
+        throw new Error(
+          `the model produced a non-finite logit (${flat[bad]} at position ${Math.floor(bad / V)}, token ${bad % V})${adapterDir ? ` with the adapter ${adapterDir}` : ''}: its weights overflow in float32; nothing was written`,
+        );
       const logits = tokens.map((_, t) => Array.from(flat.subarray(t * V, (t + 1) * V)));
       await writeFile(out, JSON.stringify({ tokens, logits }));
       process.stderr.write(`wrote ${tokens.length} × ${V} logits to ${out}\n`);

@@ -1,7 +1,16 @@
 /** Every fuzz target, in the order `npm run fuzz` runs them (see ../target.ts for adding one). */
 import type { FuzzTarget } from '../target.ts';
 import { configTarget } from './config.ts';
-import { csvTarget, jsonArrayTarget, jsonlTarget, markdownTarget, problemFolderTarget } from './datasets.ts';
+import { folderTarget } from './dataset-folders.ts';
+import {
+  csvTarget,
+  jsonArrayTarget,
+  jsonlTarget,
+  markdownTarget,
+  parquetTarget,
+  problemFolderTarget,
+  tsvTarget,
+} from './datasets.ts';
 import { ggufTarget } from './gguf.ts';
 import { peftTarget } from './peft.ts';
 import { safetensorsTarget, shardIndexTarget } from './safetensors.ts';
@@ -18,6 +27,9 @@ export const TARGETS: FuzzTarget<never>[] = [
   jsonlTarget,
   jsonArrayTarget,
   csvTarget,
+  tsvTarget,
+  parquetTarget,
   markdownTarget,
   problemFolderTarget,
+  folderTarget,
 ] as FuzzTarget<never>[];

@@ -2,43 +2,11 @@
  * Browser inputs in Node: real File objects (Node's File is the web File) behind the parts of the
  * File and Directory Entries API the walker uses, and a webkitdirectory FileList.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
 import { expect, test } from 'vitest';
-import { filesFromEntries, filesFromFileList, type EntryLike } from '../../../src/data/browser-files.ts';
+import { filesFromEntries, filesFromFileList } from '../../../src/data/browser-files.ts';
 import { importDataset } from '../../../src/data/import.ts';
-import { DATASETS, datasetPath } from './helpers.ts';
-
-/** FileSystemEntry-shaped view of a folder on disk; readEntries hands out at most `batch` entries per call, like Chrome. */
-function entryFor(full: string, root: string, batch = 2): EntryLike {
-  const name = full.split('/').pop()!;
-  const fullPath = `/${relative(root, full)}`;
-  if (statSync(full).isDirectory()) {
-    return {
-      isFile: false,
-      isDirectory: true,
-      name,
-      fullPath,
-      createReader() {
-        const children = readdirSync(full).map((n) => entryFor(join(full, n), root, batch));
-        return {
-          readEntries(success: (entries: EntryLike[]) => void) {
-            queueMicrotask(() => success(children.splice(0, batch)));
-          },
-        };
-      },
-    } as EntryLike;
-  }
-  return {
-    isFile: true,
-    isDirectory: false,
-    name,
-    fullPath,
-    file(success: (f: File) => void) {
-      queueMicrotask(() => success(new File([readFileSync(full)], name)));
-    },
-  } as EntryLike;
-}
+import { DATASETS, datasetPath, entryFor } from './helpers.ts';
 
 test('a dropped folder is walked (in batches) and imports like the same folder from disk', async () => {
   const files = await filesFromEntries([entryFor(datasetPath('bad_inputs'), DATASETS)]);

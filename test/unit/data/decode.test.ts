@@ -1,9 +1,11 @@
 /** Encodings: UTF-8 with/without BOM, CRLF, UTF-16 LE/BE (with or without BOM), binary, empty. */
+import { readFileSync } from 'node:fs';
 import { describe, expect, test } from 'vitest';
-import { readLines, readText, sniffEncoding } from '../../../src/data/decode.ts';
+import { readLines, readText } from '../../../src/data/decode.ts';
+import { sniffEncoding } from '../../../src/data/sniff.ts';
 import { importDataset } from '../../../src/data/import.ts';
 import { fileFromBytes } from '../../../src/data/inputs.ts';
-import { chunkedFile, problemKeys } from './helpers.ts';
+import { chunkedFile, datasetPath, problemKeys } from './helpers.ts';
 
 const utf8 = new TextEncoder();
 
@@ -40,15 +42,28 @@ describe('sniffing', () => {
     expect(sniffEncoding(utf8.encode(rows))).toMatchObject({ ok: true, encoding: 'utf-8', bomLength: 0 });
   });
 
-  test('binary and non-UTF-8 bytes are refused with a reason', () => {
-    expect(sniffEncoding(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d))).toMatchObject({
+  test('binary files are refused with a reason; text with a few bad bytes is text', () => {
+    const png = sniffEncoding(Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d));
+    expect(png).toMatchObject({ ok: false, code: 'binary_file' });
+    if (!png.ok) expect(png.reason).toMatch(/PNG/);
+    const random = sniffEncoding(readFileSync(datasetPath('bad_inputs', 'binary_named_jsonl', 'data.jsonl')));
+    expect(random).toMatchObject({ ok: false, code: 'binary_file' });
+    // Latin-1 text and a NUL in a text file: text, whose bad lines the reader reports.
+    const latin1 = Uint8Array.from('caf\u00e9 cr\u00e8me\n'.split(''), (c) => c.charCodeAt(0));
+    expect(sniffEncoding(latin1)).toMatchObject({ ok: true, encoding: 'utf-8' });
+    expect(sniffEncoding(utf8.encode('{"text": "a\u0000b"}\n'))).toMatchObject({ ok: true, encoding: 'utf-8' });
+    // A run of NULs on one line of a small file (a torn write) is a bad line, not a binary file.
+    const torn = utf8.encode(
+      'prompt,completion\nq1,a1\nq2,\u0000\u0000\u0000\u0000\u0000\u0000\u0000\u0000\nq3,a3\nq4,a4\n',
+    );
+    expect(sniffEncoding(torn)).toMatchObject({ ok: true, encoding: 'utf-8' });
+    // Packed numbers and a safetensors header are binary.
+    expect(sniffEncoding(new Uint8Array(new Int32Array([1, 2, 3, 40, 5, 6, 7, 8, 9, 10]).buffer))).toMatchObject({
       ok: false,
-      code: 'binary_file',
     });
-    const latin1 = Uint8Array.from('caf\u00e9 cr\u00e8me'.split(''), (c) => c.charCodeAt(0));
-    const res = sniffEncoding(latin1);
-    expect(res).toMatchObject({ ok: false, code: 'encoding' });
-    if (!res.ok) expect(res.reason).toMatch(/UTF-8/);
+    const header = utf8.encode('{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}');
+    const st = Uint8Array.from([header.length, 0, 0, 0, 0, 0, 0, 0, ...header]);
+    expect(sniffEncoding(st)).toMatchObject({ ok: false, reason: 'binary file (a safetensors file), not text' });
   });
 });
 
@@ -73,7 +88,7 @@ describe('streaming lines', () => {
     for (const chunk of [1, 4, 100]) {
       const got: string[] = [];
       for await (const l of readLines(chunkedFile('x.txt', bytes, chunk)))
-        got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
+        got.push(`${l.line}:${l.bad ? 'invalid' : l.text}`);
       expect(got).toEqual(['1:ok 1', '2:ok 2', '3:invalid', '4:ok 4']);
     }
   });
@@ -90,9 +105,35 @@ describe('streaming lines', () => {
     for (const chunk of [1, 3, 4, 100]) {
       const got: string[] = [];
       for await (const l of readLines(chunkedFile('x.txt', bytes, chunk)))
-        got.push(`${l.line}:${l.invalid ? 'invalid' : l.text}`);
+        got.push(`${l.line}:${l.bad ? 'invalid' : l.text}`);
       expect(got).toEqual(['1:ok 1', '2:ok 2', '3:invalid', '4:ok 4']);
     }
+  });
+
+  test('long lines across many chunks, CR at a chunk edge, a bad byte deep in a long line', async () => {
+    const long = 'x'.repeat(300_000);
+    const bytes = Uint8Array.from([
+      ...utf8.encode(`${long}\r`),
+      ...utf8.encode(`\n${long}é`),
+      0xff,
+      ...utf8.encode(`${long}\r${long}\n`),
+    ]);
+    for (const chunk of [1000, 4096, 65536, 300_001]) {
+      const got: { line: number; n: number; bad?: { kind: string; offset: number } }[] = [];
+      for await (const l of readLines(chunkedFile('x.jsonl', bytes, chunk)))
+        got.push(l.bad ? { line: l.line, n: l.text.length, bad: l.bad } : { line: l.line, n: l.text.length });
+      const badAt = 300_001 + 1 + 300_000 + 2;
+      expect(got, `chunks of ${chunk}`).toEqual([
+        { line: 1, n: 300_000 },
+        { line: 2, n: 600_002, bad: { kind: 'encoding', offset: badAt } },
+        { line: 3, n: 300_000 },
+      ]);
+    }
+  });
+
+  test('CR-only and mixed line ends count as lines; a UTF-16 CR LF pair split across chunks is one end', async () => {
+    expect(await lines(utf8.encode('a\rb\r\nc\n\rd'), 1)).toEqual(['1:a', '2:b', '3:c', '4:', '5:d']);
+    expect(await lines(utf16('a\r\nb\rc', false, true), 3)).toEqual(['1:a', '2:b', '3:c']);
   });
 
   test('readText normalises CRLF', async () => {
@@ -100,7 +141,7 @@ describe('streaming lines', () => {
     expect(encoding).toBe('utf-8');
     expect(text).toBe('one\ntwo\n');
     const bom = await readText(fileFromBytes('a.txt', Uint8Array.from([0xef, 0xbb, 0xbf, ...utf8.encode('one\r\n')])));
-    expect(bom).toEqual({ text: 'one\n', encoding: 'utf-8-bom' });
+    expect(bom).toEqual({ text: 'one\n', encoding: 'utf-8-bom', bad: [] });
   });
 });
 

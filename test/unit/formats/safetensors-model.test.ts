@@ -82,8 +82,11 @@ describe('sharded safetensors', () => {
     expect(() => parseSafetensorsIndex('{')).toThrow(/model\.safetensors\.index\.json: not valid JSON/);
     expect(() => parseSafetensorsIndex('{"metadata":{}}')).toThrow(/not a safetensors index: weight_map/);
     expect(() => parseSafetensorsIndex('{"weight_map":{"a":"../../etc/passwd"}}')).toThrow(
-      /not a plain relative file name/,
+      /not a plain relative \*\.safetensors file name/,
     );
     expect(() => parseSafetensorsIndex('{"weight_map":{"a":3}}')).toThrow(/weight_map\.a/);
+    // Control characters (terminal escapes) in a shard name are refused, and shown escaped.
+    expect(() => parseSafetensorsIndex('{"weight_map":{"a":"x\\u001b[31m.safetensors"}}')).toThrow(/x\\u001b\[31m/);
+    expect(() => parseSafetensorsIndex('{"weight_map":{"a":"config.json"}}')).toThrow(/config\.json/);
   });
 });

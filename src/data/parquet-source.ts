@@ -1,57 +1,17 @@
 /**
- * Tabular sources with a column mapping: CSV/TSV through papaparse, Parquet through hyparquet.
- * Rows are objects keyed by column name and go through the same row reader as JSON rows.
+ * Parquet sources through hyparquet (CSV/TSV are in csv-source.ts): rows are objects keyed by
+ * column name and go through the same row reader as JSON rows; only the byte ranges hyparquet asks
+ * for are read.
  */
-import Papa from 'papaparse';
 import { parquetMetadataAsync, parquetReadObjects, type AsyncBuffer } from 'hyparquet';
-import { LineIndex, readText } from './decode.ts';
 import type { ImportFile } from './inputs.ts';
-import { extension } from './inputs.ts';
-import { skipSpace } from './json-array.ts';
 import { problem } from './records.ts';
 import { RowSink, type RowSourceOptions } from './json-source.ts';
-import { decodeFailure, type SourceResult } from './source.ts';
+import type { SourceResult } from './source.ts';
 
 const PARQUET_BATCH_ROWS = 5000;
-
-export async function readCsvSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
-  const container = extension(file.path) === 'tsv' || extension(file.path) === 'tab' ? 'tsv' : 'csv';
-  let text: string;
-  let encoding: string;
-  try {
-    ({ text, encoding } = await readText(file));
-  } catch (err) {
-    return decodeFailure(file.path, container, err);
-  }
-  const sink = new RowSink(file.path, opts);
-  if (text.trim() === '') {
-    sink.problems.push(problem(file.path, null, 'empty_file', 'empty file: no header and no rows'));
-    return sink.result(container, encoding);
-  }
-  const lines = new LineIndex(text);
-  // Rows start where the previous one ended; the first one after the header line.
-  let prevEnd = text.indexOf('\n') + 1;
-  let rows = 0;
-  Papa.parse<Record<string, string>>(text, {
-    header: true,
-    delimiter: container === 'tsv' ? '\t' : '',
-    skipEmptyLines: 'greedy',
-    dynamicTyping: false,
-    step(result) {
-      const line = lines.lineAt(skipSpace(text, prevEnd));
-      prevEnd = result.meta.cursor;
-      rows++;
-      const fatal = result.errors.find((e) => e.type === 'Quotes' || e.code === 'TooManyFields');
-      if (fatal) {
-        sink.problems.push(problem(file.path, line, 'csv_error', `CSV: ${fatal.message}`));
-        return;
-      }
-      sink.add(result.data, line);
-    },
-  });
-  if (rows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'only a header line, no rows'));
-  return sink.result(container, encoding);
-}
+/** Unreadable batches in a row after which the rest of the file is reported as one problem. */
+const MAX_FAILED_BATCHES = 8;
 
 /** hyparquet's file interface over an ImportFile (reads only the byte ranges it asks for). */
 function asyncBuffer(file: ImportFile): AsyncBuffer {
@@ -101,7 +61,14 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
     sink.problems.push(problem(file.path, null, 'parquet_error', `not a readable Parquet file: ${msg}`));
     return sink.result('parquet', null);
   }
+  const groupRows = metadata.row_groups.reduce((a, g) => a + Number(g?.num_rows), 0);
+  if (!Number.isSafeInteger(numRows) || numRows < 0 || groupRows !== numRows) {
+    const why = `the file says it holds ${String(metadata.num_rows)} rows but its row groups hold ${groupRows}`;
+    sink.problems.push(problem(file.path, null, 'parquet_error', `not a readable Parquet file: ${why}`));
+    return sink.result('parquet', null);
+  }
   if (numRows === 0) sink.problems.push(problem(file.path, null, 'empty_file', 'Parquet file has no rows'));
+  let failedInARow = 0;
   for (let start = 0; start < numRows; start += PARQUET_BATCH_ROWS) {
     const end = Math.min(numRows, start + PARQUET_BATCH_ROWS);
     let rows: Record<string, unknown>[];
@@ -109,12 +76,23 @@ export async function readParquetSource(file: ImportFile, opts: RowSourceOptions
       rows = await parquetReadObjects({ file: buffer, metadata, rowStart: start, rowEnd: end });
     } catch (err) {
       const msg = err instanceof Error ? err.message : String(err);
+      // Many unreadable batches in a row: the rest of the file is one problem, not thousands.
+      const last = ++failedInARow >= MAX_FAILED_BATCHES ? numRows : end;
       sink.problems.push(
-        problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${end}: ${msg}`),
+        problem(file.path, start + 1, 'parquet_error', `cannot read rows ${start + 1}-${last}: ${msg}`),
       );
+      if (last === numRows) break;
       continue;
     }
-    rows.forEach((row, i) => sink.add(plain(row), start + i + 1));
+    failedInARow = 0;
+    rows.slice(0, end - start).forEach((row, i) => sink.add(plain(row), start + i + 1));
+    if (rows.length < end - start) {
+      // The metadata promised rows the data does not hold: report the rest, read no further.
+      const from = start + rows.length + 1;
+      const reason = `rows ${from}-${numRows} could not be read: the file says it holds ${numRows} rows, the data ends before`;
+      sink.problems.push(problem(file.path, from, 'parquet_error', reason));
+      break;
+    }
     opts.onBytes?.(Math.round((file.size * end) / numRows), sink.records.length);
   }
   return sink.result('parquet', null);
