@@ -1,5 +1,5 @@
 /**
- * The one entry point for exporting a trained adapter (from the GPU, a checkpoint, or a PEFT folder):
+ * The writers of the adapter formats and of merged weights (src/train/export-formats.ts lists the formats):
  *   peft    adapter_model.safetensors + adapter_config.json           (PeftModel.from_pretrained, vLLM, TGI)
  *   mlx     adapters.safetensors + adapter_config.json                (mlx_lm.generate --adapter-path)
  *   gguf    adapter.gguf                                              (llama.cpp / Ollama / LM Studio: --lora)
@@ -14,34 +14,20 @@ import type { ModelDescription } from '../model/config.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
 import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles } from './export.ts';
-import { adapterScaling, type FileSink, mergeAdapter, type MergeOptions, type MergeResult } from './merge.ts';
+import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-formats.ts';
+import {
+  adapterScaling,
+  type FileSink,
+  mergeAdapter,
+  MergeError,
+  type MergeOptions,
+  type MergeResult,
+} from './merge.ts';
 
-export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged' | 'onnx';
-export type AdapterExportFormat = Exclude<ExportFormat, 'merged' | 'onnx'>;
-export type { AdapterDtype, CardFacts, ExportedFile, FileSink, MergeOptions, MergeResult };
-
-/** The dtypes each format can be written in (merged keeps each weight's stored dtype; ONNX has its own variants). */
-export const EXPORT_DTYPES: Record<ExportFormat, readonly AdapterDtype[]> = {
-  peft: ['f32', 'f16', 'bf16'],
-  mlx: ['f32', 'f16', 'bf16'],
-  gguf: ['f32', 'f16'],
-  merged: [],
-  onnx: [],
-};
+export type { AdapterDtype, AdapterExportContext, CardFacts, ExportedFile, FileSink, MergeOptions, MergeResult };
 
 /** The file name of the GGUF adapter. */
 export const GGUF_LORA_FILE = 'adapter.gguf';
-
-export interface AdapterExportContext {
-  /**
-   * What the model card says about training; null when it is unknown (e.g. the CLI converting a PEFT folder): the
-   * card then lists the adapter's own settings only.
-   */
-  facts: CardFacts | null;
-  /** The base model's description (layer count for MLX, architecture and heads for GGUF). */
-  desc: ModelDescription;
-  dtype: AdapterDtype;
-}
 
 function layersOf(e: AdapterTensors): number[] {
   return (
@@ -136,67 +122,86 @@ export function checkAdapterFitsModel(e: AdapterTensors, desc: ModelDescription)
   }
 }
 
-/** The files of an adapter folder in `format`. Throws (before producing anything) what the format cannot express. */
-export function adapterExportFiles(
-  format: AdapterExportFormat,
+/**
+ * Checks the adapter against the model and, for Phi-3, returns it fused as PEFT holds it (q/k/v and gate/up in
+ * qkv_proj / gate_up_proj, exactly) — only PEFT writes that; other formats refuse a Phi-3 adapter.
+ */
+function checkedAdapter(
+  label: string,
   e: AdapterTensors,
-  ctx: AdapterExportContext,
-): ExportedFile[] {
-  if ((format as ExportFormat) === 'merged')
+  desc: ModelDescription | null,
+  peft: boolean,
+): AdapterTensors {
+  if (!desc) throw new Error(`${label} export needs the shape of the base model.`);
+  checkAdapterFitsModel(e, desc);
+  const layout = fusedLayout(desc);
+  if (!layout) return e;
+  if (!peft)
     throw new Error(
-      'Merged weights are not an adapter folder: write them with exportMergedModel (they need the base model).',
+      `${label} export of a Phi-3 adapter is not supported: Phi-3 keeps q/k/v and gate/up in fused projections, ` +
+        'which this exporter does not write for that format. Export PEFT instead (it holds the fused qkv_proj / gate_up_proj adapters).',
     );
-  const allowed = EXPORT_DTYPES[format];
-  if (!allowed)
-    throw new Error(
-      `Unknown adapter export format "${String(format)}" (peft, mlx or gguf; merged weights come from exportMergedModel).`,
-    );
-  if (!allowed.includes(ctx.dtype))
-    throw new Error(`${format.toUpperCase()} adapters are written in ${allowed.join(' or ')}, not ${ctx.dtype}.`);
-  checkAdapterFitsModel(e, ctx.desc);
-  const layout = fusedLayout(ctx.desc);
-  if (layout) {
-    // Phi-3: PEFT's Phi3ForCausalLM has fused qkv_proj / gate_up_proj; the split adapters are written fused, exactly.
-    if (format !== 'peft') {
-      throw new Error(
-        `${format === 'mlx' ? 'MLX' : 'GGUF LoRA'} export of a Phi-3 adapter is not supported: Phi-3 keeps q/k/v and gate/up in fused projections, ` +
-          'which this exporter does not write for that format. Export PEFT instead (it holds the fused qkv_proj / gate_up_proj adapters).',
-      );
-    }
-    const fused = fusePhi3Adapter(e, layout);
-    if (ctx.facts) return peftFiles(fused, ctx.facts, ctx.dtype);
-    return [
-      { name: 'adapter_model.safetensors', bytes: peftWeights(fused, ctx.dtype) },
-      { name: 'adapter_config.json', bytes: new TextEncoder().encode(peftConfigJson(fused)) },
-      card(fused, null),
-    ];
-  }
-  switch (format) {
-    case 'peft':
-      if (ctx.facts) return peftFiles(e, ctx.facts, ctx.dtype);
-      return [
-        { name: 'adapter_model.safetensors', bytes: peftWeights(e, ctx.dtype) },
-        { name: 'adapter_config.json', bytes: new TextEncoder().encode(peftConfigJson(e)) },
-        card(e, null),
-      ];
-    case 'mlx':
-      return [
-        ...mlxAdapterFiles(e, ctx.desc.layers, ctx.dtype),
-        card(e, ctx.facts, {
-          library: 'mlx',
-          usage: `Load it with \`mlx_lm.generate --model ${e.baseModel || '<base model>'} --adapter-path <this folder> --prompt "…"\`, or \`mlx_lm.load("${e.baseModel || '<base model>'}", adapter_path="<this folder>")\`.`,
-        }),
-      ];
-    case 'gguf':
-      return [
-        { name: GGUF_LORA_FILE, bytes: ggufLoraFile(e, ctx.desc, ctx.dtype as GgufLoraDtype) },
-        card(e, ctx.facts, {
-          library: 'gguf',
-          usage: `Use it with a GGUF of the same base model (architecture \`${ggufArchName(ctx.desc.arch)}\`): \`llama-cli -m base.gguf --lora ${GGUF_LORA_FILE}\` (or \`--lora-scaled ${GGUF_LORA_FILE} 0.5\` for half strength).`,
-        }),
-      ];
-  }
+  return fusePhi3Adapter(e, layout);
 }
+
+export const PEFT_WRITER: AdapterFormatWriter = {
+  kind: 'adapter',
+  files(e, ctx) {
+    // Without the model (not cached), nothing is checked; a Phi-3 checkpoint records its fused layout.
+    const adapter = ctx.desc
+      ? checkedAdapter('PEFT', e, ctx.desc, true)
+      : ctx.fused
+        ? fusePhi3Adapter(e, ctx.fused)
+        : e;
+    if (ctx.facts) return peftFiles(adapter, ctx.facts, ctx.dtype);
+    return [
+      { name: 'adapter_model.safetensors', bytes: peftWeights(adapter, ctx.dtype) },
+      { name: 'adapter_config.json', bytes: new TextEncoder().encode(peftConfigJson(adapter)) },
+      card(adapter, null),
+    ];
+  },
+};
+
+export const MLX_WRITER: AdapterFormatWriter = {
+  kind: 'adapter',
+  files(e, ctx) {
+    const desc = ctx.desc;
+    checkedAdapter('MLX', e, desc, false);
+    return [
+      ...mlxAdapterFiles(e, desc!.layers, ctx.dtype),
+      card(e, ctx.facts, {
+        library: 'mlx',
+        usage: `Load it with \`mlx_lm.generate --model ${e.baseModel || '<base model>'} --adapter-path <this folder> --prompt "…"\`, or \`mlx_lm.load("${e.baseModel || '<base model>'}", adapter_path="<this folder>")\`.`,
+      }),
+    ];
+  },
+};
+
+export const GGUF_WRITER: AdapterFormatWriter = {
+  kind: 'adapter',
+  files(e, ctx) {
+    const desc = ctx.desc;
+    checkedAdapter('GGUF LoRA', e, desc, false);
+    return [
+      { name: GGUF_LORA_FILE, bytes: ggufLoraFile(e, desc!, ctx.dtype as GgufLoraDtype) },
+      card(e, ctx.facts, {
+        library: 'gguf',
+        usage: `Use it with a GGUF of the same base model (architecture \`${ggufArchName(desc!.arch)}\`): \`llama-cli -m base.gguf --lora ${GGUF_LORA_FILE}\` (or \`--lora-scaled ${GGUF_LORA_FILE} 0.5\` for half strength).`,
+      }),
+    ];
+  },
+};
+
+export const MERGED_WRITER: ModelFormatWriter = {
+  kind: 'model',
+  write: (source, e, sink, opts) =>
+    exportMergedModel(source, e, sink, {
+      ...(opts.shardBytes !== undefined ? { shardBytes: opts.shardBytes } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
+    }),
+  isUserError: (err) => err instanceof MergeError,
+};
 
 /**
  * The merged model folder: the base model of `source` (safetensors, single or sharded) with the adapter folded into

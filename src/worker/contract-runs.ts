@@ -3,6 +3,7 @@
  * Runs live in IndexedDB (store `runs`, metrics in `runMetrics`, checkpoints in `checkpoints`), so a reload finds them.
  */
 import type { PresetName, TrainConfig, TrainConfigInput } from '../schema/train.ts';
+import type { ExportFormat } from '../train/export-formats.ts';
 import type { Sample } from '../train/samples.ts';
 import type { ValidatorKind } from '../validate/types.ts';
 import type { EngineError } from './contract.ts';
@@ -84,7 +85,8 @@ export type TrainEvent =
   | { type: 'metric'; metric: RunMetric; etaMs: number | null; gpu: GpuMemoryNow }
   | { type: 'checkpoint'; step: number; bytes: number };
 
-export type ExportFormat = 'peft' | 'mlx' | 'gguf' | 'merged' | 'onnx';
+/** The export formats and their dtypes: src/train/export-formats.ts. */
+export type { ExportFormat };
 /** ONNX variants: model.onnx (f32), model_fp16.onnx, model_q4.onnx (MatMulNBits). */
 export type OnnxVariantChoice = 'f32' | 'f16' | 'q4';
 export type ExportDtype = 'f32' | 'f16' | 'bf16';

@@ -7,10 +7,9 @@ import { type Zippable, zipSync } from 'fflate';
 import type { ModelDescription } from '../model/config.ts';
 import { type AdapterTensors, adapterFromCheckpoint } from '../train/adapter.ts';
 import { readRunState } from '../train/checkpoint.ts';
-import { type CardFacts, type ExportedFile, peftFiles } from '../train/export.ts';
-import { adapterExportFiles } from '../train/exports.ts';
+import type { CardFacts, ExportedFile } from '../train/export.ts';
+import { type AdapterExportFormat, adapterExportFiles, exportFormat } from '../train/export-formats.ts';
 import type { ExportDtype, ExportFormat, RunInfo } from './contract-runs.ts';
-import { exportFormat } from './export-support.ts';
 import { HintedError } from './hinted.ts';
 
 export type { ExportedFile };
@@ -60,14 +59,9 @@ export interface AdapterExport {
   facts: CardFacts;
 }
 
-/** Checks that this build can write `format` in `dtype`; throws a HintedError that says what to pick instead. */
+/** Checks that `format` can be written in `dtype`; throws a HintedError that says what to pick instead. */
 export function checkSupported(format: ExportFormat, dtype: ExportDtype): void {
   const s = exportFormat(format);
-  if (s.unavailableReason)
-    throw new HintedError(
-      s.unavailableReason,
-      'Export as PEFT instead; mlx-lm, llama.cpp and merge scripts can convert a PEFT adapter.',
-    );
   // Merged weights keep each tensor's stored dtype: the requested one does not apply.
   if (s.dtypes.length > 0 && !s.dtypes.includes(dtype))
     throw new HintedError(`${s.label} adapters cannot be written in ${dtype}.`, `Pick ${s.dtypes.join(' or ')}.`);
@@ -115,28 +109,31 @@ export async function checkpointAdapter(
 
 /** The adapter files of a run's checkpoint in `format` (merged weights are written by export.ts from the model). */
 export async function adapterExport(input: AdapterExportInput): Promise<AdapterExport> {
-  if (input.format === 'merged' || input.format === 'onnx')
-    throw new Error(`${input.format} is not an adapter export; use exportMerged in export.ts`);
-  checkSupported(input.format, input.dtype);
+  const spec = exportFormat(input.format);
+  if (spec.needsModel === 'weights')
+    throw new Error(`${input.format} is not an adapter export; use exportModel in export.ts`);
+  const format = input.format as AdapterExportFormat;
+  checkSupported(format, input.dtype);
   const { adapter, facts } = await checkpointAdapter(input.run, input.checkpoint, input.loss);
   let files: ExportedFile[];
   if (input.desc) {
     try {
-      files = adapterExportFiles(input.format, adapter, { facts, desc: input.desc, dtype: input.dtype });
+      files = await adapterExportFiles(format, adapter, { facts, desc: input.desc, dtype: input.dtype });
     } catch (err) {
       throw new HintedError(
         `${(err as Error).message}`,
         `The run was trained on ${input.run.model.repo}; check that the copy in this browser is that model, or export as PEFT.`,
       );
     }
-  } else if (input.format === 'peft') {
+  } else if (!spec.needsModel) {
     // The model is not cached: PEFT needs nothing from it (its shapes are not checked then).
     // Phi-3 runs record their fused layout in the checkpoint, so the PEFT names stay right without the model.
     const state = await readRunState(input.checkpoint.bytes);
-    files = peftFiles(adapter, facts, input.dtype, state.adapter?.fused ?? null);
+    const fused = state.adapter?.fused ?? null;
+    files = await adapterExportFiles(format, adapter, { facts, desc: null, fused, dtype: input.dtype });
   } else {
     throw new HintedError(
-      `${exportFormat(input.format).label} export needs the shape of the base model, and ${input.run.model.repo} is not in this browser's cache.`,
+      `${spec.label} export needs the shape of the base model, and ${input.run.model.repo} is not in this browser's cache.`,
       'Download the model again (or drop its folder) on the Model page, or export as PEFT.',
     );
   }

@@ -1,10 +1,10 @@
 /**
  * Export in the engine worker: a run's latest or best checkpoint (IndexedDB) → the files of the chosen format
- * (./export-files.ts, src/train/exports.ts), written into a subfolder of the folder the user picked (`<run>-peft`,
- * …), or handed back as a zip's bytes when the page has no folder picker. The checkpoint holds the adapter, so no GPU
- * is used (nor claimed): adapter formats need only the base model's config (from the cache, to check shapes and name
- * tensors); merged weights stream the cached base model's safetensors through the merge into the folder, and are
- * zipped in memory only for small models.
+ * (src/train/export-formats.ts, through ./export-files.ts for adapter formats), written into a subfolder of the folder
+ * the user picked (`<run>-peft`, …), or handed back as a zip's bytes when the page has no folder picker. The
+ * checkpoint holds the adapter, so no GPU is used (nor claimed): adapter formats need at most the base model's config
+ * (from the cache, to check shapes and name tensors); model formats (merged weights, ONNX) stream the cached base
+ * model's weights through their writer into the folder, and are zipped in memory only for small models.
  */
 import { transfer } from 'comlink';
 import { type AppDatabase, openAppDb } from '../storage/db.ts';
@@ -15,9 +15,14 @@ import { readCachedModel } from '../model/download.ts';
 import { openCheckpoint } from '../model/checkpoint.ts';
 import type { ModelDescription } from '../model/config.ts';
 import type { FilesModelSource } from '../model/source.ts';
-import { exportMergedModel } from '../train/exports.ts';
-import { exportOnnxModel, OnnxExportError } from '../train/onnx/export-onnx.ts';
-import { type FileSink, type SinkFile, MergeError } from '../train/merge.ts';
+import {
+  type ExportFormat,
+  ExportRefusedError,
+  MERGED_ZIP_LIMIT_BYTES,
+  exportFormat,
+  writeModelExport,
+} from '../train/export-formats.ts';
+import type { FileSink, SinkFile } from '../train/merge.ts';
 import type {
   EngineApi,
   ExportedFileInfo,
@@ -35,7 +40,6 @@ import {
   fileInfos,
   zipExport,
 } from './export-files.ts';
-import { MERGED_ZIP_LIMIT_BYTES } from './export-support.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
 import { cachedModelSource } from './models.ts';
 import { opfs } from './runtime.ts';
@@ -196,15 +200,11 @@ async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null
   return ckpt.desc;
 }
 
-const MERGE_HINT =
-  'Export the adapter instead (PEFT) and merge it with PeftModel.merge_and_unload(), or apply it at run time (llama.cpp: the GGUF LoRA with --lora).';
-
 let cancelRequested = false;
 
-const ONNX_HINT = 'Export the merged model instead and convert it with optimum, or pick another run.';
-
-/** Merged weights or an ONNX folder: both are made from the cached base model and streamed into the folder. */
-async function exportMerged(
+/** A format made from the cached base model (merged weights, ONNX), streamed into the folder. */
+async function exportModel(
+  format: ExportFormat,
   run: RunInfo,
   ckpt: CheckpointRow,
   which: 'latest' | 'best',
@@ -213,28 +213,21 @@ async function exportMerged(
   onProgress?: (p: ExportProgress) => void,
   onnx?: ExportRequest['onnx'],
 ): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
+  const spec = exportFormat(format);
   const { adapter } = await checkpointAdapter(run, ckpt, loss);
   const source = await cachedSource(run.model);
-  const what = onnx ? 'An ONNX export is' : 'Merged weights are';
   if (!source)
     throw new HintedError(
-      `${what} made from the base model, and ${run.model.repo} is not in this browser's cache.`,
-      `Download it again (or drop its folder) on the Model page. ${onnx ? ONNX_HINT : MERGE_HINT}`,
+      `${spec.madeFromModel}, and ${run.model.repo} is not in this browser's cache.`,
+      `Download it again (or drop its folder) on the Model page. ${spec.ifRefused}`,
     );
-  const folder = exportFolderName(run.name, onnx ? 'onnx' : 'merged', which);
-  const common = { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested };
+  const folder = exportFolderName(run.name, format, which);
+  const opts = { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested, ...(onnx ? { onnx } : {}) };
   const merge = async (sink: FileSink) => {
     try {
-      if (onnx)
-        return await exportOnnxModel(source, adapter, sink, {
-          ...common,
-          variants: onnx.variants,
-          adapterMode: onnx.adapterMode,
-        });
-      return await exportMergedModel(source, adapter, sink, common);
+      return await writeModelExport(format, source, adapter, sink, opts);
     } catch (err) {
-      if (err instanceof MergeError) throw new HintedError(err.message, MERGE_HINT);
-      if (err instanceof OnnxExportError) throw new HintedError(err.message, ONNX_HINT);
+      if (err instanceof ExportRefusedError) throw new HintedError(err.message, err.hint);
       throw err;
     }
   };
@@ -292,17 +285,10 @@ export async function exportRun(
       );
     const ckpt = await pickCheckpoint(db, run.id, req.which);
     const loss = await lossAtStep(db, run.id, ckpt.step);
-    if (req.format === 'merged') return exportMerged(run, ckpt, req.which, loss, dir, onProgress);
-    if (req.format === 'onnx')
-      return exportMerged(
-        run,
-        ckpt,
-        req.which,
-        loss,
-        dir,
-        onProgress,
-        req.onnx ?? { variants: ['q4'], adapterMode: 'merged' },
-      );
+    if (exportFormat(req.format).needsModel === 'weights') {
+      const onnx = req.format === 'onnx' ? (req.onnx ?? { variants: ['q4'], adapterMode: 'merged' }) : undefined;
+      return exportModel(req.format, run, ckpt, req.which, loss, dir, onProgress, onnx);
+    }
     const desc = await cachedDescription(run.model);
     const out = await adapterExport({
       run,

@@ -13,7 +13,7 @@ import type {
   ExportProgress,
   RunInfo,
 } from '../../worker/contract.ts';
-import { EXPORT_FORMATS, MERGED_ZIP_LIMIT_BYTES, exportFormat } from '../../worker/export-support.ts';
+import { EXPORT_FORMATS, MERGED_ZIP_LIMIT_BYTES, exportFormat } from '../../train/export-formats.ts';
 import { selectedRun, usePersisted } from '../app-state.ts';
 import { engine } from '../engine.ts';
 import { type OnnxChoice, OnnxOptions } from './OnnxOptions.tsx';
@@ -123,14 +123,14 @@ export function ExportPage() {
   const keepsDtype = info.dtypes.length === 0;
   const baseModel =
     run && cached ? (cached.find((c) => c.repo === run.model.repo && c.revision === run.model.revision) ?? null) : null;
-  // Merged weights need the base model, and a zip of them is built in memory.
-  const modelMissing = info.needsModel && cached !== null && run !== null && baseModel === null;
-  const zipTooLarge = info.needsModel && baseModel !== null && baseModel.bytes > MERGED_ZIP_LIMIT_BYTES;
+  // Model formats (merged weights, ONNX) need the base model, and a zip of them is built in memory.
+  const needsWeights = info.needsModel === 'weights';
+  const modelMissing = needsWeights && cached !== null && run !== null && baseModel === null;
+  const zipTooLarge = needsWeights && baseModel !== null && baseModel.bytes > MERGED_ZIP_LIMIT_BYTES;
   const ready =
     run !== null &&
     ckpts !== null &&
     !noCheckpoint &&
-    info.unavailableReason === null &&
     (keepsDtype || info.dtypes.includes(dtype)) &&
     !modelMissing &&
     (format !== 'onnx' || onnx.variants.length > 0) &&
@@ -264,13 +264,12 @@ export function ExportPage() {
             <fieldset class="choice-group" disabled={outcome.state === 'busy'}>
               <legend>Format</legend>
               {EXPORT_FORMATS.map((f) => (
-                <label class={`choice${f.unavailableReason ? ' disabled' : ''}`} data-testid={`format-${f.id}`}>
+                <label class="choice" data-testid={`format-${f.id}`}>
                   <input
                     type="radio"
                     name="format"
                     value={f.id}
                     checked={format === f.id}
-                    disabled={f.unavailableReason !== null}
                     onChange={() => setFormat(f.id)}
                     aria-describedby={`format-${f.id}-purpose`}
                   />
@@ -278,7 +277,6 @@ export function ExportPage() {
                     <strong>{f.label}</strong>
                     <span class="choice-line muted" id={`format-${f.id}-purpose`}>
                       {f.purpose}
-                      {f.unavailableReason && <em class="unavailable"> {f.unavailableReason}</em>}
                     </span>
                   </span>
                 </label>
@@ -318,14 +316,14 @@ export function ExportPage() {
               />
             )}
 
-            {info.needsModel && run && (
+            {needsWeights && run && (
               <p
                 class={modelMissing ? 'note small' : 'muted small export-merged-note'}
                 role="status"
                 data-testid="export-merged-note"
               >
                 {modelMissing
-                  ? `${format === 'onnx' ? 'The ONNX export' : 'Merging'} needs the base model, and ${run.model.repo} is not in this browser's cache: download it again (or drop its folder) on the Model page.`
+                  ? `${info.madeFromModel}, and ${run.model.repo} is not in this browser's cache: download it again (or drop its folder) on the Model page.`
                   : baseModel
                     ? `Writes a full copy of ${run.model.repo} (about ${formatBytes(baseModel.bytes)}) with the adapter folded in.${zipTooLarge ? ' That is too large for a zip built in memory: choose a folder.' : ''}`
                     : ''}

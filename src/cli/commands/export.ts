@@ -1,9 +1,10 @@
 /**
- * `npm run cli -- export --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged|onnx [--dtype f32|f16|bf16]
- *  [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate] --out DIR` converts a PEFT adapter
- * folder: to another adapter format (the model is read for its config only: layer count, architecture, heads), merged
- * into the model's safetensors weights (streamed, shard by shard), or into an ONNX model folder that transformers.js
- * and onnxruntime-web run (src/train/onnx/). Prints a JSON summary of the files written.
+ * `npm run cli -- export --adapter PEFT_DIR --model DIR --format ID [--dtype f32|f16|bf16] [--shard-size BYTES]
+ *  [--variants f32,f16,q4] [--adapter-mode merged|separate] --out DIR` converts a PEFT adapter folder into any format
+ * of src/train/export-formats.ts (peft, mlx, gguf, merged, onnx): an adapter format (the model is read for its config
+ * only: layer count, architecture, heads), or a model format, streamed from the model's safetensors weights (merged
+ * weights shard by shard, or an ONNX model folder that transformers.js and onnxruntime-web run). Prints a JSON summary
+ * of the files written.
  */
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -17,12 +18,15 @@ import { NodeFolderModelSource } from '../../model/source-node.ts';
 import type { AdapterTensors } from '../../train/adapter.ts';
 import {
   type AdapterDtype,
+  type AdapterExportFormat,
   adapterExportFiles,
-  type ExportFormat,
-  exportMergedModel,
-  type FileSink,
-} from '../../train/exports.ts';
-import { exportOnnxModel, ONNX_VARIANTS, type OnnxVariant } from '../../train/onnx/export-onnx.ts';
+  EXPORT_FORMAT_IDS,
+  exportFormat,
+  type ModelExportOptions,
+  writeModelExport,
+} from '../../train/export-formats.ts';
+import type { FileSink } from '../../train/merge.ts';
+import { ONNX_VARIANTS, type OnnxVariant } from '../../train/onnx/export-onnx.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
@@ -98,8 +102,6 @@ export function nodeFolderSink(dir: string): FileSink {
   };
 }
 
-const FORMATS = ['peft', 'mlx', 'gguf', 'merged', 'onnx'] as const satisfies readonly (ExportFormat | 'onnx')[];
-
 /** `--variants f32,q4` → the ONNX variants, checked. */
 function variantsFlag(text: string | undefined): OnnxVariant[] {
   if (text === undefined) return ['f32'];
@@ -120,38 +122,36 @@ export const command: CliCommand = {
     const out = stringFlag(args, 'out');
     if (!adapterDir || !modelDir || !out || !args.flags.has('format')) {
       throw new Error(
-        'export needs --adapter PEFT_DIR --model DIR --format peft|mlx|gguf|merged|onnx --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate]',
+        `export needs --adapter PEFT_DIR --model DIR --format ${EXPORT_FORMAT_IDS.join('|')} --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate]`,
       );
     }
-    const format = choiceFlag(args, 'format', FORMATS, 'peft');
+    const format = choiceFlag(args, 'format', EXPORT_FORMAT_IDS, 'peft');
+    const spec = exportFormat(format);
     const dtype = choiceFlag<AdapterDtype>(args, 'dtype', ['f32', 'f16', 'bf16'], 'f32');
     const adapter = await readPeftDir(adapterDir);
     const source = await NodeFolderModelSource.open(modelDir);
     const desc = await describeSource(source);
     const started = performance.now();
     let files: { name: string; bytes: number }[];
-    if (format === 'onnx') {
-      const variants = variantsFlag(stringFlag(args, 'variants'));
-      const adapterMode = choiceFlag(args, 'adapter-mode', ['merged', 'separate'] as const, 'merged');
-      await mkdir(out, { recursive: true });
-      let last = '';
-      const result = await exportOnnxModel(source, adapter, nodeFolderSink(out), {
-        variants,
-        adapterMode,
-        onProgress: (p) => {
-          if (p.file !== last) process.stderr.write(`writing ${p.file} (${p.bytesTotal} bytes of tensors)\n`);
-          last = p.file;
-        },
-      });
-      files = result.files;
-    } else if (format === 'merged') {
-      if (args.flags.has('dtype'))
+    if (spec.needsModel === 'weights') {
+      if (format === 'merged' && args.flags.has('dtype'))
         process.stderr.write('note: --dtype is ignored for merged weights: each weight keeps its stored dtype\n');
       const shardBytes = numberFlag(args, 'shard-size');
+      const opts: ModelExportOptions = {
+        ...(shardBytes !== undefined ? { shardBytes } : {}),
+        ...(format === 'onnx'
+          ? {
+              onnx: {
+                variants: variantsFlag(stringFlag(args, 'variants')),
+                adapterMode: choiceFlag(args, 'adapter-mode', ['merged', 'separate'] as const, 'merged'),
+              },
+            }
+          : {}),
+      };
       await mkdir(out, { recursive: true });
       let last = '';
-      const result = await exportMergedModel(source, adapter, nodeFolderSink(out), {
-        ...(shardBytes !== undefined ? { shardBytes } : {}),
+      const result = await writeModelExport(format, source, adapter, nodeFolderSink(out), {
+        ...opts,
         onProgress: (p) => {
           if (p.file !== last) process.stderr.write(`writing ${p.file} (${p.bytesTotal} bytes)\n`);
           last = p.file;
@@ -159,7 +159,7 @@ export const command: CliCommand = {
       });
       files = result.files;
     } else {
-      const written = adapterExportFiles(format, adapter, { facts: null, desc, dtype });
+      const written = await adapterExportFiles(format as AdapterExportFormat, adapter, { facts: null, desc, dtype });
       await mkdir(out, { recursive: true });
       const sink = nodeFolderSink(out);
       for (const f of written) {
@@ -171,7 +171,7 @@ export const command: CliCommand = {
     }
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ format, dtype: format === 'merged' || format === 'onnx' ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
+      `${JSON.stringify({ format, dtype: spec.dtypes.length === 0 ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
     );
     return 0;
   },

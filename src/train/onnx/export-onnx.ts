@@ -13,6 +13,7 @@ import { fusedLayout, splitPhi3Adapter } from '../../formats/phi3-fuse.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import type { AdapterTensors } from '../adapter.ts';
+import type { ModelFormatWriter } from '../export-formats.ts';
 import { checkAdapterFitsModel } from '../exports.ts';
 import { adapterScaling, COPIED_FILE, copyFile, type FileSink, writeFile, type MergeProgress } from '../merge.ts';
 import { buildDecoderGraph, type OnnxAdapterMode, type OnnxVariant } from './decoder-graph.ts';
@@ -164,3 +165,15 @@ export async function exportOnnxModel(
   files.push({ name: 'config.json', bytes: configBytes.byteLength });
   return { files, variants, externalData };
 }
+
+/** The ONNX entry of src/train/export-formats.ts. */
+export const ONNX_WRITER: ModelFormatWriter = {
+  kind: 'model',
+  write: (source, e, sink, opts) =>
+    exportOnnxModel(source, e, sink, {
+      ...(opts.onnx ? { variants: opts.onnx.variants, adapterMode: opts.onnx.adapterMode } : {}),
+      ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      ...(opts.cancelled ? { cancelled: opts.cancelled } : {}),
+    }),
+  isUserError: (err) => err instanceof OnnxExportError,
+};

@@ -18,7 +18,7 @@ import { parseModelConfig } from '../../../src/model/config.ts';
 import { trainConfig } from '../../../src/schema/train.ts';
 import type { AdapterTensors } from '../../../src/train/adapter.ts';
 import { peftFiles } from '../../../src/train/export.ts';
-import { adapterExportFiles } from '../../../src/train/exports.ts';
+import { adapterExportFiles } from '../../../src/train/export-formats.ts';
 import { randomAdapter, type Target } from '../../fixtures/random-adapter.ts';
 import { seededRng } from '../../harness/rng.ts';
 
@@ -213,7 +213,7 @@ describe('phi3 PEFT export', () => {
     const e = randomAdapter(desc, seededRng('phi3 peft files'), { rank: r, alpha: 6, baseModel: 'tiny/phi3' });
     const want = new Map(e.modules.map((m) => [m.path, delta(m, r, scalingOf(e))]));
     const viaPeftFiles = peftFiles(e, facts, 'f32', layout);
-    const viaExports = adapterExportFiles('peft', e, { facts: null, desc, dtype: 'f32' });
+    const viaExports = await adapterExportFiles('peft', e, { facts: null, desc, dtype: 'f32' });
     for (const files of [viaPeftFiles, viaExports]) {
       const file = (n: string) => files.find((f) => f.name === n)!.bytes;
       const config = JSON.parse(new TextDecoder().decode(file('adapter_config.json'))) as Record<string, unknown>;
@@ -247,18 +247,18 @@ describe('phi3 PEFT export', () => {
     );
     // A PEFT folder of phi3 (fused keys) converts to PEFT again unchanged.
     const fused = fusePhi3Adapter(e, layout);
-    const again = adapterExportFiles('peft', fused, { facts: null, desc, dtype: 'f32' });
+    const again = await adapterExportFiles('peft', fused, { facts: null, desc, dtype: 'f32' });
     expect(
       JSON.parse(new TextDecoder().decode(again.find((f) => f.name === 'adapter_config.json')!.bytes)),
     ).toMatchObject({ r: 3 * r, lora_alpha: 18 });
   });
 
-  it('MLX and GGUF LoRA refuse phi3 with a message that points to PEFT', () => {
+  it('MLX and GGUF LoRA refuse phi3 with a message that points to PEFT', async () => {
     const e = randomAdapter(desc, seededRng('phi3 refuse'), { rank: 2 });
-    expect(() => adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).toThrow(
+    await expect(adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).rejects.toThrow(
       /MLX export of a Phi-3 adapter is not supported.*Export PEFT/,
     );
-    expect(() => adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' })).toThrow(
+    await expect(adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' })).rejects.toThrow(
       /GGUF LoRA export of a Phi-3 adapter is not supported.*Export PEFT/,
     );
   });

@@ -7,7 +7,8 @@ import { readPeftAdapter } from '../../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../../src/formats/safetensors.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { trainConfig } from '../../../src/schema/train.ts';
-import { adapterExportFiles, checkAdapterFitsModel, EXPORT_DTYPES } from '../../../src/train/exports.ts';
+import { adapterExportFiles, EXPORT_DTYPES } from '../../../src/train/export-formats.ts';
+import { checkAdapterFitsModel } from '../../../src/train/exports.ts';
 import { randomAdapter } from '../../fixtures/random-adapter.ts';
 import { seededRng } from '../../harness/rng.ts';
 
@@ -38,7 +39,7 @@ describe('adapterExportFiles', () => {
       layers: [2, 3],
       baseModel: 'tiny/mistral',
     });
-    const peft = adapterExportFiles('peft', e, { facts, desc, dtype: 'f16' });
+    const peft = await adapterExportFiles('peft', e, { facts, desc, dtype: 'f16' });
     expect(peft.map((f) => f.name)).toEqual(['adapter_model.safetensors', 'adapter_config.json', 'README.md']);
     expect((await readSafetensorsHeader(new MemoryByteSource(peft[0]!.bytes))).tensors[0]!.dtype).toBe('F16');
     expect(text(peft[2])).toContain('library_name: peft');
@@ -46,7 +47,7 @@ describe('adapterExportFiles', () => {
       e.modules.length,
     );
 
-    const mlx = adapterExportFiles('mlx', e, { facts, desc, dtype: 'bf16' });
+    const mlx = await adapterExportFiles('mlx', e, { facts, desc, dtype: 'bf16' });
     expect(mlx.map((f) => f.name)).toEqual(['adapters.safetensors', 'adapter_config.json', 'README.md']);
     expect(text(mlx[2])).toContain('library_name: mlx');
     expect(text(mlx[2])).toContain('--adapter-path');
@@ -54,7 +55,7 @@ describe('adapterExportFiles', () => {
       (await readMlxAdapter(text(mlx[1]), new MemoryByteSource(mlx[0]!.bytes), desc.layers)).layersToTransform,
     ).toEqual([2, 3]);
 
-    const gguf = adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' });
+    const gguf = await adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' });
     expect(gguf.map((f) => f.name)).toEqual(['adapter.gguf', 'README.md']);
     expect(text(gguf[1])).toContain('--lora adapter.gguf');
     expect(text(gguf[1])).toContain('`llama`'); // a Mistral base converts as llama
@@ -62,7 +63,7 @@ describe('adapterExportFiles', () => {
     expect(back.modules.map((m) => m.path).sort()).toEqual(e.modules.map((m) => m.path).sort());
   });
 
-  it('without training facts (CLI conversion) the card lists the adapter settings', () => {
+  it('without training facts (CLI conversion) the card lists the adapter settings', async () => {
     const e = randomAdapter(desc, seededRng('exports card'), {
       rank: 8,
       alpha: 16,
@@ -73,7 +74,7 @@ describe('adapterExportFiles', () => {
     });
     for (const format of ['peft', 'mlx', 'gguf'] as const) {
       const card = text(
-        adapterExportFiles(format, e, { facts: null, desc, dtype: 'f32' }).find((f) => f.name === 'README.md'),
+        (await adapterExportFiles(format, e, { facts: null, desc, dtype: 'f32' })).find((f) => f.name === 'README.md'),
       );
       expect(card).toContain('base_model: org/base');
       expect(card).toContain('8 / 16 / 0 (rsLoRA)');
@@ -81,12 +82,12 @@ describe('adapterExportFiles', () => {
     }
   });
 
-  it('refuse dtypes a format is not written in, adapters of another model, and mlx non-suffix layers', () => {
+  it('refuse dtypes a format is not written in, adapters of another model, and mlx non-suffix layers', async () => {
     const rng = seededRng('exports refuse');
     const e = randomAdapter(desc, rng, { targets: ['q_proj'], layers: [0] });
     expect(EXPORT_DTYPES.gguf).toEqual(['f32', 'f16']);
-    expect(() => adapterExportFiles('gguf', e, { facts, desc, dtype: 'bf16' })).toThrow(/f32 or f16, not bf16/);
-    expect(() => adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).toThrow(/last num_layers/);
+    await expect(adapterExportFiles('gguf', e, { facts, desc, dtype: 'bf16' })).rejects.toThrow(/f32 or f16, not bf16/);
+    await expect(adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).rejects.toThrow(/last num_layers/);
     const bigger = parseModelConfig({
       ...{
         model_type: 'mistral',
@@ -99,7 +100,9 @@ describe('adapterExportFiles', () => {
       },
     });
     expect(() => checkAdapterFitsModel(e, bigger)).toThrow(/another base model/);
-    expect(() => adapterExportFiles('peft', e, { facts, desc: bigger, dtype: 'f32' })).toThrow(/another base model/);
+    await expect(adapterExportFiles('peft', e, { facts, desc: bigger, dtype: 'f32' })).rejects.toThrow(
+      /another base model/,
+    );
     const deep = randomAdapter(
       parseModelConfig({
         model_type: 'mistral',
@@ -113,6 +116,6 @@ describe('adapterExportFiles', () => {
       rng,
       { targets: ['q_proj'], layers: [6] },
     );
-    expect(() => adapterExportFiles('gguf', deep, { facts, desc, dtype: 'f32' })).toThrow(/4 layers/);
+    await expect(adapterExportFiles('gguf', deep, { facts, desc, dtype: 'f32' })).rejects.toThrow(/4 layers/);
   });
 });

@@ -11,7 +11,6 @@ import { MemoryByteSource } from '../../../src/formats/byte-source.ts';
 import { readPeftAdapter } from '../../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../../src/formats/safetensors.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
-import { EXPORT_DTYPES } from '../../../src/train/exports.ts';
 import { saveCheckpointRow } from '../../../src/storage/checkpoints.ts';
 import { exportRun, lossAtStep, pickCheckpoint, workerDb } from '../../../src/worker/export.ts';
 import {
@@ -21,7 +20,6 @@ import {
   safeName,
   zipExport,
 } from '../../../src/worker/export-files.ts';
-import { EXPORT_FORMATS } from '../../../src/worker/export-support.ts';
 import { filesToCopy, stripSharedFolders } from '../../../src/worker/local-model.ts';
 import { fakeCheckpoint, fakeRun } from '../../fixtures/fake-run.ts';
 import { seededRng } from '../../harness/rng.ts';
@@ -218,13 +216,6 @@ describe('export of a run (pure part)', () => {
       message: expect.stringContaining('cannot be read'),
       hint: expect.stringContaining('other checkpoint'),
     });
-  });
-
-  it('offers on the Export page exactly the formats and dtypes the writers take', () => {
-    for (const f of EXPORT_FORMATS) {
-      expect(f.unavailableReason).toBeNull();
-      expect([...f.dtypes]).toEqual([...EXPORT_DTYPES[f.id]]);
-    }
   });
 
   it('names folders safely', () => {
