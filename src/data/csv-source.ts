@@ -6,13 +6,13 @@
  * kept. A row on a line with bytes that are not text is reported with the byte offset, not read.
  */
 import Papa from 'papaparse';
-import { BadLineCursor, LineIndex, readText, type DecodedText } from './decode.ts';
+import { BadLineCursor, LineIndex } from './decode.ts';
 import type { ImportFile } from './inputs.ts';
 import { extension } from './inputs.ts';
 import { skipSpace } from './json-array.ts';
 import { RowSink, type RowSourceOptions } from './json-source.ts';
 import { problem } from './records.ts';
-import { badLineProblem, decodeFailure, type SourceResult } from './source.ts';
+import { badLineProblem, decodeSource, type SourceResult } from './source.ts';
 
 interface ParsedRow {
   fields: string[];
@@ -61,12 +61,8 @@ function detectDelimiter(text: string, container: 'csv' | 'tsv'): string {
 
 export async function readCsvSource(file: ImportFile, opts: RowSourceOptions): Promise<SourceResult> {
   const container = extension(file.path) === 'tsv' || extension(file.path) === 'tab' ? 'tsv' : 'csv';
-  let decoded: DecodedText;
-  try {
-    decoded = await readText(file, opts.onBytes && ((n) => opts.onBytes!(n, 0)));
-  } catch (err) {
-    return decodeFailure(file.path, container, err);
-  }
+  const decoded = await decodeSource(file, container, opts.onBytes);
+  if (!('text' in decoded)) return decoded;
   const { text, encoding } = decoded;
   const sink = new RowSink(file.path, opts);
   if (text.trim() === '') {

@@ -3,13 +3,13 @@
  * JSONL is streamed line by line; a JSON array is split into elements that are parsed one by one.
  */
 import type { FieldMapping, Problem, Split } from '../schema/dataset.ts';
-import { BadLineCursor, LineIndex, readLines, readText, sniffFile, type DecodedText } from './decode.ts';
+import { BadLineCursor, LineIndex, readLines, sniffFile } from './decode.ts';
 import type { ImportFile } from './inputs.ts';
 import { extension } from './inputs.ts';
 import { scanJsonArray, skipSpace } from './json-array.ts';
 import { chatRecord, problem, textRecord, type ParsedRecord } from './records.ts';
 import { isRowObject, RowReader, type RowFormat } from './rows.ts';
-import { badLineProblem, decodeFailure, type SourceResult } from './source.ts';
+import { badLineProblem, decodeFailure, decodeSource, type SourceResult } from './source.ts';
 import type { TextEncodingName } from './sniff.ts';
 
 export interface RowSourceOptions {
@@ -140,12 +140,8 @@ async function readWholeJson(
   opts: RowSourceOptions,
   container: 'json' | 'jsonl',
 ): Promise<SourceResult> {
-  let decoded: DecodedText;
-  try {
-    decoded = await readText(file, opts.onBytes && ((n) => opts.onBytes!(n, 0)));
-  } catch (err) {
-    return decodeFailure(file.path, container, err);
-  }
+  const decoded = await decodeSource(file, container, opts.onBytes);
+  if (!('text' in decoded)) return decoded;
   const { text, encoding } = decoded;
   const sink = new RowSink(file.path, opts);
   const lines = new LineIndex(text);

@@ -11,6 +11,7 @@
  */
 import { lstat, readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import type { FuzzCase } from '../target.ts';
 
 interface Summary {
   counts: { rowsRead: number; records: number; problems: number; train: number; valid: number; test: number };
@@ -136,4 +137,9 @@ export async function checkFolderRun(stdout: string, root: string, base: string)
     return `${e.path} is neither imported, reported nor listed as skipped`;
   }
   return null;
+}
+
+/** A case importing the folder `root`, whose accepted output must account for every entry under it. */
+export function folderCase(root: string, files: string[], note: string): FuzzCase {
+  return { argv: ['data', root, '--json'], files, note, checkOutput: (dir, out) => checkFolderRun(out, root, dir) };
 }

@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import type { Rng } from '../../harness/rng.ts';
 import { pick } from '../mutate.ts';
 import type { FuzzCase, FuzzTarget } from '../target.ts';
-import { checkFolderRun } from './dataset-checks.ts';
+import { folderCase } from './dataset-checks.ts';
 import { mutateData } from './datasets.ts';
 
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'datasets');
@@ -135,21 +135,11 @@ export const folderTarget: FuzzTarget<Seeds> = {
   async seedCase(seeds, dir) {
     const root = join(dir, 'drop');
     await build(seeds, null, root);
-    return {
-      argv: ['data', root, '--json'],
-      files: [],
-      note: 'seed',
-      checkOutput: (d, out) => checkFolderRun(out, root, d),
-    };
+    return folderCase(root, [], 'seed');
   },
   async makeCase(seeds, rng, dir): Promise<FuzzCase> {
     const root = join(dir, 'drop');
     const notes = await build(seeds, rng, root);
-    return {
-      argv: ['data', root, '--json'],
-      files: ['drop'],
-      note: notes.join('; ') || 'nothing changed',
-      checkOutput: (d, out) => checkFolderRun(out, root, d),
-    };
+    return folderCase(root, ['drop'], notes.join('; ') || 'nothing changed');
   },
 };

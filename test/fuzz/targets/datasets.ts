@@ -12,7 +12,7 @@ import type { Rng } from '../../harness/rng.ts';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { mutateBytes, mutateText, pick } from '../mutate.ts';
 import type { FuzzCase, FuzzTarget } from '../target.ts';
-import { checkFileRun, checkFolderRun } from './dataset-checks.ts';
+import { checkFileRun, folderCase } from './dataset-checks.ts';
 
 const FIXTURES = join(process.cwd(), 'test', 'fixtures', 'datasets');
 
@@ -148,12 +148,7 @@ export const problemFolderTarget: FuzzTarget<string[]> = {
     const root = join(dir, 'asp_benchmark');
     for (const p of problems.slice(0, 4))
       await cp(join(FIXTURES, 'asp_benchmark', p), join(root, p), { recursive: true });
-    return {
-      argv: ['data', root, '--json'],
-      files: [],
-      note: 'seed',
-      checkOutput: (d, out) => checkFolderRun(out, root, d),
-    };
+    return folderCase(root, [], 'seed');
   },
   async makeCase(problems, rng, dir): Promise<FuzzCase> {
     const root = join(dir, 'asp_benchmark');
@@ -166,11 +161,10 @@ export const problemFolderTarget: FuzzTarget<string[]> = {
     const m = mutateData(rng, new Uint8Array(await readFile(path)));
     const renamed = rng.next() < 0.2 ? pick(rng, ['nl.txt', 'Asp.txt', 'ASP.TXT', 'asp.txt.bak', 'ASP .txt']) : file;
     await writeFile(join(root, problem, renamed), m.bytes);
-    return {
-      argv: ['data', root, '--json'],
-      files: [file, renamed],
-      note: `${problem}/${file}${renamed !== file ? ` (also as ${renamed})` : ''}: ${m.note}`,
-      checkOutput: (d, out) => checkFolderRun(out, root, d),
-    };
+    return folderCase(
+      root,
+      [file, renamed],
+      `${problem}/${file}${renamed !== file ? ` (also as ${renamed})` : ''}: ${m.note}`,
+    );
   },
 };
