@@ -121,7 +121,7 @@ export function scanJsonArray(text: string): ArrayScan {
       if (!ok) {
         let p = c - 1;
         let newline = false;
-        while (p >= 0 && isSpace(text.charCodeAt(p))) newline ||= text.charCodeAt(p--) === 0x0a;
+        for (; p >= 0 && isSpace(text.charCodeAt(p)); p--) if (text.charCodeAt(p) === 0x0a) newline = true;
         if (text.charCodeAt(p) === 0x2c && perLine && !newline) {
           // Comma-first layout: the comma starts the line.
           let q = p - 1;

@@ -58,6 +58,13 @@ describe('JSON arrays', () => {
     expect(res.problems[0]!.reason).toMatch(/lines 2-\d+ were left out, reading resumed at line \d+/);
   });
 
+  test('blank lines before the next record (a CR that became a line break inside a string)', async () => {
+    const text = `[\n${pc(1)},\n{"prompt": "q2 \r\r\r", "completion": "a2"},\n\n\n  ${pc(3)}\n]`;
+    const res = await importDataset([textFile('j.json', text)]);
+    expect(prompts(res)).toEqual(['q1', 'q3']);
+    expect(problemKeys(res.problems)).toEqual(['j.json:3 invalid_json']);
+  });
+
   test('an array that is never closed, and text after the closing bracket', async () => {
     const open = await importDataset([textFile('e.json', `[${pc(1)}, ${pc(2)}`)]);
     expect(prompts(open)).toEqual(['q1', 'q2']);
