@@ -224,7 +224,12 @@ export async function importDataset(
   parsed = dup.unique;
 
   const hasRawText = parsed.some((r) => r.kind === 'text' && r.window);
-  parsed = parsed.flatMap((r) => (r.kind === 'text' && r.window ? windowText(r, settings.maxLength, tok) : [r]));
+  // A file's windows are one group: with splitBy 'source' a file goes to one split whole.
+  parsed = parsed.flatMap((r) =>
+    r.kind === 'text' && r.window
+      ? windowText(r, settings.maxLength, tok).map((w) => ({ ...w, group: r.source.file }))
+      : [r],
+  );
   const windowing = hasRawText ? (tok ? 'tokens' : 'estimated') : null;
   if (windowing === 'estimated') {
     warnings.push(
@@ -270,7 +275,13 @@ export async function importDataset(
   }
 
   options.onProgress?.({ phase: 'split', done: 0, total: parsed.length });
-  const splits = assignSplits(parsed, settings.trainFraction, settings.testFraction, settings.seed);
+  const splits = assignSplits(
+    parsed,
+    settings.trainFraction,
+    settings.testFraction,
+    settings.seed,
+    settings.splitBy === 'source',
+  );
   const records = parsed.map((r, i) => finalize(r, splits[i]!));
   const count = (s: string) => records.filter((r) => r.split === s).length;
 

@@ -1,8 +1,9 @@
 /**
  * Problem folders: one folder per problem holding `NL.txt` (natural language) or `IR.txt`
  * (structured description) and `ASP.txt` (the answer). Each description becomes one chat record
- * user → assistant; the ASP-expert system prompt is added later by the importer. Names are matched
- * without case; a part with bytes that are not text (a binary ASP.txt) is reported, never trained on.
+ * user → assistant; the ASP-expert system prompt is added later by the importer. Rewrites of a
+ * description (NL.casual.txt, NL_academic.txt, …) are descriptions too: the same answer, the same problem,
+ * so the split by source keeps them in their problem's split. Names are matched without case; a part with bytes that are not text (a binary ASP.txt) is reported, never trained on.
  */
 import type { Problem } from '../schema/dataset.ts';
 import { readText } from './decode.ts';
@@ -11,12 +12,17 @@ import { basename, dirname } from './inputs.ts';
 import { chatRecord, problem, type ParsedRecord } from './records.ts';
 import { badLineProblem, decodeFailure, type SourceResult } from './source.ts';
 
-const DESCRIPTIONS = ['nl.txt', 'ir.txt'];
 const ANSWER = 'asp.txt';
+/** NL.txt, IR.txt, and rewrites of them beside them: NL.casual.txt, NL_academic.txt, IR-succinct.txt (any case). */
+const DESCRIPTION = /^(nl|ir)([._-][^/]+)?\.txt$/i;
+
+function isDescription(name: string): boolean {
+  return DESCRIPTION.test(name);
+}
 
 export function isProblemFile(path: string): boolean {
-  const name = basename(path).toLowerCase();
-  return name === ANSWER || DESCRIPTIONS.includes(name);
+  const name = basename(path);
+  return name.toLowerCase() === ANSWER || isDescription(name);
 }
 
 type Part = { text: string } | { problems: Problem[] };
@@ -92,7 +98,7 @@ export async function readProblemFolders(files: ImportFile[]): Promise<SourceRes
     const parts = byProblem.get(dir)!;
     const answers = parts.filter((p) => basename(p.path).toLowerCase() === ANSWER);
     // Every description file is one record, also two whose names differ only by case (NL.txt, nl.txt).
-    const descFiles = parts.filter((p) => DESCRIPTIONS.includes(basename(p.path).toLowerCase())).sort(byName);
+    const descFiles = parts.filter((p) => isDescription(basename(p.path))).sort(byName);
     const descNames = descFiles.map((f) => basename(f.path)).join(' and ');
     if (answers.length === 0) {
       set.problems.push(
@@ -122,8 +128,9 @@ export async function readProblemFolders(files: ImportFile[]): Promise<SourceRes
         set.problems.push(problem(desc.path, null, 'empty_file', `${basename(desc.path)} is empty`));
         continue;
       }
-      set.records.push(
-        chatRecord(
+      // Every description of one folder (NL, IR and their variants) is one group: one problem, one split.
+      set.records.push({
+        ...chatRecord(
           [
             { role: 'user', content: d.text },
             { role: 'assistant', content: answer.text },
@@ -131,7 +138,8 @@ export async function readProblemFolders(files: ImportFile[]): Promise<SourceRes
           desc.path,
           1,
         ),
-      );
+        group: dir,
+      });
     }
   }
   return [...bySet.entries()].map(([path, { records, problems }]) => ({

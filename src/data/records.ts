@@ -19,6 +19,8 @@ export interface ParsedChat {
   messages: Message[];
   source: Provenance;
   presplit?: Split;
+  /** Records with the same group go to the same split (splitBy 'source'): one problem folder's descriptions. */
+  group?: string;
 }
 /** A text record as parsed. `window` marks raw text that is cut into windows of the maximum length. */
 export interface ParsedText {
@@ -27,6 +29,8 @@ export interface ParsedText {
   source: Provenance;
   presplit?: Split;
   window?: boolean;
+  /** Records with the same group go to the same split (splitBy 'source'): one raw-text file's windows. */
+  group?: string;
 }
 export type ParsedRecord = ParsedChat | ParsedText;
 

@@ -87,19 +87,35 @@ export function splitSizes(n: number, trainFraction: number, testFraction: numbe
 
 /**
  * Assigns a split to each record: pre-split records keep theirs; the others are shuffled with a
- * PRNG seeded by `seed` and cut by the fractions. Returns one split per record, in input order.
+ * PRNG seeded by `seed` and cut by the fractions. With `bySource` (the default) records of one group
+ * (a problem folder's descriptions, a raw-text file's windows) are one unit: they land in the same
+ * split and the fractions count units (problems, files), so no split holds another's problem.
+ * Records without a group are units of their own. Returns one split per record, in input order.
  */
 export function assignSplits(
   records: ParsedRecord[],
   trainFraction: number,
   testFraction: number,
   seed: number,
+  bySource = true,
 ): Split[] {
   const out: Split[] = records.map((r) => r.presplit ?? 'train');
-  const free: number[] = [];
+  // Units in the order of their first record; `members` lists each unit's records.
+  const members: number[][] = [];
+  const unitOf = new Map<string, number>();
   records.forEach((r, i) => {
-    if (!r.presplit) free.push(i);
+    if (r.presplit) return;
+    if (bySource && r.group !== undefined) {
+      const u = unitOf.get(r.group);
+      if (u !== undefined) {
+        members[u]!.push(i);
+        return;
+      }
+      unitOf.set(r.group, members.length);
+    }
+    members.push([i]);
   });
+  const free = members.map((_, u) => u);
   const rand = mulberry32(seed);
   for (let i = free.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
@@ -108,8 +124,9 @@ export function assignSplits(
     free[j] = t;
   }
   const sizes = splitSizes(free.length, trainFraction, testFraction);
-  free.forEach((idx, k) => {
-    out[idx] = k < sizes.train ? 'train' : k < sizes.train + sizes.valid ? 'valid' : 'test';
+  free.forEach((u, k) => {
+    const split = k < sizes.train ? 'train' : k < sizes.train + sizes.valid ? 'valid' : 'test';
+    for (const idx of members[u]!) out[idx] = split;
   });
   return out;
 }

@@ -11,6 +11,7 @@ export const DEFAULT_SEED = 0;
 export const DEFAULT_MAX_LENGTH = 2048;
 export const DEFAULT_OVER_LENGTH = 'drop' as const;
 export const DEFAULT_MASK = 'answers' as const;
+export const DEFAULT_SPLIT_BY = 'source' as const;
 /** System prompt added to problem-folder records (NL.txt / IR.txt → ASP.txt) that have none. */
 export const ASP_EXPERT_SYSTEM_PROMPT =
   'You are an expert in Answer Set Programming (ASP). Given a problem description, ' +
@@ -73,6 +74,8 @@ export type FieldMapping = z.infer<typeof FieldMappingSchema>;
 export const MaskModeSchema = z.enum(['answers', 'last', 'all']);
 export type MaskMode = z.infer<typeof MaskModeSchema>;
 export const OverLengthSchema = z.enum(['drop', 'truncate']);
+export const SplitBySchema = z.enum(['source', 'row']);
+export type SplitBy = z.infer<typeof SplitBySchema>;
 export type OverLength = z.infer<typeof OverLengthSchema>;
 
 export const ImportSettingsSchema = z
@@ -82,6 +85,12 @@ export const ImportSettingsSchema = z
     /** Fraction that goes to test; valid gets the rest. */
     testFraction: z.number().min(0).max(1).default(DEFAULT_TEST_FRACTION),
     seed: z.number().int().default(DEFAULT_SEED),
+    /**
+     * What the split cuts: 'source' keeps the records of one source together (a problem folder's descriptions and
+     * their variants, a raw-text file's windows), so validation never holds a training problem; 'row' cuts every
+     * row (every raw-text window) on its own.
+     */
+    splitBy: SplitBySchema.default(DEFAULT_SPLIT_BY),
     /** Maximum sequence length in tokens (and the raw-text window size). */
     maxLength: z.number().int().min(8).default(DEFAULT_MAX_LENGTH),
     overLength: OverLengthSchema.default(DEFAULT_OVER_LENGTH),

@@ -6,13 +6,16 @@
  *       one JSON line per file: {file, kind, ok, errors[, warnings][, detail]}; exit 1 if any is invalid.
  *       Without --kind the validator is suggested from each file's name and content.
  *   validate --kind K --repair-pairs OUT.jsonl [--seed N] [--per-corruption N] [--no-task] DATASET...
- *       DATASET: an ASP problem folder tree (ASP.txt + NL.txt/IR.txt), a pairs.json, *.jsonl
- *       (pairs or chat records), or a folder of those. Summary on stderr.
+ *       DATASET: an ASP problem folder tree (ASP.txt + NL.txt/IR.txt: chat records with the ASP-expert system
+ *       prompt, as the importer reads them), a pairs.json, *.jsonl (pairs or chat records), or a folder of those.
+ *       Summary on stderr. To keep repair pairs inside their problem's split, use `data --repair-pairs KIND
+ *       --out-dir DIR` (or `train --repair-pairs KIND`), which makes them split by split.
  *   validate --bench [N] [DATASET...]
  *       validates N DOT and N ASP answers (default 1000, from test/fixtures/validate) and prints the time.
  */
 import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { ASP_EXPERT_SYSTEM_PROMPT } from '../../schema/dataset.ts';
 import { benchTexts, timeValidation } from '../../validate/bench.ts';
 import { extractCode } from '../../validate/extract.ts';
 import { ASP_TASK_FILES, isAspAnswerFile, recordsFromJsonText } from '../../validate/records.ts';
@@ -117,9 +120,13 @@ function readDatasets(kind: ValidatorKind, paths: string[], quiet = false): Data
     if (isAspAnswerFile(name)) {
       if (kind !== 'asp') continue;
       const taskFile = ASP_TASK_FILES.map((t) => join(dirname(file), t)).find((t) => existsSync(t));
+      // As the importer reads a problem folder: the ASP-expert system prompt, the description, the program.
       records.push({
-        prompt: taskFile ? readFileSync(taskFile, 'utf8').trim() : '',
-        answer: readFileSync(file, 'utf8'),
+        messages: [
+          { role: 'system', content: ASP_EXPERT_SYSTEM_PROMPT },
+          { role: 'user', content: taskFile ? readFileSync(taskFile, 'utf8').trim() : '' },
+          { role: 'assistant', content: readFileSync(file, 'utf8') },
+        ],
       });
     } else if (/\.jsonl?$/i.test(name)) {
       const parsed = recordsFromJsonText(file, readFileSync(file, 'utf8'), kind);

@@ -1,3 +1,4 @@
+import { ASP_EXPERT_SYSTEM_PROMPT } from '../../../src/schema/dataset.ts';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,13 +85,24 @@ describe('npm run cli -- validate', () => {
     const records = readFileSync(file, 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { prompt: string; answer: string; meta: { error: string; corruption: string } });
+      .map(
+        (l) =>
+          JSON.parse(l) as {
+            messages: { role: string; content: string }[];
+            meta: { error: string; corruption: string };
+          },
+      );
     expect(records.length).toBeGreaterThanOrEqual(40);
     expect(new Set(records.map((r) => r.meta.corruption))).toEqual(
       new Set(['drop-period', 'double-braces', 'unsafe-variable', 'non-ascii']),
     );
-    for (const r of records) expect(r.prompt).toContain(r.meta.error);
-    expect(records[0]!.prompt.startsWith('Task:\n')).toBe(true);
+    // Problem folders are read as the importer reads them: the repair pairs keep the ASP-expert system prompt.
+    for (const r of records) {
+      expect(r.messages.map((m) => m.role)).toEqual(['system', 'user', 'assistant']);
+      expect(r.messages[0]!.content).toBe(ASP_EXPERT_SYSTEM_PROMPT);
+      expect(r.messages[1]!.content).toContain(r.meta.error);
+    }
+    expect(records[0]!.messages[1]!.content.startsWith('Task:\n')).toBe(true);
     const summary = JSON.parse(err.trim().split('\n').pop()!) as { written: number; sources: number };
     expect(summary).toMatchObject({ written: records.length, sources: 12 });
   });
