@@ -3,8 +3,9 @@
  * undoing GGUF's q/k permutation on whole rows, dequantization and dense conversions). Pure functions, browser-safe.
  *
  * Format choice (the defaults of src/model/plan.ts `settingsFor`, extended to GGUF):
- *   projections  quant 'none' → as stored; else the chosen quant
- *   embeddings   `embeddings` option if given; else quant 'none' → as stored; else q8_0        (the LM head too)
+ *   projections  quant 'none' → as stored; else the chosen quant (f16 / bf16: that 16-bit format)
+ *   embeddings   `embeddings` option if given; else quant 'none' → as stored; f16 / bf16 → that format; else q8_0
+ *                (the LM head too)
  *   "as stored"  f32 / f16 / bf16 / q8_0 / q4_0 as they are. K-quants have no GPU kernel, so Q4_K → q4_0 (the same
  *                4.5 bits per weight) and Q6_K → q8_0 (the nearest format with at least its precision).
  *   fallback     a block format needs rows of whole blocks (32 values, NF4 64). A tensor whose row length is not
@@ -46,12 +47,13 @@ export function chooseFormat(
   embeddings?: WeightFormat,
 ): FormatChoice {
   const asStored = asStoredFormat(stored);
+  const sixteen = quant === 'f16' || quant === 'bf16';
   const want: WeightFormat =
     role === 'projection'
       ? quant === 'none'
         ? asStored
         : quant
-      : (embeddings ?? (quant === 'none' ? asStored : 'q8_0'));
+      : (embeddings ?? (quant === 'none' ? asStored : sixteen ? quant : 'q8_0'));
   if (isDenseFormat(want) || cols % BLOCK_VALUES[want] === 0) return { format: want };
   return { format: isDenseFormat(asStored) ? asStored : 'f32', fallbackFrom: want };
 }

@@ -8,7 +8,12 @@ import {
 } from './allocations.ts';
 import type { ModelDescription } from './config.ts';
 
-export type QuantChoice = 'none' | 'q8_0' | 'q4_0' | 'nf4';
+/**
+ * How the base model's projections are held on the GPU: 'none' keeps the stored format; q8_0 / q4_0 / nf4 quantize
+ * on load (nf4 is QLoRA); f16 / bf16 convert to a 16-bit base (the embeddings and head too), whatever the file holds.
+ */
+export const QUANT_CHOICES = ['none', 'q8_0', 'q4_0', 'nf4', 'f16', 'bf16'] as const;
+export type QuantChoice = (typeof QUANT_CHOICES)[number];
 
 export interface PlanRequest {
   quant: QuantChoice;

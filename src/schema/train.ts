@@ -97,10 +97,11 @@ export const TrainConfigSchema = z.object({
     title: 'Max length',
     description: "Tokens per example; longer ones follow the dataset's over-length setting.",
   }),
-  base: z
-    .enum(['none', 'q8_0', 'q4_0', 'nf4'])
-    .default('nf4')
-    .meta({ title: 'Base precision', description: 'none keeps the stored weights; nf4 is QLoRA.' }),
+  base: z.enum(['none', 'q8_0', 'q4_0', 'nf4', 'f16', 'bf16']).default('nf4').meta({
+    title: 'Base precision',
+    description:
+      'How the frozen base is held: nf4 is QLoRA (4-bit); bf16 / f16 a 16-bit base (LoRA on the full-precision model, as PEFT trains it); none keeps the stored weights.',
+  }),
   checkpointing: z
     .boolean()
     .default(true)
@@ -135,14 +136,18 @@ export const TrainConfigSchema = z.object({
 export type TrainConfig = z.infer<typeof TrainConfigSchema>;
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
-/** Presets with the values of the pipelines they come from. */
+/**
+ * Presets with the values of the pipelines they come from. Each says its base precision (`base`): the ASP and persona
+ * pipelines train on a 16-bit base (PEFT / mlx-lm on the bf16 model), DOT is QLoRA (NF4), raw text a 16-bit base.
+ */
 export const PRESETS = {
-  /** ASP coder: rank 16, alpha 160, dropout 0.05, top 16 layers, cosine, micro-batch 1 × accumulation 4. */
+  /** ASP coder (PEFT): rank 16, alpha 160, dropout 0.05, top 16 layers, cosine, micro-batch 1 × accumulation 4, bf16 base. */
   'asp-coder': {
     lora: { rank: 16, alpha: 160, dropout: 0.05, layers: { top: 16 } },
     optim: { schedule: 'cosine' },
     microBatch: 1,
     gradAccum: 4,
+    base: 'bf16',
   },
   /** DOT QLoRA: rank 16, alpha 32, q/k/v/o, lr 2e-4, 5 epochs, micro-batch 4 × accumulation 4, 4-bit base. */
   'dot-qlora': {
@@ -153,19 +158,29 @@ export const PRESETS = {
     gradAccum: 4,
     base: 'nf4',
   },
-  /** Persona adapter (mlx-lm defaults): rank 8, scale 20 (alpha 160), dropout 0, lr 1e-5, 500 iterations, batch 2, max length 2048. */
+  /** Persona adapter (mlx-lm defaults): rank 8, scale 20 (alpha 160), dropout 0, lr 1e-5, 500 iterations, batch 2, max length 2048, bf16 base. */
   persona: {
     lora: { rank: 8, alpha: 160, dropout: 0 },
     optim: { lr: 1e-5 },
     steps: 500,
     microBatch: 2,
     maxLength: 2048,
+    base: 'bf16',
   },
-  /** Raw-text style: short windows. */
-  'raw-text': { maxLength: 512 },
+  /** Raw-text style: short windows, bf16 base. */
+  'raw-text': { maxLength: 512, base: 'bf16' },
 } satisfies Record<string, TrainConfigInput>;
 
 export type PresetName = keyof typeof PRESETS;
+
+/** One line per preset for pickers and `cli train --help`: its numbers and the precision of its base. */
+export const PRESET_TEXT: Record<PresetName, string> = {
+  'asp-coder':
+    'ASP coder — rank 16, alpha 160, dropout 0.05, top 16 layers, 1 × 4 accumulation, answers-only loss, 16-bit (bf16) base',
+  'dot-qlora': 'DOT QLoRA — rank 16, alpha 32, q/k/v/o, lr 2e-4, 5 epochs, 4 × 4, 4-bit (NF4) base',
+  persona: 'Persona adapter — rank 8, scale 20 (alpha 160), lr 1e-5, 500 steps, batch 2, 16-bit (bf16) base',
+  'raw-text': 'Raw-text style — max length 512, 16-bit (bf16) base',
+};
 
 /** A preset with overrides on top, validated; nested groups merge field by field. */
 export function trainConfig(preset: PresetName | null, overrides: TrainConfigInput = {}): TrainConfig {

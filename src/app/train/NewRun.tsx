@@ -5,7 +5,14 @@
  */
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { z } from 'zod';
-import { PRESETS, type PresetName, type TrainConfig, TrainConfigSchema, trainConfig } from '../../schema/train.ts';
+import {
+  PRESETS,
+  PRESET_TEXT,
+  type PresetName,
+  type TrainConfig,
+  TrainConfigSchema,
+  trainConfig,
+} from '../../schema/train.ts';
 import { suggestValidator } from '../../validate/suggest.ts';
 import { VALIDATOR_KINDS, type ValidatorKind } from '../../validate/types.ts';
 import type { CachedModelInfo, ModelRef } from '../../worker/contract.ts';
@@ -19,13 +26,6 @@ import { startRun, type TrainState } from './run-store.ts';
 import { trainDraft } from './draft.ts';
 
 const FORM_SCHEMA = z.toJSONSchema(TrainConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
-
-const PRESET_TEXT: Record<PresetName, string> = {
-  'asp-coder': 'ASP coder — rank 16, alpha 160, top 16 layers, 1 × 4 accumulation, answers-only loss',
-  'dot-qlora': 'DOT QLoRA — rank 16, alpha 32, q/k/v/o, lr 2e-4, 5 epochs, 4 × 4, 4-bit base',
-  persona: 'Persona adapter — rank 8, scale 20, lr 1e-5, 500 steps, batch 2',
-  'raw-text': 'Raw-text style — max length 512',
-};
 
 const refKey = (r: ModelRef | null) => (r ? `${r.repo}@${r.revision}` : '');
 

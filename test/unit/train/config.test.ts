@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { IGNORE_INDEX } from '../../../src/kernels/cross_entropy.ts';
-import { PRESETS, trainConfig } from '../../../src/schema/train.ts';
+import { PRESET_TEXT, PRESETS, trainConfig } from '../../../src/schema/train.ts';
 import { microBatch, trainedTokens } from '../../../src/train/batches.ts';
 import { learningRate } from '../../../src/train/schedule.ts';
 
@@ -23,6 +23,10 @@ describe('training configuration', () => {
       persona.maxLength,
     ]).toEqual([8, 160, 0, 1e-5, 500, 2, 2048]);
     expect(trainConfig('raw-text').maxLength).toBe(512);
+    // Each preset says the precision of its base: the ASP and persona pipelines train on a 16-bit base, DOT is QLoRA.
+    expect([asp.base, dot.base, persona.base, trainConfig('raw-text').base]).toEqual(['bf16', 'nf4', 'bf16', 'bf16']);
+    for (const [name, text] of Object.entries(PRESET_TEXT))
+      expect(text, name).toMatch(trainConfig(name as keyof typeof PRESETS).base === 'nf4' ? /4-bit/ : /16-bit/);
     expect(Object.keys(PRESETS)).toHaveLength(4);
   });
 
