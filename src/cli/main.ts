@@ -1,7 +1,7 @@
 /**
  * Node entry: `npm run cli -- <command> [flags]`.
  * Each command lives in `src/cli/commands/<name>.ts` and exports `run(argv): Promise<number>` (exit code).
- * Exit codes: 0 done, 1 an error with a message for the user, 2 a usage error, 70 an internal error (a raw
+ * Exit codes: 0 done, 1 an error with a message for the user, 2 a usage error (an unknown flag lists the known ones), 70 an internal error (a raw
  * TypeError / RangeError / … reached the top: a bug, printed with its stack so it can be reported).
  */
 import { commands } from './commands/index.ts';
@@ -29,6 +29,10 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const e = err instanceof Error ? err : null;
     process.stderr.write(`error: ${forTerminal(e ? e.message : String(err))}\n`);
+    if (e?.name === 'UsageError') {
+      exitAfterOutput(2);
+      return;
+    }
     if (e && INTERNAL.has(e.name)) {
       process.stderr.write(
         `(internal error ${e.name}: this is a bug, please report it with the command you ran)\n${forTerminal(e.stack ?? '')}\n`,

@@ -8,13 +8,19 @@ import type { ModelDescription } from './config.ts';
 import { loraFromPeft } from './lora-peft.ts';
 import type { ModelLora } from './lora-state.ts';
 
-export async function loadPeftDir(rt: GpuRuntime, d: ModelDescription, dir: string): Promise<ModelLora> {
+export async function loadPeftDir(
+  rt: GpuRuntime,
+  d: ModelDescription,
+  dir: string,
+  owner = 'lora',
+): Promise<ModelLora> {
   const weights = await NodeFileByteSource.open(join(dir, 'adapter_model.safetensors'));
   try {
     return loraFromPeft(
       rt,
       d,
       await readPeftAdapter(await readFile(join(dir, 'adapter_config.json'), 'utf8'), weights),
+      owner,
     );
   } finally {
     await weights.close();

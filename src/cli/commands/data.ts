@@ -3,41 +3,34 @@
  * and prints a JSON summary (detected format, counts, split sizes, token statistics with --model,
  * every problem with file, line and reason); optionally writes the records as chat JSONL.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { importDataset } from '../../data/import.ts';
 import { filesFromPaths, tokenizerFromDir } from '../../data/node-files.ts';
 import { toJsonlRow } from '../../data/records.ts';
-import {
-  MaskModeSchema,
-  OverLengthSchema,
-  SourceFormatSchema,
-  type DatasetRecord,
-  type ImportSettingsInput,
-} from '../../schema/dataset.ts';
+import type { DatasetRecord, ImportSettingsInput } from '../../schema/dataset.ts';
+import { addPromptVariants, addRepairPairs, parseVariantTemplates } from '../../train/augment.ts';
+import { createValidator } from '../../validate/registry.ts';
+import { VALIDATOR_KINDS } from '../../validate/types.ts';
+import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { IMPORT_FLAGS, IMPORT_USAGE, importSettingsFromFlags } from '../import-flags.ts';
 import type { CliCommand } from './types.ts';
 
 const USAGE = `usage: npm run cli -- data [import] PATH... [flags]
-  --split F           train fraction (default 0.8); valid gets the rest
-  --test F            test fraction (default 0)
+${IMPORT_USAGE}
   --seed N            split seed (default 0)
   --max-length N      maximum tokens per example / raw-text window (default 2048)
-  --over-length P     drop | truncate rows over the maximum length (default drop)
-  --mask M            answers | last | all (default answers)
-  --format F          force a format: ${SourceFormatSchema.options.join(' | ')}
-  --system-prompt S   system prompt for records without one ('' for none)
   --model DIR         model folder with tokenizer.json (token counts, exact windows)
+  --variants FILE     add a rewrite of every prompt per template ({prompt} = the original), in its source's split
+  --repair-pairs KIND add repair pairs (${VALIDATOR_KINDS.join(' | ')}) made split by split from the answers
   --out FILE.jsonl    write all records as JSONL ({"messages"} or {"text"} rows)
   --out-dir DIR       write train.jsonl / valid.jsonl / test.jsonl
   --json              print the JSON summary (the default)`;
 
-function number(value: string | undefined, flag: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`${flag} expects a number, got "${value}"`);
-  return n;
-}
+const FLAGS = {
+  values: [...IMPORT_FLAGS, 'seed', 'max-length', 'model', 'out', 'out-dir', 'variants', 'repair-pairs'],
+  booleans: ['json', 'help'],
+};
 
 function jsonl(records: DatasetRecord[]): string {
   return records.length ? `${records.map(toJsonlRow).join('\n')}\n` : '';
@@ -46,43 +39,41 @@ function jsonl(records: DatasetRecord[]): string {
 export const command: CliCommand = {
   summary: 'import a dataset (files or folders) and print what was found, with every problem',
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: {
-        split: { type: 'string' },
-        test: { type: 'string' },
-        seed: { type: 'string' },
-        'max-length': { type: 'string' },
-        'over-length': { type: 'string' },
-        mask: { type: 'string' },
-        format: { type: 'string' },
-        'system-prompt': { type: 'string' },
-        model: { type: 'string' },
-        out: { type: 'string' },
-        'out-dir': { type: 'string' },
-        json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    if (argv.includes('-h')) argv = argv.map((a) => (a === '-h' ? '--help' : a));
+    const args = parseArgs(argv, FLAGS, 'data');
+    const positionals = args.positional;
     const paths = positionals[0] === 'import' ? positionals.slice(1) : positionals;
-    if (values.help || paths.length === 0) {
+    const help = args.flags.has('help');
+    if (help || paths.length === 0) {
       process.stderr.write(`${USAGE}\n`);
-      return values.help ? 0 : 2;
+      return help ? 0 : 2;
     }
     const settings: ImportSettingsInput = {
-      trainFraction: number(values.split, '--split'),
-      testFraction: number(values.test, '--test'),
-      seed: number(values.seed, '--seed'),
-      maxLength: number(values['max-length'], '--max-length'),
-      overLength: values['over-length'] === undefined ? undefined : OverLengthSchema.parse(values['over-length']),
-      mask: values.mask === undefined ? undefined : MaskModeSchema.parse(values.mask),
-      format: values.format === undefined ? undefined : SourceFormatSchema.parse(values.format),
-      systemPrompt: values['system-prompt'],
+      ...importSettingsFromFlags(args),
+      ...(args.flags.has('seed') ? { seed: numberFlag(args, 'seed')! } : {}),
+      ...(args.flags.has('max-length') ? { maxLength: numberFlag(args, 'max-length')! } : {}),
+    };
+    const values = {
+      model: stringFlag(args, 'model'),
+      out: stringFlag(args, 'out'),
+      'out-dir': stringFlag(args, 'out-dir'),
     };
     const tokenizer = values.model ? await tokenizerFromDir(values.model) : null;
     const started = performance.now();
     const result = await importDataset(await filesFromPaths(paths), settings, { tokenizer });
+    const added: Record<string, unknown> = {};
+    const variantsFile = stringFlag(args, 'variants');
+    if (variantsFile) {
+      const v = addPromptVariants(result.records, parseVariantTemplates(await readFile(variantsFile, 'utf8')));
+      result.records = v.records;
+      added.variants = v.added;
+    }
+    if (args.flags.has('repair-pairs')) {
+      const kind = choiceFlag(args, 'repair-pairs', VALIDATOR_KINDS, 'asp');
+      const r = await addRepairPairs(result.records, kind, createValidator(kind), { seed: result.settings.seed + 1 });
+      result.records = r.records;
+      added.repairPairs = r.added;
+    }
     const seconds = (performance.now() - started) / 1000;
     if (values.out) await writeFile(values.out, jsonl(result.records));
     if (values['out-dir']) {
@@ -101,6 +92,16 @@ export const command: CliCommand = {
       refusal: result.refusal,
       counts: result.counts,
       split: { train: result.counts.train, valid: result.counts.valid, test: result.counts.test },
+      ...(Object.keys(added).length > 0
+        ? {
+            added,
+            splitWithAdded: {
+              train: result.records.filter((r) => r.split === 'train').length,
+              valid: result.records.filter((r) => r.split === 'valid').length,
+              test: result.records.filter((r) => r.split === 'test').length,
+            },
+          }
+        : {}),
       sources: result.sources,
       tokens: result.tokens,
       windowing: result.windowing,

@@ -1,5 +1,5 @@
 /**
- * `npm run cli -- export --adapter PEFT_DIR --model DIR --format ID [--dtype f32|f16|bf16] [--shard-size BYTES]
+ * `npm run cli -- export --adapter PEFT_DIR|--checkpoint FILE --model DIR --format ID [--dtype f32|f16|bf16] [--shard-size BYTES]
  *  [--variants f32,f16,q4] [--adapter-mode merged|separate] --out DIR` converts a PEFT adapter folder into any format
  * of src/train/export-formats.ts (peft, mlx, gguf, merged, onnx): an adapter format (the model is read for its config
  * only: layer count, architecture, heads), or a model format, streamed from the model's safetensors weights (merged
@@ -15,7 +15,7 @@ import { readPeftAdapter } from '../../formats/peft.ts';
 import { type ModelDescription, parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
-import type { AdapterTensors } from '../../train/adapter.ts';
+import { type AdapterTensors, adapterFromCheckpoint } from '../../train/adapter.ts';
 import {
   type AdapterDtype,
   type AdapterExportFormat,
@@ -27,7 +27,7 @@ import {
 } from '../../train/export-formats.ts';
 import type { FileSink } from '../../train/merge.ts';
 import { ONNX_VARIANTS, type OnnxVariant } from '../../train/onnx/export-onnx.ts';
-import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { UsageError, choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
 /** A PEFT adapter folder as the exporters' AdapterTensors. */
@@ -116,19 +116,30 @@ export const command: CliCommand = {
   summary:
     'convert a PEFT adapter to peft (f16/bf16), mlx, gguf (llama.cpp LoRA), merge it into the model, or export the model with it as ONNX',
   async run(argv) {
-    const args = parseArgs(argv);
+    const args = parseArgs(
+      argv,
+      {
+        values: ['adapter', 'checkpoint', 'model', 'out', 'format', 'dtype', 'shard-size', 'variants', 'adapter-mode'],
+      },
+      'export',
+    );
     const adapterDir = stringFlag(args, 'adapter');
+    const checkpoint = stringFlag(args, 'checkpoint');
     const modelDir = stringFlag(args, 'model');
     const out = stringFlag(args, 'out');
-    if (!adapterDir || !modelDir || !out || !args.flags.has('format')) {
-      throw new Error(
-        `export needs --adapter PEFT_DIR --model DIR --format ${EXPORT_FORMAT_IDS.join('|')} --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate]`,
+    if ((!adapterDir && !checkpoint) || !modelDir || !out || !args.flags.has('format')) {
+      throw new UsageError(
+        `export needs --adapter PEFT_DIR (or --checkpoint FILE.safetensors) --model DIR --format ${EXPORT_FORMAT_IDS.join('|')} --out DIR [--dtype f32|f16|bf16] [--shard-size BYTES] [--variants f32,f16,q4] [--adapter-mode merged|separate]`,
       );
     }
+    if (adapterDir && checkpoint) throw new UsageError('give --adapter or --checkpoint, not both');
     const format = choiceFlag(args, 'format', EXPORT_FORMAT_IDS, 'peft');
     const spec = exportFormat(format);
     const dtype = choiceFlag<AdapterDtype>(args, 'dtype', ['f32', 'f16', 'bf16'], 'f32');
-    const adapter = await readPeftDir(adapterDir);
+    // A training checkpoint (cli train keeps the last few in OUT/checkpoints/) exports like the adapter it holds.
+    const adapter = checkpoint
+      ? await adapterFromCheckpoint(await readFile(checkpoint))
+      : await readPeftDir(adapterDir!);
     const source = await NodeFolderModelSource.open(modelDir);
     const desc = await describeSource(source);
     const started = performance.now();

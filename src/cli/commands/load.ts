@@ -10,7 +10,7 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import { WEIGHT_FORMATS, type WeightFormat } from '../../kernels/weights.ts';
 import { parameterCount } from '../../model/config.ts';
 import { loadModel } from '../../model/loader.ts';
-import type { QuantChoice } from '../../model/plan.ts';
+import { QUANT_CHOICES, type QuantChoice } from '../../model/plan.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import { choiceFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
@@ -18,13 +18,17 @@ import type { CliCommand } from './types.ts';
 export const command: CliCommand = {
   summary: 'load a model folder or .gguf onto the GPU (quantizing on load) and report memory and time',
   async run(argv) {
-    const args = parseArgs(argv, ['json', 'no-cpu-fallback']);
+    const args = parseArgs(
+      argv,
+      { values: ['model', 'quant', 'embeddings'], booleans: ['json', 'no-cpu-fallback'] },
+      'load',
+    );
     const model = stringFlag(args, 'model');
     if (!model)
       throw new Error(
         'load needs --model DIR (a Hugging Face folder with config.json and safetensors) or a .gguf file',
       );
-    const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
+    const quant = choiceFlag<QuantChoice>(args, 'quant', QUANT_CHOICES, 'none');
     const embeddings = args.flags.has('embeddings')
       ? choiceFlag<WeightFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
       : undefined;

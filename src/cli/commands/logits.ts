@@ -8,7 +8,7 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadModel } from '../../model/loader.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { ModelEngine } from '../../model/model.ts';
-import type { QuantChoice } from '../../model/plan.ts';
+import { QUANT_CHOICES, type QuantChoice } from '../../model/plan.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import { choiceFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
@@ -16,7 +16,7 @@ import type { CliCommand } from './types.ts';
 export const command: CliCommand = {
   summary: 'write the logits of a token sequence (optionally with a PEFT adapter) as JSON',
   async run(argv) {
-    const args = parseArgs(argv);
+    const args = parseArgs(argv, { values: ['model', 'tokens', 'out', 'quant', 'adapter'] }, 'logits');
     const modelDir = stringFlag(args, 'model');
     const tokensText = stringFlag(args, 'tokens');
     const out = stringFlag(args, 'out');
@@ -26,7 +26,7 @@ export const command: CliCommand = {
       if (!Number.isInteger(n) || n < 0) throw new Error(`--tokens: "${t}" is not a token id`);
       return n;
     });
-    const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
+    const quant = choiceFlag<QuantChoice>(args, 'quant', QUANT_CHOICES, 'none');
     const rt = await GpuRuntime.create(await nodeGpu({ cpuFallback: true }), { label: 'cli-logits' });
     try {
       const { weights } = await loadModel(rt, await NodeFolderModelSource.open(modelDir), { quant });

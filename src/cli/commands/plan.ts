@@ -3,7 +3,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes } from '../../gpu/info.ts';
 import { parameterCount, parseModelConfig } from '../../model/config.ts';
-import { type QuantChoice, planMemory } from '../../model/plan.ts';
+import { QUANT_CHOICES, type QuantChoice, planMemory } from '../../model/plan.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
@@ -15,12 +15,16 @@ export function readConfig(path: string): unknown {
 export const command: CliCommand = {
   summary: 'print the GPU memory plan of a model for a training setup',
   async run(argv) {
-    const args = parseArgs(argv, ['checkpointing', 'json']);
+    const args = parseArgs(
+      argv,
+      { values: ['model', 'quant', 'seq', 'rank', 'batch', 'top-layers'], booleans: ['checkpointing', 'json'] },
+      'plan',
+    );
     const model = stringFlag(args, 'model');
     if (!model) throw new Error('plan needs --model DIR_OR_CONFIG_JSON');
     const desc = parseModelConfig(readConfig(model));
     const plan = planMemory(desc, {
-      quant: choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'nf4'),
+      quant: choiceFlag<QuantChoice>(args, 'quant', QUANT_CHOICES, 'nf4'),
       seq: numberFlag(args, 'seq', 2048)!,
       rank: numberFlag(args, 'rank', 16)!,
       batch: numberFlag(args, 'batch', 1)!,

@@ -2,11 +2,15 @@
  * `npm run cli -- train --model DIR --data PATH [--preset NAME] [--config FILE] --out DIR [flags]` trains a LoRA
  * adapter in Node with the same engine as the app and writes the PEFT folder plus metrics.jsonl (one line per step
  * with step and loss, one per evaluation with val_loss). Flags (names from mlx-lm / PEFT) override the config file,
- * which overrides the preset: --rank --alpha --dropout --targets q_proj,v_proj --layers N --lr --weight-decay --warmup
- * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all;
- * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND;
- * --adapter DIR continues training an existing PEFT adapter; --resume FILE continues from a checkpoint.safetensors
- * (written to --out at every save point) with the same data and flags.
+ * which overrides the preset: --rank --alpha (or --scale, mlx-lm's alpha / rank) --dropout --targets q_proj,v_proj
+ * --layers N --lr --weight-decay --warmup --steps --epochs --batch --grad-accum --max-length --seed
+ * --quant none|q8_0|q4_0|nf4|f16|bf16 --eval-every --eval-batches --save-every --pack; the dataset's import settings as in
+ * `data` (--split --test --split-by --over-length --mask --format --system-prompt); --repair-pairs KIND and
+ * --variants FILE add rows split by split; at each evaluation --samples K validation prompts are answered
+ * (--sample-tokens N) and checked with --validator KIND; --adapter DIR continues training an existing PEFT adapter;
+ * --resume FILE continues from a checkpoint (the newest is checkpoint.safetensors, the last --keep-checkpoints N are
+ * in checkpoints/). A failure during training or evaluation still writes the adapter and a checkpoint of the last
+ * finished step. Unknown flags are errors.
  */
 import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,12 +21,56 @@ import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
-import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
+import type { DatasetRecord } from '../../schema/dataset.ts';
+import { PRESET_TEXT, PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
+import { addPromptVariants, addRepairPairs, parseVariantTemplates } from '../../train/augment.ts';
 import { exportPeft } from '../../train/export.ts';
 import { TrainingSession } from '../../train/session.ts';
-import type { ValidatorKind } from '../../validate/types.ts';
-import { type ParsedArgs, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { createValidator } from '../../validate/registry.ts';
+import { VALIDATOR_KINDS, type ValidatorKind } from '../../validate/types.ts';
+import { type ParsedArgs, UsageError, choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { IMPORT_FLAGS, importSettingsFromFlags } from '../import-flags.ts';
+import { copyTokenizer, writeCheckpoint } from '../run-files.ts';
 import type { CliCommand } from './types.ts';
+
+export const TRAIN_FLAGS = {
+  values: [
+    'model',
+    'data',
+    'out',
+    'preset',
+    'config',
+    'rank',
+    'alpha',
+    'scale',
+    'dropout',
+    'targets',
+    'layers',
+    'lr',
+    'weight-decay',
+    'warmup',
+    'steps',
+    'epochs',
+    'batch',
+    'grad-accum',
+    'max-length',
+    'seed',
+    'eval-every',
+    'eval-batches',
+    'quant',
+    'save-every',
+    'keep-checkpoints',
+    'samples',
+    'sample-tokens',
+    'validator',
+    'adapter',
+    'resume',
+    'repair-pairs',
+    'variants',
+    ...IMPORT_FLAGS,
+  ],
+  booleans: ['pack'],
+} as const;
 
 /** Flags → a partial config (only the flags given). */
 export function flagOverrides(args: ParsedArgs): TrainConfigInput {
@@ -48,49 +96,89 @@ export function flagOverrides(args: ParsedArgs): TrainConfigInput {
   if (args.flags.has('max-length')) out.maxLength = n('max-length')!;
   if (args.flags.has('seed')) out.seed = n('seed')!;
   if (args.flags.has('eval-every')) out.evalEvery = n('eval-every')!;
+  if (args.flags.has('eval-batches')) out.evalBatches = n('eval-batches')!;
   if (args.flags.has('quant')) out.base = stringFlag(args, 'quant') as TrainConfigInput['base'];
   if (args.flags.has('save-every')) out.saveEvery = n('save-every')!;
   if (args.flags.has('pack')) out.pack = true;
   return { ...out, lora, optim };
 }
 
+/** The config from the preset, the config file and the flags; `--scale S` (mlx-lm) becomes alpha = S × rank. */
+export async function configFromFlags(args: ParsedArgs) {
+  const preset = stringFlag(args, 'preset') ?? null;
+  if (preset !== null && !(preset in PRESETS))
+    throw new UsageError(
+      `--preset must be one of:\n${Object.entries(PRESET_TEXT)
+        .map(([k, v]) => `  ${k.padEnd(10)} ${v}`)
+        .join('\n')}`,
+    );
+  const configFile = stringFlag(args, 'config');
+  const fromFile = configFile ? (JSON.parse(await readFile(configFile, 'utf8')) as TrainConfigInput) : {};
+  const flags = flagOverrides(args);
+  if (args.flags.has('scale') && args.flags.has('alpha'))
+    throw new UsageError('give --alpha or --scale (alpha = scale × rank), not both');
+  const config = trainConfig(preset as PresetName | null, {
+    ...fromFile,
+    ...flags,
+    lora: { ...(fromFile.lora ?? {}), ...flags.lora },
+    optim: { ...(fromFile.optim ?? {}), ...flags.optim },
+  });
+  if (args.flags.has('scale')) {
+    const scale = numberFlag(args, 'scale')!;
+    const r = config.lora.rank;
+    config.lora.alpha = scale * (config.lora.rslora ? Math.sqrt(r) : r);
+  }
+  return config;
+}
+
+function validatorFlag(args: ParsedArgs, name: string): ValidatorKind | null {
+  return args.flags.has(name) ? choiceFlag(args, name, VALIDATOR_KINDS, 'asp') : null;
+}
+
 export const command: CliCommand = {
   summary: 'train a LoRA adapter on a dataset and write the PEFT folder and metrics.jsonl',
   async run(argv) {
-    const args = parseArgs(argv);
+    const args = parseArgs(argv, TRAIN_FLAGS, 'train');
     const modelDir = stringFlag(args, 'model');
     const data = stringFlag(args, 'data');
     const outDir = stringFlag(args, 'out');
-    if (!modelDir || !data || !outDir) throw new Error('train needs --model DIR --data PATH --out DIR');
-    const preset = stringFlag(args, 'preset') ?? null;
-    if (preset !== null && !(preset in PRESETS))
-      throw new Error(`--preset must be one of ${Object.keys(PRESETS).join(', ')}`);
-    const configFile = stringFlag(args, 'config');
-    const fromFile = configFile ? (JSON.parse(await readFile(configFile, 'utf8')) as TrainConfigInput) : {};
-    const flags = flagOverrides(args);
-    const config = trainConfig(preset as PresetName | null, {
-      ...fromFile,
-      ...flags,
-      lora: { ...(fromFile.lora ?? {}), ...flags.lora },
-      optim: { ...(fromFile.optim ?? {}), ...flags.optim },
-    });
+    if (!modelDir || !data || !outDir) throw new UsageError('train needs --model DIR --data PATH --out DIR');
+    const config = await configFromFlags(args);
+    const validator = validatorFlag(args, 'validator');
+    const repairKind = validatorFlag(args, 'repair-pairs');
+    const variantsFile = stringFlag(args, 'variants');
+    const keep = numberFlag(args, 'keep-checkpoints', 3)!;
 
     const source = await NodeFolderModelSource.open(modelDir);
     const tokenizer = await loadTokenizer((name) => source.readText(name));
     const imported = await importDataset(
       await filesFromPaths([data]),
-      {
-        maxLength: config.maxLength,
-        seed: config.seed,
-        ...(args.flags.has('mask') ? { mask: stringFlag(args, 'mask') as 'answers' } : {}),
-      },
+      { maxLength: config.maxLength, seed: config.seed, ...importSettingsFromFlags(args) },
       { tokenizer },
     );
     for (const p of imported.problems.slice(0, 20))
       process.stderr.write(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
-    const validatorFlag = stringFlag(args, 'validator');
-    if (validatorFlag && !['asp', 'dot', 'json', 'sql'].includes(validatorFlag))
-      throw new Error('--validator must be asp, dot, json or sql');
+    for (const d of imported.dropped.slice(0, 20))
+      process.stderr.write(
+        `left out ${d.source.file}:${d.source.line}: ${d.reason} (--over-length truncate keeps it, cut)\n`,
+      );
+    if (imported.counts.truncated > 0)
+      process.stderr.write(
+        `${imported.counts.truncated} rows cut to ${config.maxLength} tokens (--over-length truncate)\n`,
+      );
+    for (const w of imported.warnings) process.stderr.write(`note: ${w}\n`);
+    if (imported.refusal) throw new Error(`nothing to train on: ${imported.refusal}`);
+    let records: DatasetRecord[] = imported.records;
+    if (variantsFile) {
+      const v = addPromptVariants(records, parseVariantTemplates(await readFile(variantsFile, 'utf8')));
+      records = v.records;
+      process.stderr.write(`variants: ${v.added.train} train, ${v.added.valid} validation rows added\n`);
+    }
+    if (repairKind) {
+      const r = await addRepairPairs(records, repairKind, createValidator(repairKind), { seed: config.seed + 1 });
+      records = r.records;
+      process.stderr.write(`repair pairs: ${r.added.train} train, ${r.added.valid} validation (made per split)\n`);
+    }
     const adapterDir = stringFlag(args, 'adapter');
     const resumeFile = stringFlag(args, 'resume');
 
@@ -100,7 +188,7 @@ export const command: CliCommand = {
         rt,
         source,
         modelName: source.name,
-        records: imported.records,
+        records,
         settings: imported.settings,
         config,
         // --adapter DIR continues training a PEFT adapter (its rank, alpha, targets and layers replace the config's).
@@ -123,12 +211,11 @@ export const command: CliCommand = {
         samples: {
           count: numberFlag(args, 'samples', 2)!,
           maxNewTokens: numberFlag(args, 'sample-tokens', 32)!,
-          validator: (validatorFlag ?? null) as ValidatorKind | null,
+          validator,
         },
       });
       await mkdir(outDir, { recursive: true });
       const metricsPath = join(outDir, 'metrics.jsonl');
-      const checkpointPath = join(outDir, 'checkpoint.safetensors');
       if (resumeFile) {
         const state = await session.restore(await readFile(resumeFile));
         process.stderr.write(`resuming at step ${state.step} from ${resumeFile}\n`);
@@ -138,52 +225,77 @@ export const command: CliCommand = {
       const steps = session.totalSteps;
       let last: number | null = null;
       let lastVal: number | null = null;
+      const writeAdapter = async () => {
+        const files = await exportPeft(rt, session.lora, {
+          baseModel: source.name,
+          data,
+          config,
+          steps: session.step,
+          finalLoss: last,
+          finalValLoss: lastVal,
+        });
+        for (const f of files) await writeFile(join(outDir, f.name), f.bytes);
+        // A raw-text adapter is used on plain text (mlx-lm, llama.cpp): the tokenizer travels with it.
+        const tok = imported.kind === 'text' ? await copyTokenizer(source, outDir) : [];
+        return [...files.map((f) => f.name), ...tok];
+      };
       process.stderr.write(
-        `training ${session.engine.weights.desc.arch} on ${session.train.length} rows (${session.valid.length} validation), ${steps} steps of ${config.microBatch} × ${config.gradAccum}\n`,
+        `training ${session.engine.weights.desc.arch} (${config.base} base) on ${session.train.length} rows (${session.valid.length} validation), ${steps} steps of ${config.microBatch} × ${config.gradAccum}\n`,
       );
-      await session.run({
-        onMetric: async (m) => {
-          if (m.kind === 'step') {
-            last = m.loss;
-            await appendFile(
-              metricsPath,
-              `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
-            );
-            process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
-          } else if (m.kind === 'eval') {
-            lastVal = m.valLoss;
-            await appendFile(
-              metricsPath,
-              `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
-            );
-            process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
-          } else {
-            await appendFile(
-              metricsPath,
-              `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
-            );
-            if (m.validity !== null)
-              process.stderr.write(
-                `step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`,
+      try {
+        await session.run({
+          onMetric: async (m) => {
+            if (m.kind === 'step') {
+              last = m.loss;
+              await appendFile(
+                metricsPath,
+                `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
               );
+              process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
+            } else if (m.kind === 'eval') {
+              lastVal = m.valLoss;
+              await appendFile(
+                metricsPath,
+                `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
+              );
+              process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
+            } else {
+              await appendFile(
+                metricsPath,
+                `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
+              );
+              if (m.validity !== null)
+                process.stderr.write(
+                  `step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`,
+                );
+              for (const s of m.samples) if (s.valid === null && s.error) process.stderr.write(`sample: ${s.error}\n`);
+            }
+          },
+          onCheckpoint: (bytes, step) => writeCheckpoint(outDir, bytes, step, keep),
+        });
+      } catch (err) {
+        // Never lose the run: the adapter and a checkpoint of the last finished step are written before reporting.
+        const why = err instanceof Error ? err.message : String(err);
+        let saved = '';
+        try {
+          if (session.step > 0) {
+            await writeCheckpoint(outDir, await session.checkpoint(), session.step, keep);
+            saved = ` The adapter (${(await writeAdapter()).join(', ')}) and checkpoint.safetensors of step ${session.step} are in ${outDir}; continue with --resume ${join(outDir, 'checkpoint.safetensors')}.`;
           }
-        },
-        // The newest checkpoint, to continue with --resume FILE.
-        onCheckpoint: (bytes) => writeFile(checkpointPath, bytes),
-      });
-      const files = await exportPeft(rt, session.lora, {
-        baseModel: source.name,
-        data,
-        config,
-        steps,
-        finalLoss: last,
-        finalValLoss: lastVal,
-      });
-      for (const f of files) await writeFile(join(outDir, f.name), f.bytes);
+        } catch (saveErr) {
+          saved = ` Saving the run failed too: ${saveErr instanceof Error ? saveErr.message : String(saveErr)}.`;
+        }
+        session.destroy();
+        // A bug (TypeError, …) keeps its class so the top level prints its stack; the note says what was saved.
+        if (err instanceof Error && err.name !== 'Error' && err.name !== 'GpuError') {
+          process.stderr.write(`training stopped at step ${session.step} of ${steps}.${saved}\n`);
+          throw err;
+        }
+        throw new Error(`training stopped at step ${session.step} of ${steps}: ${why}.${saved}`, { cause: err });
+      }
+      const names = await writeAdapter();
       session.destroy();
-      process.stderr.write(
-        `wrote ${files.map((f) => f.name).join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`,
-      );
+      process.stderr.write(`wrote ${names.join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`);
       return 0;
     } finally {
       rt.destroy();
