@@ -1,8 +1,11 @@
 /**
  * Sample generations at evaluation: greedy answers to a few validation prompts, decoded, and — when the dataset has a
- * validator (ASP, DOT, JSON, SQL) — checked, giving the validity rate the loss alone does not show.
+ * validator (ASP, DOT, JSON, SQL) — checked, giving the validity rate the loss alone does not show. Prompts are
+ * rendered as training renders them (a system turn folded into the user turn where the template has no system role);
+ * a prompt that cannot be answered is reported with its reason and never stops the run.
  */
 import type { ModelTokenizer } from '../data/tokenizer.ts';
+import { GpuError } from '../gpu/errors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { generate } from '../model/generate.ts';
 import type { ModelEngine } from '../model/model.ts';
@@ -39,18 +42,31 @@ export async function sampleGenerations(
   const samples: Sample[] = [];
   const room = engine.maxT;
   for (const p of prompts) {
-    const ids = tokenizer.encode(tokenizer.renderChat(p.messages, { addGenerationPrompt: true }), false);
-    if (ids.length > room) continue; // a prompt longer than the engine's rows is skipped, not cut
-    const r = await generate(rt, engine, ids, {
-      maxNewTokens: opts.maxNewTokens,
-      temperature: 0,
-      eosTokenIds: opts.eosTokenIds,
-    });
-    const output = tokenizer.decode(
-      r.tokens.filter((t) => !opts.eosTokenIds.includes(t)),
-      true,
-    );
     const prompt = p.messages.at(-1)?.content ?? '';
+    let output: string;
+    try {
+      const ids = tokenizer.encode(tokenizer.renderChatFolded(p.messages, { addGenerationPrompt: true }).text, false);
+      if (ids.length > room) continue; // a prompt longer than the engine's rows is skipped, not cut
+      const r = await generate(rt, engine, ids, {
+        maxNewTokens: opts.maxNewTokens,
+        temperature: 0,
+        eosTokenIds: opts.eosTokenIds,
+      });
+      output = tokenizer.decode(
+        r.tokens.filter((t) => !opts.eosTokenIds.includes(t)),
+        true,
+      );
+    } catch (err) {
+      // A GPU failure is not the prompt's fault: let the run handle it (it saves what it has).
+      if (err instanceof GpuError) throw err;
+      samples.push({
+        prompt,
+        output: '',
+        valid: null,
+        error: `could not answer this prompt: ${err instanceof Error ? err.message : String(err)}`,
+      });
+      continue;
+    }
     if (!opts.validator) {
       samples.push({ prompt, output, valid: null });
       continue;

@@ -7,7 +7,6 @@
  */
 import type { ModelTokenizer } from '../data/tokenizer.ts';
 import { loadTokenizer } from '../data/tokenizer.ts';
-import { trainingExample } from '../data/tokenize.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelDescription } from '../model/config.ts';
 import { stopTokenIds } from '../model/generation-config.ts';
@@ -23,6 +22,7 @@ import { adapterSettings } from './adapter.ts';
 import type { Example } from './batches.ts';
 import { type RunState, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import type { RunControl } from './control.ts';
+import { samplePrompts, splitExamples } from './examples.ts';
 import { packExamples } from './packing.ts';
 import { DataCursor, runTraining, totalSteps } from './run.ts';
 import { type SamplePrompt, sampleGenerations } from './samples.ts';
@@ -60,20 +60,6 @@ export function layerIndices(layers: TrainConfig['lora']['layers'], total: numbe
   if (Array.isArray(layers)) return layers;
   const top = Math.min(total, layers.top);
   return Array.from({ length: top }, (_, i) => total - top + i);
-}
-
-/** The records of a split as training examples under the dataset's settings and the config's maximum length. */
-export function splitExamples(
-  tok: ModelTokenizer,
-  records: readonly DatasetRecord[],
-  split: string,
-  settings: ImportSettings,
-): Example[] {
-  return records.flatMap((r) => {
-    if (r.split !== split) return [];
-    const e = trainingExample(tok, r, settings);
-    return e ? [e] : [];
-  });
 }
 
 export class TrainingSession {
@@ -141,11 +127,7 @@ export class TrainingSession {
       );
       const trainer = new LoraTrainer(rt, engine, lora, config, totalSteps(config, train.length));
       const s = i.samples ?? { count: 0, maxNewTokens: 32, validator: null };
-      const prompts = i.records
-        .filter((r): r is Extract<DatasetRecord, { kind: 'chat' }> => r.split === 'valid' && r.kind === 'chat')
-        .slice(0, s.count)
-        .map((r) => ({ messages: r.messages.slice(0, r.messages.map((x) => x.role).lastIndexOf('assistant')) }))
-        .filter((p) => p.messages.length > 0);
+      const prompts = samplePrompts(i.records, 'valid', s.count);
       const eos = stopTokenIds(d, await i.source.readText('generation_config.json'), tokenizer.eosTokenId);
       return new TrainingSession(
         rt,

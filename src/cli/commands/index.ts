@@ -1,6 +1,7 @@
 /** The CLI's command table. Add a command: write `./<name>.ts` exporting `command`, then list it here. */
 import type { CliCommand } from './types.ts';
 import { command as data } from './data.ts';
+import { command as evaluate } from './evaluate.ts';
 import { command as exportCmd } from './export.ts';
 import { command as generate } from './generate.ts';
 import { command as info } from './info.ts';
@@ -12,6 +13,7 @@ import { command as validate } from './validate.ts';
 
 export const commands: Record<string, CliCommand> = {
   data,
+  evaluate,
   export: exportCmd,
   generate,
   info,
