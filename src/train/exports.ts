@@ -14,7 +14,7 @@ import type { ModelDescription } from '../model/config.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
 import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles } from './export.ts';
-import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-formats.ts';
+import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-writer.ts';
 import {
   adapterScaling,
   type FileSink,
