@@ -15,7 +15,7 @@ import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
 import { codeSpan, mdText, pyString, shellWord, yamlLine } from './card-text.ts';
 import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles, peftUsage } from './export.ts';
-import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-formats.ts';
+import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-writer.ts';
 import {
   adapterScaling,
   type FileSink,
