@@ -17,7 +17,9 @@ import { RUN_FILE, type RunSpec, RunSpecSchema } from '../../schema/scale-out.ts
 import { type TrainConfigInput, trainConfig } from '../../schema/train.ts';
 import { scaleOutFiles } from '../../train/scale-out/scale-out.ts';
 import { parseArgs, stringFlag } from '../args.ts';
-import { describeSource, nodeFolderSink } from './export.ts';
+import { forTerminal } from '../terminal.ts';
+import { checkOutputFolder, writeInFolder } from '../output-folder.ts';
+import { describeSource } from './export.ts';
 import type { CliCommand } from './types.ts';
 
 /** The run spec of `--run` (a folder's run.json or a JSON file), with its paths made absolute. */
@@ -57,11 +59,12 @@ async function checkOutFolder(out: string): Promise<void> {
     entries = await readdir(out);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') throw new Error(`--out ${out} is a file, not a folder`);
     throw err;
   }
   if (entries.length > 0)
-    throw new Error(`--out ${out} is not empty: choose a new or empty folder (nothing there is overwritten)`);
+    throw new Error(
+      `--out ${forTerminal(out)} is not empty: choose a new or empty folder (nothing there is overwritten)`,
+    );
 }
 
 export const command: CliCommand = {
@@ -73,7 +76,11 @@ export const command: CliCommand = {
     if (!runPath || !out)
       throw new Error('export-run needs --run DIR_OR_CONFIG --out DIR [--model-id HUB_ID] [--revision REV]');
     const spec = await readRunSpec(runPath);
-    await checkOutFolder(out);
+    const outReal = await checkOutputFolder(out, [
+      { role: 'the model', path: spec.model },
+      ...[spec.data].flat().map((path) => ({ role: 'the data', path })),
+    ]);
+    await checkOutFolder(outReal);
     const config = trainConfig(spec.preset, spec.config as TrainConfigInput);
     const settingsInput = { maxLength: config.maxLength, seed: config.seed, ...spec.import };
     const source = await NodeFolderModelSource.open(spec.model);
@@ -106,12 +113,7 @@ export const command: CliCommand = {
       tokenizer,
       appModel: spec.model,
     });
-    const sink = nodeFolderSink(out);
-    for (const f of files) {
-      const file = await sink.open(f.name);
-      await file.write(f.bytes);
-      await file.close();
-    }
+    for (const f of files) await writeInFolder(outReal, f.name, f.bytes);
     process.stdout.write(
       `${JSON.stringify({ out, model: modelId, counts, files: files.map((f) => ({ name: f.name, bytes: f.bytes.byteLength })) })}\n`,
     );

@@ -86,6 +86,9 @@ describe('cli export-run', () => {
     expect(facts.model).toEqual({ id: 'Qwen/Qwen2.5-0.5B-Instruct', revision: 'main' });
 
     await expect(quiet(() => command.run(['--run', spec, '--out', out]))).rejects.toThrow(/is not empty/);
+    // Never into what the run reads (the data folder: its train.jsonl would be replaced), nor around it.
+    for (const inside of [data, join(root, 'model'), root])
+      await expect(quiet(() => command.run(['--run', spec, '--out', inside]))).rejects.toThrow(/the data|the model/);
   });
 
   it('refuses a folder without run.json and a run whose data changed', async () => {
