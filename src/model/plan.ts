@@ -7,13 +7,10 @@ import {
   modelAllocations,
 } from './allocations.ts';
 import type { ModelDescription } from './config.ts';
+import type { QuantChoice } from '../schema/model.ts';
 
-/**
- * How the base model's projections are held on the GPU: 'none' keeps the stored format; q8_0 / q4_0 / nf4 quantize
- * on load (nf4 is QLoRA); f16 / bf16 convert to a 16-bit base (the embeddings and head too), whatever the file holds.
- */
-export const QUANT_CHOICES = ['none', 'q8_0', 'q4_0', 'nf4', 'f16', 'bf16'] as const;
-export type QuantChoice = (typeof QUANT_CHOICES)[number];
+export { QUANT_CHOICES } from '../schema/model.ts';
+export type { QuantChoice };
 
 export interface PlanRequest {
   quant: QuantChoice;

@@ -3,7 +3,7 @@
  * presets drawn from the pipelines people run today.
  */
 import { z } from 'zod';
-import { LORA_TARGETS } from '../model/allocations.ts';
+import { LORA_TARGETS, QuantChoiceSchema } from './model.ts';
 
 export const LoraConfigSchema = z.object({
   rank: z
@@ -97,7 +97,7 @@ export const TrainConfigSchema = z.object({
     title: 'Max length',
     description: "Tokens per example; longer ones follow the dataset's over-length setting.",
   }),
-  base: z.enum(['none', 'q8_0', 'q4_0', 'nf4', 'f16', 'bf16']).default('nf4').meta({
+  base: QuantChoiceSchema.default('nf4').meta({
     title: 'Base precision',
     description:
       'How the frozen base is held: nf4 is QLoRA (4-bit); bf16 / f16 a 16-bit base (LoRA on the full-precision model, as PEFT trains it); none keeps the stored weights.',

@@ -3,6 +3,7 @@ import type { CliCommand } from './types.ts';
 import { command as data } from './data.ts';
 import { command as evaluate } from './evaluate.ts';
 import { command as exportCmd } from './export.ts';
+import { command as exportRun } from './export-run.ts';
 import { command as generate } from './generate.ts';
 import { command as info } from './info.ts';
 import { command as logits } from './logits.ts';
@@ -15,6 +16,7 @@ export const commands: Record<string, CliCommand> = {
   data,
   evaluate,
   export: exportCmd,
+  'export-run': exportRun,
   generate,
   info,
   logits,

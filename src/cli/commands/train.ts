@@ -10,10 +10,12 @@
  * (--sample-tokens N) and checked with --validator KIND; --adapter DIR continues training an existing PEFT adapter;
  * --resume FILE continues from a checkpoint (the newest is checkpoint.safetensors, the last --keep-checkpoints N are
  * in checkpoints/). A failure during training or evaluation still writes the adapter and a checkpoint of the last
- * finished step. Unknown flags are errors.
+ * finished step. --out also gets run.json (model, data, config, import settings; --model-id / --revision name the
+ * Hub copy of the model), which `cli export-run --run DIR` reads. Unknown flags are errors.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { importDataset } from '../../data/import.ts';
 import { filesFromPaths } from '../../data/node-files.ts';
 import { loadTokenizer } from '../../data/tokenizer.ts';
@@ -22,6 +24,7 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import type { DatasetRecord } from '../../schema/dataset.ts';
+import { RUN_FILE, type RunSpec } from '../../schema/scale-out.ts';
 import { PRESET_TEXT, PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
 import { addPromptVariants, addRepairPairs, parseVariantTemplates } from '../../train/augment.ts';
 import { exportPeft } from '../../train/export.ts';
@@ -30,8 +33,13 @@ import { createValidator } from '../../validate/registry.ts';
 import { VALIDATOR_KINDS, type ValidatorKind } from '../../validate/types.ts';
 import { type ParsedArgs, UsageError, choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import { IMPORT_FLAGS, importSettingsFromFlags } from '../import-flags.ts';
+import { checkOutputFolder, writeInFolder } from '../output-folder.ts';
 import { copyTokenizer, writeCheckpoint } from '../run-files.ts';
+import { forTerminal } from '../terminal.ts';
 import type { CliCommand } from './types.ts';
+
+/** metrics.jsonl is appended to, never through a link. */
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
 
 export const TRAIN_FLAGS = {
   values: [
@@ -67,6 +75,8 @@ export const TRAIN_FLAGS = {
     'resume',
     'repair-pairs',
     'variants',
+    'model-id',
+    'revision',
     ...IMPORT_FLAGS,
   ],
   booleans: ['pack'],
@@ -150,23 +160,40 @@ export const command: CliCommand = {
     const keep = numberFlag(args, 'keep-checkpoints', 3)!;
 
     const source = await NodeFolderModelSource.open(modelDir);
+    const adapterDir = stringFlag(args, 'adapter');
+    const outReal = await checkOutputFolder(outDir, [
+      { role: 'the model', path: modelDir },
+      ...(adapterDir ? [{ role: 'the adapter', path: adapterDir }] : []),
+    ]);
     const tokenizer = await loadTokenizer((name) => source.readText(name));
     const imported = await importDataset(
       await filesFromPaths([data]),
       { maxLength: config.maxLength, seed: config.seed, ...importSettingsFromFlags(args) },
       { tokenizer },
     );
+    // run.json: what `cli export-run --run DIR` needs to hand this run over (src/schema/scale-out.ts).
+    const spec: RunSpec = {
+      model: resolve(modelDir),
+      ...(stringFlag(args, 'model-id') ? { modelId: stringFlag(args, 'model-id')! } : {}),
+      revision: stringFlag(args, 'revision') ?? null,
+      data: [resolve(data)],
+      preset: (stringFlag(args, 'preset') ?? null) as PresetName | null,
+      config,
+      import: imported.settings,
+      counts: { train: imported.counts.train, valid: imported.counts.valid },
+    };
+    await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
     for (const p of imported.problems.slice(0, 20))
-      process.stderr.write(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+      process.stderr.write(forTerminal(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`));
     for (const d of imported.dropped.slice(0, 20))
       process.stderr.write(
-        `left out ${d.source.file}:${d.source.line}: ${d.reason} (--over-length truncate keeps it, cut)\n`,
+        forTerminal(`left out ${d.source.file}:${d.source.line}: ${d.reason} (--over-length truncate keeps it, cut)\n`),
       );
     if (imported.counts.truncated > 0)
       process.stderr.write(
         `${imported.counts.truncated} rows cut to ${config.maxLength} tokens (--over-length truncate)\n`,
       );
-    for (const w of imported.warnings) process.stderr.write(`note: ${w}\n`);
+    for (const w of imported.warnings) process.stderr.write(forTerminal(`note: ${w}\n`));
     if (imported.refusal) throw new Error(`nothing to train on: ${imported.refusal}`);
     let records: DatasetRecord[] = imported.records;
     if (variantsFile) {
@@ -179,7 +206,6 @@ export const command: CliCommand = {
       records = r.records;
       process.stderr.write(`repair pairs: ${r.added.train} train, ${r.added.valid} validation (made per split)\n`);
     }
-    const adapterDir = stringFlag(args, 'adapter');
     const resumeFile = stringFlag(args, 'resume');
 
     const rt = await GpuRuntime.create(await nodeGpu({ cpuFallback: true }), { label: 'cli-train' });
@@ -214,13 +240,14 @@ export const command: CliCommand = {
           validator,
         },
       });
-      await mkdir(outDir, { recursive: true });
-      const metricsPath = join(outDir, 'metrics.jsonl');
+      // An adapter to continue brings its own LoRA settings (config.lora was replaced): record those.
+      if (adapterDir) await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
+      const metricsPath = join(outReal, 'metrics.jsonl');
       if (resumeFile) {
         const state = await session.restore(await readFile(resumeFile));
-        process.stderr.write(`resuming at step ${state.step} from ${resumeFile}\n`);
+        process.stderr.write(`resuming at step ${state.step} from ${forTerminal(resumeFile)}\n`);
       } else {
-        await writeFile(metricsPath, '');
+        await writeInFolder(outReal, 'metrics.jsonl', '');
       }
       const steps = session.totalSteps;
       let last: number | null = null;
@@ -234,9 +261,9 @@ export const command: CliCommand = {
           finalLoss: last,
           finalValLoss: lastVal,
         });
-        for (const f of files) await writeFile(join(outDir, f.name), f.bytes);
+        for (const f of files) await writeInFolder(outReal, f.name, f.bytes);
         // A raw-text adapter is used on plain text (mlx-lm, llama.cpp): the tokenizer travels with it.
-        const tok = imported.kind === 'text' ? await copyTokenizer(source, outDir) : [];
+        const tok = imported.kind === 'text' ? await copyTokenizer(source, outReal) : [];
         return [...files.map((f) => f.name), ...tok];
       };
       process.stderr.write(
@@ -250,6 +277,7 @@ export const command: CliCommand = {
               await appendFile(
                 metricsPath,
                 `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
+                { flag: APPEND },
               );
               process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
             } else if (m.kind === 'eval') {
@@ -257,21 +285,24 @@ export const command: CliCommand = {
               await appendFile(
                 metricsPath,
                 `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
+                { flag: APPEND },
               );
               process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
             } else {
               await appendFile(
                 metricsPath,
                 `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
+                { flag: APPEND },
               );
               if (m.validity !== null)
                 process.stderr.write(
                   `step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`,
                 );
-              for (const s of m.samples) if (s.valid === null && s.error) process.stderr.write(`sample: ${s.error}\n`);
+              for (const s of m.samples)
+                if (s.valid === null && s.error) process.stderr.write(forTerminal(`sample: ${s.error}\n`));
             }
           },
-          onCheckpoint: (bytes, step) => writeCheckpoint(outDir, bytes, step, keep),
+          onCheckpoint: (bytes, step) => writeCheckpoint(outReal, bytes, step, keep),
         });
       } catch (err) {
         // Never lose the run: the adapter and a checkpoint of the last finished step are written before reporting.
@@ -279,8 +310,8 @@ export const command: CliCommand = {
         let saved = '';
         try {
           if (session.step > 0) {
-            await writeCheckpoint(outDir, await session.checkpoint(), session.step, keep);
-            saved = ` The adapter (${(await writeAdapter()).join(', ')}) and checkpoint.safetensors of step ${session.step} are in ${outDir}; continue with --resume ${join(outDir, 'checkpoint.safetensors')}.`;
+            await writeCheckpoint(outReal, await session.checkpoint(), session.step, keep);
+            saved = ` The adapter (${(await writeAdapter()).join(', ')}) and checkpoint.safetensors of step ${session.step} are in ${forTerminal(outDir)}; continue with --resume ${forTerminal(join(outDir, 'checkpoint.safetensors'))}.`;
           }
         } catch (saveErr) {
           saved = ` Saving the run failed too: ${saveErr instanceof Error ? saveErr.message : String(saveErr)}.`;
@@ -295,7 +326,9 @@ export const command: CliCommand = {
       }
       const names = await writeAdapter();
       session.destroy();
-      process.stderr.write(`wrote ${names.join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`);
+      process.stderr.write(
+        `wrote ${names.join(', ')}, metrics.jsonl and checkpoint.safetensors to ${forTerminal(outDir)}\n`,
+      );
       return 0;
     } finally {
       rt.destroy();
