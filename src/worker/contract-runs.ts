@@ -25,6 +25,8 @@ export interface TrainRequest {
   /** Checks the sampled answers, when the data has a language with a validator. */
   validator: ValidatorKind | null;
   name?: string;
+  /** Start from the adapter of this run (its latest checkpoint; e.g. an imported PEFT adapter) instead of a fresh one. */
+  startFrom?: string;
 }
 
 export type RunStatus = 'running' | 'paused' | 'stopped' | 'done' | 'failed' | 'interrupted';
