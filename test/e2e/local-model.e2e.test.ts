@@ -11,6 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MemoryByteSource } from '../../src/formats/byte-source.ts';
 import { readPeftAdapter } from '../../src/formats/peft.ts';
+import { EXPORT_FORMATS } from '../../src/train/export-formats.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../../src/formats/safetensors.ts';
 import { fakeCheckpoint, fakeRun, qvModules } from '../fixtures/fake-run.ts';
 import { type TinyModel, makeTinyModel } from '../fixtures/make-models.ts';
@@ -277,8 +278,13 @@ describe('a local model folder, then Try it', () => {
     expect(await page.locator('label.choice', { hasText: 'Best' }).innerText()).toMatch(
       /step 20, validation loss 0\.7000/,
     );
-    for (const format of [/^PEFT/, /^MLX/, /^llama\.cpp GGUF LoRA/, /^Merged model/])
-      expect(await page.getByRole('radio', { name: format }).isEnabled()).toBe(true);
+    // Every format of the registry is offered, and none is refused for this run.
+    for (const format of EXPORT_FORMATS)
+      expect(
+        await page
+          .getByRole('radio', { name: new RegExp(`^${format.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) })
+          .isEnabled(),
+      ).toBe(true);
     await page.getByLabel(/^Best/).check();
     await screenshot(page, 'export-ready');
     const [download] = await Promise.all([
