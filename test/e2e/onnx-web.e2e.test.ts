@@ -48,7 +48,10 @@ describe('Run it with onnxruntime-web', () => {
 
     await page.goto(`${inject('baseUrl')}#/model`);
     await page.setInputFiles('[data-testid="model-folder-input"]', modelDir);
-    await page.locator('[data-testid="local-model-done"]').waitFor({ timeout: 60_000 });
+    await page.waitForSelector('[data-testid="local-model-done"], [data-testid="local-model-error"]', {
+      timeout: 120_000,
+    });
+    expect(await page.locator('[data-testid="local-model-error"]').count()).toBe(0);
 
     // A run as training stores it, trained on the full-precision base (the engine then answers from f32 weights).
     const model = { repo: 'local/tiny-llama', revision: 'main' };
