@@ -99,7 +99,8 @@ export interface EngineApi {
     req: ExportRequest,
     dir: FileSystemDirectoryHandle | null,
     onProgress?: (p: ExportProgress) => void,
-  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+    /** `note`: something the user should know about a finished export (e.g. no copy kept for the Try page). */
+  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null; note?: string }>>;
   /** Stops a merged-weights export between chunks (a partly written folder is removed). */
   cancelExport(): void;
   /** Releases the model and adapters the worker keeps loaded for chat. */

@@ -64,7 +64,7 @@ export function ExportPage() {
   const [which, setWhich] = useState<'latest' | 'best'>('latest');
   const [format, setFormat] = useState<ExportFormat>('peft');
   const [dtype, setDtype] = useState<ExportDtype>('f32');
-  const [onnx, setOnnx] = useState<OnnxChoice>({ variants: ['q4'], adapterMode: 'merged' });
+  const [onnx, setOnnx] = useState<OnnxChoice>({ variants: ['q4'], adapterMode: 'merged', keepCopy: true });
   const [ckpts, setCkpts] = useState<CheckpointChoice | null>(null);
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
   const [cached, setCached] = useState<CachedModelInfo[] | null>(null);
@@ -173,10 +173,14 @@ export function ExportPage() {
       setOutcome({
         state: 'done',
         files: r.value.files,
-        where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.`,
+        where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.${r.value.note ? ` ${r.value.note}` : ''}`,
       });
     } else {
-      setOutcome({ state: 'done', files: r.value.files, where: `Written to ${dir!.name}/${folder}.` });
+      setOutcome({
+        state: 'done',
+        files: r.value.files,
+        where: `Written to ${dir!.name}/${folder}.${r.value.note ? ` ${r.value.note}` : ''}`,
+      });
     }
   };
 
