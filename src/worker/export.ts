@@ -173,7 +173,7 @@ export async function writeFolder(
 }
 
 /** The cached base model as a source, or null when it is not (completely) in this browser's cache. */
-async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
+export async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
   try {
     return await cachedModelSource(ref);
   } catch {
@@ -182,7 +182,7 @@ async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
 }
 
 /** The cached base model's description (config.json or GGUF metadata), or null when it is not cached. */
-async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null> {
+export async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null> {
   const source = await cachedSource(ref);
   if (!source) return null;
   const ckpt = await openCheckpoint(source);

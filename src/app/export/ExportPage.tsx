@@ -21,6 +21,7 @@ import { formatBytes } from '../format.ts';
 import { RunSelect } from '../try/RunSelect.tsx';
 import { type CheckpointChoice, checkpointChoice } from './checkpoints.ts';
 import { ExportedFiles } from './ExportedFiles.tsx';
+import { directoryPicker, saveBytes } from './save-files.ts';
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
 
@@ -30,14 +31,6 @@ const DTYPES: { id: ExportDtype; label: string }[] = [
   { id: 'bf16', label: 'bfloat16 (half the size)' },
 ];
 
-type DirectoryPicker = (options?: {
-  id?: string;
-  mode?: 'read' | 'readwrite';
-  startIn?: string;
-}) => Promise<FileSystemDirectoryHandle>;
-const directoryPicker = (): DirectoryPicker | null =>
-  (globalThis as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker ?? null;
-
 type Outcome =
   | { state: 'idle' }
   | { state: 'busy'; how: 'folder' | 'zip'; progress?: ExportProgress }
@@ -45,17 +38,6 @@ type Outcome =
   | { state: 'error'; error: EngineError };
 
 const fmtLoss = (x: number | null) => (x === null ? 'no validation loss' : `validation loss ${x.toFixed(4)}`);
-
-function saveBytes(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
 
 export function ExportPage() {
   const [runs, setRuns] = useState<Loaded<RunInfo[]>>({ state: 'loading' });

@@ -43,6 +43,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   const [datasetId, setDatasetId] = usePersisted(selectedDataset);
   const [draft, setDraft, draftLoaded] = usePersisted(trainDraft);
   const [plan, setPlan] = useState<string | null>(null);
+  const [startFrom, setStartFrom] = useState<string>('');
   useEffect(() => {
     void refreshDatasets();
     void engine()
@@ -79,6 +80,15 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
     : null;
   const validator = draft.validator === 'auto' ? suggested : draft.validator;
   const busy = state.activeId !== null;
+  // Runs of this model with a finished adapter to start from (e.g. one imported from PEFT).
+  const adapters = state.runs.filter(
+    (r) =>
+      model !== null &&
+      r.model.repo === model.repo &&
+      r.model.revision === model.revision &&
+      r.status !== 'running' &&
+      (r.step > 0 || r.datasetId === ''),
+  );
   const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded;
 
   const start = () => {
@@ -91,6 +101,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
       samples: draft.samples,
       validator,
       ...(draft.name.trim() ? { name: draft.name.trim() } : {}),
+      ...(startFrom && adapters.some((r) => r.id === startFrom) ? { startFrom } : {}),
     });
   };
 
@@ -163,6 +174,21 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
             placeholder="optional"
             onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })}
           />
+        </div>
+        <div class="field">
+          <label for="run-start-from">Start from</label>
+          <select
+            id="run-start-from"
+            value={startFrom}
+            onChange={(e) => setStartFrom((e.currentTarget as HTMLSelectElement).value)}
+            data-testid="run-start-from"
+          >
+            <option value="">A fresh adapter</option>
+            {adapters.map((r) => (
+              <option value={r.id}>The adapter of “{r.name}”</option>
+            ))}
+          </select>
+          <p class="help">Continuing an adapter keeps its rank, alpha, targets and layers.</p>
         </div>
       </div>
       <details class="config" open={!collapsed}>
