@@ -76,6 +76,7 @@ export function ExportPage() {
     if (runs.state !== 'ok' || !runLoaded) return;
     // Functional: a pick the user made before this effect ran wins.
     setRunId((current) => current ?? list.find((r) => r.id === persistedRun)?.id ?? list[0]?.id ?? null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the default pick, once the run list and the persisted pick are loaded; later picks are the user's
   }, [runs.state, runLoaded]);
   useEffect(() => {
     setCkpts(null);
@@ -99,6 +100,7 @@ export function ExportPage() {
   // Keep the precision valid for the format.
   useEffect(() => {
     if (info.dtypes.length > 0 && !info.dtypes.includes(dtype)) setDtype(info.dtypes[0]!);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a change of format resets the precision; a precision the user picks stays
   }, [format]);
   const run = list.find((r) => r.id === runId) ?? null;
   const noCheckpoint = ckpts !== null && ckpts.latest === null;

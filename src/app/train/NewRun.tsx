@@ -58,9 +58,11 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   // Defaults for the pickers: the only model / dataset when nothing was chosen yet.
   useEffect(() => {
     if (!model && models && models.length > 0) setModel({ repo: models[0]!.repo, revision: models[0]!.revision });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a default when the model list arrives; later the pick is the user's
   }, [models]);
   useEffect(() => {
     if (!datasetId && list.length > 0) setDatasetId(list[0]!.id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a default when the dataset list changes; later the pick is the user's
   }, [list.length]);
 
   useEffect(() => {
@@ -72,6 +74,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
     return () => {
       live = false;
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value (model ref, config as JSON, dataset id), not by object identity, which changes every render
   }, [refKey(model), JSON.stringify(config), dataset?.id]);
 
   const choosePreset = (preset: PresetName | null) => setDraft({ ...draft, preset, config: trainConfig(preset) });

@@ -26,6 +26,7 @@ function useList<T>(
         setList({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
     );
   };
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once on mount; the returned load() reloads on demand
   useEffect(load, []);
   return [list, load];
 }
@@ -67,12 +68,14 @@ export function TryPage() {
             },
           },
     );
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- fills the pickers once, when everything it reads has loaded (state.initialized guards the rest)
   }, [state.initialized, modelLoaded, runLoaded, models.state, runs.state]);
 
   // A model deleted from the cache since: pick another.
   useEffect(() => {
     if (state.initialized && models.state === 'ok' && form.model && !cached.some((c) => sameRef(c, form.model)))
       updateForm({ model: cached[0] ? { repo: cached[0].repo, revision: cached[0].revision } : null, runId: null });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reacts to the cached-model list being reloaded, not to every form change
   }, [models.state, state.initialized]);
 
   const run = runList.find((r) => r.id === form.runId) ?? null;
