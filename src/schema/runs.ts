@@ -32,6 +32,8 @@ export const TrainRequestSchema = z.object({
   /** Checks the sampled answers, when the data has a language with a validator. */
   validator: ValidatorKindSchema.nullable(),
   name: z.string().optional(),
+  /** Start from the adapter of this run (its latest checkpoint; e.g. an imported PEFT adapter) instead of a fresh one. */
+  startFrom: z.string().optional(),
 });
 export type TrainRequest = z.infer<typeof TrainRequestSchema>;
 

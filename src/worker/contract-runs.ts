@@ -33,7 +33,12 @@ export interface ExportRequest {
   format: ExportFormat;
   dtype: ExportDtype;
   /** ONNX only: the variants to write and whether the adapter is merged (default) or kept as MatMul branches. */
-  onnx?: { variants: OnnxVariantChoice[]; adapterMode: 'merged' | 'separate' };
+  onnx?: {
+    variants: OnnxVariantChoice[];
+    adapterMode: 'merged' | 'separate';
+    /** Keep a copy in this browser for the Try page's onnxruntime-web check (default true). */
+    keepCopy?: boolean;
+  };
 }
 
 /** Progress of a merged-weights export: the file being written and its bytes. */
