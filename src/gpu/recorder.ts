@@ -10,11 +10,10 @@
  * recorded and submitted while the GPU still runs this one.
  */
 import type { GpuContext } from './device.ts';
-import { type ReplayTape, entryMatches } from './replay.ts';
+import { type Binding, type ReplayTape, entryMatches } from './replay.ts';
 import { withErrorScopes } from './scopes.ts';
 
-/** A buffer bound whole, or a byte range of it. */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+export type { Binding };
 
 export interface DispatchOptions {
   label: string;

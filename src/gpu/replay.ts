@@ -9,7 +9,8 @@
  * buffers (with offsets and sizes) and params slot match the tape's entry at the same index reuses that bind group;
  * any other gets a new one, so a key shared by two different command lists costs speed, never correctness.
  */
-import type { Binding } from './recorder.ts';
+/** A buffer bound whole, or a byte range of it. */
+export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
 
 export interface TapeEntry {
   pipeline: GPUComputePipeline;
