@@ -129,7 +129,7 @@ async function main(argv: string[]): Promise<void> {
     best = Math.max(best, (2 * n ** 3) / (ms * 1e6));
     rt.memory.destroyOwner('bench');
   }
-  process.stdout.write(`best matmul: ${best.toFixed(1)} GFLOP/s\n\n`);
+  process.stdout.write(`best matmul: ${best.toPrecision(3)} GFLOP/s\n\n`);
 
   const R = 16;
   const results: Result[] = [];
@@ -194,7 +194,7 @@ async function main(argv: string[]): Promise<void> {
   );
   for (const r of results)
     process.stdout.write(
-      `| ${r.model} | ${r.base} | ${r.T} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(1)} | ${r.gflopPerStep.toFixed(2)} | ${r.gflops.toFixed(2)} | ${r.ratio.toFixed(2)} | ${r.peakMiB.toFixed(0)} |\n`,
+      `| ${r.model} | ${r.base} | ${r.T} | ${r.stepMs.toFixed(0)} | ${r.tokensPerS.toFixed(1)} | ${r.gflopPerStep.toFixed(2)} | ${r.gflops.toPrecision(3)} | ${r.ratio.toFixed(2)} | ${r.peakMiB.toFixed(0)} |\n`,
     );
   process.stdout.write(
     '\nper steady step:\n\n| model | base | createBuffer | createBindGroup | submits | passes | dispatches | readbacks | writeBuffer (bytes) | JS ms |\n' +
