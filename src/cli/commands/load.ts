@@ -7,7 +7,7 @@ import { acquireDevice } from '../../gpu/device.ts';
 import { formatBytes } from '../../gpu/info.ts';
 import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
-import { WEIGHT_FORMATS, type WeightFormat } from '../../kernels/weights.ts';
+import { type ConvertFormat, WEIGHT_FORMATS } from '../../kernels/weights.ts';
 import { parameterCount } from '../../model/config.ts';
 import { loadModel } from '../../model/loader.ts';
 import type { QuantChoice } from '../../model/plan.ts';
@@ -26,7 +26,7 @@ export const command: CliCommand = {
       );
     const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
     const embeddings = args.flags.has('embeddings')
-      ? choiceFlag<WeightFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
+      ? choiceFlag<ConvertFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
       : undefined;
     const json = args.flags.has('json');
 
