@@ -7,12 +7,12 @@
 import { blockArrayBytes } from '../formats/quant-blocks.ts';
 import { kvCacheBytes } from '../kernels/kv-cache.ts';
 import type { ConvertFormat, WeightFormat } from '../kernels/weights.ts';
+import { LORA_TARGETS, type LoraTarget, type QuantChoice } from '../schema/model.ts';
 import type { StoredType } from './checkpoint.ts';
 import { blockDims, projectionShape } from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 import { decodeScratchFloats, engineSpecs, specBytes } from './engine-buffers.ts';
 import { chooseFormat } from './host-tensors.ts';
-import type { QuantChoice } from './plan.ts';
 import { expectedTensors } from './tensors.ts';
 
 export type { ConvertFormat, WeightFormat };
@@ -26,8 +26,7 @@ export interface Allocation {
   phase: 'always' | 'train' | 'generate';
 }
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export { LORA_TARGETS, type LoraTarget };
 
 export interface AllocationSettings {
   /** How the checkpoint stores its weights (config.json's torch_dtype). */

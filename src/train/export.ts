@@ -5,6 +5,7 @@ import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelLora } from '../model/lora-state.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { type AdapterTensors, adapterFromLora } from './adapter.ts';
+import { codeSpan, mdText, pyString, yamlLine } from './card-text.ts';
 
 export interface ExportedFile {
   name: string;
@@ -39,6 +40,11 @@ export function peftFiles(
     { name: 'adapter_config.json', bytes: enc.encode(peftConfigJson(e)) },
     modelCardFile(e, facts),
   ];
+}
+
+/** The card's closing sentence for a PEFT folder: the Python line that loads it. */
+export function peftUsage(baseModel: string): string {
+  return `Load it with ${codeSpan(`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(${pyString(baseModel || '<base model>')}), "<this folder>")`)}.`;
 }
 
 /** How a format's model card names its library and says how to load the folder (PEFT's by default). */
@@ -82,20 +88,19 @@ function modelCard(f: CardFacts, targets: string[], layers: number[], how?: Card
   const c = f.config;
   const fmt = (x: number | null) => (x === null || Number.isNaN(x) ? '—' : x.toFixed(4));
   return `---
-base_model: ${f.baseModel}
-library_name: ${how?.library ?? 'peft'}
+${yamlLine('base_model', f.baseModel)}library_name: ${how?.library ?? 'peft'}
 tags: [lora, webgpu]
 ---
 
-# LoRA adapter for ${f.baseModel}
+# LoRA adapter for ${mdText(f.baseModel) || 'its base model'}
 
 Trained in the browser engine of LoRA Studio (WebGPU).
 
 | setting | value |
 | --- | --- |
-| data | ${f.data} |
+| data | ${mdText(f.data)} |
 | rank / alpha / dropout | ${c.lora.rank} / ${c.lora.alpha} / ${c.lora.dropout}${c.lora.rslora ? ' (rsLoRA)' : ''} |
-| target modules | ${targets.join(', ')} |
+| target modules | ${mdText(targets.join(', '))} |
 | layers | ${layers.join(', ')} |
 ${extraRows}| base precision | ${c.base} |
 | optimizer | AdamW, lr ${c.optim.lr}, betas (${c.optim.beta1}, ${c.optim.beta2}), weight decay ${c.optim.weightDecay}, ${c.optim.schedule} schedule, ${c.optim.warmupSteps} warm-up steps, max grad norm ${c.optim.maxGradNorm} |
@@ -106,6 +111,6 @@ ${extraRows}| base precision | ${c.base} |
 
 Final training loss: ${fmt(f.finalLoss)}. Final validation loss: ${fmt(f.finalValLoss)}.
 
-${how?.usage ?? `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${f.baseModel}"), "<this folder>")\`.`}
+${how?.usage ?? peftUsage(f.baseModel)}
 `;
 }

@@ -13,8 +13,9 @@ import { fusedLayout, fusePhi3Adapter } from '../formats/phi3-fuse.ts';
 import type { ModelDescription } from '../model/config.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
-import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles } from './export.ts';
-import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-formats.ts';
+import { codeSpan, mdText, pyString, shellWord, yamlLine } from './card-text.ts';
+import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles, peftUsage } from './export.ts';
+import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-writer.ts';
 import {
   adapterScaling,
   type FileSink,
@@ -39,12 +40,11 @@ function layersOf(e: AdapterTensors): number[] {
 /** A card for an adapter whose training run is unknown: its settings and how to load it. */
 function conversionCard(e: AdapterTensors, how: CardUsage): ExportedFile {
   const text = `---
-base_model: ${e.baseModel}
-library_name: ${how.library}
+${yamlLine('base_model', e.baseModel)}library_name: ${how.library}
 tags: [lora, webgpu]
 ---
 
-# LoRA adapter for ${e.baseModel || 'its base model'}
+# LoRA adapter for ${mdText(e.baseModel) || 'its base model'}
 
 Converted by LoRA Studio.
 
@@ -52,7 +52,7 @@ Converted by LoRA Studio.
 | --- | --- |
 | rank / alpha / dropout | ${e.rank} / ${e.alpha} / ${e.dropout}${e.rslora ? ' (rsLoRA)' : ''} |
 | scaling | ${adapterScaling(e)} |
-| target modules | ${e.targetModules.join(', ')} |
+| target modules | ${mdText(e.targetModules.join(', '))} |
 | layers | ${layersOf(e).join(', ')} |
 
 ${how.usage}
@@ -66,7 +66,7 @@ function card(e: AdapterTensors, facts: CardFacts | null, how?: CardUsage): Expo
     e,
     how ?? {
       library: 'peft',
-      usage: `Load it with \`PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained("${e.baseModel}"), "<this folder>")\`.`,
+      usage: peftUsage(e.baseModel),
     },
   );
 }
@@ -171,7 +171,7 @@ export const MLX_WRITER: AdapterFormatWriter = {
       ...mlxAdapterFiles(e, desc!.layers, ctx.dtype),
       card(e, ctx.facts, {
         library: 'mlx',
-        usage: `Load it with \`mlx_lm.generate --model ${e.baseModel || '<base model>'} --adapter-path <this folder> --prompt "…"\`, or \`mlx_lm.load("${e.baseModel || '<base model>'}", adapter_path="<this folder>")\`.`,
+        usage: `Load it with ${codeSpan(`mlx_lm.generate --model ${e.baseModel ? shellWord(e.baseModel) : '<base model>'} --adapter-path <this folder> --prompt "…"`)}, or ${codeSpan(`mlx_lm.load(${pyString(e.baseModel || '<base model>')}, adapter_path="<this folder>")`)}.`,
       }),
     ];
   },
@@ -215,15 +215,14 @@ export async function exportMergedModel(
 ): Promise<MergeResult> {
   const result = await mergeAdapter(source, e, sink, opts);
   const text = `---
-base_model: ${e.baseModel}
-library_name: transformers
+${yamlLine('base_model', e.baseModel)}library_name: transformers
 tags: [lora, merged, webgpu]
 ---
 
-# ${e.baseModel || 'Model'} with a LoRA adapter merged in
+# ${mdText(e.baseModel) || 'Model'} with a LoRA adapter merged in
 
 Made by LoRA Studio: W += scaling · B @ A (scaling ${adapterScaling(e)}, rank ${e.rank}) for ${result.mergedModules.length} projections
-(${e.targetModules.join(', ')}; layers ${layersOf(e).join(', ')}), computed in float32 and stored in each weight's original dtype.
+(${mdText(e.targetModules.join(', '))}; layers ${layersOf(e).join(', ')}), computed in float32 and stored in each weight's original dtype.
 The adapter was merged into the stored 16/32-bit weights, not into a quantized copy.
 
 Load it like the base model: \`AutoModelForCausalLM.from_pretrained("<this folder>")\`.

@@ -30,10 +30,8 @@ import type { AdapterTensors } from '../train/adapter.ts';
 import { adapterFromCheckpoint } from '../train/adapter.ts';
 import { readRunState } from '../train/checkpoint.ts';
 import type { ChatEvent, ChatRequest, EngineApi, ModelRef, Result } from './contract.ts';
-import { workerDb } from './export.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
-import { cachedModelSource } from './models.ts';
-import { claimGpu, getRuntime } from './runtime.ts';
+import { cachedModelSource, claimGpu, getRuntime, workerDb } from './runtime.ts';
 
 interface LoadedModel {
   key: string;

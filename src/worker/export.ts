@@ -7,7 +7,7 @@
  * model's weights through their writer into the folder, and are zipped in memory only for small models.
  */
 import { transfer } from 'comlink';
-import { type AppDatabase, openAppDb } from '../storage/db.ts';
+import type { AppDatabase } from '../storage/db.ts';
 import { bestCheckpoint, latestCheckpoint } from '../storage/checkpoints.ts';
 import { isQuotaError } from '../storage/quota.ts';
 import type { CheckpointRow } from '../storage/db.ts';
@@ -41,18 +41,7 @@ import {
   zipExport,
 } from './export-files.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
-import { cachedModelSource } from './models.ts';
-import { opfs } from './runtime.ts';
-
-let dbPromise: Promise<AppDatabase> | undefined;
-/** The worker's own connection to the app database (runs, metrics and checkpoints are written by training). */
-export function workerDb(): Promise<AppDatabase> {
-  dbPromise ??= openAppDb().catch((err: unknown) => {
-    dbPromise = undefined;
-    throw err;
-  });
-  return dbPromise;
-}
+import { cachedModelSource, opfs, workerDb } from './runtime.ts';
 
 /** The training loss logged at `step` (or the last one before it), or null when the run logged none. */
 export async function lossAtStep(db: AppDatabase, runId: string, step: number): Promise<number | null> {

@@ -10,19 +10,14 @@ import { planMemory } from '../model/plan.ts';
 import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig } from '../schema/train.ts';
 import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
-import { type AppDatabase, openAppDb } from '../storage/db.ts';
 import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../storage/runs.ts';
 import { RunControl } from '../train/control.ts';
 import { TrainingSession } from '../train/session.ts';
 import type { EngineApi, Result } from './contract.ts';
 import type { RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
 import { releaseModels } from './chat.ts';
-import { cachedModelSource } from './models.ts';
-import { attempt, claimGpu, failure, getRuntime } from './runtime.ts';
+import { attempt, cachedModelSource, claimGpu, failure, getRuntime, workerDb as db } from './runtime.ts';
 import { trainingError } from './train-errors.ts';
-
-let dbPromise: Promise<AppDatabase> | null = null;
-const db = (): Promise<AppDatabase> => (dbPromise ??= openAppDb());
 
 /** The run this worker is training now. */
 let active: { id: string; control: RunControl } | null = null;

@@ -6,8 +6,8 @@
  * weights shard by shard, or an ONNX model folder that transformers.js and onnxruntime-web run). Prints a JSON summary
  * of the files written.
  */
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { NodeFileByteSource } from '../../formats/byte-source-node.ts';
 import { readGguf } from '../../formats/gguf.ts';
 import { readGgufHfConfig } from '../../formats/gguf-config.ts';
@@ -25,9 +25,10 @@ import {
   type ModelExportOptions,
   writeModelExport,
 } from '../../train/export-formats.ts';
-import type { FileSink } from '../../train/merge.ts';
 import { ONNX_VARIANTS, type OnnxVariant } from '../../train/onnx/export-onnx.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { checkOutputFolder, safeFolderSink } from '../output-folder.ts';
+import { forTerminal, terminalJson } from '../terminal.ts';
 import type { CliCommand } from './types.ts';
 
 /** A PEFT adapter folder as the exporters' AdapterTensors. */
@@ -77,30 +78,8 @@ export async function describeSource(source: ModelSource): Promise<ModelDescript
   }
 }
 
-/** Files written into `dir` (created); an aborted file is removed. */
-export function nodeFolderSink(dir: string): FileSink {
-  return {
-    async open(name) {
-      const path = join(dir, name);
-      await mkdir(dirname(path), { recursive: true });
-      const handle = await open(path, 'w');
-      return {
-        async write(chunk) {
-          let done = 0;
-          while (done < chunk.byteLength)
-            done += (await handle.write(chunk, done, chunk.byteLength - done)).bytesWritten;
-        },
-        async close() {
-          await handle.close();
-        },
-        async abort() {
-          await handle.close().catch(() => undefined);
-          await rm(path, { force: true });
-        },
-      };
-    },
-  };
-}
+/** Files written into `dir` (created) through a temporary name each, never through a link (src/cli/output-folder.ts). */
+export const nodeFolderSink = safeFolderSink;
 
 /** `--variants f32,q4` → the ONNX variants, checked. */
 function variantsFlag(text: string | undefined): OnnxVariant[] {
@@ -130,6 +109,11 @@ export const command: CliCommand = {
     const dtype = choiceFlag<AdapterDtype>(args, 'dtype', ['f32', 'f16', 'bf16'], 'f32');
     const adapter = await readPeftDir(adapterDir);
     const source = await NodeFolderModelSource.open(modelDir);
+    const outDir = await checkOutputFolder(out, [
+      { role: 'the model', path: modelDir },
+      { role: 'the adapter', path: adapterDir },
+    ]);
+    const sink = safeFolderSink(outDir);
     const desc = await describeSource(source);
     const started = performance.now();
     let files: { name: string; bytes: number }[];
@@ -148,20 +132,17 @@ export const command: CliCommand = {
             }
           : {}),
       };
-      await mkdir(out, { recursive: true });
       let last = '';
-      const result = await writeModelExport(format, source, adapter, nodeFolderSink(out), {
+      const result = await writeModelExport(format, source, adapter, sink, {
         ...opts,
         onProgress: (p) => {
-          if (p.file !== last) process.stderr.write(`writing ${p.file} (${p.bytesTotal} bytes)\n`);
+          if (p.file !== last) process.stderr.write(`writing ${forTerminal(p.file)} (${p.bytesTotal} bytes)\n`);
           last = p.file;
         },
       });
       files = result.files;
     } else {
       const written = await adapterExportFiles(format as AdapterExportFormat, adapter, { facts: null, desc, dtype });
-      await mkdir(out, { recursive: true });
-      const sink = nodeFolderSink(out);
       for (const f of written) {
         const file = await sink.open(f.name);
         await file.write(f.bytes);
@@ -171,7 +152,7 @@ export const command: CliCommand = {
     }
     const seconds = (performance.now() - started) / 1000;
     process.stdout.write(
-      `${JSON.stringify({ format, dtype: spec.dtypes.length === 0 ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
+      `${terminalJson({ format, dtype: spec.dtypes.length === 0 ? null : dtype, out, files, seconds: Number(seconds.toFixed(3)) })}\n`,
     );
     return 0;
   },

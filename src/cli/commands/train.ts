@@ -6,10 +6,12 @@
  * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all;
  * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND;
  * --adapter DIR continues training an existing PEFT adapter; --resume FILE continues from a checkpoint.safetensors
- * (written to --out at every save point) with the same data and flags.
+ * (written to --out at every save point) with the same data and flags. --out also gets run.json (model, data, config,
+ * import settings; --model-id / --revision name the Hub copy of the model), which `cli export-run --run DIR` reads.
  */
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { importDataset } from '../../data/import.ts';
 import { filesFromPaths } from '../../data/node-files.ts';
 import { loadTokenizer } from '../../data/tokenizer.ts';
@@ -17,12 +19,18 @@ import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
+import { RUN_FILE, type RunSpec } from '../../schema/scale-out.ts';
 import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
 import { exportPeft } from '../../train/export.ts';
 import { TrainingSession } from '../../train/session.ts';
 import type { ValidatorKind } from '../../validate/types.ts';
 import { type ParsedArgs, numberFlag, parseArgs, stringFlag } from '../args.ts';
+import { checkOutputFolder, writeInFolder } from '../output-folder.ts';
+import { forTerminal } from '../terminal.ts';
 import type { CliCommand } from './types.ts';
+
+/** metrics.jsonl is appended to, never through a link. */
+const APPEND = constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | (constants.O_NOFOLLOW ?? 0);
 
 /** Flags → a partial config (only the flags given). */
 export function flagOverrides(args: ParsedArgs): TrainConfigInput {
@@ -76,6 +84,11 @@ export const command: CliCommand = {
     });
 
     const source = await NodeFolderModelSource.open(modelDir);
+    const adapterDir = stringFlag(args, 'adapter');
+    const outReal = await checkOutputFolder(outDir, [
+      { role: 'the model', path: modelDir },
+      ...(adapterDir ? [{ role: 'the adapter', path: adapterDir }] : []),
+    ]);
     const tokenizer = await loadTokenizer((name) => source.readText(name));
     const imported = await importDataset(
       await filesFromPaths([data]),
@@ -86,12 +99,23 @@ export const command: CliCommand = {
       },
       { tokenizer },
     );
+    // run.json: what `cli export-run --run DIR` needs to hand this run over (src/schema/scale-out.ts).
+    const spec: RunSpec = {
+      model: resolve(modelDir),
+      ...(stringFlag(args, 'model-id') ? { modelId: stringFlag(args, 'model-id')! } : {}),
+      revision: stringFlag(args, 'revision') ?? null,
+      data: [resolve(data)],
+      preset: preset as PresetName | null,
+      config,
+      import: imported.settings,
+      counts: { train: imported.counts.train, valid: imported.counts.valid },
+    };
+    await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
     for (const p of imported.problems.slice(0, 20))
-      process.stderr.write(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`);
+      process.stderr.write(forTerminal(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`));
     const validatorFlag = stringFlag(args, 'validator');
     if (validatorFlag && !['asp', 'dot', 'json', 'sql'].includes(validatorFlag))
       throw new Error('--validator must be asp, dot, json or sql');
-    const adapterDir = stringFlag(args, 'adapter');
     const resumeFile = stringFlag(args, 'resume');
 
     const rt = await GpuRuntime.create(await nodeGpu({ cpuFallback: true }), { label: 'cli-train' });
@@ -126,14 +150,14 @@ export const command: CliCommand = {
           validator: (validatorFlag ?? null) as ValidatorKind | null,
         },
       });
-      await mkdir(outDir, { recursive: true });
-      const metricsPath = join(outDir, 'metrics.jsonl');
-      const checkpointPath = join(outDir, 'checkpoint.safetensors');
+      // An adapter to continue brings its own LoRA settings (config.lora was replaced): record those.
+      if (adapterDir) await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
+      const metricsPath = join(outReal, 'metrics.jsonl');
       if (resumeFile) {
         const state = await session.restore(await readFile(resumeFile));
-        process.stderr.write(`resuming at step ${state.step} from ${resumeFile}\n`);
+        process.stderr.write(`resuming at step ${state.step} from ${forTerminal(resumeFile)}\n`);
       } else {
-        await writeFile(metricsPath, '');
+        await writeInFolder(outReal, 'metrics.jsonl', '');
       }
       const steps = session.totalSteps;
       let last: number | null = null;
@@ -148,6 +172,7 @@ export const command: CliCommand = {
             await appendFile(
               metricsPath,
               `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
+              { flag: APPEND },
             );
             process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
           } else if (m.kind === 'eval') {
@@ -155,12 +180,14 @@ export const command: CliCommand = {
             await appendFile(
               metricsPath,
               `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
+              { flag: APPEND },
             );
             process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
           } else {
             await appendFile(
               metricsPath,
               `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
+              { flag: APPEND },
             );
             if (m.validity !== null)
               process.stderr.write(
@@ -169,7 +196,7 @@ export const command: CliCommand = {
           }
         },
         // The newest checkpoint, to continue with --resume FILE.
-        onCheckpoint: (bytes) => writeFile(checkpointPath, bytes),
+        onCheckpoint: (bytes) => writeInFolder(outReal, 'checkpoint.safetensors', bytes),
       });
       const files = await exportPeft(rt, session.lora, {
         baseModel: source.name,
@@ -179,10 +206,10 @@ export const command: CliCommand = {
         finalLoss: last,
         finalValLoss: lastVal,
       });
-      for (const f of files) await writeFile(join(outDir, f.name), f.bytes);
+      for (const f of files) await writeInFolder(outReal, f.name, f.bytes);
       session.destroy();
       process.stderr.write(
-        `wrote ${files.map((f) => f.name).join(', ')}, metrics.jsonl and checkpoint.safetensors to ${outDir}\n`,
+        `wrote ${files.map((f) => f.name).join(', ')}, metrics.jsonl and checkpoint.safetensors to ${forTerminal(outDir)}\n`,
       );
       return 0;
     } finally {

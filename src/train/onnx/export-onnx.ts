@@ -13,7 +13,8 @@ import { fusedLayout, splitPhi3Adapter } from '../../formats/phi3-fuse.ts';
 import { parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import type { AdapterTensors } from '../adapter.ts';
-import type { ModelFormatWriter } from '../export-formats.ts';
+import { mdText, yamlLine } from '../card-text.ts';
+import type { ModelFormatWriter } from '../export-writer.ts';
 import { checkAdapterFitsModel } from '../exports.ts';
 import { adapterScaling, COPIED_FILE, copyFile, type FileSink, writeFile, type MergeProgress } from '../merge.ts';
 import { buildDecoderGraph, type OnnxAdapterMode, type OnnxVariant } from './decoder-graph.ts';
@@ -66,12 +67,11 @@ function readme(base: string, adapter: AdapterTensors | null, mode: OnnxAdapterM
       : `with a LoRA adapter kept as separate MatMul branches (rank ${adapter.rank}, ${adapter.modules.length} projections; the base weights in onnx/*_data are unchanged)`
     : '';
   return `---
-base_model: ${base}
-library_name: transformers.js
+${yamlLine('base_model', base)}library_name: transformers.js
 tags: [onnx, lora, webgpu]
 ---
 
-# ${base || 'Model'} as ONNX ${what}
+# ${mdText(base) || 'Model'} as ONNX ${what}
 
 Made by LoRA Studio. Files: ${variants.map((v) => `onnx/${ONNX_FILE[v]} (${TRANSFORMERS_JS_DTYPE[v]})`).join(', ')}.
 Inputs input_ids, attention_mask, position_ids, past_key_values.N.key/value, num_logits_to_keep; outputs logits and

@@ -76,7 +76,7 @@ describe('adapterExportFiles', () => {
       const card = text(
         (await adapterExportFiles(format, e, { facts: null, desc, dtype: 'f32' })).find((f) => f.name === 'README.md'),
       );
-      expect(card).toContain('base_model: org/base');
+      expect(card).toContain('base_model: "org/base"');
       expect(card).toContain('8 / 16 / 0 (rsLoRA)');
       expect(card).toContain('| layers | 0, 1, 2, 3 |');
     }
