@@ -36,6 +36,7 @@ import {
   storedRowBytes,
   storedToF32,
 } from './host-tensors.ts';
+import { type Conversion, isLossless } from './load-notes.ts';
 import { STAGING_OWNER, type SlabContext, quantizeBySlabs, toDenseBySlabs } from './load-slabs.ts';
 import type { QuantChoice } from './plan.ts';
 import { ModelLoadError, type ModelSource } from './source.ts';
@@ -74,6 +75,10 @@ export interface LoadReport {
   bytesByFormat: Record<string, number>;
   /** Tensors whose row length does not hold whole blocks of the wanted format, kept dense instead. */
   fallbacks: { tensor: string; wanted: WeightFormat; got: WeightFormat }[];
+  /** Matrices (GPU weights) kept in their stored type, by type: nothing converted or re-quantized. */
+  kept: Record<string, number>;
+  /** Every matrix whose GPU format differs from its stored type, why, and whether precision is lost (./load-notes.ts). */
+  conversions: Conversion[];
   /** Tensors in the file the model does not use (e.g. lm_head of a tied checkpoint, GGUF rope_freqs). */
   unused: string[];
   bytesRead: number;
@@ -138,6 +143,8 @@ class Loading {
       weights: 0,
       bytesByFormat: {},
       fallbacks: [],
+      kept: {},
+      conversions: [],
       unused,
       bytesRead: 0,
       largestTensorBytes: 0,
@@ -220,6 +227,15 @@ class Loading {
       const choice = chooseFormat(role, stored, cols, this.opts.quant, this.opts.embeddings);
       if (choice.fallbackFrom)
         this.report.fallbacks.push({ tensor: label, wanted: choice.fallbackFrom, got: choice.format });
+      if (choice.format === stored) this.report.kept[stored] = (this.report.kept[stored] ?? 0) + 1;
+      else
+        this.report.conversions.push({
+          tensor: label,
+          stored,
+          got: choice.format,
+          reason: choice.fallbackFrom ? 'row length' : role === 'projection' ? 'quant' : 'embeddings',
+          lossy: !isLossless(stored, choice.format),
+        });
       out.push(await this.upload(label, stored, rowSlice(bytes, rowBytes, r0, n), n, cols, choice.format));
       r0 += n;
     }

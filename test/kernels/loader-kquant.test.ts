@@ -13,6 +13,7 @@ import type { GgmlType } from '../../src/formats/gguf-types.ts';
 import { isKQuantFormat } from '../../src/formats/quant-blocks.ts';
 import { modelAllocations } from '../../src/model/allocations.ts';
 import { checkpointStoredTypes, openCheckpoint } from '../../src/model/checkpoint.ts';
+import { loadNotes } from '../../src/model/load-notes.ts';
 import { ModelEngine } from '../../src/model/model.ts';
 import { settingsFor } from '../../src/model/plan.ts';
 import { NodeFolderModelSource } from '../../src/model/source-node.ts';
@@ -58,6 +59,11 @@ describe('K-quant GGUF bases are read as stored', () => {
       }
       expect(kquant).toBe(8); // the (tied) embedding table and 7 projections
       expect(loaded.report.fallbacks).toEqual([]);
+      expect(loaded.report.conversions).toEqual([]);
+      expect(loaded.report.kept).toEqual({ [format]: 8 });
+      expect(loadNotes(loaded.report.kept, loaded.report.conversions)).toEqual([
+        `kept as stored (no conversion): ${format} × 8`,
+      ]);
       // GPU arrays are rounded up to whole u32: at most 2 bytes per tensor for the 2-byte scales of Q3_K / Q6_K.
       const counted = loaded.report.bytesByFormat[format]!;
       expect(counted - fileBytes).toBeGreaterThanOrEqual(0);

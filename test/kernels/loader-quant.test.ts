@@ -148,6 +148,10 @@ describe('quantize on load from GGUF blocks', () => {
         expect(await stepRatio(rt, w, x), name).toBeLessThanOrEqual(1);
       }
       expect(kquant).toBe(8); // embeddings + 7 projections
+      // The load report states every re-quantization of a Q4_K tensor as a loss of precision, with its reason.
+      const fromQ4K = loaded.report.conversions.filter((c) => c.stored === 'q4_k');
+      expect(fromQ4K.length).toBe(8);
+      expect(fromQ4K.every((c) => c.lossy && c.reason === (c.got === 'q8_0' ? 'embeddings' : 'quant'))).toBe(true);
       rt.memory.destroyOwner('test-load');
     }
     await ckpt.close();

@@ -8,6 +8,7 @@ import { formatBytes } from '../../gpu/info.ts';
 import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { type ConvertFormat, WEIGHT_FORMATS } from '../../kernels/weights.ts';
+import { loadNotes } from '../../model/load-notes.ts';
 import { parameterCount } from '../../model/config.ts';
 import { loadModel } from '../../model/loader.ts';
 import type { QuantChoice } from '../../model/plan.ts';
@@ -60,6 +61,8 @@ export const command: CliCommand = {
         gpu_weights: report.weights,
         bytes_by_format: report.bytesByFormat,
         fallbacks: report.fallbacks,
+        kept: report.kept,
+        conversions: report.conversions,
         unused: report.unused,
         gpu_memory: { live_bytes: gpu.liveBytes, peak_bytes: gpu.peakBytes, weights_bytes: report.gpuBytes },
         bytes_read: report.bytesRead,
@@ -75,6 +78,7 @@ export const command: CliCommand = {
       const lines = [
         `${source.name}: ${d.arch}, ${(summary.parameters / 1e6).toFixed(1)}M parameters, ${report.format} (${report.files.join(', ')}), quant ${quant}`,
         `tensors read ${report.tensorsRead}, GPU weights ${report.weights}${report.fallbacks.length ? `, ${report.fallbacks.length} kept dense (rows not whole blocks)` : ''}`,
+        ...loadNotes(report.kept, report.conversions),
         ...Object.entries(report.bytesByFormat).map(([k, v]) => `  ${k.padEnd(20)} ${formatBytes(v).padStart(11)}`),
         `GPU memory: ${formatBytes(gpu.liveBytes)} live, ${formatBytes(gpu.peakBytes)} peak`,
         `host peak (loader): ${formatBytes(report.hostPeakBytes)} (largest tensor ${formatBytes(report.largestTensorBytes)}, read ${formatBytes(report.bytesRead)})`,
