@@ -1,12 +1,11 @@
 /**
- * Simple reference quantizers for the GGUF K-quants Q2_K, Q3_K, Q5_K and Q6_K (Q4_K is in ./gguf-quant.ts), and
- * the 6-bit scale packing of Q4_K / Q5_K, for
- * fixtures and tests: not ggml's iterative search for the best scales, but valid blocks in ggml's layouts
+ * Simple reference quantizers for the GGUF K-quants Q2_K, Q3_K and Q5_K (Q4_K and Q6_K are in ./gguf-quant.ts),
+ * and the 6-bit scale packing of Q4_K / Q5_K, for fixtures and tests: not ggml's iterative search for the best scales, but valid blocks in ggml's layouts
  * (docs/formats.md) whose dequantization stays within about half a quantization step of the input.
  * - Q2_K / Q5_K: per 16 (Q2_K) or 32 (Q5_K) values, min = min(0, min x) and scale = (max − min)/levels; scales
  *   and mins are quantized to 4 (Q2_K) or 6 (Q5_K) bits against d = max scale/top and dmin = max min/top.
- * - Q3_K / Q6_K: symmetric; per 16 values scale = max|x|/4 (Q3_K, q in −4..3) or max|x|/32 (Q6_K, q in −32..31),
- *   quantized to 6-bit (Q3_K, stored + 32) or int8 (Q6_K) against d = max scale/31 or /127.
+ * - Q3_K: symmetric; per 16 values scale = max|x|/4 (q in −4..3), quantized to 6 bits (stored + 32) against
+ *   d = max scale/31.
  * Values are then quantized against the effective (quantized) scale and min, with the f16-rounded d and dmin.
  */
 import { f16ToF32, f32ToF16 } from './half.ts';
@@ -146,34 +145,6 @@ export function quantizeQ5K(x: ArrayLike<number>): Uint8Array {
       out[o + 48 + 32 * g + l]! |= (q & 15) << (4 * h);
       if (q & 16) out[o + 16 + l]! |= 1 << (2 * g + h);
     }
-  }
-  return out;
-}
-
-export function quantizeQ6K(x: ArrayLike<number>): Uint8Array {
-  const blocks = blocksOf('Q6_K', x.length);
-  const out = new Uint8Array(blocks * 210);
-  for (let b = 0; b < blocks; b++) {
-    const o = b * 210;
-    const scales: number[] = [];
-    for (let j = 0; j < 16; j++) {
-      let amax = 0;
-      for (let l = 0; l < 16; l++) amax = Math.max(amax, Math.abs(fr(x[256 * b + 16 * j + l]!)));
-      scales.push(amax / 32);
-    }
-    const [d, sc] = quantizeScales(scales, 127);
-    sc.forEach((s, j) => (out[o + 192 + j] = s));
-    for (let i = 0; i < 256; i++) {
-      const step = d * sc[i >> 4]!;
-      const q = (step > 0 ? clamp(Math.round(fr(x[256 * b + i]!) / step), -32, 31) : 0) + 32;
-      // Value 128n + 32t + l: nibble t / 2 of byte 64n + 32(t % 2) + l, top 2 bits in bits 2t of byte 128 + 32n + l.
-      const n = i >> 7;
-      const t = (i >> 5) & 3;
-      const l = i & 31;
-      out[o + 64 * n + 32 * (t & 1) + l]! |= (q & 15) << (4 * (t >> 1));
-      out[o + 128 + 32 * n + l]! |= (q >> 4) << (2 * t);
-    }
-    setF16(out, o + 208, d);
   }
   return out;
 }

@@ -1,14 +1,17 @@
 /**
  * Host quantizers for GGUF blocks (fixtures and exports) and `encodeGgufTensor` (f32 values → tensor bytes).
- * Q2_K, Q3_K, Q5_K and Q6_K are in ./gguf-quant-k.ts.
+ * Q2_K, Q3_K and Q5_K are in ./gguf-quant-k.ts.
  * - Q8_0 and Q4_0 follow ggml's reference quantizers, f32 rounding points included:
  *   Q8_0: d = amax/127, q = round(x/d) (half away from zero); Q4_0: d = max/−8 with max the value of largest
  *   magnitude, q = min(15, trunc(x/d + 8.5)). Both store d as f16 but quantize with the f32 d, like ggml.
  * - Q4_K: a simple reference (not ggml's iterative search): per 32-value sub-block, min = min(0, min x) and
  *   scale = (max − min)/15; scales and mins are quantized to 6 bits against d = max scale/63 and
  *   dmin = max min/63; values are then quantized against the effective (6-bit) scale and min.
+ * - Q6_K: a simple reference too: per 16-value sub-block, scale = (value of largest magnitude)/−32 (so it maps to
+ *   q = −32 exactly, like Q4_0's sign trick); the scales are quantized to int8 against d = (largest |scale|)/127,
+ *   values to q ∈ [−32, 31] against the effective scale d·sc.
  */
-import { packQ4KScales, quantizeQ2K, quantizeQ3K, quantizeQ5K, quantizeQ6K } from './gguf-quant-k.ts';
+import { packQ4KScales, quantizeQ2K, quantizeQ3K, quantizeQ5K } from './gguf-quant-k.ts';
 import { f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16 } from './half.ts';
 import { GGML_TYPES, type GgmlType } from './gguf-types.ts';
 
@@ -114,6 +117,46 @@ export function quantizeQ4K(x: ArrayLike<number>): Uint8Array {
           const q = step > 0 ? Math.max(0, Math.min(15, Math.round((v + offset) / step))) : 0;
           out[o + 16 + 32 * g + l]! |= half === 0 ? q : q << 4;
         }
+      }
+    }
+  }
+  return out;
+}
+
+export function quantizeQ6K(x: ArrayLike<number>): Uint8Array {
+  const blocks = checkBlocks('Q6_K', x.length);
+  const out = new Uint8Array(blocks * 210);
+  const sub = new Float64Array(16);
+  for (let b = 0; b < blocks; b++) {
+    const base = b * 256;
+    for (let j = 0; j < 16; j++) {
+      let max = 0;
+      for (let l = 0; l < 16; l++) {
+        const v = fr(x[base + 16 * j + l]!);
+        if (Math.abs(v) > Math.abs(max)) max = v;
+      }
+      sub[j] = max / -32;
+    }
+    const amax = Math.max(...Array.from(sub, Math.abs));
+    const d = f16ToF32(f32ToF16(amax / 127));
+    const o = b * 210;
+    setF16(out, o + 208, d);
+    // value i of the block: half h = i >> 7, then within the half l = i & 31 and quarter k = (i >> 5) & 3;
+    // ql holds bits 0–3 (quarters 0/1 low nibbles of bytes l / l + 32, quarters 2/3 the high nibbles), qh bits 4–5.
+    for (let j = 0; j < 16; j++) {
+      const sc = d > 0 ? Math.max(-128, Math.min(127, Math.round(sub[j]! / d))) : 0;
+      out[o + 192 + j] = sc & 0xff;
+      const step = fr(d * sc);
+      for (let t = 0; t < 16; t++) {
+        const i = 16 * j + t;
+        const v = fr(x[base + i]!);
+        const q = (step !== 0 ? Math.max(-32, Math.min(31, Math.round(v / step))) : 0) + 32;
+        const h = i >> 7;
+        const k = (i >> 5) & 3;
+        const l = i & 31;
+        const ql = o + 64 * h + l + (k & 1 ? 32 : 0);
+        out[ql]! |= k < 2 ? q & 0xf : (q & 0xf) << 4;
+        out[o + 128 + 32 * h + l]! |= (q >> 4) << (2 * k);
       }
     }
   }

@@ -2,7 +2,7 @@
  * GGUF K-quant base weights (Q2_K .. Q6_K) read as stored by shaders/matmul_kquant.wgsl: forward y = x·Wᵀ (+ b),
  * the input gradient dx (+)= dy·W and decode (N = 1) against float64 on the CPU dequantization of the same bytes
  * (src/formats/gguf-dequant.ts). Random blocks (every bit random but the f16 super-scales), ragged N and M,
- * outputs poisoned with NaN and followed by a guard band the kernel must leave alone.
+ * outputs poisoned with NaN and followed by the guard band of test/harness/poison.ts.
  */
 import { describe, expect, it } from 'vitest';
 import { KQUANT_FORMATS, type KQuantFormat } from '../../src/formats/quant-blocks.ts';
@@ -12,28 +12,18 @@ import type { WeightMatmulOptions } from '../../src/kernels/weight-chunks.ts';
 import type { QuantWeight } from '../../src/kernels/weights.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
+import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { makeTestWeight } from '../harness/weights.ts';
 import { matmulBackwardInputRef, matmulForwardRef } from '../reference/matmul.ts';
 
 const TOL = TOLERANCES.matmul_kquant;
-/** f32 values after each output that no dispatch may write. */
-const GUARD = 67;
-
-/** An output of `n` values poisoned with NaN (or `prior`), plus a NaN guard band. */
+/** An output of `n` values poisoned with NaN (or holding `prior`), followed by the harness's guard band. */
 function output(rt: GpuRuntime, label: string, n: number, prior?: Float32Array): GPUBuffer {
-  const v = new Float32Array(n + GUARD).fill(Number.NaN);
-  if (prior) v.set(prior);
-  return rt.uploadF32('test-output', label, v);
-}
-
-/** The first `n` values; throws when the guard band after them was written. */
-async function readGuarded(rt: GpuRuntime, name: string, b: GPUBuffer, n: number): Promise<Float32Array> {
-  const all = await rt.readF32(b, n + GUARD);
-  const touched = all.subarray(n).findIndex((v) => !Number.isNaN(v));
-  if (touched >= 0) throw new Error(`${name}: the guard band was written at ${n + touched} (${all[n + touched]})`);
-  return all.subarray(0, n);
+  const b = poisonedF32(rt, label, n);
+  if (prior) rt.device.queue.writeBuffer(b, 0, Float32Array.from(prior));
+  return b;
 }
 
 async function check(format: KQuantFormat, N: number, K: number, M: number, opts: WeightMatmulOptions = {}) {
@@ -60,18 +50,13 @@ async function check(format: KQuantFormat, N: number, K: number, M: number, opts
   await rec.submit();
   const name = `${format} ${N}x${K}x${M}`;
   const yRef = matmulForwardRef(x, values, undefined, N, K, M);
-  expectClose(
-    `${name} y with bias`,
-    await readGuarded(rt, 'y', y1, N * M),
-    matmulForwardRef(x, values, b, N, K, M),
-    TOL,
-  );
-  expectClose(`${name} y`, await readGuarded(rt, 'y', y2, N * M), yRef, TOL);
+  expectClose(`${name} y with bias`, await rt.readF32(y1), matmulForwardRef(x, values, b, N, K, M), TOL);
+  expectClose(`${name} y`, await rt.readF32(y2), yRef, TOL);
   const dxRef = matmulBackwardInputRef(dy, values, N, K, M);
-  expectClose(`${name} dx`, await readGuarded(rt, 'dx', dx, N * K), dxRef, TOL);
+  expectClose(`${name} dx`, await rt.readF32(dx), dxRef, TOL);
   expectClose(
     `${name} dx accumulated`,
-    await readGuarded(rt, 'dx', dxAcc, N * K),
+    await rt.readF32(dxAcc),
     dxRef.map((v, i) => v + prior[i]!),
     TOL,
   );

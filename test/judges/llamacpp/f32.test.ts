@@ -1,12 +1,12 @@
 /**
  * llama.cpp against the engine on F32 GGUF files of every architecture the engine supports (tiny random fixtures,
  * test/fixtures/tiny-model-gguf.ts): next-token log-probabilities after every prefix of one fixed sequence, longer
- * than the sliding windows, engine K/V in f32 and llama.cpp's KV cache in F32.
- * Gemma 2 differs from llama.cpp by more than the others because llama.cpp's CPU GELU reads an f16 lookup table
- * (docs/formats.md, "llama.cpp as a judge"); the engine computes GELU exactly, so it is also held to the float64
- * reference model, where the others' agreement with llama.cpp already shows it.
+ * than the sliding windows, engine K/V in f32 and llama.cpp's KV cache in F32, and the same argmax everywhere.
+ * Gemma 1 / 2 differ from llama.cpp by more than the others because llama.cpp's CPU GELU reads an f16 table
+ * (docs/formats.md, "GGUF as llama.cpp reads it"): there the engine is held to the exact float64 reference model, and
+ * llama.cpp to the float64 model with the same table, which shows the deviation is the table's.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,14 +14,12 @@ import { parseModelConfig } from '../../../src/model/config.ts';
 import { testRuntime } from '../../harness/device.ts';
 import { seededRng } from '../../harness/rng.ts';
 import { TOLERANCES } from '../../harness/tolerances.ts';
-import { makeTinyModel, type TinyModel } from '../../fixtures/make-models.ts';
-import { makeTinyGemma, refWeightsOf } from '../../fixtures/onnx-run.ts';
-import { tinyGguf } from '../../fixtures/tiny-model-gguf.ts';
-import { buildFixtureTokenizer } from '../../fixtures/tokenizer.ts';
+import { refWeightsOf } from '../../fixtures/onnx-run.ts';
 import { Tape } from '../../reference/model/tape.ts';
 import { refForward } from '../../reference/model/transformer.ts';
 import { argmaxRows, engineLogProbs, logSoftmaxRows, maxAbsDiff } from './engine-run.ts';
 import { llamaLogProbs } from './llama-cpp.ts';
+import { CASES, caseName, judgeModel } from './models.ts';
 
 let root: string;
 beforeAll(async () => {
@@ -31,44 +29,16 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-export const CASES = [
-  ['llama', 'default'],
-  ['llama', 'rope-llama3'],
-  ['llama', 'tied'],
-  ['mistral', 'default'],
-  ['qwen2', 'default'],
-  ['qwen3', 'default'],
-  ['gemma', 'default'],
-  ['gemma2', 'default'],
-  ['phi3', 'default'],
-] as const;
-
 /** Longer than the fixtures' sliding windows (mistral 16, gemma2 8). */
 const T = 24;
 
-/** The tiny model of a case with its F32 GGUF; Gemma 1 is made from the gemma2 fixture (test/fixtures/onnx-run.ts). */
-async function modelWithGguf(
-  arch: (typeof CASES)[number][0],
-  variant: (typeof CASES)[number][1],
-): Promise<[TinyModel, string]> {
-  const dir = join(root, `${arch}-${variant}`);
-  if (arch !== 'gemma') {
-    const m = await makeTinyModel(arch, dir, { variant, gguf: ['F32'] });
-    return [m, join(dir, m.ggufFiles.F32!)];
-  }
-  const m = await makeTinyGemma(dir);
-  const file = join(dir, 'tiny-gemma-f32.gguf');
-  const tokenizer = buildFixtureTokenizer('gemma', 120);
-  await writeFile(file, tinyGguf({ ...m, arch: 'gemma', tokenizer, type: 'F32' }));
-  return [m, file];
-}
-
 describe('llama.cpp vs the engine: F32 GGUF', () => {
   for (const [arch, variant] of CASES) {
-    const name = `${arch}${variant === 'default' ? '' : ` ${variant}`}`;
+    const name = caseName(arch, variant);
     it(name, async () => {
       const rt = await testRuntime();
-      const [m, file] = await modelWithGguf(arch, variant);
+      const { model: m, files } = await judgeModel(join(root, `${arch}-${variant}`), arch, variant, ['F32']);
+      const file = files.F32!;
       const rng = seededRng(`llamacpp f32 ${name}`);
       const ids = Array.from({ length: T }, () => rng.int(0, m.ids.vocab));
       const ours = await engineLogProbs(rt, file, ids);
