@@ -21,6 +21,7 @@ import type { AppDatabase } from '../storage/db.ts';
 import type { EngineApi, Result } from './contract.ts';
 import type { ModelRef, RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
 import { asPeftAdapter, releaseModels } from './chat.ts';
+import { deleteCopy } from './onnx-copies.ts';
 import { attempt, cachedModelSource, claimGpu, failure, getRuntime, workerDb as db } from './runtime.ts';
 import { trainingError } from './train-errors.ts';
 
@@ -269,6 +270,8 @@ export const trainingApi: Pick<
       if (active?.id === runId || (await heldLocks()).has(lockName(runId)))
         throw new Error('Stop this run before deleting it.');
       await deleteRun(await db(), runId);
+      // Its ONNX export kept for the Try page goes with it (the storage is the user's; the export itself is not).
+      await deleteCopy(runId).catch(() => undefined);
       return null;
     }),
   planRun: (model, config: TrainConfigInput, preset: PresetName | null, maxLength) =>

@@ -2,7 +2,8 @@
  * The deployed model in the browser: a run exported as ONNX (f32) on the Export page keeps a copy in the browser;
  * the Try page's "Run it with onnxruntime-web" loads it with onnxruntime-web in its own worker (WebGPU where
  * Chromium has it, here SwiftShader's; WASM otherwise) and streams its greedy answer next to the engine's, token for
- * token the same on the tiny model. The ORT binary comes from the app's own origin (no other host is asked).
+ * token the same on the tiny model. The ORT binary comes from the app's own origin (no other host is asked);
+ * deleting the run deletes the copy.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -122,6 +123,23 @@ describe('Run it with onnxruntime-web', () => {
     const subtitle = await page.locator('[data-testid="answer-onnx"] .answer-subtitle').innerText();
     expect(subtitle).toMatch(/^(WebGPU|WASM) · onnx\/model\.onnx/);
     expect(ep).toBe('webgpu');
+
+    // Deleting the run deletes the copy kept for the check.
+    const copyExists = () =>
+      page.evaluate(async () => {
+        try {
+          const root = await navigator.storage.getDirectory();
+          await (await root.getDirectoryHandle('onnx-exports')).getDirectoryHandle('run-onnx');
+          return true;
+        } catch {
+          return false;
+        }
+      });
+    expect(await copyExists()).toBe(true);
+    await page.goto(`${inject('baseUrl')}#/train`);
+    page.once('dialog', (d) => void d.accept());
+    await page.getByRole('button', { name: 'Delete Deployed' }).click();
+    await expect.poll(copyExists, { timeout: 30_000 }).toBe(false);
 
     // onnxruntime-web's binary came from the app's own origin; nothing else was fetched.
     expect(ortFiles.length).toBeGreaterThan(0);
