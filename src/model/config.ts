@@ -4,6 +4,7 @@
  * The same description comes out of GGUF metadata (src/formats/gguf-config.ts maps it to this HF shape first).
  */
 import { z } from 'zod';
+import { formatIssues } from '../schema/issues.ts';
 
 export const SUPPORTED_ARCHITECTURES = ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3'] as const;
 export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
@@ -164,7 +165,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelDesc
   if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) throw new UnsupportedModelError(arch);
   const parsed = HfConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(parsed.error);
     throw new Error(`${file} is not a valid ${arch} config: ${issues}`);
   }
   const c = parsed.data;

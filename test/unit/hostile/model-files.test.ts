@@ -230,6 +230,14 @@ describe('PEFT adapter limits', () => {
     }
   });
 
+  it('a config with 100 000 bad entries gives a short message: the first issues and how many more', async () => {
+    const config = { ...JSON.parse(peftConfigJson(e)), modules_to_save: new Array(100_000).fill(null) };
+    const err = await readPeftAdapter(JSON.stringify(config), new MemoryByteSource(peftWeights(e))).catch((x) => x);
+    expect((err as Error).message).toMatch(/adapter_config\.json/);
+    expect((err as Error).message).toMatch(/modules_to_save\.4: .*\(and 99995 more\)/);
+    expect((err as Error).message.length).toBeLessThan(1000);
+  });
+
   it('names the file when adapter_config.json is not JSON, and refuses 1-D LoRA tensors', async () => {
     await expect(readPeftAdapter('{', new MemoryByteSource(peftWeights(e)))).rejects.toThrow(
       /adapter_config\.json is not valid JSON/,
