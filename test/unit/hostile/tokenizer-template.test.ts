@@ -72,6 +72,16 @@ describe('tokenizer.json', () => {
     expect(performance.now() - t0).toBeLessThan(20_000);
   });
 
+  it('deeply nested quantifiers in a normalizer Replace (≈50× per character) are refused, not run for minutes', () => {
+    const f = fixture();
+    f.tokenizer.normalizer = { type: 'Replace', pattern: { Regex: '((((((((((a*)*)*)*)*)*)*)*)*)*)*b' }, content: 'x' };
+    const t0 = performance.now();
+    expect(() => new ModelTokenizer(f)).toThrow(
+      /tokenizer\.json: the regular expression .* backtracks catastrophically/,
+    );
+    expect(performance.now() - t0).toBeLessThan(20_000);
+  }, 30_000);
+
   it('invalid JSON names the file', async () => {
     const f = fixture();
     const files: Record<string, string> = {
