@@ -4,6 +4,7 @@
  *   bench-kernels.js  the kernel benchmark (`npm run bench:kernels`)
  *   bench-train.js    the training benchmark (`npm run bench:train`)
  *   bench-import.js   the dataset import benchmark (`npm run bench:import`)
+ *   bench-onnx.js     onnxruntime-web vs the engine in Chromium (`npm run bench:onnx`, `npm run bench`)
  *   fuzz.js           the fuzzer (`npm run fuzz`, test/fuzz/main.ts)
  */
 import { defineConfig } from 'vite';
@@ -24,6 +25,7 @@ export default defineConfig({
         'bench-kernels': 'bench/kernels.ts',
         'bench-train': 'bench/train.ts',
         'bench-import': 'bench/import.ts',
+        'bench-onnx': 'bench/onnx.ts',
         fuzz: 'test/fuzz/main.ts',
       },
       output: { entryFileNames: '[name].js' },

@@ -3,7 +3,7 @@
  * `npm test`: everything CI checks, in order, on a machine with no GPU.
  *   0. setup: Debian's chromium (for the browser tests and its SwiftShader Vulkan driver) and libvulkan1
  *      (the loader Dawn opens), installed with apt when missing and running as root;
- *   1. lint (prettier --check), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
+ *   1. lint (prettier --check; imports run one way, no circles: scripts/check-imports.mjs; eslint), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
  *   4b. fuzz: `npm run fuzz`'s fixed-seed short run (two mutated cases per target, each through the built CLI),
  *   5. judges: real consumers judging our outputs (transformers.js + real tokenizers; llama.cpp), within their own
  *      time budget (JUDGES_BUDGET_S, default 900 s: past it the stage is stopped and fails),
@@ -143,9 +143,19 @@ const gpuEnv = {
 const stages = [
   { name: 'setup', run: () => ({ code: setup(), passed: 0, failed: 0 }) },
   // Style first: a formatting slip fails in seconds, before the long stages.
+  // Then the import direction (scripts/import-rules.mjs): upward imports and circles; then ESLint (eslint.config.js).
   {
     name: 'lint',
-    run: () => ({ code: run('npx', ['prettier', '--check', '--log-level=warn', '.']), passed: 0, failed: 0 }),
+    run: () => {
+      const steps = [
+        ['npx', ['prettier', '--check', '--log-level=warn', '.']],
+        [process.execPath, [join(root, 'scripts', 'check-imports.mjs')]],
+        ['npx', ['eslint', '--max-warnings=0', '.']],
+      ];
+      // every step runs, so one run shows every kind of problem
+      const codes = steps.map(([cmd, argv]) => run(cmd, argv));
+      return { code: codes.find((c) => c !== 0) ?? 0, passed: 0, failed: 0 };
+    },
   },
   {
     name: 'typecheck',

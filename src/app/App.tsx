@@ -1,16 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
-import type { DeviceStatus } from '../worker/contract.ts';
 import { engine } from './engine.ts';
 import { DataPage } from './data/DataPage.tsx';
-import { GpuPage } from './GpuPage.tsx';
+import { type DevicePhase, GpuPage } from './GpuPage.tsx';
 import { ExportPage } from './export/ExportPage.tsx';
 import { ModelPage } from './model/ModelPage.tsx';
 import { bootTraining } from './train/run-store.ts';
 import { TrainPage } from './train/TrainPage.tsx';
 import { TryPage } from './try/TryPage.tsx';
 import { type SectionId, SECTIONS, useSection } from './sections.ts';
-
-export type DevicePhase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
 
 /** Starts the engine worker once and asks it for the GPU. */
 function useDevice(): DevicePhase {

@@ -1,6 +1,9 @@
-import type { DevicePhase } from './App.tsx';
+import type { DeviceStatus } from '../worker/contract.ts';
 import { DevicePanel } from './DevicePanel.tsx';
 import { NoGpuPanel } from './NoGpuPanel.tsx';
+
+/** The engine worker's answer to "is there a GPU?", while it is starting and once it has answered. */
+export type DevicePhase = { state: 'starting' } | { state: 'done'; status: DeviceStatus };
 
 export function GpuPage({ phase }: { phase: DevicePhase }) {
   if (phase.state === 'starting') {

@@ -1,5 +1,7 @@
 /**
- * What the import worker exposes (through comlink, see import-worker.ts). Inputs are
+ * The dataset import as a worker calls it. The app's data worker (src/app/data/data.worker.ts) takes `WorkerInput`
+ * from here; `importWorkerApi` is the same call in-process, which the tests use to check that inputs and results
+ * survive structured cloning. Inputs are
  * `{ path, blob }` (Files clone into the worker without copying their bytes); the tokenizer
  * arrives as its parsed JSON files; progress comes back through a comlink-proxied callback.
  * Everything returned is plain data, so it crosses postMessage as a structured clone.

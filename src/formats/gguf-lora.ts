@@ -8,6 +8,9 @@
  * llama.cpp scales by alpha / r with r = lora_b ne[0] and does not know rsLoRA, so rsLoRA adapters are written with
  * alpha·√r (same product). For llama/mistral the base weights' q and k rows were permuted by the converter
  * (gguf-permute.ts), so lora_B's rows of q (n_heads) and k (n_kv_heads) are permuted the same way; lora_A is not.
+ * Phi-3 (llama.cpp's fused attn_qkv and ffn_up = gate then up): the adapter is written fused as PEFT holds it
+ * (src/formats/phi3-fuse.ts: rank n·r, block-diagonal B, zero-padded to one rank, alpha scaled to keep alpha / r), so
+ * llama.cpp's alpha / r is the same scaling on every tensor; the reader returns it fused.
  * The reader undoes all of it (for tests and imports). Browser-safe.
  */
 import type { ByteSource } from './byte-source.ts';
@@ -58,13 +61,11 @@ function permuteHeads(path: string, model: GgufLoraModel): number | null {
 }
 
 function checkModel(model: GgufLoraModel): string {
-  if (model.fused || model.arch === 'phi3') {
-    throw new GgufLoraError(
-      "A GGUF LoRA for Phi-3's fused projections (attn_qkv, ffn_up) is not written yet; export the adapter as PEFT instead.",
-    );
-  }
   return ggufArchName(model.arch);
 }
+
+/** The parts of Phi-3's fused projections, which have no llama.cpp tensor of their own. */
+const FUSED_PART = /\.(self_attn\.[qkv]_proj|mlp\.(gate|up)_proj)$/;
 
 /** The whole adapter .gguf file. */
 export function ggufLoraFile(
@@ -80,6 +81,13 @@ export function ggufLoraFile(
     throw new GgufLoraError(
       `The adapter's alpha (${e.alpha}) and rank (${e.rank}) must be positive: llama.cpp reads alpha 0 as "no scaling".`,
     );
+  if (model.fused || model.arch === 'phi3') {
+    const split = e.modules.find((m) => FUSED_PART.test(m.path));
+    if (split)
+      throw new GgufLoraError(
+        `${split.path}: Phi-3's llama.cpp tensors are the fused attn_qkv and ffn_up; fuse the q/k/v and gate/up adapters first (fusePhi3Adapter, as the PEFT export does).`,
+      );
+  }
   const type = dtype === 'f16' ? 'F16' : 'F32';
   const r = e.rank;
   const tensors = e.modules.flatMap((m) => {

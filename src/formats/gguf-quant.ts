@@ -6,6 +6,9 @@
  * - Q4_K: a simple reference (not ggml's iterative search): per 32-value sub-block, min = min(0, min x) and
  *   scale = (max − min)/15; scales and mins are quantized to 6 bits against d = max scale/63 and
  *   dmin = max min/63; values are then quantized against the effective (6-bit) scale and min.
+ * - Q6_K: a simple reference too: per 16-value sub-block, scale = (value of largest magnitude)/−32 (so it maps to
+ *   q = −32 exactly, like Q4_0's sign trick); the scales are quantized to int8 against d = (largest |scale|)/127,
+ *   values to q ∈ [−32, 31] against the effective scale d·sc.
  */
 import { f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16 } from './half.ts';
 import { GGML_TYPES, type GgmlType } from './gguf-types.ts';
@@ -136,6 +139,46 @@ export function quantizeQ4K(x: ArrayLike<number>): Uint8Array {
   return out;
 }
 
+export function quantizeQ6K(x: ArrayLike<number>): Uint8Array {
+  const blocks = checkBlocks('Q6_K', x.length);
+  const out = new Uint8Array(blocks * 210);
+  const sub = new Float64Array(16);
+  for (let b = 0; b < blocks; b++) {
+    const base = b * 256;
+    for (let j = 0; j < 16; j++) {
+      let max = 0;
+      for (let l = 0; l < 16; l++) {
+        const v = fr(x[base + 16 * j + l]!);
+        if (Math.abs(v) > Math.abs(max)) max = v;
+      }
+      sub[j] = max / -32;
+    }
+    const amax = Math.max(...Array.from(sub, Math.abs));
+    const d = f16ToF32(f32ToF16(amax / 127));
+    const o = b * 210;
+    setF16(out, o + 208, d);
+    // value i of the block: half h = i >> 7, then within the half l = i & 31 and quarter k = (i >> 5) & 3;
+    // ql holds bits 0–3 (quarters 0/1 low nibbles of bytes l / l + 32, quarters 2/3 the high nibbles), qh bits 4–5.
+    for (let j = 0; j < 16; j++) {
+      const sc = d > 0 ? Math.max(-128, Math.min(127, Math.round(sub[j]! / d))) : 0;
+      out[o + 192 + j] = sc & 0xff;
+      const step = fr(d * sc);
+      for (let t = 0; t < 16; t++) {
+        const i = 16 * j + t;
+        const v = fr(x[base + i]!);
+        const q = (step !== 0 ? Math.max(-32, Math.min(31, Math.round(v / step))) : 0) + 32;
+        const h = i >> 7;
+        const k = (i >> 5) & 3;
+        const l = i & 31;
+        const ql = o + 64 * h + l + (k & 1 ? 32 : 0);
+        out[ql]! |= k < 2 ? q & 0xf : (q & 0xf) << 4;
+        out[o + 128 + 32 * h + l]! |= (q >> 4) << (2 * k);
+      }
+    }
+  }
+  return out;
+}
+
 /** f32 values of a tensor (torch `shape`, row-major) → its bytes in a GGUF file of the given type. */
 export function encodeGgufTensor(type: GgmlType, values: Float32Array, shape: readonly number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
@@ -160,7 +203,9 @@ export function encodeGgufTensor(type: GgmlType, values: Float32Array, shape: re
       return quantizeQ4_0(values);
     case 'Q4_K':
       return quantizeQ4K(values);
+    case 'Q6_K':
+      return quantizeQ6K(values);
     default:
-      throw new Error(`writing ${type} tensors is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K)`);
+      throw new Error(`writing ${type} tensors is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`);
   }
 }

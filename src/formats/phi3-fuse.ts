@@ -16,7 +16,6 @@
  *
  * Pure functions on host tensors in PEFT's orientation (the `PeftExport` / `AdapterTensors` shape). Browser-safe.
  */
-import type { ModelDescription } from '../model/config.ts';
 import type { PeftExport } from './peft.ts';
 
 /** Rows of each part of phi3's fused projections. */
@@ -29,10 +28,18 @@ export interface FusedLayout {
   intermediate: number;
 }
 
+/** The fields of a model description (src/model/config.ts' `ModelDescription`) the fused layout is drawn from. */
+export interface FusedShape {
+  /** phi3: q/k/v in one qkv_proj and gate/up in one gate_up_proj. */
+  fused: boolean;
+  heads: number;
+  kvHeads: number;
+  headDim: number;
+  intermediate: number;
+}
+
 /** The fused layout of a model description, or null when its projections are not fused (every family but phi3). */
-export function fusedLayout(
-  d: Pick<ModelDescription, 'fused' | 'heads' | 'kvHeads' | 'headDim' | 'intermediate'>,
-): FusedLayout | null {
+export function fusedLayout(d: FusedShape): FusedLayout | null {
   if (!d.fused) return null;
   return { q: d.heads * d.headDim, kv: d.kvHeads * d.headDim, intermediate: d.intermediate };
 }

@@ -2,8 +2,9 @@
  * Typed GPU errors with messages a user can act on. Every failure the GPU runtime can meet
  * (no WebGPU, no adapter, validation, out of memory, device loss) ends up as one of these.
  */
+import type { GpuErrorKind } from '../schema/errors.ts';
 
-export type GpuErrorKind = 'unavailable' | 'no-adapter' | 'validation' | 'out-of-memory' | 'internal' | 'device-lost';
+export type { GpuErrorKind };
 
 export class GpuError extends Error {
   readonly kind: GpuErrorKind;

@@ -1,9 +1,9 @@
 /**
- * Compute pipelines cached by shader, entry point, dtype and override constants.
- * Shader modules are cached per (shader, dtype) so entry points of one file share a compilation.
+ * Compute pipelines cached by shader, entry point and override constants.
+ * Shader modules are cached per shader so entry points of one file share a compilation.
  */
 import type { GpuContext } from './device.ts';
-import { type ShaderDtype, type ShaderSource, specializeDtype } from './shader.ts';
+import type { ShaderSource } from './shader.ts';
 import { withErrorScopes } from './scopes.ts';
 
 export type OverrideConstants = Record<string, number>;
@@ -12,7 +12,6 @@ export interface PipelineRequest {
   shader: ShaderSource;
   entryPoint: string;
   constants?: OverrideConstants;
-  dtype?: ShaderDtype;
 }
 
 export function pipelineKey(req: PipelineRequest): string {
@@ -20,7 +19,7 @@ export function pipelineKey(req: PipelineRequest): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([k, v]) => `${k}=${v}`)
     .join(',');
-  return `${req.shader.name}:${req.entryPoint}:${req.dtype ?? 'f32'}:${constants}`;
+  return `${req.shader.name}:${req.entryPoint}:${constants}`;
 }
 
 export class PipelineCache {
@@ -33,12 +32,11 @@ export class PipelineCache {
     return this.pipelines.size;
   }
 
-  private module(shader: ShaderSource, dtype: ShaderDtype): GPUShaderModule {
-    const key = `${shader.name}:${dtype}`;
+  private module(shader: ShaderSource): GPUShaderModule {
+    const key = shader.name;
     let module = this.modules.get(key);
     if (!module) {
-      const code = specializeDtype(shader, dtype, this.ctx.features['shader-f16']);
-      module = this.ctx.device.createShaderModule({ label: key, code });
+      module = this.ctx.device.createShaderModule({ label: key, code: shader.code });
       this.modules.set(key, module);
     }
     return module;
@@ -54,7 +52,7 @@ export class PipelineCache {
         label: key,
         layout: 'auto',
         compute: {
-          module: this.module(req.shader, req.dtype ?? 'f32'),
+          module: this.module(req.shader),
           entryPoint: req.entryPoint,
           constants: req.constants ?? {},
         },

@@ -1,5 +1,5 @@
 /**
- * WGSL sources: how a shader file is joined with the shared pieces, its f16 variant, and its Params layout.
+ * WGSL sources: how a shader file is joined with the shared pieces, and its Params layout.
  * Nothing else ever rewrites shader text (no string templating).
  *
  * Includes. A line of exactly `#include "common/<piece>.wgsl"` is replaced by that piece of shaders/common/ (the
@@ -8,12 +8,6 @@
  * once per shader, pieces hold no markers themselves, and any other line starting with `#` is an error (so a
  * mistyped marker fails instead of reaching the WGSL compiler). Each piece's header says what it provides and
  * what the including shader must declare for it (overrides, `params` fields, bindings, functions).
- *
- * f16 variant. A shader that can run with f16 storage declares exactly one line `alias dtype = f32;` and uses
- * `dtype` for the element type it wants specialized. Asking a pipeline for dtype 'f16' swaps that line to
- * `alias dtype = f16;` and puts `enable f16;` first, only when the device has `shader-f16` (checked, as the
- * includes are: no alias line, or two, is an error; the f32 shader is the file as written, and is what runs where
- * shader-f16 is missing).
  *
  * Params. `defineShader(name, code, { field: 'u32', … })` declares the uniform `struct Params` field by field in
  * WGSL order; wrappers pack it by name with `SHADER.params.pack({...})`. test/unit/gpu/params-layout.test.ts parses
@@ -24,7 +18,6 @@ import nf4Piece from '../../shaders/common/nf4.wgsl';
 import tiledMatmulPiece from '../../shaders/common/tiled_matmul.wgsl';
 import weightMatmulPiece from '../../shaders/common/weight_matmul.wgsl';
 import workgroupSumPiece from '../../shaders/common/workgroup_sum.wgsl';
-import { GpuError } from './errors.ts';
 import { type ParamsFields, type ParamsLayout, paramsLayout } from './params.ts';
 
 /** The shared WGSL pieces a shader may `#include`, by the path it names them with. */
@@ -45,10 +38,7 @@ export interface ShaderSource<F extends ParamsFields = ParamsFields> {
   params: ParamsLayout<F>;
 }
 
-export type ShaderDtype = 'f32' | 'f16';
-
 const INCLUDE = /^#include "([^"]+)"[ \t]*$/;
-const ALIAS_LINE = /^alias dtype = f32;[ \t]*$/gm;
 
 /** Replaces each include marker of `code` by its piece; throws on an unknown, repeated or malformed marker. */
 export function joinIncludes(name: string, code: string): string {
@@ -77,23 +67,4 @@ export function defineShader<const F extends ParamsFields = Record<never, never>
   params?: F,
 ): ShaderSource<F> {
   return { name, code: joinIncludes(name, code), params: paramsLayout((params ?? {}) as F) };
-}
-
-/** Returns the WGSL for `dtype`, checking that the alias line exists exactly once when a swap is needed. */
-export function specializeDtype(source: ShaderSource, dtype: ShaderDtype, hasF16: boolean): string {
-  if (dtype === 'f32') return source.code;
-  if (!hasF16) {
-    throw new GpuError(
-      'validation',
-      `Shader "${source.name}" was asked for f16 but this GPU has no shader-f16 support.`,
-      'Use the f32 path (the engine picks it automatically when the feature is missing).',
-    );
-  }
-  const matches = source.code.match(ALIAS_LINE) ?? [];
-  if (matches.length !== 1) {
-    throw new Error(
-      `Shader "${source.name}" must declare exactly one line "alias dtype = f32;" to be specialized for f16; found ${matches.length}.`,
-    );
-  }
-  return `enable f16;\n${source.code.replace(ALIAS_LINE, 'alias dtype = f16;')}`;
 }

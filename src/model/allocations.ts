@@ -5,15 +5,16 @@
  * list summed without allocating.
  */
 import { blockArrayBytes } from '../formats/quant-blocks.ts';
+import type { WeightFormat } from '../kernels/weights.ts';
 import { kvCacheBytes } from '../kernels/kv-cache.ts';
+import { LORA_TARGETS, type LoraTarget, type QuantChoice } from '../schema/model.ts';
 import { blockDims, projectionShape } from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 import { decodeScratchFloats, engineSpecs, specBytes } from './engine-buffers.ts';
 import { chooseFormat } from './host-tensors.ts';
-import type { QuantChoice } from './plan.ts';
 import { expectedTensors } from './tensors.ts';
 
-export type WeightFormat = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'nf4';
+export type { WeightFormat };
 export type AllocationCategory = 'weights' | 'lora' | 'optimizer' | 'activations' | 'kv_cache' | 'scratch';
 
 export interface Allocation {
@@ -24,8 +25,7 @@ export interface Allocation {
   phase: 'always' | 'train' | 'generate';
 }
 
-export const LORA_TARGETS = ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'] as const;
-export type LoraTarget = (typeof LORA_TARGETS)[number];
+export { LORA_TARGETS, type LoraTarget };
 
 export interface AllocationSettings {
   /** How the checkpoint stores its weights. */

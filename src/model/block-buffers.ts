@@ -5,7 +5,7 @@
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { attentionStatsFloats } from '../kernels/attention.ts';
 import { loraScratchFloats } from '../kernels/lora.ts';
-import type { LoraTarget } from './allocations.ts';
+import type { LoraTarget } from '../schema/model.ts';
 import type { ModelDescription } from './config.ts';
 
 export interface BlockDims {

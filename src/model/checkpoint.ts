@@ -52,7 +52,8 @@ export interface Checkpoint {
 }
 
 const SAFETENSORS_STORED: Partial<Record<SafetensorsDtype, StoredType>> = { F32: 'f32', F16: 'f16', BF16: 'bf16' };
-const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = {
+/** The GGUF tensor types the loader reads, as the StoredType each is loaded from (the llama.cpp judge covers each). */
+export const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = {
   F32: 'f32',
   F16: 'f16',
   BF16: 'bf16',

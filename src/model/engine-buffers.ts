@@ -3,7 +3,7 @@
  * the memory plan sums them without allocating.
  */
 import { DECODE_MAX_SPLITS, attentionDecodePartialFloats } from '../kernels/attention_decode.ts';
-import type { LoraTarget } from './allocations.ts';
+import type { LoraTarget } from '../schema/model.ts';
 import { type BufferSpec, blockDims, savedSpecs, scratchSpecs } from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 

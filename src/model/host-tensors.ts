@@ -15,9 +15,9 @@ import { dequantizeGguf } from '../formats/gguf-dequant.ts';
 import type { GgmlType } from '../formats/gguf-types.ts';
 import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from '../formats/half.ts';
 import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
-import type { WeightFormat } from './allocations.ts';
+import type { WeightFormat } from '../kernels/weights.ts';
+import type { QuantChoice } from '../schema/model.ts';
 import type { StoredType } from './checkpoint.ts';
-import type { QuantChoice } from './plan.ts';
 
 export type TensorRole = 'embedding' | 'head' | 'projection';
 

@@ -6,7 +6,7 @@
  */
 import { type FusedLayout, fusedLayout } from '../formats/phi3-fuse.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
-import { SeededRng } from '../train/rng.ts';
+import { SeededRng } from '../util/rng.ts';
 import type { LoraTarget } from './allocations.ts';
 import { blockDims, projectionShape } from './block-buffers.ts';
 import type { BlockLora, LoraParams } from './block.ts';

@@ -1,7 +1,8 @@
 /**
  * The model on the GPU: embeddings → blocks → final norm → LM head, for logits and for a training micro-batch
  * (loss over unmasked tokens and LoRA gradients). Buffers are sized once for at most maxB × maxT tokens.
- * Layer inputs are kept for the backward (no recomputation yet).
+ * In 'train' mode every block's saved activations are kept for the backward; in 'checkpointed' mode each block is
+ * recomputed from its input in the backward (gradient checkpointing).
  */
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { writeBuffer } from '../gpu/readback.ts';

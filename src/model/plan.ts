@@ -7,8 +7,9 @@ import {
   modelAllocations,
 } from './allocations.ts';
 import type { ModelDescription } from './config.ts';
+import type { QuantChoice } from '../schema/model.ts';
 
-export type QuantChoice = 'none' | 'q8_0' | 'q4_0' | 'nf4';
+export type { QuantChoice };
 
 export interface PlanRequest {
   quant: QuantChoice;

@@ -8,10 +8,10 @@
  * logit (as HF's `scores < topk[-1]` test); top-p orders equal probabilities by lower id first.
  * Reproducible: the RNG is counter-based (draw i is a hash of (seed, i)), so its whole state is (seed, counter).
  */
-import { SeededRng } from '../train/rng.ts';
+import { SeededRng } from '../util/rng.ts';
 
 /**
- * The app's seeded generator (src/train/rng.ts, mulberry32) seen as a counter-based stream: draw i is the hash of
+ * The app's seeded generator (src/util/rng.ts, mulberry32) seen as a counter-based stream: draw i is the hash of
  * seed + (i+1)·0x6D2B79F5, so the state (seed, counter) can be saved with a generation and resumed exactly.
  */
 export class CounterRng {

@@ -3,7 +3,7 @@
  * presets drawn from the pipelines people run today.
  */
 import { z } from 'zod';
-import { LORA_TARGETS } from '../model/allocations.ts';
+import { LORA_TARGETS } from './model.ts';
 
 export const LoraConfigSchema = z.object({
   rank: z

@@ -5,7 +5,7 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { DatasetMeta, DatasetRecord } from '../schema/dataset.ts';
-import type { RunInfo, RunMetric } from '../worker/contract-runs.ts';
+import type { RunInfo, RunMetric } from '../schema/runs.ts';
 
 export const DB_NAME = 'webgpu-lora';
 

@@ -5,27 +5,14 @@
  */
 import { MemoryByteSource } from '../formats/byte-source.ts';
 import type { PeftExport } from '../formats/peft.ts';
-import type { FusedLayout } from '../formats/phi3-fuse.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../formats/safetensors.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelLora } from '../model/lora-state.ts';
-import { readRunState } from './checkpoint.ts';
+import { type AdapterSettings, readRunState } from './checkpoint.ts';
 
 export type AdapterTensors = PeftExport;
 
-/** What a checkpoint records about its adapter, so it can be exported without the model. */
-export interface AdapterSettings {
-  rank: number;
-  alpha: number;
-  rslora: boolean;
-  dropout: number;
-  targets: string[];
-  /** null when every layer of the model has adapters */
-  layers: number[] | null;
-  baseModel: string;
-  /** Phi-3: the fused projections' layout, so a PEFT export writes qkv_proj / gate_up_proj even without the model. */
-  fused?: FusedLayout | null;
-}
+export type { AdapterSettings };
 
 export function adapterSettings(lora: ModelLora, dropout: number, baseModel: string): AdapterSettings {
   const s = lora.settings;

@@ -5,14 +5,28 @@
  * order and the dropout seeds are functions of the run's seed, the epoch and the step.
  */
 import { MemoryByteSource } from '../formats/byte-source.ts';
+import type { FusedLayout } from '../formats/phi3-fuse.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../formats/safetensors.ts';
 import { writeSafetensors } from '../formats/safetensors-write.ts';
 import { writeBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { type TrainConfig, TrainConfigSchema } from '../schema/train.ts';
-import type { AdapterSettings } from './adapter.ts';
 import type { LoraAdamW } from './optimizer.ts';
 import { DataCursor } from './run.ts';
+
+/** What a checkpoint records about its adapter, so it can be exported without the model. */
+export interface AdapterSettings {
+  rank: number;
+  alpha: number;
+  rslora: boolean;
+  dropout: number;
+  targets: string[];
+  /** null when every layer of the model has adapters */
+  layers: number[] | null;
+  baseModel: string;
+  /** Phi-3: the fused projections' layout, so a PEFT export writes qkv_proj / gate_up_proj even without the model. */
+  fused?: FusedLayout | null;
+}
 
 export interface RunState {
   step: number;

@@ -15,7 +15,7 @@ import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
 import { codeSpan, mdText, pyString, shellWord, yamlLine } from './card-text.ts';
 import { type CardFacts, type CardUsage, type ExportedFile, modelCardFile, peftFiles, peftUsage } from './export.ts';
-import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-formats.ts';
+import type { AdapterExportContext, AdapterFormatWriter, ModelFormatWriter } from './export-writer.ts';
 import {
   adapterScaling,
   type FileSink,
@@ -124,19 +124,20 @@ export function checkAdapterFitsModel(e: AdapterTensors, desc: ModelDescription)
 
 /**
  * Checks the adapter against the model and, for Phi-3, returns it fused as PEFT holds it (q/k/v and gate/up in
- * qkv_proj / gate_up_proj, exactly) — only PEFT writes that; other formats refuse a Phi-3 adapter.
+ * qkv_proj / gate_up_proj, exactly) — PEFT and GGUF LoRA (llama.cpp's attn_qkv / ffn_up) write that; a format that
+ * cannot (`fuse` false) refuses a Phi-3 adapter.
  */
 function checkedAdapter(
   label: string,
   e: AdapterTensors,
   desc: ModelDescription | null,
-  peft: boolean,
+  fuse: boolean,
 ): AdapterTensors {
   if (!desc) throw new Error(`${label} export needs the shape of the base model.`);
   checkAdapterFitsModel(e, desc);
   const layout = fusedLayout(desc);
   if (!layout) return e;
-  if (!peft)
+  if (!fuse)
     throw new Error(
       `${label} export of a Phi-3 adapter is not supported: Phi-3 keeps q/k/v and gate/up in fused projections, ` +
         'which this exporter does not write for that format. Export PEFT instead (it holds the fused qkv_proj / gate_up_proj adapters).',
@@ -181,9 +182,10 @@ export const GGUF_WRITER: AdapterFormatWriter = {
   kind: 'adapter',
   files(e, ctx) {
     const desc = ctx.desc;
-    checkedAdapter('GGUF LoRA', e, desc, false);
+    // Phi-3: fused like PEFT's qkv_proj / gate_up_proj, which are llama.cpp's attn_qkv / ffn_up.
+    const adapter = checkedAdapter('GGUF LoRA', e, desc, true);
     return [
-      { name: GGUF_LORA_FILE, bytes: ggufLoraFile(e, desc!, ctx.dtype as GgufLoraDtype) },
+      { name: GGUF_LORA_FILE, bytes: ggufLoraFile(adapter, desc!, ctx.dtype as GgufLoraDtype) },
       card(e, ctx.facts, {
         library: 'gguf',
         usage: `Use it with a GGUF of the same base model (architecture \`${ggufArchName(desc!.arch)}\`): \`llama-cli -m base.gguf --lora ${GGUF_LORA_FILE}\` (or \`--lora-scaled ${GGUF_LORA_FILE} 0.5\` for half strength).`,

@@ -5,7 +5,7 @@
 import type { ModelEngine } from '../model/model.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { type Example, microBatch, trainedTokens } from './batches.ts';
-import { SeededRng } from './rng.ts';
+import { SeededRng } from '../util/rng.ts';
 import { type LoraTrainer, NonFiniteTrainingError, type StepReport } from './trainer.ts';
 
 export type Metric =

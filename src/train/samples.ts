@@ -9,6 +9,7 @@ import type { ModelEngine } from '../model/model.ts';
 import type { Message } from '../schema/dataset.ts';
 import { extractCode } from '../validate/extract.ts';
 import { getValidator } from '../validate/registry.ts';
+import type { Sample } from '../schema/runs.ts';
 import type { ValidatorKind } from '../validate/types.ts';
 
 export interface SamplePrompt {
@@ -16,13 +17,7 @@ export interface SamplePrompt {
   messages: Message[];
 }
 
-export interface Sample {
-  prompt: string;
-  output: string;
-  /** null when no validator applies. */
-  valid: boolean | null;
-  error?: string;
-}
+export type { Sample };
 
 export interface SampleReport {
   samples: Sample[];

@@ -18,7 +18,7 @@ import type { ModelSource } from '../model/source.ts';
 import type { DatasetRecord, ImportSettings } from '../schema/dataset.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import type { ValidatorKind } from '../validate/types.ts';
-import type { GpuMemoryNow, RunMetric } from '../worker/contract-runs.ts';
+import type { GpuMemoryNow, RunMetric } from '../schema/runs.ts';
 import { adapterSettings } from './adapter.ts';
 import type { Example } from './batches.ts';
 import { type RunState, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';

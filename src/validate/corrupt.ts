@@ -12,7 +12,7 @@
  */
 import { CODE, codeMatches, lexAsp, lexDot, lexJson, lexSql, matchingBracket, type Lexed } from './corrupt-lex.ts';
 import type { ValidatorKind } from './types.ts';
-import { SeededRng as SeededRandom } from '../train/rng.ts';
+import { SeededRng as SeededRandom } from '../util/rng.ts';
 
 export interface Corrupted {
   corruption: string;

@@ -7,9 +7,11 @@
  * CLI) and in a browser worker (`./worker.ts`).
  */
 
-export type ValidatorKind = 'asp' | 'dot' | 'json' | 'sql';
+import { VALIDATOR_KINDS as KINDS, type ValidatorKind } from '../schema/runs.ts';
 
-export const VALIDATOR_KINDS: readonly ValidatorKind[] = ['asp', 'dot', 'json', 'sql'];
+export type { ValidatorKind };
+
+export const VALIDATOR_KINDS: readonly ValidatorKind[] = KINDS;
 
 export function isValidatorKind(value: unknown): value is ValidatorKind {
   return typeof value === 'string' && (VALIDATOR_KINDS as readonly string[]).includes(value);

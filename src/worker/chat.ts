@@ -24,16 +24,16 @@ import { type ModelLora, loraScaling } from '../model/lora-state.ts';
 import { ModelEngine } from '../model/model.ts';
 import type { QuantChoice } from '../model/plan.ts';
 import type { ModelWeights } from '../model/weights-types.ts';
-import type { Message } from '../schema/dataset.ts';
 import { latestCheckpoint } from '../storage/checkpoints.ts';
 import type { AdapterTensors } from '../train/adapter.ts';
 import { adapterFromCheckpoint } from '../train/adapter.ts';
 import { readRunState } from '../train/checkpoint.ts';
 import type { ChatEvent, ChatRequest, EngineApi, ModelRef, Result } from './contract.ts';
-import { workerDb } from './export.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
-import { cachedModelSource } from './models.ts';
-import { claimGpu, getRuntime } from './runtime.ts';
+import { promptIds } from './prompt.ts';
+import { cachedModelSource, claimGpu, getRuntime, workerDb } from './runtime.ts';
+
+export { promptIds };
 
 interface LoadedModel {
   key: string;
@@ -183,28 +183,6 @@ async function ensureAdapter(rt: GpuRuntime, m: LoadedModel, src: RunAdapterSour
         : `Pick ${src.runModel.repo} as the model, or "Base model only".`,
     );
   }
-}
-
-/** The prompt's token ids: the chat template with a generation prompt (system folded in where refused), else plain text. */
-export function promptIds(tokenizer: ModelTokenizer, prompt: string, system?: string): number[] {
-  const sys = system?.trim();
-  if (!tokenizer.template) return tokenizer.encode(sys ? `${sys}\n\n${prompt}` : prompt, true);
-  const messages: Message[] = sys
-    ? [
-        { role: 'system', content: sys },
-        { role: 'user', content: prompt },
-      ]
-    : [{ role: 'user', content: prompt }];
-  let text: string;
-  try {
-    text = tokenizer.renderChatFolded(messages, { addGenerationPrompt: true }).text;
-  } catch (err) {
-    throw new HintedError(
-      `The model's chat template failed: ${(err as Error).message}`,
-      'Try without a system prompt.',
-    );
-  }
-  return tokenizer.encode(text, false);
 }
 
 /** Runs async steps one at a time, in the order they were asked for. */

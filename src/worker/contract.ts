@@ -2,7 +2,7 @@
  * The typed contract between the UI and the engine worker (comlink). The UI imports this with `import type`
  * only; every value that crosses it is structured-cloneable. Failures come back as values, not exceptions.
  */
-import type { GpuErrorKind } from '../gpu/errors.ts';
+import type { EngineError } from '../schema/errors.ts';
 import type { DeviceInfo } from '../gpu/info.ts';
 import type { PresetName, TrainConfigInput } from '../schema/train.ts';
 import type { DownloadProgress } from '../model/download.ts';
@@ -23,11 +23,7 @@ import type {
 export type * from './contract-runs.ts';
 
 /** An error as the UI shows it: what happened, and what the user can do. */
-export interface EngineError {
-  kind: GpuErrorKind | 'unknown';
-  message: string;
-  hint: string;
-}
+export type { EngineError };
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: EngineError };
 
@@ -103,9 +99,22 @@ export interface EngineApi {
     req: ExportRequest,
     dir: FileSystemDirectoryHandle | null,
     onProgress?: (p: ExportProgress) => void,
-  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+    /** `note`: something the user should know about a finished export (e.g. no copy kept for the Try page). */
+  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null; note?: string }>>;
   /** Stops a merged-weights export between chunks (a partly written folder is removed). */
   cancelExport(): void;
+  // Scale-out (src/worker/scale-out.ts): a run handed over to transformers + PEFT + accelerate, and an adapter back.
+  /** The run's scale-out folder (data, train.py, accelerate and axolotl configs) into the folder, or as a zip. */
+  scaleOutRun(
+    runId: string,
+    dir: FileSystemDirectoryHandle | null,
+  ): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>>;
+  /** A PEFT adapter folder's files (adapter_config.json, adapter_model.safetensors) → a finished run of `model`. */
+  importPeftAdapter(
+    model: ModelRef,
+    name: string,
+    files: { name: string; bytes: Uint8Array }[],
+  ): Promise<Result<RunInfo>>;
   /** Releases the model and adapters the worker keeps loaded for chat. */
   releaseModels(): void;
   /** A model's memory plan for a config, to show whether it fits before training. */

@@ -9,6 +9,7 @@ import type { DeviceStatus, EngineApi } from './contract.ts';
 import { exportApi } from './export.ts';
 import { localModelApi } from './local-model.ts';
 import { modelsApi } from './models.ts';
+import { scaleOutApi } from './scale-out.ts';
 import { getRuntime, toEngineError } from './runtime.ts';
 import { trainingApi } from './training.ts';
 
@@ -26,6 +27,7 @@ const api: EngineApi = {
   ...chatApi,
   ...exportApi,
   ...localModelApi,
+  ...scaleOutApi,
 };
 
 expose(api);

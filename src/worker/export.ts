@@ -7,7 +7,7 @@
  * model's weights through their writer into the folder, and are zipped in memory only for small models.
  */
 import { transfer } from 'comlink';
-import { type AppDatabase, openAppDb } from '../storage/db.ts';
+import type { AppDatabase } from '../storage/db.ts';
 import { bestCheckpoint, latestCheckpoint } from '../storage/checkpoints.ts';
 import { isQuotaError } from '../storage/quota.ts';
 import type { CheckpointRow } from '../storage/db.ts';
@@ -41,18 +41,8 @@ import {
   zipExport,
 } from './export-files.ts';
 import { HintedError, hintedAttempt } from './hinted.ts';
-import { cachedModelSource } from './models.ts';
-import { opfs } from './runtime.ts';
-
-let dbPromise: Promise<AppDatabase> | undefined;
-/** The worker's own connection to the app database (runs, metrics and checkpoints are written by training). */
-export function workerDb(): Promise<AppDatabase> {
-  dbPromise ??= openAppDb().catch((err: unknown) => {
-    dbPromise = undefined;
-    throw err;
-  });
-  return dbPromise;
-}
+import { copySink } from './onnx-copies.ts';
+import { cachedModelSource, opfs, workerDb } from './runtime.ts';
 
 /** The training loss logged at `step` (or the last one before it), or null when the run logged none. */
 export async function lossAtStep(db: AppDatabase, runId: string, step: number): Promise<number | null> {
@@ -183,7 +173,7 @@ export async function writeFolder(
 }
 
 /** The cached base model as a source, or null when it is not (completely) in this browser's cache. */
-async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
+export async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
   try {
     return await cachedModelSource(ref);
   } catch {
@@ -192,7 +182,7 @@ async function cachedSource(ref: ModelRef): Promise<FilesModelSource | null> {
 }
 
 /** The cached base model's description (config.json or GGUF metadata), or null when it is not cached. */
-async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null> {
+export async function cachedDescription(ref: ModelRef): Promise<ModelDescription | null> {
   const source = await cachedSource(ref);
   if (!source) return null;
   const ckpt = await openCheckpoint(source);
@@ -212,7 +202,7 @@ async function exportModel(
   dir: FileSystemDirectoryHandle | null,
   onProgress?: (p: ExportProgress) => void,
   onnx?: ExportRequest['onnx'],
-): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null }> {
+): Promise<{ files: ExportedFileInfo[]; zip: Uint8Array | null; note?: string }> {
   const spec = exportFormat(format);
   const { adapter } = await checkpointAdapter(run, ckpt, loss);
   const source = await cachedSource(run.model);
@@ -223,10 +213,31 @@ async function exportModel(
     );
   const folder = exportFolderName(run.name, format, which);
   const opts = { ...(onProgress ? { onProgress } : {}), cancelled: () => cancelRequested, ...(onnx ? { onnx } : {}) };
-  const merge = async (sink: FileSink) => {
+  const merge = async (target: FileSink): Promise<{ files: { name: string; bytes: number }[]; note?: string }> => {
+    // ONNX: a copy stays in this browser for the Try page's onnxruntime-web check (unless the user opted out).
+    const copy = format === 'onnx' && onnx && onnx.keepCopy !== false ? await copySink(run.id, target) : null;
     try {
-      return await writeModelExport(format, source, adapter, sink, opts);
+      const result = await writeModelExport(format, source, adapter, copy?.sink ?? target, opts);
+      const copyFailure = await copy?.commit(
+        {
+          runId: run.id,
+          runName: run.name,
+          step: ckpt.step,
+          which,
+          model: run.model,
+          variants: [...onnx!.variants],
+          adapterMode: onnx!.adapterMode,
+        },
+        result.files,
+      );
+      return copyFailure
+        ? {
+            ...result,
+            note: `No copy was kept in this browser for the Try it page (${copyFailure}); free some browser storage and export again to run it with onnxruntime-web there.`,
+          }
+        : result;
     } catch (err) {
+      await copy?.discard().catch(() => undefined);
       if (err instanceof ExportRefusedError) throw new HintedError(err.message, err.hint);
       throw err;
     }
@@ -239,7 +250,7 @@ async function exportModel(
       const sub = await dir.getDirectoryHandle(name, { create: true });
       created = true;
       const result = await merge(directorySink(sub));
-      return { files: fileInfos(name, result.files), zip: null };
+      return { files: fileInfos(name, result.files), zip: null, ...(result.note ? { note: result.note } : {}) };
     } catch (err) {
       // An incomplete model folder is worse than none.
       if (created) await dir.removeEntry(name, { recursive: true }).catch(() => undefined);
@@ -265,15 +276,19 @@ async function exportModel(
     );
   }
   const files: ExportedFile[] = [];
-  await merge(memorySink(files));
-  return { files: fileInfos(folder, files), zip: zipExport(folder, files) };
+  const result = await merge(memorySink(files));
+  return {
+    files: fileInfos(folder, files),
+    zip: zipExport(folder, files),
+    ...(result.note ? { note: result.note } : {}),
+  };
 }
 
 export async function exportRun(
   req: ExportRequest,
   dir: FileSystemDirectoryHandle | null,
   onProgress?: (p: ExportProgress) => void,
-): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null }>> {
+): Promise<Result<{ files: ExportedFileInfo[]; zip: Uint8Array | null; note?: string }>> {
   cancelRequested = false;
   const result = await hintedAttempt(async () => {
     const db = await workerDb();

@@ -3,36 +3,17 @@
  * list and delete cached models. Errors come back as values the UI can show.
  */
 import { parameterCount, parseModelConfig } from '../model/config.ts';
-import {
-  type DownloadProgress,
-  cacheDir,
-  deleteCachedModel,
-  downloadModel,
-  listCachedModels,
-  readCachedModel,
-} from '../model/download.ts';
+import { type DownloadProgress, deleteCachedModel, downloadModel, listCachedModels } from '../model/download.ts';
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
 import { BUILD_HUB_ORIGINS, checkHubAddress } from '../model/hub-origins.ts';
 import { planMemory } from '../model/plan.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { loadModel } from '../model/loader.ts';
-import { FilesModelSource } from '../model/source.ts';
-import type { CachedModelInfo, EngineApi, ModelRef, OpenedModel, RepoInfo, Result } from './contract.ts';
+import type { CachedModelInfo, EngineApi, OpenedModel, RepoInfo, Result } from './contract.ts';
 import { forgetChatModel } from './chat.ts';
-import { getRuntime, opfs, toEngineError } from './runtime.ts';
+import { cachedModelSource, getRuntime, opfs, toEngineError } from './runtime.ts';
 
 let active: AbortController | undefined;
-
-/** A cached model's files as a model source (reads lazily from OPFS; works offline). */
-export async function cachedModelSource(ref: ModelRef): Promise<FilesModelSource> {
-  const m = await readCachedModel(opfs(), ref);
-  if (!m)
-    throw new Error(`${ref.repo} is not completely in this browser's cache; download it again on the Model page.`);
-  const dir = cacheDir(ref);
-  const files = new Map<string, Blob>();
-  for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
-  return new FilesModelSource(files, ref.repo);
-}
 
 function fail(err: unknown, hint: string): { ok: false; error: { kind: 'unknown'; message: string; hint: string } } {
   const message = err instanceof Error ? err.message : String(err);

@@ -1,11 +1,15 @@
 /**
  * The engine worker's shared state: the one GPU runtime (re-acquired after a device loss), the error shape the UI
- * shows, the browser's model cache, and which long task owns the GPU right now (training and chat do not overlap).
+ * shows, the browser's model cache, the worker's one connection to the app database, and which long task owns the
+ * GPU right now (training and chat do not overlap). Every module of the worker takes these from here.
  */
 import { GpuError } from '../gpu/errors.ts';
 import { GpuRuntime } from '../gpu/runtime.ts';
+import { cacheDir, readCachedModel } from '../model/download.ts';
+import { FilesModelSource } from '../model/source.ts';
+import { type AppDatabase, openAppDb } from '../storage/db.ts';
 import { OpfsStore } from '../storage/opfs-store.ts';
-import type { EngineError, Result } from './contract.ts';
+import type { EngineError, ModelRef, Result } from './contract.ts';
 
 let runtime: Promise<GpuRuntime> | undefined;
 
@@ -48,6 +52,27 @@ export async function attempt<T>(fn: () => Promise<T>, hint?: string): Promise<R
 let store: OpfsStore | undefined;
 /** The browser's model cache (OPFS). */
 export const opfs = (): OpfsStore => (store ??= new OpfsStore());
+
+/** A cached model's files as a model source (reads lazily from OPFS; works offline). */
+export async function cachedModelSource(ref: ModelRef): Promise<FilesModelSource> {
+  const m = await readCachedModel(opfs(), ref);
+  if (!m)
+    throw new Error(`${ref.repo} is not completely in this browser's cache; download it again on the Model page.`);
+  const dir = cacheDir(ref);
+  const files = new Map<string, Blob>();
+  for (const f of m.files) files.set(f.path, await opfs().blob(`${dir}/${f.path}`));
+  return new FilesModelSource(files, ref.repo);
+}
+
+let dbPromise: Promise<AppDatabase> | undefined;
+/** The worker's one connection to the app database (runs, metrics and checkpoints; training writes them, chat and export read them); a failed open is retried on the next call. */
+export function workerDb(): Promise<AppDatabase> {
+  dbPromise ??= openAppDb().catch((err: unknown) => {
+    dbPromise = undefined;
+    throw err;
+  });
+  return dbPromise;
+}
 
 /** The long task that holds the GPU: training, chat or export. */
 let busy: { task: string } | null = null;

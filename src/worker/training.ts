@@ -10,19 +10,40 @@ import { planMemory } from '../model/plan.ts';
 import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig } from '../schema/train.ts';
 import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
-import { type AppDatabase, openAppDb } from '../storage/db.ts';
 import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../storage/runs.ts';
 import { RunControl } from '../train/control.ts';
 import { TrainingSession } from '../train/session.ts';
+import { type AdapterSettings, type AdapterTensors, adapterFromCheckpoint } from '../train/adapter.ts';
+import { readRunState } from '../train/checkpoint.ts';
+import { appTargets } from '../train/scale-out/import-back.ts';
+import { loraFromPeft } from '../model/lora-peft.ts';
+import type { AppDatabase } from '../storage/db.ts';
 import type { EngineApi, Result } from './contract.ts';
-import type { RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
-import { releaseModels } from './chat.ts';
-import { cachedModelSource } from './models.ts';
-import { attempt, claimGpu, failure, getRuntime } from './runtime.ts';
+import type { ModelRef, RunInfo, TrainEvent, TrainRequest } from './contract-runs.ts';
+import { asPeftAdapter, releaseModels } from './chat.ts';
+import { deleteCopy } from './onnx-copies.ts';
+import { attempt, cachedModelSource, claimGpu, failure, getRuntime, workerDb as db } from './runtime.ts';
 import { trainingError } from './train-errors.ts';
 
-let dbPromise: Promise<AppDatabase> | null = null;
-const db = (): Promise<AppDatabase> => (dbPromise ??= openAppDb());
+/** The adapter of run `runId`'s latest checkpoint, to start a new run of `model` from. */
+async function startAdapter(
+  database: AppDatabase,
+  runId: string,
+  model: ModelRef,
+): Promise<{ adapter: AdapterTensors; settings: AdapterSettings }> {
+  const from = await getRun(database, runId);
+  if (!from) throw new Error('The run to start from no longer exists; pick another one, or a fresh adapter.');
+  if (from.model.repo !== model.repo || from.model.revision !== model.revision)
+    throw new Error(
+      `The adapter of "${from.name}" belongs to ${from.model.repo}; pick that model to start from it, or a fresh adapter.`,
+    );
+  const row = await latestCheckpoint(database, runId);
+  if (!row) throw new Error(`"${from.name}" has no checkpoint yet; there is no adapter to start from.`);
+  const state = await readRunState(row.bytes);
+  if (!state.adapter)
+    throw new Error(`"${from.name}" was saved by an older version of the app; start a fresh adapter.`);
+  return { adapter: await adapterFromCheckpoint(row.bytes), settings: state.adapter };
+}
 
 /** The run this worker is training now. */
 let active: { id: string; control: RunControl } | null = null;
@@ -83,6 +104,9 @@ async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) =
     if (!meta) throw new Error(`The dataset of this run ("${run.datasetName}") was deleted; import it again to train.`);
     const records = await loadRecords(database, run.datasetId);
     const source = await cachedModelSource(run.model);
+    const own = resume ? await latestCheckpoint(database, run.id) : null;
+    // A run started from another run's adapter loads it, until it has a checkpoint of its own.
+    const start = !own && run.request.startFrom ? await startAdapter(database, run.request.startFrom, run.model) : null;
     session = await TrainingSession.open({
       rt,
       source,
@@ -92,10 +116,13 @@ async function execute(run: RunInfo, resume: boolean, onEvent: (e: TrainEvent) =
       config: run.config,
       samples: { count: run.request.samples, maxNewTokens: 48, validator: run.request.validator },
       owner: `run/${run.id}`,
+      ...(start
+        ? { adapter: async (r, d) => loraFromPeft(r, d, asPeftAdapter(start.adapter), `run/${run.id}/lora`) }
+        : {}),
       onPhase: (phase, detail) => onEvent({ type: 'phase', phase, ...(detail ? { detail } : {}) }),
     });
     if (resume) {
-      const row = await latestCheckpoint(database, run.id);
+      const row = own;
       if (row) {
         onEvent({ type: 'phase', phase: 'restoring', detail: `step ${row.step}` });
         await session.restore(row.bytes);
@@ -159,6 +186,18 @@ async function startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Pr
     const meta = await getDataset(database, req.datasetId);
     if (!meta) throw new Error('That dataset is no longer stored; pick another one on the Data page.');
     const config = resolveConfig(req);
+    // Starting from another run's adapter: its LoRA settings replace the form's.
+    if (req.startFrom) {
+      const { settings } = await startAdapter(database, req.startFrom, req.model);
+      config.lora = {
+        ...config.lora,
+        rank: settings.rank,
+        alpha: settings.alpha,
+        rslora: settings.rslora,
+        targets: appTargets(settings.targets),
+        layers: settings.layers ?? 'all',
+      };
+    }
     const now = new Date();
     const stamp = now.toISOString();
     run = {
@@ -231,6 +270,8 @@ export const trainingApi: Pick<
       if (active?.id === runId || (await heldLocks()).has(lockName(runId)))
         throw new Error('Stop this run before deleting it.');
       await deleteRun(await db(), runId);
+      // Its ONNX export kept for the Try page goes with it (the storage is the user's; the export itself is not).
+      await deleteCopy(runId).catch(() => undefined);
       return null;
     }),
   planRun: (model, config: TrainConfigInput, preset: PresetName | null, maxLength) =>

@@ -11,14 +11,14 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { MemoryByteSource } from '../../src/formats/byte-source.ts';
 import { readPeftAdapter } from '../../src/formats/peft.ts';
+import { EXPORT_FORMATS } from '../../src/train/export-formats.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '../../src/formats/safetensors.ts';
-import { DB_NAME } from '../../src/storage/db.ts';
-import type { RunInfo } from '../../src/worker/contract-runs.ts';
 import { fakeCheckpoint, fakeRun, qvModules } from '../fixtures/fake-run.ts';
 import { type TinyModel, makeTinyModel } from '../fixtures/make-models.ts';
 import { Rng } from '../harness/rng.ts';
 import { launchBrowser, screenshot, watchErrors } from './browser.ts';
 import { PHONE, dragFromDisk, noHorizontalScroll } from './data-page.ts';
+import { storeRuns } from './runs-db.ts';
 
 let root: string;
 let tiny: TinyModel;
@@ -278,8 +278,13 @@ describe('a local model folder, then Try it', () => {
     expect(await page.locator('label.choice', { hasText: 'Best' }).innerText()).toMatch(
       /step 20, validation loss 0\.7000/,
     );
-    for (const format of [/^PEFT/, /^MLX/, /^llama\.cpp GGUF LoRA/, /^Merged model/])
-      expect(await page.getByRole('radio', { name: format }).isEnabled()).toBe(true);
+    // Every format of the registry is offered, and none is refused for this run.
+    for (const format of EXPORT_FORMATS)
+      expect(
+        await page
+          .getByRole('radio', { name: new RegExp(`^${format.label.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`) })
+          .isEnabled(),
+      ).toBe(true);
     await page.getByLabel(/^Best/).check();
     await screenshot(page, 'export-ready');
     const [download] = await Promise.all([
@@ -397,52 +402,4 @@ async function downloadZip(page: Page, name: string): Promise<Record<string, Uin
   const path = join(root, name);
   await download.saveAs(path);
   return unzipSync(new Uint8Array(await readFile(path)));
-}
-
-/** Writes runs, their checkpoints and validation losses into the app's IndexedDB, as the training module does. */
-async function storeRuns(
-  page: Page,
-  runs: {
-    run: RunInfo;
-    checkpoints: { step: number; valLoss: number | null; bytes: Uint8Array }[];
-    evals: [number, number][];
-  }[],
-): Promise<void> {
-  const plain = runs.map((r) => ({
-    ...r,
-    checkpoints: r.checkpoints.map((c) => ({ ...c, bytes: Array.from(c.bytes) })),
-  }));
-  await page.evaluate(
-    ([name, items]) =>
-      new Promise<void>((resolve, reject) => {
-        const open = indexedDB.open(name);
-        open.onerror = () => reject(open.error);
-        open.onsuccess = () => {
-          const db = open.result;
-          const tx = db.transaction(['runs', 'checkpoints', 'runMetrics'], 'readwrite');
-          for (const item of items) {
-            tx.objectStore('runs').put(item.run);
-            for (const c of item.checkpoints)
-              tx.objectStore('checkpoints').put({
-                runId: item.run.id,
-                step: c.step,
-                savedAt: new Date().toISOString(),
-                valLoss: c.valLoss,
-                bytes: new Uint8Array(c.bytes),
-              });
-            item.evals.forEach(([step, valLoss], seq) =>
-              tx
-                .objectStore('runMetrics')
-                .put({ runId: item.run.id, seq, metric: { kind: 'eval', step, valLoss, valTokens: 10 } }),
-            );
-          }
-          tx.oncomplete = () => {
-            db.close();
-            resolve();
-          };
-          tx.onerror = () => reject(tx.error);
-        };
-      }),
-    [DB_NAME, plain] as const,
-  );
 }

@@ -4,7 +4,7 @@
  * a fresh seed per test. `npm run test:seeds` (scripts/test-seeds.mjs) is the many-seed sweep: each seeded test runs
  * again and again, with a seed drawn in-process per try (./seed-sweep.ts). The seed is always logged.
  */
-import { SeededRng } from '../../src/train/rng.ts';
+import { SeededRng } from '../../src/util/rng.ts';
 import { sweepState } from './seed-sweep.ts';
 
 /** The app's seeded generator (mulberry32) with the helpers tests need. */

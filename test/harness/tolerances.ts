@@ -206,4 +206,31 @@ export const TOLERANCES = {
    * Measured ≤ 6.8e-6 abs, ≤ 5.3e-7 norm-wise; as tight as trainer_f32.
    */
   onnx_vs_engine_f32: { atol: 3e-5, rtol: 3e-5, normRel: 3e-6 },
+  /**
+   * llama.cpp (node-llama-cpp's CPU build, KV cache F32) against the engine on F32 GGUF tiny models
+   * (test/judges/llamacpp/f32.test.ts): max abs difference of next-token log-probabilities; the same math in f32
+   * summed in other orders.
+   */
+  llamacpp_f32: { atol: 1e-4, rtol: 0 },
+  /**
+   * The same for Gemma 1 / 2, whose GELU llama.cpp's CPU backend reads from an f16 table (input and output rounded to
+   * f16; docs/formats.md, "GGUF as llama.cpp reads it"). Measured 1.9e-4 (gemma), 1.2e-3 (gemma2: three layers, GELU
+   * inputs up to ~8 where an f16 step is 2⁻⁸); with a random LoRA adapter on every projection 2.5e-3 / 2.8e-3. The
+   * float64 model with the same table matches llama.cpp to ≤ 1.3e-5, so the deviation is the table's alone, and the
+   * engine is held to the exact float64 model instead (llamacpp_engine_vs_reference).
+   */
+  llamacpp_gelu_f32: { atol: 5e-3, rtol: 0 },
+  /**
+   * llama.cpp on a Gemma F32 GGUF (with or without a LoRA) against the float64 model with its f16 GELU table: a gate
+   * whose f32 value and float64 value fall on either side of an f16 rounding midpoint reads a neighbouring table entry
+   * (one f16 step, 2⁻¹¹ relative, on that element). Measured ≤ 8.2e-5 (gemma2 with a LoRA), ≤ 1.3e-5 without.
+   */
+  llamacpp_vs_gelu_table: { atol: 3e-4, rtol: 0 },
+  /** The engine on a Gemma F32 GGUF against the float64 reference model (exact GELU): measured ≤ 6e-6. */
+  llamacpp_engine_vs_reference: { atol: 1e-5, rtol: 0 },
+  /**
+   * Quantized and 16-bit GGUF (test/judges/llamacpp/quant.test.ts): the engine may differ from llama.cpp by this many
+   * times llama.cpp's own distance to the same weights dequantized to F32, plus the architecture's F32 bound.
+   */
+  llamacpp_quant: { atol: 0, rtol: 1.5 },
 } satisfies Record<string, Tolerance>;

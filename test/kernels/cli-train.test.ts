@@ -107,6 +107,15 @@ describe('cli train', () => {
     expect([...adapter.modules.values()].some((m) => m.B.some((v) => v !== 0))).toBe(true);
     expect(await readFile(join(out, 'README.md'), 'utf8')).toMatch(/LoRA adapter for/);
 
+    // run.json hands the run over: `cli export-run --run DIR` writes train.py with the run's settings.
+    const { command: exportRun } = await import('../../src/cli/commands/export-run.ts');
+    const scale = join(root, 'scale-out');
+    expect(await exportRun.run(['--run', out, '--out', scale])).toBe(0);
+    const script = await readFile(join(scale, 'train.py'), 'utf8');
+    for (const line of ['"r": 4,', '"lora_alpha": 8,', '"target_modules": ["q_proj", "v_proj"],', '"max_steps": 4,'])
+      expect(script).toContain(line);
+    expect(script).toContain('"learning_rate": 0.01,');
+
     // Continue training the exported adapter: it starts where the first run ended, not from scratch.
     const out2 = join(root, 'adapter2');
     expect(

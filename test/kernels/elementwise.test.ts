@@ -1,13 +1,30 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fill, residualForward, residualForwardInplace, scale } from '../../src/kernels/elementwise.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
-import { poisonedF32 } from '../harness/poison.ts';
+import { GUARD_FLOATS, poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 
 describe('elementwise (shaders/elementwise.wgsl)', () => {
-  for (const count of [1, 255, 257, 10_007]) {
+  it('the guard band after an output catches a kernel that writes past its end', async () => {
+    const rt = await testRuntime();
+    const y = poisonedF32(rt, 'short-y', 10);
+    const ok = poisonedF32(rt, 'exact-y', 10);
+    const rec = rt.recorder('guard');
+    await fill(rt, rec, { y, count: 13, value: 1 }); // 3 elements too many: the buffer has room, the output not
+    await fill(rt, rec, { y: ok, count: 10, value: 1 });
+    await rec.submit();
+    await expect(rt.readF32(y)).rejects.toThrow(
+      /short-y: the kernel wrote past the end of its output of 10 floats: guard word 0 \(element 10\) holds 1/,
+    );
+    expect(Array.from(await rt.readF32(ok))).toEqual(new Array(10).fill(1));
+    expect(GUARD_FLOATS).toBeGreaterThanOrEqual(256);
+    rt.memory.destroyOwner('test-output');
+  });
+
+  for (const count of [1, 255, 257, 10_007, ...raggedShapes('elementwise', 1, (r) => raggedSize(r, 1, 20_000))]) {
     it(`residual add, in-place add, fill and scale over ${count} elements`, async () => {
       const rt = await testRuntime();
       const rng = seededRng(`elementwise ${count}`);

@@ -10,6 +10,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { gluBackwardRef, gluForwardRef, joinFused } from '../reference/glu.ts';
 
@@ -18,6 +19,7 @@ const SHAPES: [number, number][] = [
   [3, 77],
   [37, 129],
   [5, 1000],
+  ...raggedShapes('glu', 1, (r): [number, number] => [raggedSize(r, 1, 60), raggedSize(r, 1, 600)]),
 ];
 
 describe('glu (shaders/glu.wgsl)', () => {

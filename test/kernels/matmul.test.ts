@@ -4,6 +4,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { matmulBackwardInputRef, matmulBackwardWeightRef, matmulForwardRef } from '../reference/matmul.ts';
 
@@ -15,6 +16,12 @@ const SHAPES: [number, number, number][] = [
   [256, 512, 128],
   [3, 100, 70],
   [130, 17, 1],
+  // and two drawn per seed
+  ...raggedShapes('matmul', 2, (r): [number, number, number] => [
+    raggedSize(r, 1, 150),
+    raggedSize(r, 1, 200),
+    raggedSize(r, 1, 150),
+  ]),
 ];
 
 describe('matmul f32 (shaders/matmul.wgsl)', () => {

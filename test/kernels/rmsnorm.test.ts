@@ -9,6 +9,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { rmsnormBackwardRef, rmsnormForwardRef } from '../reference/rmsnorm.ts';
 
@@ -19,6 +20,11 @@ const CASES: [number, number, boolean][] = [
   [33, 700, false],
   [300, 13, true],
   [2, 257, false],
+  ...raggedShapes('rmsnorm', 2, (r): [number, number, boolean] => [
+    raggedSize(r, 1, 200),
+    raggedSize(r, 1, 800),
+    r.next() < 0.5,
+  ]),
 ];
 
 describe('rmsnorm (shaders/rmsnorm.wgsl)', () => {

@@ -23,7 +23,8 @@ export function expectGradMatchesFd(
   for (let i = 0; i < v.length; i++) {
     const fd = centralDiff(v, i, f, h);
     const err = Math.abs(fd - grad[i]!);
-    if (err > tol * Math.max(1, Math.abs(fd)))
+    // NaN-safe: a NaN gradient, finite difference or error fails (NaN <= x is false).
+    if (!(err <= tol * Math.max(1, Math.abs(fd))))
       throw new Error(`${name}[${i}]: analytic ${grad[i]} vs finite difference ${fd} (|err| ${err.toExponential(2)})`);
   }
 }

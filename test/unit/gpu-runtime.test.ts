@@ -1,32 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { packParams, u32Params } from '../../src/gpu/params.ts';
 import { pipelineKey } from '../../src/gpu/pipelines.ts';
-import { defineShader, specializeDtype } from '../../src/gpu/shader.ts';
+import { defineShader } from '../../src/gpu/shader.ts';
 import { compareClose } from '../harness/allclose.ts';
 import { Rng } from '../harness/rng.ts';
 import { matmulBackwardInputRef, matmulBackwardWeightRef, matmulForwardRef } from '../reference/matmul.ts';
-
-describe('dtype alias specialization', () => {
-  const shader = defineShader('t', 'alias dtype = f32;\n@group(0) @binding(0) var<storage> a: array<dtype>;\n');
-  it('leaves f32 untouched', () => {
-    expect(specializeDtype(shader, 'f32', false)).toBe(shader.code);
-  });
-  it('swaps the single alias line and enables f16', () => {
-    const code = specializeDtype(shader, 'f16', true);
-    expect(code.startsWith('enable f16;\n')).toBe(true);
-    expect(code).toContain('alias dtype = f16;');
-    expect(code).not.toContain('alias dtype = f32;');
-  });
-  it('refuses f16 without the device feature', () => {
-    expect(() => specializeDtype(shader, 'f16', false)).toThrow(/shader-f16/);
-  });
-  it('refuses a shader without exactly one alias line', () => {
-    expect(() => specializeDtype(defineShader('none', 'fn f() {}'), 'f16', true)).toThrow(/found 0/);
-    expect(() => specializeDtype(defineShader('two', 'alias dtype = f32;\nalias dtype = f32;\n'), 'f16', true)).toThrow(
-      /found 2/,
-    );
-  });
-});
 
 describe('pipeline keys', () => {
   it('do not depend on the order of override constants', () => {
@@ -35,7 +13,6 @@ describe('pipeline keys', () => {
     const b = pipelineKey({ shader, entryPoint: 'e', constants: { B: 2, A: 1 } });
     expect(a).toBe(b);
     expect(pipelineKey({ shader, entryPoint: 'e', constants: { A: 2, B: 2 } })).not.toBe(a);
-    expect(pipelineKey({ shader, entryPoint: 'e', dtype: 'f16' })).not.toBe(pipelineKey({ shader, entryPoint: 'e' }));
   });
 });
 

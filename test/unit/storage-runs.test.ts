@@ -9,10 +9,11 @@ import {
   listRuns,
   putRun,
   runMetrics,
+  StoredRunError,
   trimMetricsAfter,
 } from '../../src/storage/runs.ts';
 import { trainConfig } from '../../src/schema/train.ts';
-import type { RunInfo } from '../../src/worker/contract-runs.ts';
+import type { RunInfo } from '../../src/schema/runs.ts';
 
 function run(id: string, createdAt: string): RunInfo {
   return {
@@ -84,6 +85,23 @@ describe('runs in IndexedDB', () => {
     expect(await runMetrics(db, 'a')).toEqual([]);
     expect(await listCheckpoints(db, 'a')).toEqual([]);
     expect(await runMetrics(db, 'b')).toHaveLength(1);
+    db.close();
+  });
+
+  it('parses what it reads: a diverged loss reads back as stored, a row of another shape is named and left out of the list', async () => {
+    const db = await openAppDb(`runs-${Math.random()}`);
+    const good = { ...run('good', '2026-01-01T00:00:00Z'), lastLoss: Number.NaN, status: 'failed' as const };
+    await putRun(db, good);
+    await appendMetric(db, 'good', { ...step(1), loss: Number.NaN, gradNorm: Number.POSITIVE_INFINITY });
+    expect(await getRun(db, 'good')).toEqual(good);
+    expect((await runMetrics(db, 'good'))[0]).toMatchObject({ kind: 'step', gradNorm: Number.POSITIVE_INFINITY });
+    // a row written by something else: a status no version of the app writes, and a metric without its kind
+    await db.put('runs', { ...run('odd', '2026-01-02T00:00:00Z'), status: 'exploded' } as unknown as RunInfo);
+    await db.put('runMetrics', { runId: 'odd', seq: 0, metric: { step: 1 } } as never);
+    expect((await listRuns(db)).map((r) => r.id)).toEqual(['good']);
+    await expect(getRun(db, 'odd')).rejects.toThrow(StoredRunError);
+    await expect(getRun(db, 'odd')).rejects.toThrow(/"odd".*status/);
+    await expect(runMetrics(db, 'odd')).rejects.toThrow(/point 0 of its history/);
     db.close();
   });
 });

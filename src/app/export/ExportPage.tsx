@@ -21,6 +21,7 @@ import { formatBytes } from '../format.ts';
 import { RunSelect } from '../try/RunSelect.tsx';
 import { type CheckpointChoice, checkpointChoice } from './checkpoints.ts';
 import { ExportedFiles } from './ExportedFiles.tsx';
+import { directoryPicker, saveBytes } from './save-files.ts';
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
 
@@ -30,14 +31,6 @@ const DTYPES: { id: ExportDtype; label: string }[] = [
   { id: 'bf16', label: 'bfloat16 (half the size)' },
 ];
 
-type DirectoryPicker = (options?: {
-  id?: string;
-  mode?: 'read' | 'readwrite';
-  startIn?: string;
-}) => Promise<FileSystemDirectoryHandle>;
-const directoryPicker = (): DirectoryPicker | null =>
-  (globalThis as { showDirectoryPicker?: DirectoryPicker }).showDirectoryPicker ?? null;
-
 type Outcome =
   | { state: 'idle' }
   | { state: 'busy'; how: 'folder' | 'zip'; progress?: ExportProgress }
@@ -46,17 +39,6 @@ type Outcome =
 
 const fmtLoss = (x: number | null) => (x === null ? 'no validation loss' : `validation loss ${x.toFixed(4)}`);
 
-function saveBytes(bytes: Uint8Array, name: string): void {
-  const url = URL.createObjectURL(new Blob([bytes as Uint8Array<ArrayBuffer>], { type: 'application/zip' }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.append(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 60_000);
-}
-
 export function ExportPage() {
   const [runs, setRuns] = useState<Loaded<RunInfo[]>>({ state: 'loading' });
   const [persistedRun, , runLoaded] = usePersisted(selectedRun);
@@ -64,7 +46,7 @@ export function ExportPage() {
   const [which, setWhich] = useState<'latest' | 'best'>('latest');
   const [format, setFormat] = useState<ExportFormat>('peft');
   const [dtype, setDtype] = useState<ExportDtype>('f32');
-  const [onnx, setOnnx] = useState<OnnxChoice>({ variants: ['q4'], adapterMode: 'merged' });
+  const [onnx, setOnnx] = useState<OnnxChoice>({ variants: ['q4'], adapterMode: 'merged', keepCopy: true });
   const [ckpts, setCkpts] = useState<CheckpointChoice | null>(null);
   const [outcome, setOutcome] = useState<Outcome>({ state: 'idle' });
   const [cached, setCached] = useState<CachedModelInfo[] | null>(null);
@@ -94,6 +76,7 @@ export function ExportPage() {
     if (runs.state !== 'ok' || !runLoaded) return;
     // Functional: a pick the user made before this effect ran wins.
     setRunId((current) => current ?? list.find((r) => r.id === persistedRun)?.id ?? list[0]?.id ?? null);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the default pick, once the run list and the persisted pick are loaded; later picks are the user's
   }, [runs.state, runLoaded]);
   useEffect(() => {
     setCkpts(null);
@@ -117,6 +100,7 @@ export function ExportPage() {
   // Keep the precision valid for the format.
   useEffect(() => {
     if (info.dtypes.length > 0 && !info.dtypes.includes(dtype)) setDtype(info.dtypes[0]!);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- only a change of format resets the precision; a precision the user picks stays
   }, [format]);
   const run = list.find((r) => r.id === runId) ?? null;
   const noCheckpoint = ckpts !== null && ckpts.latest === null;
@@ -171,10 +155,14 @@ export function ExportPage() {
       setOutcome({
         state: 'done',
         files: r.value.files,
-        where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.`,
+        where: `Saved ${folder}.zip (${formatBytes(r.value.zip.byteLength)}) to your downloads.${r.value.note ? ` ${r.value.note}` : ''}`,
       });
     } else {
-      setOutcome({ state: 'done', files: r.value.files, where: `Written to ${dir!.name}/${folder}.` });
+      setOutcome({
+        state: 'done',
+        files: r.value.files,
+        where: `Written to ${dir!.name}/${folder}.${r.value.note ? ` ${r.value.note}` : ''}`,
+      });
     }
   };
 

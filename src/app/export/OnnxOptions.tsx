@@ -1,6 +1,7 @@
 /**
  * The ONNX export's own choices on the Export page: which variants to write (f32, f16, q4), whether the adapter is
- * merged or kept as separate MatMul branches, and how to load the folder with transformers.js.
+ * merged or kept as separate MatMul branches, whether a copy stays in this browser for the Try page's onnxruntime-web
+ * check, and how to load the folder with transformers.js.
  */
 import { transformersJsSnippet } from '../../train/onnx/snippet.ts';
 import type { OnnxVariantChoice } from '../../worker/contract-runs.ts';
@@ -8,6 +9,8 @@ import type { OnnxVariantChoice } from '../../worker/contract-runs.ts';
 export interface OnnxChoice {
   variants: OnnxVariantChoice[];
   adapterMode: 'merged' | 'separate';
+  /** Keep a copy in this browser for the Try page's onnxruntime-web check. */
+  keepCopy: boolean;
 }
 
 const VARIANTS: { id: OnnxVariantChoice; label: string; dtype: string }[] = [
@@ -61,6 +64,19 @@ export function OnnxOptions(props: {
         <span>
           Keep the adapter as separate MatMul branches (the base weights go to onnx/*_data unchanged, so one base file
           serves several adapters)
+        </span>
+      </label>
+      <label class="choice">
+        <input
+          type="checkbox"
+          checked={value.keepCopy}
+          disabled={disabled}
+          onChange={(e) => onChange({ ...value, keepCopy: e.currentTarget.checked })}
+          data-testid="onnx-keep-copy"
+        />
+        <span>
+          Keep a copy in this browser, so the <a href="#/try">Try it</a> page can run it with onnxruntime-web next to
+          the engine (replaces this run’s earlier copy; takes as much browser storage as the files)
         </span>
       </label>
       {value.variants.length === 0 && <p class="note small">Pick at least one variant.</p>}

@@ -60,6 +60,7 @@ function useUplot(title: string, series: Series[], data: uPlot.AlignedData, yLab
       plot.current = null;
     };
     // One instance per chart; data updates below.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- one uPlot instance per chart, made once; the effect below feeds it new data
   }, []);
   useEffect(() => {
     plot.current?.setData(data);

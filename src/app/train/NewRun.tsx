@@ -43,6 +43,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   const [datasetId, setDatasetId] = usePersisted(selectedDataset);
   const [draft, setDraft, draftLoaded] = usePersisted(trainDraft);
   const [plan, setPlan] = useState<string | null>(null);
+  const [startFrom, setStartFrom] = useState<string>('');
   useEffect(() => {
     void refreshDatasets();
     void engine()
@@ -57,9 +58,11 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   // Defaults for the pickers: the only model / dataset when nothing was chosen yet.
   useEffect(() => {
     if (!model && models && models.length > 0) setModel({ repo: models[0]!.repo, revision: models[0]!.revision });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a default when the model list arrives; later the pick is the user's
   }, [models]);
   useEffect(() => {
     if (!datasetId && list.length > 0) setDatasetId(list[0]!.id);
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- a default when the dataset list changes; later the pick is the user's
   }, [list.length]);
 
   useEffect(() => {
@@ -71,6 +74,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
     return () => {
       live = false;
     };
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- keyed by value (model ref, config as JSON, dataset id), not by object identity, which changes every render
   }, [refKey(model), JSON.stringify(config), dataset?.id]);
 
   const choosePreset = (preset: PresetName | null) => setDraft({ ...draft, preset, config: trainConfig(preset) });
@@ -79,6 +83,15 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
     : null;
   const validator = draft.validator === 'auto' ? suggested : draft.validator;
   const busy = state.activeId !== null;
+  // Runs of this model with a finished adapter to start from (e.g. one imported from PEFT).
+  const adapters = state.runs.filter(
+    (r) =>
+      model !== null &&
+      r.model.repo === model.repo &&
+      r.model.revision === model.revision &&
+      r.status !== 'running' &&
+      (r.step > 0 || r.datasetId === ''),
+  );
   const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded;
 
   const start = () => {
@@ -91,6 +104,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
       samples: draft.samples,
       validator,
       ...(draft.name.trim() ? { name: draft.name.trim() } : {}),
+      ...(startFrom && adapters.some((r) => r.id === startFrom) ? { startFrom } : {}),
     });
   };
 
@@ -163,6 +177,21 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
             placeholder="optional"
             onInput={(e) => setDraft({ ...draft, name: (e.currentTarget as HTMLInputElement).value })}
           />
+        </div>
+        <div class="field">
+          <label for="run-start-from">Start from</label>
+          <select
+            id="run-start-from"
+            value={startFrom}
+            onChange={(e) => setStartFrom((e.currentTarget as HTMLSelectElement).value)}
+            data-testid="run-start-from"
+          >
+            <option value="">A fresh adapter</option>
+            {adapters.map((r) => (
+              <option value={r.id}>The adapter of “{r.name}”</option>
+            ))}
+          </select>
+          <p class="help">Continuing an adapter keeps its rank, alpha, targets and layers.</p>
         </div>
       </div>
       <details class="config" open={!collapsed}>

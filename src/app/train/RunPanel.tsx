@@ -3,6 +3,7 @@ import type { RunInfo } from '../../worker/contract.ts';
 import { formatBytes, formatDuration } from '../format.ts';
 import { RunCharts } from './Charts.tsx';
 import { continueRun, pauseRun, resumeRun, stopRun, type TrainState } from './run-store.ts';
+import { ScaleOutButton } from './ScaleOut.tsx';
 import { SamplesList } from './SamplesList.tsx';
 
 const STATUS_TEXT: Record<RunInfo['status'], string> = {
@@ -175,6 +176,7 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
           </>
         )}
       </div>
+      {!active && run.datasetId !== '' && <ScaleOutButton run={run} />}
       <RunCharts metrics={state.metrics} />
       <SamplesList metrics={state.metrics} />
     </section>

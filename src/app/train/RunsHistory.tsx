@@ -7,7 +7,11 @@ const fmt = (x: number | null) => (x === null || !Number.isFinite(x) ? '—' : x
 export function RunsHistory({ state }: { state: TrainState }) {
   if (state.runs.length === 0) return null;
   const remove = (r: RunInfo) => {
-    if (confirm(`Delete the run "${r.name}" and its checkpoints? Exported files on your disk are not touched.`))
+    if (
+      confirm(
+        `Delete the run "${r.name}", its checkpoints and the ONNX copy kept for Try it? Exported files on your disk are not touched.`,
+      )
+    )
       void deleteRun(r.id);
   };
   return (

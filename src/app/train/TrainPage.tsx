@@ -4,6 +4,7 @@ import { useStore } from '../data/store.ts';
 import { NewRun } from './NewRun.tsx';
 import { RunPanel } from './RunPanel.tsx';
 import { RunsHistory } from './RunsHistory.tsx';
+import { ImportAdapter } from './ScaleOut.tsx';
 import { bootTraining, trainStore } from './run-store.ts';
 
 export function TrainPage() {
@@ -26,6 +27,7 @@ export function TrainPage() {
       {run && <RunPanel run={run} state={state} />}
       {state.activeId === null && state.phase === null && <NewRun state={state} collapsed={run !== null} />}
       <RunsHistory state={state} />
+      {state.activeId === null && <ImportAdapter />}
     </div>
   );
 }

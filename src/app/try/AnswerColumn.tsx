@@ -10,12 +10,14 @@ const STATUS: Record<SideState['status'], string> = {
 };
 
 export function AnswerColumn(props: {
-  id: 'base' | 'adapter';
+  id: 'base' | 'adapter' | 'onnx';
   title: string;
   subtitle: string;
   side: SideState;
   placeholder: string;
   loading: boolean;
+  /** What the placeholder says while `loading` (default: the engine loading the model). */
+  loadingText?: string;
 }) {
   const { side } = props;
   const live = side.status === 'waiting' || side.status === 'streaming';
@@ -49,7 +51,7 @@ export function AnswerColumn(props: {
         ) : side.status === 'waiting' && !side.text ? (
           <p class="muted answer-placeholder">
             <span class="spinner" aria-hidden="true" />{' '}
-            {props.loading ? 'Loading the model onto the GPU…' : 'Reading the prompt…'}
+            {props.loading ? (props.loadingText ?? 'Loading the model onto the GPU…') : 'Reading the prompt…'}
           </p>
         ) : (
           <p class="answer-text">

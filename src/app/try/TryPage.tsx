@@ -9,6 +9,8 @@ import { useStore } from '../data/store.ts';
 import { engine } from '../engine.ts';
 import { AnswerColumn } from './AnswerColumn.tsx';
 import { chatStore, generateAnswers, modelKey, stopAnswers, updateForm } from './chat-store.ts';
+import { OnnxAnswerColumn, OnnxCheckOptions } from './OnnxCheck.tsx';
+import { onnxStore, refreshCopies, runOnnxCheck, stopOnnxCheck } from './onnx-store.ts';
 import { RunSelect, runLabel } from './RunSelect.tsx';
 
 type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
@@ -24,6 +26,7 @@ function useList<T>(
         setList({ state: 'error', error: { kind: 'unknown', message: String(err), hint: 'Reload the page.' } }),
     );
   };
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- loads once on mount; the returned load() reloads on demand
   useEffect(load, []);
   return [list, load];
 }
@@ -33,6 +36,8 @@ const sameRef = (a: ModelRef | null, b: ModelRef | null) =>
 
 export function TryPage() {
   const state = useStore(chatStore);
+  const onnx = useStore(onnxStore);
+  useEffect(() => void refreshCopies(), []);
   const [models] = useList(() => engine().cachedModels());
   const [runs] = useList(() => engine().listRuns());
   const [persistedModel, , modelLoaded] = usePersisted(selectedModel);
@@ -63,12 +68,14 @@ export function TryPage() {
             },
           },
     );
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- fills the pickers once, when everything it reads has loaded (state.initialized guards the rest)
   }, [state.initialized, modelLoaded, runLoaded, models.state, runs.state]);
 
   // A model deleted from the cache since: pick another.
   useEffect(() => {
     if (state.initialized && models.state === 'ok' && form.model && !cached.some((c) => sameRef(c, form.model)))
       updateForm({ model: cached[0] ? { repo: cached[0].repo, revision: cached[0].revision } : null, runId: null });
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- reacts to the cached-model list being reloaded, not to every form change
   }, [models.state, state.initialized]);
 
   const run = runList.find((r) => r.id === form.runId) ?? null;
@@ -79,10 +86,22 @@ export function TryPage() {
       updateForm({ runId: id, model: { ...r.model } });
     else updateForm({ runId: id });
   };
-  const canGenerate = !state.busy && form.model !== null && form.prompt.trim() !== '' && form.maxNewTokens >= 1;
+  const onnxCopy = run ? (onnx.copies?.find((c) => c.runId === run.id) ?? null) : null;
+  const withOnnx = onnxCopy !== null && onnx.enabled;
+  const busy = state.busy || onnx.busy;
+  const canGenerate = !busy && form.model !== null && form.prompt.trim() !== '' && form.maxNewTokens >= 1;
   const submit = () => {
-    if (canGenerate) void generateAnswers(run ? run.name : null);
+    if (!canGenerate) return;
+    void generateAnswers(run ? run.name : null);
+    // The deployed model answers the same prompt at the same time, in its own worker.
+    if (withOnnx)
+      void runOnnxCheck(onnxCopy, { prompt: form.prompt, system: form.system, maxNewTokens: form.maxNewTokens });
   };
+  const stop = () => {
+    if (state.busy) stopAnswers();
+    if (onnx.busy) stopOnnxCheck();
+  };
+  const showOnnx = withOnnx || (onnx.side.status !== 'idle' && onnx.shownRunId === run?.id);
   const loading = state.loadedKey !== modelKey(form.model);
 
   return (
@@ -115,7 +134,7 @@ export function TryPage() {
                   id="try-model"
                   data-testid="try-model"
                   value={modelKey(form.model) ?? ''}
-                  disabled={state.busy || models.state !== 'ok'}
+                  disabled={busy || models.state !== 'ok'}
                   onChange={(e) => {
                     const m = cached.find((c) => modelKey(c) === e.currentTarget.value);
                     if (m)
@@ -134,8 +153,9 @@ export function TryPage() {
                   ))}
                 </select>
               </div>
-              <RunSelect runs={runs} model={form.model} value={form.runId} disabled={state.busy} onChange={pickRun} />
+              <RunSelect runs={runs} model={form.model} value={form.runId} disabled={busy} onChange={pickRun} />
             </div>
+            <OnnxCheckOptions runId={run?.id ?? null} disabled={busy} />
             {run && !sameRef(run.model, form.model) && (
               <p class="note small" role="status">
                 “{run.name}” was trained on {run.model.repo}, which is not in this browser’s cache; its adapter only
@@ -221,13 +241,13 @@ export function TryPage() {
               </div>
               <div class="actions try-actions">
                 <button type="submit" class="button primary" disabled={!canGenerate} data-testid="try-generate">
-                  {state.busy ? 'Generating…' : 'Generate'}
+                  {busy ? 'Generating…' : 'Generate'}
                 </button>
                 <button
                   type="button"
                   class="button"
-                  disabled={!state.busy || state.stopping}
-                  onClick={stopAnswers}
+                  disabled={!busy || (state.stopping && (!onnx.busy || onnx.stopping))}
+                  onClick={stop}
                   data-testid="try-stop"
                 >
                   {state.stopping ? 'Stopping…' : 'Stop'}
@@ -247,7 +267,7 @@ export function TryPage() {
           </p>
         )}
       </section>
-      <div class="try-columns" role="group" aria-label="Answers">
+      <div class={`try-columns${showOnnx ? ' with-onnx' : ''}`} role="group" aria-label="Answers">
         <AnswerColumn
           id="base"
           title="Base model"
@@ -274,6 +294,7 @@ export function TryPage() {
               : 'Pick a run above to compare its adapter with the base model.'
           }
         />
+        {showOnnx && <OnnxAnswerColumn copy={onnxCopy} engine={state.adapter} temperature={form.temperature} />}
       </div>
     </div>
   );

@@ -16,6 +16,7 @@ import { type ModelDescription, parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import type { AdapterTensors } from '../../train/adapter.ts';
+import { adapterTensorsFromPeft } from '../../train/scale-out/import-back.ts';
 import {
   type AdapterDtype,
   type AdapterExportFormat,
@@ -36,28 +37,7 @@ export async function readPeftDir(dir: string): Promise<AdapterTensors> {
   const configText = await readFile(join(dir, 'adapter_config.json'), 'utf8');
   const weights = await NodeFileByteSource.open(join(dir, 'adapter_model.safetensors'));
   try {
-    const adapter = await readPeftAdapter(configText, weights);
-    const c = adapter.config;
-    const modules = [...adapter.modules.values()];
-    const targets = Array.isArray(c.target_modules)
-      ? c.target_modules
-      : [...new Set(modules.map((m) => m.path.slice(m.path.lastIndexOf('.') + 1)))];
-    const layers =
-      c.layers_to_transform == null
-        ? null
-        : Array.isArray(c.layers_to_transform)
-          ? c.layers_to_transform
-          : [c.layers_to_transform];
-    return {
-      rank: adapter.rank,
-      alpha: c.lora_alpha,
-      dropout: c.lora_dropout,
-      rslora: c.use_rslora,
-      targetModules: targets,
-      layersToTransform: layers,
-      baseModel: c.base_model_name_or_path ?? '',
-      modules,
-    };
+    return adapterTensorsFromPeft(await readPeftAdapter(configText, weights));
   } finally {
     await weights.close();
   }

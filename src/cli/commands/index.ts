@@ -2,6 +2,7 @@
 import type { CliCommand } from './types.ts';
 import { command as data } from './data.ts';
 import { command as exportCmd } from './export.ts';
+import { command as exportRun } from './export-run.ts';
 import { command as generate } from './generate.ts';
 import { command as info } from './info.ts';
 import { command as logits } from './logits.ts';
@@ -13,6 +14,7 @@ import { command as validate } from './validate.ts';
 export const commands: Record<string, CliCommand> = {
   data,
   export: exportCmd,
+  'export-run': exportRun,
   generate,
   info,
   logits,

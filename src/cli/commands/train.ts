@@ -6,11 +6,12 @@
  * --steps --epochs --batch --grad-accum --max-length --seed --quant --eval-every --mask answers|last|all;
  * at each evaluation --samples K validation prompts are answered (--sample-tokens N) and checked with --validator KIND;
  * --adapter DIR continues training an existing PEFT adapter; --resume FILE continues from a checkpoint.safetensors
- * (written to --out at every save point) with the same data and flags.
+ * (written to --out at every save point) with the same data and flags. --out also gets run.json (model, data, config,
+ * import settings; --model-id / --revision name the Hub copy of the model), which `cli export-run --run DIR` reads.
  */
 import { constants } from 'node:fs';
 import { appendFile, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { importDataset } from '../../data/import.ts';
 import { filesFromPaths } from '../../data/node-files.ts';
 import { loadTokenizer } from '../../data/tokenizer.ts';
@@ -18,6 +19,7 @@ import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
+import { RUN_FILE, type RunSpec } from '../../schema/scale-out.ts';
 import { PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
 import { exportPeft } from '../../train/export.ts';
 import { TrainingSession } from '../../train/session.ts';
@@ -97,6 +99,18 @@ export const command: CliCommand = {
       },
       { tokenizer },
     );
+    // run.json: what `cli export-run --run DIR` needs to hand this run over (src/schema/scale-out.ts).
+    const spec: RunSpec = {
+      model: resolve(modelDir),
+      ...(stringFlag(args, 'model-id') ? { modelId: stringFlag(args, 'model-id')! } : {}),
+      revision: stringFlag(args, 'revision') ?? null,
+      data: [resolve(data)],
+      preset: preset as PresetName | null,
+      config,
+      import: imported.settings,
+      counts: { train: imported.counts.train, valid: imported.counts.valid },
+    };
+    await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
     for (const p of imported.problems.slice(0, 20))
       process.stderr.write(forTerminal(`skipped ${p.file}${p.line ? `:${p.line}` : ''}: ${p.reason}\n`));
     const validatorFlag = stringFlag(args, 'validator');
@@ -136,6 +150,8 @@ export const command: CliCommand = {
           validator: (validatorFlag ?? null) as ValidatorKind | null,
         },
       });
+      // An adapter to continue brings its own LoRA settings (config.lora was replaced): record those.
+      if (adapterDir) await writeInFolder(outReal, RUN_FILE, `${JSON.stringify(spec, null, 2)}\n`);
       const metricsPath = join(outReal, 'metrics.jsonl');
       if (resumeFile) {
         const state = await session.restore(await readFile(resumeFile));

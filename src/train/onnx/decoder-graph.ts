@@ -13,23 +13,10 @@ import { CONTRIB_DOMAIN, GraphBuilder, type OnnxDtype } from '../../formats/onnx
 import { DecoderOps } from './decoder-ops.ts';
 import type { OnnxOpset } from '../../formats/onnx/writer.ts';
 import type { ModelDescription } from '../../model/config.ts';
+import type { DecoderGraphOptions, OnnxAdapterMode, OnnxVariant } from './graph-options.ts';
 import type { Recipe } from './recipes.ts';
 
-export type OnnxVariant = 'f32' | 'f16' | 'q4';
-export type OnnxAdapterMode = 'merged' | 'separate';
-
-export interface DecoderGraphOptions {
-  variant: OnnxVariant;
-  /** Adapter module paths present ("model.layers.0.self_attn.q_proj", …); empty for the base model. */
-  adapterModules: readonly string[];
-  adapterMode: OnnxAdapterMode;
-  /** The adapter's rank (for the kept-separate branches). */
-  adapterRank: number;
-  /** RoPE table length (default: the model's max_position_embeddings). */
-  positions?: number;
-  /** MatMulNBits block size (default 32). */
-  blockSize?: number;
-}
+export type { DecoderGraphOptions, OnnxAdapterMode, OnnxVariant };
 
 export interface DecoderGraph {
   graph: GraphBuilder;

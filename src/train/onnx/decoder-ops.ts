@@ -6,7 +6,7 @@
  */
 import { CONTRIB_DOMAIN, type GraphBuilder, type OnnxDtype } from '../../formats/onnx/graph.ts';
 import type { ModelDescription } from '../../model/config.ts';
-import type { DecoderGraphOptions } from './decoder-graph.ts';
+import type { DecoderGraphOptions } from './graph-options.ts';
 import type { ModulePart, OnnxWeightDtype, Recipe } from './recipes.ts';
 
 export class DecoderOps {

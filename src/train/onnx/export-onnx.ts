@@ -14,7 +14,7 @@ import { parseModelConfig } from '../../model/config.ts';
 import { detectLayout, type ModelSource } from '../../model/source.ts';
 import type { AdapterTensors } from '../adapter.ts';
 import { mdText, yamlLine } from '../card-text.ts';
-import type { ModelFormatWriter } from '../export-formats.ts';
+import type { ModelFormatWriter } from '../export-writer.ts';
 import { checkAdapterFitsModel } from '../exports.ts';
 import { adapterScaling, COPIED_FILE, copyFile, type FileSink, writeFile, type MergeProgress } from '../merge.ts';
 import { buildDecoderGraph, type OnnxAdapterMode, type OnnxVariant } from './decoder-graph.ts';

@@ -113,12 +113,17 @@ async function engineLogits(
   }
 }
 
-/** Rows ≥ `from` whose top logit leads the runner-up by more than `margin`. */
-function decidedRows(logits: Float32Array, V: number, from: number, margin: number): number[] {
+/**
+ * Rows ≥ `from` where the model has decided: its top logit leads the runner-up by more than `fraction` of the row's
+ * logit range. Scale-free, because 4-bit weight error scales with the logits: tiny Gemma's trained logits span ~6 with
+ * leads under 1, where an absolute margin of 1 left no row to check. Measured over the seven architectures' trained
+ * tiny models: q4 flipped the top token only on rows leading by ≤ 0.22 of ranges ≥ 5 (≤ 4% of the range).
+ */
+function decidedRows(logits: Float32Array, V: number, from: number, fraction: number): number[] {
   const rows: number[] = [];
   for (let r = from; r * V < logits.length; r++) {
     const row = Array.from(logits.subarray(r * V, (r + 1) * V)).sort((a, b) => b - a);
-    if (row[0]! - row[1]! > margin) rows.push(r);
+    if (row[0]! - row[1]! > fraction * (row[0]! - row[row.length - 1]!)) rows.push(r);
   }
   return rows;
 }
@@ -193,10 +198,10 @@ describe('ONNX export: onnxruntime and transformers.js against the engine', () =
       );
       expectClose(`${arch} q4 vs f32 (trained adapter)`, q4Logits, ortLogits, TOLERANCES.onnx_q4_vs_f32);
       // Where the trained answer is predicted (from the end of the prompt on) and the f32 model has decided (its top
-      // logit leads by more than the q4 error there, ≥ 1), q4 picks the same token.
+      // logit leads by more than a tenth of the row's range), q4 picks the same token.
       const V = d.vocab;
       const from = promptIds.length - 1;
-      const decided = decidedRows(ortLogits, V, from, 1);
+      const decided = decidedRows(ortLogits, V, from, 0.1);
       const q4Top = decided.map((r) => argmaxRows(q4Logits.subarray(r * V, (r + 1) * V), V)[0]);
       const f32Top = decided.map((r) => argmaxRows(ortLogits.subarray(r * V, (r + 1) * V), V)[0]);
       console.log(`[argmax] q4 ${arch}: ${decided.length} of ${seq.length - from} answer positions decided`);

@@ -2,6 +2,7 @@
  * Float64 ops with hand-written backward, recorded on a Tape. Layouts are row-major:
  * x [N, K], W [M, K] (nn.Linear), q [T, H, D], k/v [T, Hkv, D].
  */
+import { f16BitsRef, f16ToNumberRef } from '../quant.ts';
 import { type Tape, Tensor } from './tape.ts';
 
 const out = (shape: readonly number[]) => new Tensor(new Float64Array(shape.reduce((a, b) => a * b, 1)), shape);
@@ -221,12 +222,20 @@ export function attention(
   });
 }
 
-/** act(gate)·up with act = silu or the tanh-approximated gelu. */
-export function glu(tape: Tape, gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh'): Tensor {
+/** f16 rounding (to nearest even) of a value. */
+const toF16 = (x: number): number => f16ToNumberRef(f16BitsRef(x));
+
+/**
+ * act(gate)·up with act = silu or the tanh-approximated gelu. `geluF16Table` computes the gelu as llama.cpp's CPU
+ * backend does (ggml_vec_geglu_f32 with GGML_GELU_FP16): x ≤ −10 → 0, x ≥ 10 → x, else the gate rounded to f16 looks
+ * up a table of f16-rounded gelu values. Its gradient is the exact gelu's (the option is for forward comparisons).
+ */
+export function glu(tape: Tape, gate: Tensor, up: Tensor, act: 'silu' | 'gelu_tanh', geluF16Table = false): Tensor {
   const y = out(gate.shape);
   const k = Math.sqrt(2 / Math.PI);
-  const f = (x: number) =>
-    act === 'silu' ? x / (1 + Math.exp(-x)) : 0.5 * x * (1 + Math.tanh(k * (x + 0.044715 * x ** 3)));
+  const gelu = (x: number) => 0.5 * x * (1 + Math.tanh(k * (x + 0.044715 * x ** 3)));
+  const geluTable = (x: number) => (x <= -10 ? 0 : x >= 10 ? x : toF16(gelu(toF16(x))));
+  const f = (x: number) => (act === 'silu' ? x / (1 + Math.exp(-x)) : geluF16Table ? geluTable(x) : gelu(x));
   const df = (x: number) => {
     if (act === 'silu') {
       const s = 1 / (1 + Math.exp(-x));

@@ -62,6 +62,8 @@ export interface RefForwardOptions {
   positions?: readonly number[];
   /** Packing: attention never crosses segment boundaries. */
   segments?: readonly number[];
+  /** GELU as llama.cpp's CPU backend computes it, through an f16 table (ops.ts glu). */
+  geluF16Table?: boolean;
 }
 
 /** One transformer block of layer `l` on hidden states x [T, C]: attention and MLP with their residuals. */
@@ -127,7 +129,7 @@ export function refBlock(
     gate = proj(tape, weights, opts.lora, m, `${p}.mlp.gate_proj`);
     up = proj(tape, weights, opts.lora, m, `${p}.mlp.up_proj`);
   }
-  let down = proj(tape, weights, opts.lora, glu(tape, gate, up, d.activation), `${p}.mlp.down_proj`);
+  let down = proj(tape, weights, opts.lora, glu(tape, gate, up, d.activation, opts.geluF16Table), `${p}.mlp.down_proj`);
   if (d.sandwichNorms) down = norm(down, `${p}.post_feedforward_layernorm.weight`);
   x = add(tape, x, down);
   return x;

@@ -174,11 +174,12 @@ describe('GGUF LoRA adapters', () => {
     expect(back.alpha / back.rank).toBe(8 / Math.sqrt(16));
   });
 
-  it('refuse phi3, bf16, modules without a llama.cpp tensor, and a mismatched architecture when reading', async () => {
+  it('refuse phi3 parts not fused, bf16, modules without a llama.cpp tensor, and a mismatched architecture when reading', async () => {
     const phi3 = descOf('phi3');
     const llama = descOf('llama');
     const e = randomAdapter(llama, seededRng('gguf refuse'), { targets: ['q_proj'], layers: [0] });
     expect(() => ggufLoraFile(e, phi3)).toThrow(GgufLoraError);
+    expect(() => ggufLoraFile(e, phi3)).toThrow(/fuse the q\/k\/v and gate\/up adapters first/);
     expect(() => ggufLoraFile(e, llama, 'bf16' as 'f16')).toThrow(/f32 or f16/);
     expect(() => ggufLoraFile({ ...e, modules: [{ ...e.modules[0]!, path: 'model.embed_tokens' }] }, llama)).toThrow(
       /no llama.cpp tensor/,

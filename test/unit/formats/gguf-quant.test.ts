@@ -12,6 +12,7 @@ import {
   packQ4KScales,
   quantizeQ4_0,
   quantizeQ4K,
+  quantizeQ6K,
   quantizeQ8_0,
 } from '../../../src/formats/gguf-quant.ts';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../../src/formats/half.ts';
@@ -139,6 +140,34 @@ describe('ggml reference quantizers', () => {
     }
     expect(Math.sqrt(err2 / ref2)).toBeLessThan(0.12);
     expect(Array.from(dequantizeQ4K(quantizeQ4K(new Float32Array(256)), 256))).toEqual(new Array(256).fill(0));
+  });
+
+  it('Q6_K: values within half a step of their sub-block, clamped ones within a step', () => {
+    const rng = seededRng('q6_k reference quantizer');
+    // the first 16 values of each block 4× larger: the other sub-blocks' int8 scales are then coarse
+    const x = Float32Array.from({ length: 256 * 6 }, (_, i) => (i % 256 < 16 ? 4 : 0.05) * rng.normal());
+    const bytes = quantizeQ6K(x);
+    expect(bytes.length).toBe(6 * 210);
+    const y = dequantizeQ6K(bytes, x.length);
+    for (let j = 0; j < x.length / 16; j++) {
+      const o = Math.floor(j / 16) * 210;
+      const d = f16ToF32(bytes[o + 208]! | (bytes[o + 209]! << 8));
+      // the sub-block's scale s = amax/32 is stored as d·sc with |d·sc − s| ≤ d/2; a value is clamped to q = 31 only
+      // when it is beyond 31·(s − d/2), and is then within s + 16·d
+      const s = Math.max(...Array.from(x.subarray(16 * j, 16 * j + 16), Math.abs)) / 32;
+      for (let i = 16 * j; i < 16 * j + 16; i++) {
+        const bound = Math.abs(x[i]!) > 31 * (s - d / 2) ? s + 16 * d : (s + d / 2) / 2;
+        expect(Math.abs(x[i]! - y[i]!), `value ${i}`).toBeLessThanOrEqual(bound * 1.0001);
+      }
+    }
+    let err2 = 0;
+    let ref2 = 0;
+    for (let i = 0; i < x.length; i++) {
+      err2 += (x[i]! - y[i]!) ** 2;
+      ref2 += x[i]! ** 2;
+    }
+    expect(Math.sqrt(err2 / ref2)).toBeLessThan(0.03);
+    expect(Array.from(dequantizeQ6K(quantizeQ6K(new Float32Array(256)), 256))).toEqual(new Array(256).fill(0));
   });
 
   it('encodes F32/F16/BF16 tensors and decodes them exactly', () => {

@@ -116,9 +116,23 @@ describe('GGUF write → read', () => {
     const u32 = (v: number) => want.push(v & 255, (v >>> 8) & 255, (v >>> 16) & 255, v >>> 24);
     const u64 = (v: number) => (u32(v), u32(0));
     want.push(...new TextEncoder().encode('GGUF'));
-    (u32(3), u64(1), u64(1));
-    (u64(1), want.push(0x6b), u32(4), u32(7)); // "k": u32 7
-    (u64(1), want.push(0x77), u32(2), u64(1), u64(2), u32(0), u64(0)); // "w": 2 dims [1, 2] innermost first, F32, offset 0
+    // version 3, 1 tensor, 1 metadata pair
+    u32(3);
+    u64(1);
+    u64(1);
+    // "k": u32 7
+    u64(1);
+    want.push(0x6b);
+    u32(4);
+    u32(7);
+    // "w": 2 dims [1, 2] innermost first, F32, offset 0
+    u64(1);
+    want.push(0x77);
+    u32(2);
+    u64(1);
+    u64(2);
+    u32(0);
+    u64(0);
     while (want.length % 32 !== 0) want.push(0);
     want.push(0, 0, 0x80, 0x3f, 0, 0, 0x80, 0xbf); // 1.0f, -1.0f
     while (want.length % 32 !== 0) want.push(0);

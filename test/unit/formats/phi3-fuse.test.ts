@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { MemoryByteSource } from '../../../src/formats/byte-source.ts';
+import { ggufLoraFile, readGgufLora } from '../../../src/formats/gguf-lora.ts';
 import { readPeftAdapter } from '../../../src/formats/peft.ts';
 import {
   FUSED_PARTS,
@@ -253,13 +254,23 @@ describe('phi3 PEFT export', () => {
     ).toMatchObject({ r: 3 * r, lora_alpha: 18 });
   });
 
-  it('MLX and GGUF LoRA refuse phi3 with a message that points to PEFT', async () => {
+  it('MLX refuses phi3 with a message that points to PEFT; GGUF LoRA writes the fused adapter', async () => {
     const e = randomAdapter(desc, seededRng('phi3 refuse'), { rank: 2 });
     await expect(adapterExportFiles('mlx', e, { facts, desc, dtype: 'f32' })).rejects.toThrow(
       /MLX export of a Phi-3 adapter is not supported.*Export PEFT/,
     );
-    await expect(adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' })).rejects.toThrow(
-      /GGUF LoRA export of a Phi-3 adapter is not supported.*Export PEFT/,
-    );
+    const files = await adapterExportFiles('gguf', e, { facts, desc, dtype: 'f32' });
+    const gguf = files.find((f) => f.name.endsWith('.gguf'))!;
+    const back = await readGgufLora(new MemoryByteSource(gguf.bytes), desc);
+    const fused = fusePhi3Adapter(e, layout);
+    expect(back.modules.map((m) => m.path).sort()).toEqual(fused.modules.map((m) => m.path).sort());
+    expect(back.alpha / back.rank).toBe(fused.alpha / fused.rank);
+    for (const m of fused.modules) {
+      const got = back.modules.find((b) => b.path === m.path)!;
+      expect(got.A, m.path).toEqual(m.A);
+      expect(got.B, m.path).toEqual(m.B);
+    }
+    // Split parts (not fused first) have no llama.cpp tensor.
+    expect(() => ggufLoraFile(e, desc)).toThrow(/fuse the q\/k\/v and gate\/up adapters first/);
   });
 });

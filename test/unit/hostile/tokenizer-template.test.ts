@@ -22,6 +22,9 @@ function fixture(): { tokenizer: Record<string, unknown>; config: Record<string,
   };
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a tokenizer.json edited freely to make it hostile
+type Tok = Record<string, any>;
+
 describe('tokenizer.json', () => {
   it('the fixture tokenizer is accepted as it is', () => {
     const f = fixture();
@@ -29,26 +32,22 @@ describe('tokenizer.json', () => {
   });
 
   it.each([
-    ['a merge that is not "a b"', (t: Record<string, any>) => (t.model.merges[3] = 'onlyone'), /model\.merges\[3\]/],
-    ['a merge that is a number', (t: Record<string, any>) => (t.model.merges[0] = 42), /model\.merges\[0\]/],
-    [
-      'an added token without an id',
-      (t: Record<string, any>) => t.added_tokens.push({ content: '<x>' }),
-      /added_tokens\[\d+\]\.id/,
-    ],
-    ['an added token id of 1e9', (t: Record<string, any>) => (t.added_tokens[0].id = 1e9), /added_tokens\[0\]\.id/],
+    ['a merge that is not "a b"', (t: Tok) => (t.model.merges[3] = 'onlyone'), /model\.merges\[3\]/],
+    ['a merge that is a number', (t: Tok) => (t.model.merges[0] = 42), /model\.merges\[0\]/],
+    ['an added token without an id', (t: Tok) => t.added_tokens.push({ content: '<x>' }), /added_tokens\[\d+\]\.id/],
+    ['an added token id of 1e9', (t: Tok) => (t.added_tokens[0].id = 1e9), /added_tokens\[0\]\.id/],
     [
       'an added token that is a string',
-      (t: Record<string, any>) => t.added_tokens.push('tok'),
+      (t: Tok) => t.added_tokens.push('tok'),
       /added_tokens\[\d+\] must be an object/,
     ],
     [
       'a BPE vocab given as an array',
-      (t: Record<string, any>) => (t.model.vocab = Object.keys(t.model.vocab).map((k) => [k, 0])),
+      (t: Tok) => (t.model.vocab = Object.keys(t.model.vocab).map((k) => [k, 0])),
       /model\.vocab of a BPE model must be an object/,
     ],
-    ['a vocab id that is negative', (t: Record<string, any>) => (t.model.vocab.a = -1), /model\.vocab\["a"\]/],
-    ['an unknown model type', (t: Record<string, any>) => (t.model.type = 'Nope'), /model\.type "Nope"/],
+    ['a vocab id that is negative', (t: Tok) => (t.model.vocab.a = -1), /model\.vocab\["a"\]/],
+    ['an unknown model type', (t: Tok) => (t.model.type = 'Nope'), /model\.type "Nope"/],
   ])('%s is refused naming tokenizer.json and the field', (_, edit, field) => {
     const f = fixture();
     edit(f.tokenizer);

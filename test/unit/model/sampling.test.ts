@@ -12,7 +12,7 @@ import {
   topKFilter,
   topPFilter,
 } from '../../../src/model/sampling.ts';
-import { SeededRng } from '../../../src/train/rng.ts';
+import { SeededRng } from '../../../src/util/rng.ts';
 import { seededRng } from '../../harness/rng.ts';
 
 /** Ids that survive a filter (logit not −Infinity). */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SeededRng as SeededRandom } from '../../../src/train/rng.ts';
+import { SeededRng as SeededRandom } from '../../../src/util/rng.ts';
 import { corrupt, corruptionsFor, corruptVariants } from '../../../src/validate/corrupt.ts';
 import { aspProblems, dotGraphs } from './fixtures.ts';
 

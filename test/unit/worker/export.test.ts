@@ -12,7 +12,8 @@ import { readPeftAdapter } from '../../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../../src/formats/safetensors.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { saveCheckpointRow } from '../../../src/storage/checkpoints.ts';
-import { exportRun, lossAtStep, pickCheckpoint, workerDb } from '../../../src/worker/export.ts';
+import { exportRun, lossAtStep, pickCheckpoint } from '../../../src/worker/export.ts';
+import { workerDb } from '../../../src/worker/runtime.ts';
 import {
   adapterExport,
   checkSupported,
