@@ -3,7 +3,8 @@
  * `npm test`). Imports run one way:
  *
  *   app, cli → worker → train → model → kernels → gpu
- *   data, formats, validate, storage beneath train; util (neutral helpers) and schema (zod, shared types) at the bottom.
+ *   data, formats, validate, storage beneath train; arch (one file per architecture), util (neutral helpers) and
+ *   schema (zod, shared types) at the bottom.
  *
  * `LAYERS` lists, for each top-level folder of `src/`, the folders it may import from (its own folder is always
  * allowed). Two things fail the check: an import into a folder not on the list ("upward or sideways"), and an import
@@ -13,12 +14,13 @@
  */
 import ts from 'typescript';
 
-const BOTTOM = ['schema', 'util'];
+const BOTTOM = ['arch', 'schema', 'util'];
 
 /** folder → folders it may import from (besides itself). */
 export const LAYERS = {
   schema: [],
   util: ['schema'],
+  arch: ['schema', 'util'],
   gpu: [...BOTTOM],
   formats: [...BOTTOM],
   data: ['formats', ...BOTTOM],

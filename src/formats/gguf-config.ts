@@ -9,20 +9,16 @@
  * Not recoverable: a Mistral GGUF says `llama` (same math; its sliding window is not stored); Gemma 2 27B's
  * query_pre_attn_scalar (hidden/heads) is not stored, head_dim is assumed as for 2B and 9B.
  */
+import { ARCHITECTURES, architecture } from '../arch/registry.ts';
 import type { ByteSource } from './byte-source.ts';
 import { type GgufFile, GgufError, ggufNumber, ggufPlain, ggufString, readGgufTensor } from './gguf.ts';
 import { dequantizeGguf } from './gguf-dequant.ts';
 import { fitLlama3RopeScaling } from './gguf-rope.ts';
 
-const ARCHITECTURE_CLASSES: Record<string, string> = {
-  llama: 'LlamaForCausalLM',
-  mistral: 'MistralForCausalLM',
-  qwen2: 'Qwen2ForCausalLM',
-  qwen3: 'Qwen3ForCausalLM',
-  gemma: 'GemmaForCausalLM',
-  gemma2: 'Gemma2ForCausalLM',
-  phi3: 'Phi3ForCausalLM',
-};
+/** The HF class each family's GGUF maps back to (its registry entry's first class). */
+const ARCHITECTURE_CLASSES: Record<string, string> = Object.fromEntries(
+  ARCHITECTURES.map((a) => [a.id, a.hfClasses[0]!]),
+);
 
 export const ROPE_FREQS_TENSOR = 'rope_freqs.weight';
 
@@ -114,11 +110,12 @@ export function ggufToHfConfig(file: GgufFile, ropeFreqs?: ArrayLike<number>): R
 
   const window = uniformNumber(file, k('attention.sliding_window'));
   if (window !== undefined && window > 0) config.sliding_window = window;
-  if (arch === 'gemma' || arch === 'gemma2') {
+  const spec = architecture(arch);
+  if (spec?.gemmaNorms) {
     config.hidden_activation = 'gelu_pytorch_tanh';
     config.hidden_act = 'gelu_pytorch_tanh';
   }
-  if (arch === 'gemma2') {
+  if (spec?.sandwichNorms) {
     config.query_pre_attn_scalar = headDim;
     config.attn_logit_softcapping = uniformNumber(file, k('attn_logit_softcapping')) ?? null;
     config.final_logit_softcapping = uniformNumber(file, k('final_logit_softcapping')) ?? null;

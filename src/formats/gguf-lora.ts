@@ -16,6 +16,7 @@
 import type { ByteSource } from './byte-source.ts';
 import { dequantizeGguf } from './gguf-dequant.ts';
 import { ggufToHfName, hfToGgufName } from './gguf-names.ts';
+import { architecture } from '../arch/registry.ts';
 import { ggufPermutesQk, permuteQkRows, unpermuteQkRows } from './gguf-permute.ts';
 import { type GgufFile, GgufError, ggufNumber, ggufString, readGguf, readGgufTensor } from './gguf.ts';
 import type { GgufValue } from './gguf-types.ts';
@@ -44,7 +45,7 @@ export class GgufLoraError extends Error {
 
 /** `general.architecture` of llama.cpp's conversion of an HF model_type (Mistral is converted as "llama"). */
 export function ggufArchName(hfArch: string): string {
-  return hfArch === 'mistral' ? 'llama' : hfArch;
+  return architecture(hfArch)?.ggufArch ?? hfArch;
 }
 
 /** adapter.lora.alpha to write so that llama.cpp's alpha / r equals the adapter's scaling. */

@@ -5,6 +5,7 @@
  *   new row h·d + 2i + j = old row h·d + j·(d/2) + i      (d = rows / heads, i < d/2, j ∈ {0, 1})
  * Rows are moved whole, so the same code permutes f32 rows or rows of quantized blocks (`rowBytes` each).
  */
+import { ARCHITECTURES } from '../arch/registry.ts';
 
 /** Source row (HF order) of permuted row r. */
 export function permutedSourceRow(r: number, rows: number, heads: number): number {
@@ -59,5 +60,5 @@ export function permuteQkRowBytes(bytes: Uint8Array, rows: number, heads: number
 
 /** Architectures whose GGUF q/k weights are permuted by llama.cpp's converter. */
 export function ggufPermutesQk(arch: string): boolean {
-  return arch === 'llama' || arch === 'mistral';
+  return ARCHITECTURES.some((a) => a.ggufPermutesQk && (a.id === arch || a.ggufArch === arch));
 }

@@ -4,10 +4,12 @@
  * The same description comes out of GGUF metadata (src/formats/gguf-config.ts maps it to this HF shape first).
  */
 import { z } from 'zod';
+import { ARCHITECTURE_IDS, architecture } from '../arch/registry.ts';
 import { formatIssues } from '../schema/issues.ts';
 
-export const SUPPORTED_ARCHITECTURES = ['llama', 'mistral', 'qwen2', 'qwen3', 'gemma', 'gemma2', 'phi3'] as const;
-export type Architecture = (typeof SUPPORTED_ARCHITECTURES)[number];
+/** The config.json `model_type`s the engine runs: one file each in src/arch/ (see src/arch/registry.ts). */
+export const SUPPORTED_ARCHITECTURES = ARCHITECTURE_IDS;
+export type Architecture = string;
 
 export class UnsupportedModelError extends Error {
   constructor(readonly modelType: string) {
@@ -162,7 +164,8 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelDesc
   if (!typeOnly.success)
     throw new Error(`${file} has no "model_type": this does not look like a Hugging Face model folder.`);
   const arch = typeOnly.data.model_type;
-  if (!(SUPPORTED_ARCHITECTURES as readonly string[]).includes(arch)) throw new UnsupportedModelError(arch);
+  const spec = architecture(arch);
+  if (!spec) throw new UnsupportedModelError(arch);
   const parsed = HfConfigSchema.safeParse(json);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error);
@@ -190,17 +193,19 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelDesc
     throw new Error(
       `${file}: num_attention_heads × head_dim is ${heads * headDim}, more than ${4 * CONFIG_LIMITS.hidden_size}: the file is corrupt.`,
     );
-  const gemmaLike = a === 'gemma' || a === 'gemma2';
+  const gemmaLike = spec.gemmaNorms;
   const rotaryDim = Math.round(headDim * (c.partial_rotary_factor ?? 1));
   if (rotaryDim % 2 !== 0) throw new Error(`${file}: the rotary dimension ${rotaryDim} must be even.`);
 
-  // Sliding windows: mistral/phi3 on every layer when set; gemma2 on even layers; qwen2/3 only with use_sliding_window.
+  // Sliding windows (the family's policy, src/arch/spec.ts): every layer (mistral, phi3), even layers (gemma2), or
+  // every layer only with use_sliding_window (qwen2/3).
   let windowPerLayer: (number | null)[] = Array.from({ length: c.num_hidden_layers }, () => null);
   const w = c.sliding_window ?? null;
   if (w !== null) {
-    if (a === 'gemma2') windowPerLayer = windowPerLayer.map((_, i) => (i % 2 === 0 ? w : null));
-    else if (a === 'mistral' || a === 'phi3') windowPerLayer = windowPerLayer.map(() => w);
-    else if ((a === 'qwen2' || a === 'qwen3') && c.use_sliding_window) windowPerLayer = windowPerLayer.map(() => w);
+    const policy = spec.slidingWindow;
+    if (policy === 'even-layers') windowPerLayer = windowPerLayer.map((_, i) => (i % 2 === 0 ? w : null));
+    else if (policy === 'every-layer') windowPerLayer = windowPerLayer.map(() => w);
+    else if (policy === 'when-enabled' && c.use_sliding_window) windowPerLayer = windowPerLayer.map(() => w);
   }
 
   const act = (c.hidden_activation ?? c.hidden_act ?? (gemmaLike ? 'gelu_pytorch_tanh' : 'silu')).toLowerCase();
@@ -224,17 +229,17 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelDesc
     rope: parseRope(c),
     rotaryDim,
     tieEmbeddings: c.tie_word_embeddings ?? (gemmaLike ? true : false),
-    qkvBias: a === 'qwen2' ? c.attention_bias !== false : Boolean(c.attention_bias),
-    qkNorm: a === 'qwen3',
+    qkvBias: spec.qkvBias === 'unless-disabled' ? c.attention_bias !== false : Boolean(c.attention_bias),
+    qkNorm: spec.qkNorm,
     normPlusOne: gemmaLike,
     embedScale: gemmaLike ? Math.sqrt(c.hidden_size) : 1,
     activation,
-    sandwichNorms: a === 'gemma2',
-    attnScale: a === 'gemma2' && c.query_pre_attn_scalar ? c.query_pre_attn_scalar ** -0.5 : headDim ** -0.5,
-    attnSoftcap: a === 'gemma2' ? (c.attn_logit_softcapping ?? null) : null,
-    finalSoftcap: a === 'gemma2' ? (c.final_logit_softcapping ?? null) : null,
+    sandwichNorms: spec.sandwichNorms,
+    attnScale: spec.sandwichNorms && c.query_pre_attn_scalar ? c.query_pre_attn_scalar ** -0.5 : headDim ** -0.5,
+    attnSoftcap: spec.sandwichNorms ? (c.attn_logit_softcapping ?? null) : null,
+    finalSoftcap: spec.sandwichNorms ? (c.final_logit_softcapping ?? null) : null,
     windowPerLayer,
-    fused: a === 'phi3',
+    fused: spec.fusedProjections,
     bosTokenId: asList(c.bos_token_id)[0] ?? null,
     eosTokenIds: asList(c.eos_token_id),
     torchDtype: c.torch_dtype ?? null,

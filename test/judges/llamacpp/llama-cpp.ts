@@ -122,3 +122,14 @@ export async function llamaGreedy(
     return tokens;
   });
 }
+
+/** llama.cpp's tokenization of `text` (special tokens in the text parsed as such; no BOS added). */
+export async function llamaTokenize(path: string, text: string): Promise<number[]> {
+  const llama = await llamaCpp();
+  const model = await llama.loadModel({ modelPath: path, gpuLayers: 0, useMmap: false, vocabOnly: true });
+  try {
+    return model.tokenize(text, true).map(Number);
+  } finally {
+    await model.dispose();
+  }
+}
