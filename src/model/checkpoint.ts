@@ -10,14 +10,14 @@ import { type GgufFile, readGguf, readGgufTensor } from '../formats/gguf.ts';
 import { readGgufHfConfig } from '../formats/gguf-config.ts';
 import { ggufTensorMapping } from '../formats/gguf-names.ts';
 import type { GgmlType } from '../formats/gguf-types.ts';
-import { SafetensorsModel } from '../formats/safetensors-model.ts';
+import { SAFETENSORS_INDEX_FILE, SafetensorsModel } from '../formats/safetensors-model.ts';
 import type { SafetensorsDtype } from '../formats/safetensors.ts';
 import { type ModelDescription, parseModelConfig } from './config.ts';
 import { detectLayout, type ModelByteSource, ModelLoadError, type ModelSource } from './source.ts';
 import { expectedTensors, type TensorSpec } from './tensors.ts';
 
 /** How a tensor is stored in the file (lower case = the engine's format names where they coincide). */
-export type StoredType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+export type StoredType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k';
 
 export interface CheckpointTensor {
   /** HF name. */
@@ -45,6 +45,8 @@ export interface Checkpoint {
   unmapped: string[];
   /** Where the model's shape came from, for messages: "config.json", or the GGUF file's metadata. */
   configFile: string;
+  /** A sharded checkpoint's index file (its weight_map says which shard holds each tensor), for messages. */
+  indexFile?: string;
   /** Closes every file the checkpoint opened. */
   close(): Promise<void>;
 }
@@ -57,7 +59,10 @@ export const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = {
   BF16: 'bf16',
   Q8_0: 'q8_0',
   Q4_0: 'q4_0',
+  Q2_K: 'q2_k',
+  Q3_K: 'q3_k',
   Q4_K: 'q4_k',
+  Q5_K: 'q5_k',
   Q6_K: 'q6_k',
 };
 
@@ -101,6 +106,7 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
       tensors,
       unmapped: [],
       configFile: 'config.json',
+      ...(layout.kind === 'sharded' ? { indexFile: SAFETENSORS_INDEX_FILE } : {}),
       close,
     };
   } catch (err) {
@@ -138,7 +144,14 @@ async function ggufCheckpoint(src: ByteSource, file: string, close: () => Promis
   return { desc, format: 'gguf', files: [file], tensors, unmapped, configFile, close };
 }
 
-const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K' };
+/** How each tensor is stored, by HF name (for the memory plan: a GGUF file mixes types, e.g. Q4_K_M). */
+export function checkpointStoredTypes(ckpt: Checkpoint): Record<string, StoredType> {
+  const out: Record<string, StoredType> = {};
+  for (const [name, t] of ckpt.tensors) if (t.stored) out[name] = t.stored;
+  return out;
+}
+
+const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K' };
 
 /** One line per problem: missing tensors, wrong shapes, unreadable dtypes. */
 export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedTensors(ckpt.desc)): string[] {
@@ -158,7 +171,9 @@ export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedT
   for (const spec of specs) {
     const t = ckpt.tensors.get(spec.name);
     if (!t) {
-      problems.push(`missing tensor ${spec.name} (expected shape [${spec.shape.join(', ')}]) in ${where}`);
+      problems.push(
+        `missing tensor ${spec.name} (expected shape [${spec.shape.join(', ')}]) in ${where}${ckpt.indexFile ? ` (not in ${ckpt.indexFile}'s weight_map)` : ''}`,
+      );
       continue;
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {

@@ -98,6 +98,13 @@ export const TOLERANCES = {
    */
   matmul_weight_formats: { atol: 1e-4, rtol: 1e-4, normRel: 1e-4 },
   /**
+   * Linear layers with GGUF K-quant weights (random blocks, |W| ≲ 1) against float64 on the CPU dequantization of
+   * the same bytes: the decode rounds where ggml's does, so the error is the f32 fma sums over K ≤ 768 (or M ≤ 300)
+   * products, as matmul_weight_formats: seen 1.4e-5 absolute on outputs up to ~20 (Q5_K, 65×512×129) and 5.8e-7
+   * norm-wise (test/kernels/matmul_kquant.test.ts, default seeds).
+   */
+  matmul_kquant: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
+  /**
    * One whole transformer block (norms, seven LoRA projections, RoPE, attention, GLU, residuals) forward and backward
    * against float64: ~30 f32 kernels in sequence with O(1) activations and C ≤ 24, I ≤ 24, T = 7 sums; errors of the
    * single ops (≤ 1e-5) compound through norms' rstd and the softmax.
@@ -138,6 +145,12 @@ export const TOLERANCES = {
    * LoRA weights after three AdamW steps against a float64 trainer: each update is lr·m̂/(√v̂ + eps), which for the
    * first steps is ≈ ±lr whatever the gradient's size, so f32 gradient errors (model_grad_f32) barely move it;
    * what remains is f32 rounding of O(0.1–1) weights over three updates.
+   * Measured over 50 random seeds (`npm run test:seeds -- --seeds=50 --only=gpu test/kernels/trainer.test.ts -t
+   * "matches a float64"`): worst 2.48× the element-wise bound, 7.42× the norm-wise one, 2 of 50 seeds over it
+   * (TEST_SEED=2804018300: one element of v_proj A off by 1.0e-4; TEST_SEED=3699466534: q_proj B, 1.1e-4 norm-wise).
+   * Not yet fixed at its cause: where a weight's gradient changes sign between steps, m̂ nearly cancels while v̂ does
+   * not, and AdamW's m̂/√v̂ amplifies the f32 gradient error by |g|/|m̂|. npm test's fixed seed passes; the fix is to
+   * check the gradients (model_grad_f32) and the optimizer step on the GPU's own gradients separately.
    */
   trainer_f32: { atol: 2e-5, rtol: 1e-4, normRel: 2e-5 },
   /**
