@@ -1,14 +1,16 @@
 // Embedding gather for a frozen table W [V, C] in any base-weight format (src/kernels/weights.ts): the model input.
 // No backward: embeddings are not trained (LoRA adapts projections only).
 
-// GPU layouts, selected by the override FMT (0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 nf4):
+// GPU layouts, selected by the override FMT (0 f32, 1 f16, 2 bf16, 3 q8_0, 4 q4_0, 5 nf4, 6..10 q2_k..q6_k):
 //   f32         data: one f32 per u32, row-major [V, C]
 //   f16, bf16   data: two per u32, element 2i in the low half (the safetensors bytes), row-major [V, C]
 //   q8_0, q4_0  scales: f16 d per 32-block, two per u32 (even block low); quants: 32 int8 (q8_0) or 16 bytes,
 //               byte j = element j low nibble | element j+16 high nibble (q4_0), per block
 //   nf4         scales: f32 absmax per 64-block; quants: 32 bytes per block, byte i = element 2i HIGH nibble |
 //               element 2i+1 low nibble
-// Block formats need C % 32 == 0 (nf4: C % 64 == 0); dense formats take any C.
+//   q2_k..q6_k  scales: f16 d (and dmin) per 256-block; data: the rest of each GGUF block in file order (decoded by
+//               shaders/common/kquant.wgsl, whose kind is FMT − 4)
+// Block formats need C % 32 == 0 (nf4: C % 64 == 0, K-quants: C % 256 == 0); dense formats take any C.
 override WG: u32 = 64;
 override FMT: u32 = 0u;
 
@@ -17,6 +19,7 @@ const FMT_F16: u32 = 1u;
 const FMT_BF16: u32 = 2u;
 const FMT_Q8_0: u32 = 3u;
 const FMT_Q4_0: u32 = 4u;
+const FMT_Q2_K: u32 = 6u; // 6..10: q2_k, q3_k, q4_k, q5_k, q6_k
 
 struct Params {
   n: u32,      // N: tokens (rows of out)
@@ -35,6 +38,10 @@ struct Params {
 
 #include "common/half.wgsl"
 #include "common/nf4.wgsl"
+#include "common/kquant.wgsl"
+
+fn kq_word(i: u32) -> u32 { return data[i]; }
+fn kq_half(h: u32) -> u32 { return half_of_word(scales[h >> 1u], h & 1u); }
 
 fn half_at(i: u32) -> u32 {
   return half_of_word(data[i >> 1u], i & 1u);
@@ -65,6 +72,9 @@ fn table_value(r: u32, col: u32) -> f32 {
     let byte = byte_at((e / 32u) * 16u + (j % 16u));
     let q = select(byte & 0xfu, byte >> 4u, j >= 16u);
     return (f32(q) - 8.0) * f16_scale(e / 32u);
+  } else if (FMT >= FMT_Q2_K) {
+    let pos = col % 256u; // the 4 values of pos's group are decoded together; one is kept
+    return kq_group(FMT - 4u, r * (params.c / 256u) + col / 256u, pos - pos % 4u)[pos % 4u];
   }
   let byte = byte_at(e >> 1u);
   let code = select(byte >> 4u, byte & 0xfu, (e & 1u) == 1u);
@@ -82,7 +92,7 @@ fn table_value(r: u32, col: u32) -> f32 {
 // Dispatch: one invocation per element of out, e = n·C + c (consecutive invocations read consecutive table
 //   words); 2-D fold of ceil(N·C / WG) workgroups, e = (wid.x + wid.y · num_workgroups.x) · WG + lid.x.
 // Precision: the table value is decoded exactly (f16/bf16 widen, q·d and (q − 8)·d are exact, code·absmax one f32
-//   rounding); the scale is one f32 multiply.
+//   rounding; K-quants round where ggml's dequantization does); the scale is one f32 multiply.
 @compute @workgroup_size(WG)
 fn embedding_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let e = (wid.x + wid.y * nwg.x) * WG + lid;

@@ -1,9 +1,14 @@
 /**
- * Host-side dequantization of GGUF tensors to f32, following ggml's reference code (see /work/shared/FORMATS.md):
+ * Host-side dequantization of GGUF tensors to f32, following ggml's reference code (layouts in docs/formats.md):
  * - Q8_0: 32 values in 34 bytes: f16 d, 32 × int8 q; y = q·d.
  * - Q4_0: 32 values in 18 bytes: f16 d, 16 bytes; byte j holds element j (low nibble) and j+16 (high); y = (q−8)·d.
+ * - Q2_K: 256 values in 84 bytes: 16 bytes of 4-bit scale | 4-bit min, 64 bytes of 2-bit quants, f16 d, f16 dmin;
+ *   y = d·sc·q − dmin·m per 16 values.
+ * - Q3_K: 256 values in 110 bytes: 32 bytes of high bits, 64 bytes of 2-bit quants, 12 bytes of 6-bit scales, f16 d;
+ *   y = d·(sc − 32)·(q − 4·(1 − h)) per 16 values.
  * - Q4_K: 256 values in 144 bytes: f16 d, f16 dmin, 12 bytes of 6-bit scales/mins, 128 bytes of nibbles; each 64
  *   values are two sub-blocks (low nibbles of 32 bytes, then their high nibbles); y = d·sc·q − dmin·m.
+ * - Q5_K: 256 values in 176 bytes: as Q4_K plus 32 bytes of fifth bits (before the nibbles); q = nibble + 16·h.
  * - Q6_K: 256 values in 210 bytes: 128 bytes low 4 bits, 64 bytes high 2 bits, 16 int8 scales, f16 d; y = d·sc·(q−32).
  * Arithmetic is rounded to f32 at the same points as ggml's C code.
  */
@@ -83,6 +88,70 @@ export function dequantizeQ4K(bytes: Uint8Array, count: number, out = new Float3
   return out;
 }
 
+/** Q2_K: per 128 values, 32 bytes of 2-bit quants: value 32j + l (j < 4, l < 32) is bits 2j of byte l. */
+export function dequantizeQ2K(bytes: Uint8Array, count: number, out = new Float32Array(count)): Float32Array {
+  checkLength('Q2_K', bytes, count);
+  for (let b = 0; b < count / 256; b++) {
+    const o = b * 84;
+    const d = f16At(bytes, o + 80);
+    const dmin = f16At(bytes, o + 82);
+    for (let i = 0; i < 256; i++) {
+      const n = i >> 7;
+      const j = (i >> 5) & 3;
+      const l = i & 31;
+      const sc = bytes[o + 8 * n + 2 * j + (l >> 4)]!;
+      const q = (bytes[o + 16 + 32 * n + l]! >> (2 * j)) & 3;
+      out[b * 256 + i] = fr(fr(fr(d * (sc & 15)) * q) - fr(dmin * (sc >> 4)));
+    }
+  }
+  return out;
+}
+
+/** The 6-bit scale `is` (0..15) of a Q3_K block from its 12 packed bytes at `s` (before the − 32). */
+export function q3kScale(b: Uint8Array, s: number, is: number): number {
+  const low = (b[s + (is & 7)]! >> (4 * (is >> 3))) & 15;
+  const high = (b[s + 8 + (is & 3)]! >> (2 * (is >> 2))) & 3;
+  return low | (high << 4);
+}
+
+/** Q3_K: as Q2_K's quants, plus a high bit (bit 4n + j of byte l of hmask) that, when clear, subtracts 4. */
+export function dequantizeQ3K(bytes: Uint8Array, count: number, out = new Float32Array(count)): Float32Array {
+  checkLength('Q3_K', bytes, count);
+  for (let b = 0; b < count / 256; b++) {
+    const o = b * 110;
+    const d = f16At(bytes, o + 108);
+    for (let i = 0; i < 256; i++) {
+      const n = i >> 7;
+      const j = (i >> 5) & 3;
+      const l = i & 31;
+      const dl = fr(d * (q3kScale(bytes, o + 96, 8 * n + 2 * j + (l >> 4)) - 32));
+      const h = (bytes[o + l]! >> (4 * n + j)) & 1;
+      const q = ((bytes[o + 32 + 32 * n + l]! >> (2 * j)) & 3) - (h ? 0 : 4);
+      out[b * 256 + i] = fr(dl * q);
+    }
+  }
+  return out;
+}
+
+export function dequantizeQ5K(bytes: Uint8Array, count: number, out = new Float32Array(count)): Float32Array {
+  checkLength('Q5_K', bytes, count);
+  for (let b = 0; b < count / 256; b++) {
+    const o = b * 176;
+    const d = f16At(bytes, o);
+    const dmin = f16At(bytes, o + 2);
+    for (let i = 0; i < 256; i++) {
+      const g = i >> 6;
+      const hi = (i >> 5) & 1;
+      const l = i & 31;
+      const [sc, m] = q4kScaleMin(bytes, o + 4, 2 * g + hi);
+      const nibble = (bytes[o + 48 + 32 * g + l]! >> (4 * hi)) & 15;
+      const q = nibble + 16 * ((bytes[o + 16 + l]! >> (2 * g + hi)) & 1);
+      out[b * 256 + i] = fr(fr(fr(d * sc) * q) - fr(dmin * m));
+    }
+  }
+  return out;
+}
+
 export function dequantizeQ6K(bytes: Uint8Array, count: number, out = new Float32Array(count)): Float32Array {
   checkLength('Q6_K', bytes, count);
   for (let b = 0; b < count / 256; b++) {
@@ -152,13 +221,19 @@ export function dequantizeGguf(type: GgmlType, bytes: Uint8Array, count: number)
       return dequantizeQ8_0(bytes, count, out);
     case 'Q4_0':
       return dequantizeQ4_0(bytes, count, out);
+    case 'Q2_K':
+      return dequantizeQ2K(bytes, count, out);
+    case 'Q3_K':
+      return dequantizeQ3K(bytes, count, out);
     case 'Q4_K':
       return dequantizeQ4K(bytes, count, out);
+    case 'Q5_K':
+      return dequantizeQ5K(bytes, count, out);
     case 'Q6_K':
       return dequantizeQ6K(bytes, count, out);
     default:
       throw new Error(
-        `dequantization of ${type} tensors is not supported (supported: F32, F16, BF16, F64, I8, I16, I32, Q8_0, Q4_0, Q4_K, Q6_K)`,
+        `dequantization of ${type} tensors is not supported (supported: F32, F16, BF16, F64, I8, I16, I32, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)`,
       );
   }
 }

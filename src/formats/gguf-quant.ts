@@ -1,6 +1,7 @@
 /**
  * Host quantizers for GGUF blocks (fixtures and exports) and `encodeGgufTensor` (f32 values → tensor bytes).
- * - Q8_0 and Q4_0 follow ggml's reference quantizers (FORMATS.md), f32 rounding points included:
+ * Q2_K, Q3_K and Q5_K are in ./gguf-quant-k.ts.
+ * - Q8_0 and Q4_0 follow ggml's reference quantizers, f32 rounding points included:
  *   Q8_0: d = amax/127, q = round(x/d) (half away from zero); Q4_0: d = max/−8 with max the value of largest
  *   magnitude, q = min(15, trunc(x/d + 8.5)). Both store d as f16 but quantize with the f32 d, like ggml.
  * - Q4_K: a simple reference (not ggml's iterative search): per 32-value sub-block, min = min(0, min x) and
@@ -10,8 +11,11 @@
  *   q = −32 exactly, like Q4_0's sign trick); the scales are quantized to int8 against d = (largest |scale|)/127,
  *   values to q ∈ [−32, 31] against the effective scale d·sc.
  */
+import { packQ4KScales, quantizeQ2K, quantizeQ3K, quantizeQ5K } from './gguf-quant-k.ts';
 import { f16ToF32, f32ArrayToBf16, f32ArrayToF16, f32ToF16 } from './half.ts';
 import { GGML_TYPES, type GgmlType } from './gguf-types.ts';
+
+export { packQ4KScales };
 
 const fr = Math.fround;
 
@@ -71,26 +75,6 @@ export function quantizeQ4_0(x: ArrayLike<number>): Uint8Array {
     }
   }
   return out;
-}
-
-/** Packs eight 6-bit scales and mins into the 12-byte Q4_K layout (inverse of `q4kScaleMin`). */
-export function packQ4KScales(scales: readonly number[], mins: readonly number[]): Uint8Array {
-  const s = new Uint8Array(12);
-  for (let j = 0; j < 8; j++) {
-    const sc = scales[j]!;
-    const m = mins[j]!;
-    if (sc < 0 || sc > 63 || m < 0 || m > 63)
-      throw new Error(`Q4_K scales and mins are 6-bit (0..63), got ${sc} and ${m}`);
-    if (j < 4) {
-      s[j]! |= sc;
-      s[j + 4]! |= m;
-    } else {
-      s[j + 4] = (sc & 15) | ((m & 15) << 4);
-      s[j - 4]! |= (sc >> 4) << 6;
-      s[j]! |= (m >> 4) << 6;
-    }
-  }
-  return s;
 }
 
 export function quantizeQ4K(x: ArrayLike<number>): Uint8Array {
@@ -201,11 +185,19 @@ export function encodeGgufTensor(type: GgmlType, values: Float32Array, shape: re
       return quantizeQ8_0(values);
     case 'Q4_0':
       return quantizeQ4_0(values);
+    case 'Q2_K':
+      return quantizeQ2K(values);
+    case 'Q3_K':
+      return quantizeQ3K(values);
     case 'Q4_K':
       return quantizeQ4K(values);
+    case 'Q5_K':
+      return quantizeQ5K(values);
     case 'Q6_K':
       return quantizeQ6K(values);
     default:
-      throw new Error(`writing ${type} tensors is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K)`);
+      throw new Error(
+        `writing ${type} tensors is not supported (supported: F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K)`,
+      );
   }
 }

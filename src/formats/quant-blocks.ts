@@ -1,29 +1,86 @@
 /**
- * Host-side helpers for quantized weight blocks (the facts are in /work/shared/FORMATS.md):
+ * Host-side helpers for quantized weight blocks (the layouts are in docs/formats.md):
  *
- * - GGUF Q8_0 (34 bytes per 32 values: f16 d, 32 int8) and Q4_0 (18 bytes per 32 values: f16 d, 16 bytes of
- *   nibbles, byte j = element j low | element j+16 high) are 2-byte aligned at best, so on upload we split them
- *   into the GPU layout the kernels read (shaders/matmul_quant.wgsl): `scales` = the blocks' f16 d values in
- *   order, `quants` = the blocks' quant bytes in order. Nothing is converted: the GPU bytes are GGUF's bytes
- *   rearranged, `joinGgufBlocks` puts them back bit for bit (GGUF export, tests).
+ * - GGUF blocks (Q8_0, Q4_0 and the K-quants Q2_K..Q6_K) hold one or two f16 scales (d, and dmin for the
+ *   formats with a min) somewhere in the block, so they are 2-byte aligned at best. On upload we split them into
+ *   the GPU layout the kernels read (shaders/matmul_quant.wgsl, shaders/matmul_kquant.wgsl): `scales` = each
+ *   block's f16 scale(s) in order, `quants` = the rest of each block's bytes in file order. Nothing is converted:
+ *   the GPU bytes are GGUF's bytes rearranged, `joinGgufBlocks` puts them back bit for bit (GGUF export, tests).
  * - bitsandbytes NF4 (64 values per block, f32 absmax, two codes per byte, FIRST element in the HIGH nibble) is
  *   already aligned: `scales` = absmax (f32), `quants` = the packed bytes as stored.
  * - f16 / bf16 conversions live in ./half.ts.
  */
 
-export type BlockFormatName = 'q8_0' | 'q4_0' | 'nf4';
+export type KQuantFormat = 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k';
+export type GgufBlockFormat = 'q8_0' | 'q4_0' | KQuantFormat;
+export type BlockFormatName = GgufBlockFormat | 'nf4';
+
+export const KQUANT_FORMATS: readonly KQuantFormat[] = ['q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k'];
+
+export function isKQuantFormat(f: string): f is KQuantFormat {
+  return (KQUANT_FORMATS as readonly string[]).includes(f);
+}
+
+/**
+ * Byte offset of a GGUF block's f16 scales (d, then dmin for the formats with mins: SCALE_BYTES_PER_BLOCK says how
+ * many bytes): Q2_K ends with d, dmin; Q3_K and Q6_K end with d; Q8_0, Q4_0, Q4_K and Q5_K start with them.
+ */
+export const GGUF_SCALE_AT: Record<GgufBlockFormat, number> = {
+  q8_0: 0,
+  q4_0: 0,
+  q2_k: 80,
+  q3_k: 108,
+  q4_k: 0,
+  q5_k: 0,
+  q6_k: 208,
+};
 
 /** Values per block. */
-export const BLOCK_VALUES: Record<BlockFormatName, number> = { q8_0: 32, q4_0: 32, nf4: 64 };
+export const BLOCK_VALUES: Record<BlockFormatName, number> = {
+  q8_0: 32,
+  q4_0: 32,
+  nf4: 64,
+  q2_k: 256,
+  q3_k: 256,
+  q4_k: 256,
+  q5_k: 256,
+  q6_k: 256,
+};
 
-/** Bytes per block in the file format (GGUF blocks include their f16 scale; NF4's absmax lives apart). */
-export const GGUF_BLOCK_BYTES = { q8_0: 34, q4_0: 18 } as const;
+/** Bytes per block in the GGUF file (its f16 scales included). */
+export const GGUF_BLOCK_BYTES: Record<GgufBlockFormat, number> = {
+  q8_0: 34,
+  q4_0: 18,
+  q2_k: 84,
+  q3_k: 110,
+  q4_k: 144,
+  q5_k: 176,
+  q6_k: 210,
+};
 
-/** Bytes of quants per block in the GPU layout. */
-export const QUANT_BYTES_PER_BLOCK: Record<BlockFormatName, number> = { q8_0: 32, q4_0: 16, nf4: 32 };
+/** Bytes of scale per block in the GPU layout: the f16 scales of GGUF blocks (2 per half), NF4's f32 absmax. */
+export const SCALE_BYTES_PER_BLOCK: Record<BlockFormatName, number> = {
+  q8_0: 2,
+  q4_0: 2,
+  nf4: 4,
+  q2_k: 4,
+  q3_k: 2,
+  q4_k: 4,
+  q5_k: 4,
+  q6_k: 2,
+};
 
-/** Bytes of scale per block in the GPU layout (f16 d for GGUF formats, f32 absmax for NF4). */
-export const SCALE_BYTES_PER_BLOCK: Record<BlockFormatName, number> = { q8_0: 2, q4_0: 2, nf4: 4 };
+/** Bytes of quants per block in the GPU layout: the rest of a GGUF block (always a multiple of 4), NF4's codes. */
+export const QUANT_BYTES_PER_BLOCK: Record<BlockFormatName, number> = {
+  q8_0: 32,
+  q4_0: 16,
+  nf4: 32,
+  q2_k: 80,
+  q3_k: 108,
+  q4_k: 140,
+  q5_k: 172,
+  q6_k: 208,
+};
 
 /** bitsandbytes' NF4 code book: value of each 4-bit code, as f32 numbers. */
 export const NF4_CODE: readonly number[] = [
@@ -47,43 +104,48 @@ function blockCount(format: BlockFormatName, values: number): number {
 }
 
 /**
- * Splits a raw GGUF Q8_0 / Q4_0 tensor (`values` elements, rows of whole blocks) into the GPU layout.
- * `bytes` is exactly the tensor's data in the GGUF file (blocks back to back, 34 or 18 bytes each).
+ * Splits a raw GGUF block tensor (`values` elements, rows of whole blocks) into the GPU layout.
+ * `bytes` is exactly the tensor's data in the GGUF file (blocks back to back).
  */
-export function splitGgufBlocks(format: 'q8_0' | 'q4_0', bytes: Uint8Array, values: number): BlockArrays {
+export function splitGgufBlocks(format: GgufBlockFormat, bytes: Uint8Array, values: number): BlockArrays {
   const blocks = blockCount(format, values);
   const stride = GGUF_BLOCK_BYTES[format];
+  const scaleAt = GGUF_SCALE_AT[format];
   if (bytes.byteLength !== blocks * stride) {
     throw new RangeError(
       `${format}: ${values} values need ${blocks * stride} bytes of GGUF blocks, got ${bytes.byteLength}`,
     );
   }
+  const sb = SCALE_BYTES_PER_BLOCK[format];
   const qb = QUANT_BYTES_PER_BLOCK[format];
-  const scales = new Uint8Array(blocks * 2);
+  const scales = new Uint8Array(blocks * sb);
   const quants = new Uint8Array(blocks * qb);
   for (let b = 0; b < blocks; b++) {
     const at = b * stride;
-    scales[2 * b] = bytes[at]!;
-    scales[2 * b + 1] = bytes[at + 1]!;
-    quants.set(bytes.subarray(at + 2, at + stride), b * qb);
+    scales.set(bytes.subarray(at + scaleAt, at + scaleAt + sb), b * sb);
+    quants.set(bytes.subarray(at, at + scaleAt), b * qb);
+    quants.set(bytes.subarray(at + scaleAt + sb, at + stride), b * qb + scaleAt);
   }
   return { scales, quants };
 }
 
 /** The inverse of `splitGgufBlocks`: the GGUF bytes of a tensor held in the GPU layout (`values` elements). */
-export function joinGgufBlocks(format: 'q8_0' | 'q4_0', arrays: BlockArrays, values: number): Uint8Array {
+export function joinGgufBlocks(format: GgufBlockFormat, arrays: BlockArrays, values: number): Uint8Array {
   const blocks = blockCount(format, values);
   const stride = GGUF_BLOCK_BYTES[format];
+  const scaleAt = GGUF_SCALE_AT[format];
+  const sb = SCALE_BYTES_PER_BLOCK[format];
   const qb = QUANT_BYTES_PER_BLOCK[format];
-  if (arrays.scales.byteLength < blocks * 2 || arrays.quants.byteLength < blocks * qb) {
+  if (arrays.scales.byteLength < blocks * sb || arrays.quants.byteLength < blocks * qb) {
     throw new RangeError(`${format}: arrays too short for ${blocks} blocks`);
   }
   const out = new Uint8Array(blocks * stride);
   for (let b = 0; b < blocks; b++) {
     const at = b * stride;
-    out[at] = arrays.scales[2 * b]!;
-    out[at + 1] = arrays.scales[2 * b + 1]!;
-    out.set(arrays.quants.subarray(b * qb, (b + 1) * qb), at + 2);
+    const q = arrays.quants.subarray(b * qb, (b + 1) * qb);
+    out.set(q.subarray(0, scaleAt), at);
+    out.set(arrays.scales.subarray(b * sb, (b + 1) * sb), at + scaleAt);
+    out.set(q.subarray(scaleAt), at + scaleAt + sb);
   }
   return out;
 }

@@ -14,6 +14,7 @@
  * every `struct Params` under shaders/ and fails when a wrapper's layout differs from it (names, order, types).
  */
 import halfPiece from '../../shaders/common/half.wgsl';
+import kquantPiece from '../../shaders/common/kquant.wgsl';
 import nf4Piece from '../../shaders/common/nf4.wgsl';
 import tiledMatmulPiece from '../../shaders/common/tiled_matmul.wgsl';
 import weightMatmulPiece from '../../shaders/common/weight_matmul.wgsl';
@@ -23,6 +24,7 @@ import { type ParamsFields, type ParamsLayout, paramsLayout } from './params.ts'
 /** The shared WGSL pieces a shader may `#include`, by the path it names them with. */
 const PIECES: Readonly<Record<string, string>> = {
   'common/half.wgsl': halfPiece,
+  'common/kquant.wgsl': kquantPiece,
   'common/nf4.wgsl': nf4Piece,
   'common/tiled_matmul.wgsl': tiledMatmulPiece,
   'common/weight_matmul.wgsl': weightMatmulPiece,

@@ -1,6 +1,6 @@
 /**
  * Embedding gather (shaders/embedding.wgsl): out[N, C] = W[ids[n], :] · scale for a frozen table W [V, C] in any
- * base-weight format (f32, f16, bf16, q8_0, q4_0, nf4). Ids ≥ V give rows of zeros. Tables larger than one storage
+ * base-weight format (f32, f16, bf16, q8_0, q4_0, nf4, q2_k .. q6_k). Ids ≥ V give rows of zeros. Tables larger than one storage
  * binding (a 150k × 4096 vocabulary) are gathered in row chunks, one dispatch per chunk. No backward: embeddings
  * are frozen.
  */
@@ -21,7 +21,19 @@ export const EMBEDDING_SHADER = defineShader('embedding', source, {
   scale: 'f32',
 });
 
-const FMT: Record<WeightFormat, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3, q4_0: 4, nf4: 5 };
+const FMT: Record<WeightFormat, number> = {
+  f32: 0,
+  f16: 1,
+  bf16: 2,
+  q8_0: 3,
+  q4_0: 4,
+  nf4: 5,
+  q2_k: 6,
+  q3_k: 7,
+  q4_k: 8,
+  q5_k: 9,
+  q6_k: 10,
+};
 
 export interface EmbeddingForwardArgs {
   /** W [V, C]: V = table.rows, C = table.cols. */

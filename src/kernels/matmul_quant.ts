@@ -1,12 +1,15 @@
 /**
- * Linear-layer matmuls with a block-quantized base weight (shaders/matmul_quant.wgsl): GGUF Q8_0 / Q4_0 and
- * bitsandbytes NF4, dequantized tile by tile in workgroup memory (no dequantized copy of W exists):
+ * Linear-layer matmuls with a block-quantized base weight, dequantized tile by tile in workgroup memory (no
+ * dequantized copy of W exists): GGUF Q8_0 / Q4_0 and bitsandbytes NF4 (shaders/matmul_quant.wgsl), GGUF K-quants
+ * Q2_K .. Q6_K read as stored (shaders/matmul_kquant.wgsl):
  *   forward          y[N, M]  = x[N, K] · dequant(W)[M, K]ᵀ (+ b[M])
  *   backward_input   dx[N, K] = dy[N, M] · dequant(W)[M, K]          (optionally accumulated into dx)
- * K must be a multiple of the block (32; 64 for NF4); N and M are free. W is split into row chunks when an array
- * exceeds `maxStorageBufferBindingSize` (or the `maxBindingBytes` option).
+ * K must be a multiple of the block (32; 64 for NF4; 256 for K-quants); N and M are free (N = 1 is decode). W is
+ * split into row chunks when an array exceeds `maxStorageBufferBindingSize` (or the `maxBindingBytes` option).
  */
+import kquantSource from '../../shaders/matmul_kquant.wgsl';
 import source from '../../shaders/matmul_quant.wgsl';
+import { isKQuantFormat } from '../formats/quant-blocks.ts';
 import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { defineShader } from '../gpu/shader.ts';
@@ -24,6 +27,7 @@ import {
 import type { QuantWeight } from './weights.ts';
 
 export const MATMUL_QUANT_SHADER = defineShader('matmul_quant', source, WEIGHT_MATMUL_PARAMS);
+export const MATMUL_KQUANT_SHADER = defineShader('matmul_kquant', kquantSource, WEIGHT_MATMUL_PARAMS);
 
 /**
  * As matmul.wgsl: 64 × 64 outputs per workgroup, 16 deep (8 KiB of workgroup memory). A deeper TILE_K adds little
@@ -44,6 +48,10 @@ const KERNEL: WeightMatmulKernel = {
   checkTiles: checkBlockTiles,
 };
 
+const KQUANT_KERNEL: WeightMatmulKernel = { ...KERNEL, shader: MATMUL_KQUANT_SHADER };
+
+const kernelFor = (w: QuantWeight): WeightMatmulKernel => (isKQuantFormat(w.format) ? KQUANT_KERNEL : KERNEL);
+
 export type QuantForwardArgs = WeightForwardArgs<QuantWeight>;
 export type QuantBackwardInputArgs = WeightBackwardInputArgs<QuantWeight>;
 
@@ -53,7 +61,7 @@ export function matmulQuantForward(
   a: QuantForwardArgs,
   opts: WeightMatmulOptions = {},
 ): Promise<void> {
-  return weightMatmulForward(rt, rec, KERNEL, a, opts);
+  return weightMatmulForward(rt, rec, kernelFor(a.w), a, opts);
 }
 
 export function matmulQuantBackwardInput(
@@ -62,5 +70,5 @@ export function matmulQuantBackwardInput(
   a: QuantBackwardInputArgs,
   opts: WeightMatmulOptions = {},
 ): Promise<void> {
-  return weightMatmulBackwardInput(rt, rec, KERNEL, a, opts);
+  return weightMatmulBackwardInput(rt, rec, kernelFor(a.w), a, opts);
 }

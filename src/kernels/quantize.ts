@@ -12,10 +12,11 @@ import { defineShader } from '../gpu/shader.ts';
 import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
 import { bindingLimits, planRowChunks } from './weight-chunks.ts';
 import {
-  type BlockFormat,
   DENSE_BYTES,
   type QuantWeight,
+  type QuantizerFormat,
   createQuantWeight,
+  isQuantizerFormat,
   validateWeight,
   weightArrays,
 } from './weights.ts';
@@ -52,6 +53,8 @@ export async function quantizeWeight(
 ): Promise<void> {
   const { out } = a;
   const entryPoint = `quantize_${out.format}_forward`;
+  if (!isQuantizerFormat(out.format))
+    throw new RangeError(`${entryPoint}: the GPU quantizer makes q8_0, q4_0 and nf4 weights, not ${out.format}`);
   validateWeight(out, entryPoint);
   const srcRowBytes = out.cols * DENSE_BYTES[a.srcFormat];
   if (a.src.size < Math.ceil((srcRowBytes * out.rows) / 4) * 4) {
@@ -87,7 +90,7 @@ export async function quantizeWeight(
 export interface QuantizeNewArgs {
   src: GPUBuffer;
   srcFormat: QuantizeSource;
-  format: BlockFormat;
+  format: QuantizerFormat;
   rows: number;
   cols: number;
   owner: string;

@@ -6,13 +6,18 @@
  *   f16, bf16      data: the safetensors bytes, two values per u32          (shaders/matmul_dense.wgsl)
  *   q8_0, q4_0     scales: f16 d per 32-block; quants: the GGUF quant bytes (shaders/matmul_quant.wgsl)
  *   nf4            scales: f32 absmax per 64-block; quants: bitsandbytes' packed codes
+ *   q2_k .. q6_k   scales: f16 d (and dmin) per 256-block; quants: the rest of the GGUF block (matmul_kquant.wgsl)
  *
- * Rows hold whole blocks (K % 32, or % 64 for NF4). Every array is row-major, so a run of rows is a contiguous
- * byte range: that is what lets a weight larger than one binding be split by rows (src/kernels/weight-chunks.ts).
+ * Rows hold whole blocks (K % 32, % 64 for NF4, % 256 for K-quants). Every array is row-major, so a run of rows is
+ * a contiguous byte range: that is what lets a weight larger than one binding be split by rows
+ * (src/kernels/weight-chunks.ts).
  */
 import {
   BLOCK_VALUES,
   type BlockArrays,
+  type GgufBlockFormat,
+  KQUANT_FORMATS,
+  type KQuantFormat,
   QUANT_BYTES_PER_BLOCK,
   SCALE_BYTES_PER_BLOCK,
   blockArrayBytes,
@@ -23,10 +28,16 @@ import { readBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 
 export type DenseFormat = 'f32' | 'f16' | 'bf16';
-export type BlockFormat = 'q8_0' | 'q4_0' | 'nf4';
+export type BlockFormat = 'q8_0' | 'q4_0' | 'nf4' | KQuantFormat;
 export type WeightFormat = DenseFormat | BlockFormat;
 
-export const WEIGHT_FORMATS: readonly WeightFormat[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nf4'];
+/** The block formats the GPU quantizer (src/kernels/quantize.ts) makes. */
+export type QuantizerFormat = 'q8_0' | 'q4_0' | 'nf4';
+/** Formats a weight can be converted to on load. */
+export type ConvertFormat = DenseFormat | QuantizerFormat;
+export const WEIGHT_FORMATS: readonly ConvertFormat[] = ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nf4'];
+/** Every GPU format, K-quants (uploaded only as read from a GGUF file) included. */
+export const ALL_WEIGHT_FORMATS: readonly WeightFormat[] = [...WEIGHT_FORMATS, ...KQUANT_FORMATS];
 
 interface WeightShape {
   /** M: output features (rows of W). */
@@ -43,15 +54,22 @@ export interface DenseWeight extends WeightShape {
 
 export interface QuantWeight extends WeightShape {
   format: BlockFormat;
-  /** Per block, row-major: f16 d (q8_0, q4_0; two per u32) or f32 absmax (nf4). */
+  /**
+   * Per block, row-major: f16 d (q8_0, q4_0, q3_k, q6_k) or f16 d and dmin (q2_k, q4_k, q5_k), two f16 per u32;
+   * f32 absmax (nf4).
+   */
   scales: GPUBuffer;
-  /** Per block, row-major: the quant bytes (32 for q8_0, 16 for q4_0, 32 for nf4). */
+  /** Per block, row-major: the quant bytes (QUANT_BYTES_PER_BLOCK: 32 for q8_0, 16 for q4_0, 140 for q4_k, ...). */
   quants: GPUBuffer;
 }
 
 export type BaseWeight = DenseWeight | QuantWeight;
 
 export function isBlockFormat(format: WeightFormat): format is BlockFormat {
+  return format !== 'f32' && format !== 'f16' && format !== 'bf16';
+}
+
+export function isQuantizerFormat(format: WeightFormat): format is QuantizerFormat {
   return format === 'q8_0' || format === 'q4_0' || format === 'nf4';
 }
 
@@ -150,22 +168,23 @@ export function uploadBlockArrays(
 
 /**
  * Uploads a tensor read from a GGUF file: `bytes` is its data exactly as stored, `rows` × `cols` its torch shape
- * (GGUF lists dims innermost first, so a GGUF `[cols, rows]` tensor). Q8_0 / Q4_0 blocks are split into the GPU
- * layout on the way (no value changes); F32 / F16 / BF16 are uploaded as they are.
+ * (GGUF lists dims innermost first, so a GGUF `[cols, rows]` tensor). Q8_0 / Q4_0 / K-quant blocks are split into
+ * the GPU layout on the way (no value changes); F32 / F16 / BF16 are uploaded as they are.
  */
 export function uploadGgufWeight(
   rt: GpuRuntime,
   owner: string,
   label: string,
-  format: 'q8_0' | 'q4_0' | DenseFormat,
+  format: GgufBlockFormat | DenseFormat,
   bytes: Uint8Array,
   rows: number,
   cols: number,
 ): BaseWeight {
-  if (format === 'q8_0' || format === 'q4_0') {
-    if (cols % 32 !== 0)
+  if (format !== 'f32' && format !== 'f16' && format !== 'bf16') {
+    const per = BLOCK_VALUES[format];
+    if (cols % per !== 0)
       throw new RangeError(
-        `${label}: a ${format} tensor needs a row length that is a multiple of 32; got [${rows}, ${cols}]`,
+        `${label}: a ${format} tensor needs a row length that is a multiple of ${per}; got [${rows}, ${cols}]`,
       );
     return uploadBlockArrays(rt, owner, label, format, splitGgufBlocks(format, bytes, rows * cols), rows, cols);
   }

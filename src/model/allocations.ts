@@ -5,16 +5,17 @@
  * list summed without allocating.
  */
 import { blockArrayBytes } from '../formats/quant-blocks.ts';
-import type { WeightFormat } from '../kernels/weights.ts';
 import { kvCacheBytes } from '../kernels/kv-cache.ts';
+import type { ConvertFormat, WeightFormat } from '../kernels/weights.ts';
 import { LORA_TARGETS, type LoraTarget, type QuantChoice } from '../schema/model.ts';
+import type { StoredType } from './checkpoint.ts';
 import { blockDims, projectionShape } from './block-buffers.ts';
 import type { ModelDescription } from './config.ts';
 import { decodeScratchFloats, engineSpecs, specBytes } from './engine-buffers.ts';
 import { chooseFormat } from './host-tensors.ts';
 import { expectedTensors } from './tensors.ts';
 
-export type { WeightFormat };
+export type { ConvertFormat, WeightFormat };
 export type AllocationCategory = 'weights' | 'lora' | 'optimizer' | 'activations' | 'kv_cache' | 'scratch';
 
 export interface Allocation {
@@ -28,12 +29,17 @@ export interface Allocation {
 export { LORA_TARGETS, type LoraTarget };
 
 export interface AllocationSettings {
-  /** How the checkpoint stores its weights. */
+  /** How the checkpoint stores its weights (config.json's torch_dtype). */
   stored: 'f32' | 'f16' | 'bf16';
+  /**
+   * How each matrix is stored, by HF name, when the checkpoint is open (a GGUF file mixes types: Q4_K_M holds
+   * Q4_K and Q6_K tensors, which stay in their own format on the GPU); tensors not listed are `stored`.
+   */
+  storedTypes?: Readonly<Record<string, StoredType>>;
   /** Quantization of the projections (the loader's `quant`). */
   quant: QuantChoice;
   /** Embedding / head format override (the loader's `embeddings`). */
-  embeddings?: WeightFormat;
+  embeddings?: ConvertFormat;
   rank: number;
   targets: readonly LoraTarget[];
   /** Layers that carry LoRA adapters (indices). */
@@ -69,7 +75,7 @@ export function modelAllocations(d: ModelDescription, s: AllocationSettings): Al
     }
     const [rows, cols] = t.shape as [number, number];
     const role = t.kind === 'projection' ? 'projection' : t.kind;
-    const { format } = chooseFormat(role, s.stored, cols, s.quant, s.embeddings);
+    const { format } = chooseFormat(role, s.storedTypes?.[t.name] ?? s.stored, cols, s.quant, s.embeddings);
     add('weights', t.name, weightBytes(format, rows, cols));
   }
 

@@ -17,7 +17,7 @@ import { detectLayout, type ModelByteSource, ModelLoadError, type ModelSource } 
 import { expectedTensors, type TensorSpec } from './tensors.ts';
 
 /** How a tensor is stored in the file (lower case = the engine's format names where they coincide). */
-export type StoredType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q4_k' | 'q6_k';
+export type StoredType = 'f32' | 'f16' | 'bf16' | 'q8_0' | 'q4_0' | 'q2_k' | 'q3_k' | 'q4_k' | 'q5_k' | 'q6_k';
 
 export interface CheckpointTensor {
   /** HF name. */
@@ -57,7 +57,10 @@ export const GGUF_STORED: Partial<Record<GgmlType, StoredType>> = {
   BF16: 'bf16',
   Q8_0: 'q8_0',
   Q4_0: 'q4_0',
+  Q2_K: 'q2_k',
+  Q3_K: 'q3_k',
   Q4_K: 'q4_k',
+  Q5_K: 'q5_k',
   Q6_K: 'q6_k',
 };
 
@@ -138,7 +141,14 @@ async function ggufCheckpoint(src: ByteSource, file: string, close: () => Promis
   return { desc, format: 'gguf', files: [file], tensors, unmapped, configFile, close };
 }
 
-const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q6_K' };
+/** How each tensor is stored, by HF name (for the memory plan: a GGUF file mixes types, e.g. Q4_K_M). */
+export function checkpointStoredTypes(ckpt: Checkpoint): Record<string, StoredType> {
+  const out: Record<string, StoredType> = {};
+  for (const [name, t] of ckpt.tensors) if (t.stored) out[name] = t.stored;
+  return out;
+}
+
+const SUPPORTED = { safetensors: 'F32, F16, BF16', gguf: 'F32, F16, BF16, Q8_0, Q4_0, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K' };
 
 /** One line per problem: missing tensors, wrong shapes, unreadable dtypes. */
 export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedTensors(ckpt.desc)): string[] {

@@ -5,8 +5,8 @@
  * Format choice (the defaults of src/model/plan.ts `settingsFor`, extended to GGUF):
  *   projections  quant 'none' → as stored; else the chosen quant
  *   embeddings   `embeddings` option if given; else quant 'none' → as stored; else q8_0        (the LM head too)
- *   "as stored"  f32 / f16 / bf16 / q8_0 / q4_0 as they are. K-quants have no GPU kernel, so Q4_K → q4_0 (the same
- *                4.5 bits per weight) and Q6_K → q8_0 (the nearest format with at least its precision).
+ *   "as stored"  f32 / f16 / bf16 / q8_0 / q4_0 / q2_k .. q6_k as they are: every type the checkpoint reader accepts
+ *                has a GPU kernel that reads it as stored (shaders/matmul_quant.wgsl, shaders/matmul_kquant.wgsl).
  *   fallback     a block format needs rows of whole blocks (32 values, NF4 64). A tensor whose row length is not
  *                a multiple keeps a dense format instead (as stored when dense, else f32) and the load report lists
  *                it: real checkpoints never hit this; tiny test models (I = 96, 160) do.
@@ -15,16 +15,14 @@ import { dequantizeGguf } from '../formats/gguf-dequant.ts';
 import type { GgmlType } from '../formats/gguf-types.ts';
 import { bf16ArrayToF32, f16ArrayToF32, f32ArrayToBf16, f32ArrayToF16 } from '../formats/half.ts';
 import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
-import type { WeightFormat } from '../kernels/weights.ts';
+import type { ConvertFormat, WeightFormat } from '../kernels/weights.ts';
 import type { QuantChoice } from '../schema/model.ts';
 import type { StoredType } from './checkpoint.ts';
 
 export type TensorRole = 'embedding' | 'head' | 'projection';
 
-/** GPU format closest to how a tensor is stored. */
+/** The GPU format of a tensor kept as stored: the same type (every stored type has a GPU format of its own). */
 export function asStoredFormat(stored: StoredType): WeightFormat {
-  if (stored === 'q4_k') return 'q4_0';
-  if (stored === 'q6_k') return 'q8_0';
   return stored;
 }
 
@@ -43,7 +41,7 @@ export function chooseFormat(
   stored: StoredType,
   cols: number,
   quant: QuantChoice,
-  embeddings?: WeightFormat,
+  embeddings?: ConvertFormat,
 ): FormatChoice {
   const asStored = asStoredFormat(stored);
   const want: WeightFormat =
@@ -62,7 +60,10 @@ const GGML_OF: Record<StoredType, GgmlType> = {
   bf16: 'BF16',
   q8_0: 'Q8_0',
   q4_0: 'Q4_0',
+  q2_k: 'Q2_K',
+  q3_k: 'Q3_K',
   q4_k: 'Q4_K',
+  q5_k: 'Q5_K',
   q6_k: 'Q6_K',
 };
 const BLOCK: Record<StoredType, [values: number, bytes: number]> = {
@@ -71,7 +72,10 @@ const BLOCK: Record<StoredType, [values: number, bytes: number]> = {
   bf16: [1, 2],
   q8_0: [32, 34],
   q4_0: [32, 18],
+  q2_k: [256, 84],
+  q3_k: [256, 110],
   q4_k: [256, 144],
+  q5_k: [256, 176],
   q6_k: [256, 210],
 };
 

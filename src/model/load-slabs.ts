@@ -12,10 +12,10 @@ import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { NonFiniteScan } from '../kernels/nonfinite.ts';
 import { type QuantizeOptions, quantizeToNewWeight } from '../kernels/quantize.ts';
 import {
-  type BlockFormat,
   DENSE_BYTES,
   type DenseWeight,
   type QuantWeight,
+  type QuantizerFormat,
   createQuantWeight,
   destroyWeight,
   validateWeight,
@@ -86,7 +86,7 @@ export function toDenseBySlabs(c: SlabContext, t: StoredRows, format: 'f32' | 'f
 }
 
 /** A block weight quantized on the GPU from f32 values dequantized on the host, slab by slab. */
-export async function quantizeBySlabs(c: SlabContext, t: StoredRows, format: BlockFormat): Promise<QuantWeight> {
+export async function quantizeBySlabs(c: SlabContext, t: StoredRows, format: QuantizerFormat): Promise<QuantWeight> {
   const { rt } = c;
   const w = createQuantWeight(rt, c.owner, t.label, format, t.rows, t.cols);
   const dst = weightArrays(w);

@@ -3,7 +3,7 @@
  * quantizing on load. Streaming: one tensor is read, converted and uploaded, and its host arrays dropped, before the
  * next is read, so host memory stays near the largest tensor (twice it at most, while a converted copy and the file
  * bytes coexist) rather than the model. Block formats are made on the GPU (src/kernels/quantize.ts) from the
- * uploaded dense tensor, which is then destroyed; GGUF Q8_0 / Q4_0 blocks are uploaded as they are when the wanted
+ * uploaded dense tensor, which is then destroyed; GGUF Q8_0 / Q4_0 / K-quant blocks are uploaded as they are when the wanted
  * format is the file's. Formats follow ./host-tensors.ts `chooseFormat`. Norms and biases are f32.
  * Everything is checked against the architecture's tensor list before the first upload; on any failure the
  * buffers already created are destroyed. Every uploaded array (and every quantizer's source) is scanned for NaN /
@@ -15,9 +15,16 @@ import { permuteQkRowBytes, unpermuteQkRows } from '../formats/gguf-permute.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { NonFiniteScan, type ScanRequest } from '../kernels/nonfinite.ts';
 import { type QuantizeOptions, quantizeToNewWeight } from '../kernels/quantize.ts';
-import { BLOCK_VALUES } from '../formats/quant-blocks.ts';
-import { type BaseWeight, destroyWeight, isQuantWeight, uploadGgufWeight, weightArrays } from '../kernels/weights.ts';
-import { LORA_TARGETS, type LoraTarget, type WeightFormat } from './allocations.ts';
+import { BLOCK_VALUES, SCALE_BYTES_PER_BLOCK } from '../formats/quant-blocks.ts';
+import {
+  type BaseWeight,
+  destroyWeight,
+  isQuantWeight,
+  isQuantizerFormat,
+  uploadGgufWeight,
+  weightArrays,
+} from '../kernels/weights.ts';
+import { type ConvertFormat, LORA_TARGETS, type LoraTarget, type WeightFormat } from './allocations.ts';
 import type { BlockWeights } from './block.ts';
 import { type Checkpoint, type CheckpointTensor, type StoredType, checkTensors, openCheckpoint } from './checkpoint.ts';
 import {
@@ -29,6 +36,7 @@ import {
   storedRowBytes,
   storedToF32,
 } from './host-tensors.ts';
+import { type Conversion, isLossless } from './load-notes.ts';
 import { STAGING_OWNER, type SlabContext, quantizeBySlabs, toDenseBySlabs } from './load-slabs.ts';
 import type { QuantChoice } from './plan.ts';
 import { ModelLoadError, type ModelSource } from './source.ts';
@@ -46,7 +54,7 @@ export interface LoadProgress {
 export interface LoadOptions {
   quant: QuantChoice;
   /** Format of the embedding table and LM head (default: as stored when quant is 'none', else q8_0). */
-  embeddings?: WeightFormat;
+  embeddings?: ConvertFormat;
   /** GPU memory owner of the weights (default 'weights'). */
   owner?: string;
   onProgress?: (p: LoadProgress) => void;
@@ -67,6 +75,10 @@ export interface LoadReport {
   bytesByFormat: Record<string, number>;
   /** Tensors whose row length does not hold whole blocks of the wanted format, kept dense instead. */
   fallbacks: { tensor: string; wanted: WeightFormat; got: WeightFormat }[];
+  /** Matrices (GPU weights) kept in their stored type, by type: nothing converted or re-quantized. */
+  kept: Record<string, number>;
+  /** Every matrix whose GPU format differs from its stored type, why, and whether precision is lost (./load-notes.ts). */
+  conversions: Conversion[];
   /** Tensors in the file the model does not use (e.g. lm_head of a tied checkpoint, GGUF rope_freqs). */
   unused: string[];
   bytesRead: number;
@@ -131,6 +143,8 @@ class Loading {
       weights: 0,
       bytesByFormat: {},
       fallbacks: [],
+      kept: {},
+      conversions: [],
       unused,
       bytesRead: 0,
       largestTensorBytes: 0,
@@ -213,6 +227,15 @@ class Loading {
       const choice = chooseFormat(role, stored, cols, this.opts.quant, this.opts.embeddings);
       if (choice.fallbackFrom)
         this.report.fallbacks.push({ tensor: label, wanted: choice.fallbackFrom, got: choice.format });
+      if (choice.format === stored) this.report.kept[stored] = (this.report.kept[stored] ?? 0) + 1;
+      else
+        this.report.conversions.push({
+          tensor: label,
+          stored,
+          got: choice.format,
+          reason: choice.fallbackFrom ? 'row length' : role === 'projection' ? 'quant' : 'embeddings',
+          lossy: !isLossless(stored, choice.format),
+        });
       out.push(await this.upload(label, stored, rowSlice(bytes, rowBytes, r0, n), n, cols, choice.format));
       r0 += n;
     }
@@ -238,12 +261,15 @@ class Loading {
       ...(this.opts.quantize ? { quantize: this.opts.quantize } : {}),
     };
     let w: BaseWeight;
-    if (format === stored && (isDenseFormat(format) || format === 'q8_0' || format === 'q4_0')) {
+    if (format === stored) {
       // The file's bytes as they are (GGUF blocks are split into the GPU layout: one more copy of the same size).
       if (!isDenseFormat(format)) this.meter.holdBytes(bytes.byteLength);
       w = uploadGgufWeight(rt, owner, label, format, bytes, rows, cols);
     } else if (isDenseFormat(format)) {
       w = toDenseBySlabs(slab, { label, stored, bytes, rows, cols }, format);
+    } else if (!isQuantizerFormat(format)) {
+      // chooseFormat picks a K-quant only as the tensor's own stored type (handled above).
+      throw new Error(`${label}: cannot convert a ${stored} tensor to ${format} (K-quants are only read as stored)`);
     } else if (stored === 'f32' || stored === 'f16' || stored === 'bf16') {
       // The file's f32 / f16 / bf16 bytes are the GPU quantizer's source as they are.
       const src = rt.memory.upload(STAGING_OWNER, label, bytes).buffer;
@@ -270,7 +296,9 @@ class Loading {
         label,
         buffer: w.scales,
         type: w.format === 'nf4' ? 'f32' : 'f16',
-        count: (rows * cols) / BLOCK_VALUES[w.format],
+        // Every f16 scale (d, and dmin where the format has one): SCALE_BYTES_PER_BLOCK / 2 per block.
+        count:
+          ((rows * cols) / BLOCK_VALUES[w.format]) * (w.format === 'nf4' ? 1 : SCALE_BYTES_PER_BLOCK[w.format] / 2),
       });
     else this.finals.push({ label, buffer: w.data, type: w.format, count: rows * cols });
     this.report.weights++;

@@ -24,6 +24,8 @@ export interface PlanRequest {
   generateTokens?: number;
   /** The device's maxStorageBufferBindingSize, when known. */
   maxBindingBytes?: number;
+  /** How each tensor is stored, when the checkpoint is open (`checkpointStoredTypes`): GGUF types are counted as such. */
+  storedTypes?: AllocationSettings['storedTypes'];
 }
 
 export interface MemoryPlan {
@@ -52,6 +54,7 @@ export function settingsFor(d: ModelDescription, r: PlanRequest): AllocationSett
     checkpointing: r.checkpointing ?? false,
     generateTokens: r.generateTokens ?? r.seq,
     ...(r.maxBindingBytes ? { maxBindingBytes: r.maxBindingBytes } : {}),
+    ...(r.storedTypes ? { storedTypes: r.storedTypes } : {}),
   };
 }
 

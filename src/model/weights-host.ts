@@ -2,14 +2,25 @@
  * GPU weights back on the host, dequantized to f32: for tests of the loader, for merging an adapter into the base
  * weights, and for checks against files. Not for hot paths (one readback per array).
  */
-import { dequantizeQ4_0, dequantizeQ8_0 } from '../formats/gguf-dequant.ts';
+import { dequantizeGguf } from '../formats/gguf-dequant.ts';
 import { bf16ArrayToF32, f16ArrayToF32 } from '../formats/half.ts';
-import { NF4_CODE, joinGgufBlocks } from '../formats/quant-blocks.ts';
+import type { GgmlType } from '../formats/gguf-types.ts';
+import { type GgufBlockFormat, NF4_CODE, joinGgufBlocks } from '../formats/quant-blocks.ts';
 import { readBuffer } from '../gpu/readback.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { type BaseWeight, DENSE_BYTES, isQuantWeight, readQuantWeight } from '../kernels/weights.ts';
 import { LORA_TARGETS } from './allocations.ts';
 import type { ModelWeights } from './weights-types.ts';
+
+const GGML_OF: Record<GgufBlockFormat, GgmlType> = {
+  q8_0: 'Q8_0',
+  q4_0: 'Q4_0',
+  q2_k: 'Q2_K',
+  q3_k: 'Q3_K',
+  q4_k: 'Q4_K',
+  q5_k: 'Q5_K',
+  q6_k: 'Q6_K',
+};
 
 /** W [rows, cols] as f32 values (exactly the values the kernels compute with). */
 export async function readWeightF32(rt: GpuRuntime, w: BaseWeight): Promise<Float32Array> {
@@ -21,8 +32,7 @@ export async function readWeightF32(rt: GpuRuntime, w: BaseWeight): Promise<Floa
     return w.format === 'f16' ? f16ArrayToF32(halves) : bf16ArrayToF32(halves);
   }
   const arrays = await readQuantWeight(rt, w);
-  if (w.format === 'q8_0') return dequantizeQ8_0(joinGgufBlocks('q8_0', arrays, n), n);
-  if (w.format === 'q4_0') return dequantizeQ4_0(joinGgufBlocks('q4_0', arrays, n), n);
+  if (w.format !== 'nf4') return dequantizeGguf(GGML_OF[w.format], joinGgufBlocks(w.format, arrays, n), n);
   const absmax = new Float32Array(arrays.scales.slice().buffer);
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) {

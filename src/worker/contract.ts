@@ -52,6 +52,8 @@ export interface OpenedModel {
   tensors: number;
   gpuBytes: number;
   ms: number;
+  /** The load report's precision lines: types kept as stored, conversions that lose precision (src/model/load-notes.ts). */
+  notes: string[];
 }
 
 export interface EngineApi {

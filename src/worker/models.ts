@@ -5,6 +5,7 @@
 import { parameterCount, parseModelConfig } from '../model/config.ts';
 import { type DownloadProgress, deleteCachedModel, downloadModel, listCachedModels } from '../model/download.ts';
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
+import { loadNotes } from '../model/load-notes.ts';
 import { planMemory } from '../model/plan.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { loadModel } from '../model/loader.ts';
@@ -121,6 +122,7 @@ export async function openCached(repo: string, revision: string, rt: GpuRuntime)
         tensors: report.tensorsRead,
         gpuBytes: report.gpuBytes,
         ms: report.ms,
+        notes: loadNotes(report.kept, report.conversions),
       },
     };
   } catch (err) {

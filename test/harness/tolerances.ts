@@ -98,6 +98,13 @@ export const TOLERANCES = {
    */
   matmul_weight_formats: { atol: 1e-4, rtol: 1e-4, normRel: 1e-4 },
   /**
+   * Linear layers with GGUF K-quant weights (random blocks, |W| ≲ 1) against float64 on the CPU dequantization of
+   * the same bytes: the decode rounds where ggml's does, so the error is the f32 fma sums over K ≤ 768 (or M ≤ 300)
+   * products, as matmul_weight_formats: seen 1.4e-5 absolute on outputs up to ~20 (Q5_K, 65×512×129) and 5.8e-7
+   * norm-wise (test/kernels/matmul_kquant.test.ts, default seeds).
+   */
+  matmul_kquant: { atol: 1e-4, rtol: 1e-4, normRel: 1e-5 },
+  /**
    * One whole transformer block (norms, seven LoRA projections, RoPE, attention, GLU, residuals) forward and backward
    * against float64: ~30 f32 kernels in sequence with O(1) activations and C ≤ 24, I ≤ 24, T = 7 sums; errors of the
    * single ops (≤ 1e-5) compound through norms' rstd and the softmax.

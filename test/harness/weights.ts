@@ -1,7 +1,8 @@
 /**
  * Base weights of every format for the linear-layer kernel tests: random values put into the format on the CPU
- * (reference quantizers for block formats, round-to-nearest-even for f16 / bf16), uploaded through the same
- * host paths the model loader uses, with the float64 values the GPU should see (the dequantized weight).
+ * (reference quantizers for block formats, round-to-nearest-even for f16 / bf16; random blocks for K-quants),
+ * uploaded through the same host paths the model loader uses, with the float64 values the GPU should see (the
+ * dequantized weight).
  */
 import { f32ToBf16, f32ToF16 } from '../../src/formats/half.ts';
 import { packHalves } from '../../src/formats/quant-blocks.ts';
@@ -13,6 +14,7 @@ import {
   uploadGgufWeight,
   uploadNf4Weight,
 } from '../../src/kernels/weights.ts';
+import { kquantValues, randomKQuantBytes } from './kquant-blocks.ts';
 import type { Rng } from './rng.ts';
 import {
   bf16ToNumberRef,
@@ -61,6 +63,11 @@ export function makeTestWeight(rt: GpuRuntime, format: WeightFormat, M: number, 
     case 'nf4': {
       const { packed, absmax } = quantizeNf4Ref(x);
       return { w: uploadNf4Weight(rt, 'test', 'w', packed, absmax, M, K), values: dequantNf4Ref(packed, absmax, n) };
+    }
+    default: {
+      // K-quants: random blocks (see ./kquant-blocks.ts), x unused.
+      const bytes = randomKQuantBytes(format, n, rng);
+      return { w: uploadGgufWeight(rt, 'test', 'w', format, bytes, M, K), values: kquantValues(format, bytes, n) };
     }
   }
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { type EmbeddingOptions, embeddingForward } from '../../src/kernels/embedding.ts';
+import { KQUANT_FORMATS, type KQuantFormat } from '../../src/formats/quant-blocks.ts';
 import { type WeightFormat, destroyWeight } from '../../src/kernels/weights.ts';
 import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
@@ -78,10 +79,20 @@ const SHAPES: Record<WeightFormat, [V: number, C: number][]> = {
     [53, 192],
     [2, 64],
   ],
+  // K-quants: an odd number of blocks per row (Q3_K / Q6_K have one f16 scale per block, so rows straddle u32 words).
+  ...(Object.fromEntries(
+    KQUANT_FORMATS.map((f) => [
+      f,
+      [
+        [21, 768],
+        [2, 256],
+      ],
+    ]),
+  ) as Record<KQuantFormat, [number, number][]>),
 };
 
 describe('embedding_forward gathers rows of every table format (shaders/embedding.wgsl)', () => {
-  for (const format of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nf4'] as const) {
+  for (const format of ['f32', 'f16', 'bf16', 'q8_0', 'q4_0', 'nf4', ...KQUANT_FORMATS] as const) {
     it(`${format}`, async () => {
       const rt = await testRuntime();
       for (const [V, C] of SHAPES[format]) {
@@ -99,6 +110,7 @@ describe('embedding_forward gathers rows of every table format (shaders/embeddin
     await check(rt, 'q8_0', 300, 96, 77, 1.5, { maxBindingBytes: 128 * 96 }, 2);
     await check(rt, 'q4_0', 300, 64, 77, 1.5, { maxBindingBytes: 64 * 32 }, 2);
     await check(rt, 'nf4', 300, 64, 77, 1.5, { maxBindingBytes: 64 * 32, workgroupSize: 32 }, 2);
+    await check(rt, 'q6_k', 300, 256, 77, 1.5, { maxBindingBytes: 128 * 208 }, 2); // 128-row steps (2-byte scales)
   });
 
   it('refuses a table whose width is not C', async () => {

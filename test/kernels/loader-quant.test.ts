@@ -1,6 +1,6 @@
 /**
  * Quantize-on-load: q8_0 / q4_0 / nf4 weights made on the GPU from safetensors (F32, F16, BF16) and from GGUF blocks
- * (Q8_0 → q4_0, Q4_K → q4_0 / nf4) dequantize within the quantization error bounds of their sources; rows that do
+ * (Q8_0 → q4_0, Q4_K → nf4; Q4_K stays q4_k at quant 'none', see loader-kquant.test.ts) dequantize within the quantization error bounds of their sources; rows that do
  * not hold whole blocks fall back to dense and are reported; a failed load leaves no GPU buffers; host memory stays
  * near the largest tensor.
  */
@@ -126,14 +126,14 @@ describe('quantize on load from GGUF blocks', () => {
     rt.memory.destroyOwner('test-ref');
   });
 
-  it('Q4_K file (hidden 256) → q4_0 with quant "none", nf4 on request; rows of 64 are refused clearly', async () => {
+  it('Q4_K file (hidden 256) → nf4 / q4_0 on request, within their bounds of the Q4_K values; slabs', async () => {
     const rt = await testRuntime();
     const dims = { hidden: 256, intermediate: 512, layers: 1, heads: 4, kvHeads: 2, headDim: 64 };
     const m = await makeTinyModel('qwen2', join(zoo.root, 'q4k'), { dims, gguf: ['Q4_K'] });
     const file = join(m.dir, m.ggufFiles.Q4_K!);
     const ckpt = await openCheckpoint(await NodeFolderModelSource.open(file));
     for (const [quant, format] of [
-      ['none', 'q4_0'],
+      ['q4_0', 'q4_0'],
       ['nf4', 'nf4'],
     ] as const) {
       const { loaded } = await loadAndRead(rt, file, { quant, owner: 'test-load' });
@@ -143,11 +143,15 @@ describe('quantize on load from GGUF blocks', () => {
         if (t.stored !== 'q4_k') continue;
         kquant++;
         const isEmbed = name === 'model.embed_tokens.weight';
-        expect(w.format, name).toBe(isEmbed && quant !== 'none' ? 'q8_0' : format);
+        expect(w.format, name).toBe(isEmbed ? 'q8_0' : format);
         const x = dequantizeQ4K(await t.read(), w.rows * w.cols);
         expect(await stepRatio(rt, w, x), name).toBeLessThanOrEqual(1);
       }
       expect(kquant).toBe(8); // embeddings + 7 projections
+      // The load report states every re-quantization of a Q4_K tensor as a loss of precision, with its reason.
+      const fromQ4K = loaded.report.conversions.filter((c) => c.stored === 'q4_k');
+      expect(fromQ4K.length).toBe(8);
+      expect(fromQ4K.every((c) => c.lossy && c.reason === (c.got === 'q8_0' ? 'embeddings' : 'quant'))).toBe(true);
       rt.memory.destroyOwner('test-load');
     }
     await ckpt.close();

@@ -3,7 +3,7 @@ import { f32ToBf16, f32ToF16 } from '../../src/formats/half.ts';
 import { joinGgufBlocks, packHalves } from '../../src/formats/quant-blocks.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { type QuantizeOptions, type QuantizeSource, quantizeToNewWeight } from '../../src/kernels/quantize.ts';
-import { type BlockFormat, readQuantWeight } from '../../src/kernels/weights.ts';
+import { type QuantizerFormat, readQuantWeight } from '../../src/kernels/weights.ts';
 import { layerLikeWeights } from '../fixtures/quant-known.ts';
 import { testRuntime } from '../harness/device.ts';
 import { nf4StepRatio, q4_0StepRatio, q8_0StepRatio } from '../harness/quant-bounds.ts';
@@ -65,7 +65,7 @@ function firstMismatch(got: Uint8Array, want: Uint8Array): string {
 
 async function runQuantize(
   rt: GpuRuntime,
-  format: BlockFormat,
+  format: QuantizerFormat,
   srcFormat: QuantizeSource,
   x: Float32Array,
   rows: number,
@@ -87,7 +87,7 @@ async function runQuantize(
 
 /** Checks GPU bytes against the reference quantizer and the error bound; returns nothing, throws on failure. */
 function checkAgainstReference(
-  format: BlockFormat,
+  format: QuantizerFormat,
   values: Float64Array,
   arrays: { scales: Uint8Array; quants: Uint8Array },
 ) {
@@ -105,7 +105,7 @@ function checkAgainstReference(
   expect(format === 'q8_0' ? q8_0StepRatio(values, gguf) : q4_0StepRatio(values, gguf)).toBeLessThanOrEqual(1);
 }
 
-const SHAPES: Record<BlockFormat, [number, number][]> = {
+const SHAPES: Record<QuantizerFormat, [number, number][]> = {
   // 37 × 96: 111 blocks, an odd count, so the last Q8_0/Q4_0 invocation has a single block.
   q8_0: [
     [37, 96],

@@ -15,7 +15,8 @@ export function CachedModels({
     const r = await engine().openCached(m.repo, m.revision);
     const text = r.ok
       ? `${r.value.arch}, ${formatCount(r.value.parameters)} parameters${r.value.tokenizer ? ', tokenizer included' : ', no tokenizer.json'}; ` +
-        `loaded onto the GPU: ${r.value.tensors} tensors, ${formatBytes(r.value.gpuBytes)} in ${(r.value.ms / 1000).toFixed(1)} s`
+        `loaded onto the GPU: ${r.value.tensors} tensors, ${formatBytes(r.value.gpuBytes)} in ${(r.value.ms / 1000).toFixed(1)} s` +
+        (r.value.notes.length ? `; ${r.value.notes.join('; ')}` : '')
       : `${r.error.message} ${r.error.hint}`;
     setOpened({ ...opened, [`${m.repo}@${m.revision}`]: text });
   };

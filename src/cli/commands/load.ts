@@ -7,7 +7,8 @@ import { acquireDevice } from '../../gpu/device.ts';
 import { formatBytes } from '../../gpu/info.ts';
 import { nodeGpu } from '../../gpu/node.ts';
 import { GpuRuntime } from '../../gpu/runtime.ts';
-import { WEIGHT_FORMATS, type WeightFormat } from '../../kernels/weights.ts';
+import { type ConvertFormat, WEIGHT_FORMATS } from '../../kernels/weights.ts';
+import { loadNotes } from '../../model/load-notes.ts';
 import { parameterCount } from '../../model/config.ts';
 import { loadModel } from '../../model/loader.ts';
 import type { QuantChoice } from '../../model/plan.ts';
@@ -26,7 +27,7 @@ export const command: CliCommand = {
       );
     const quant = choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'none');
     const embeddings = args.flags.has('embeddings')
-      ? choiceFlag<WeightFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
+      ? choiceFlag<ConvertFormat>(args, 'embeddings', WEIGHT_FORMATS, 'q8_0')
       : undefined;
     const json = args.flags.has('json');
 
@@ -60,6 +61,8 @@ export const command: CliCommand = {
         gpu_weights: report.weights,
         bytes_by_format: report.bytesByFormat,
         fallbacks: report.fallbacks,
+        kept: report.kept,
+        conversions: report.conversions,
         unused: report.unused,
         gpu_memory: { live_bytes: gpu.liveBytes, peak_bytes: gpu.peakBytes, weights_bytes: report.gpuBytes },
         bytes_read: report.bytesRead,
@@ -75,6 +78,7 @@ export const command: CliCommand = {
       const lines = [
         `${source.name}: ${d.arch}, ${(summary.parameters / 1e6).toFixed(1)}M parameters, ${report.format} (${report.files.join(', ')}), quant ${quant}`,
         `tensors read ${report.tensorsRead}, GPU weights ${report.weights}${report.fallbacks.length ? `, ${report.fallbacks.length} kept dense (rows not whole blocks)` : ''}`,
+        ...loadNotes(report.kept, report.conversions),
         ...Object.entries(report.bytesByFormat).map(([k, v]) => `  ${k.padEnd(20)} ${formatBytes(v).padStart(11)}`),
         `GPU memory: ${formatBytes(gpu.liveBytes)} live, ${formatBytes(gpu.peakBytes)} peak`,
         `host peak (loader): ${formatBytes(report.hostPeakBytes)} (largest tensor ${formatBytes(report.largestTensorBytes)}, read ${formatBytes(report.bytesRead)})`,

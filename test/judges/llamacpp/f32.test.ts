@@ -10,6 +10,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ARCHITECTURE_IDS } from '../../../src/arch/registry.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { testRuntime } from '../../harness/device.ts';
 import { seededRng } from '../../harness/rng.ts';
@@ -33,6 +34,10 @@ afterAll(async () => {
 const T = 24;
 
 describe('llama.cpp vs the engine: F32 GGUF', () => {
+  it('the cases cover every architecture of the registry (a new family needs its fixture here)', () => {
+    expect(new Set(CASES.map(([arch]) => arch as string))).toEqual(new Set(ARCHITECTURE_IDS));
+  });
+
   for (const [arch, variant] of CASES) {
     const name = caseName(arch, variant);
     it(name, async () => {

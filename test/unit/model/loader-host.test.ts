@@ -156,14 +156,18 @@ describe('checkpoint errors name the tensor', () => {
 });
 
 describe('format choice and host conversions', () => {
-  it('follows the plan defaults, maps K-quants, and falls back to dense for rows of partial blocks', () => {
+  it('follows the plan defaults, keeps K-quants as stored, and falls back to dense for rows of partial blocks', () => {
     expect(chooseFormat('projection', 'bf16', 64, 'none')).toEqual({ format: 'bf16' });
     expect(chooseFormat('projection', 'bf16', 64, 'nf4')).toEqual({ format: 'nf4' });
     expect(chooseFormat('embedding', 'bf16', 64, 'none')).toEqual({ format: 'bf16' });
     expect(chooseFormat('embedding', 'f32', 64, 'nf4')).toEqual({ format: 'q8_0' });
     expect(chooseFormat('head', 'f16', 64, 'nf4', 'f16')).toEqual({ format: 'f16' });
-    expect(chooseFormat('projection', 'q4_k', 256, 'none')).toEqual({ format: 'q4_0' });
-    expect(chooseFormat('projection', 'q6_k', 256, 'none')).toEqual({ format: 'q8_0' });
+    for (const k of ['q2_k', 'q3_k', 'q4_k', 'q5_k', 'q6_k'] as const) {
+      expect(chooseFormat('projection', k, 256, 'none')).toEqual({ format: k });
+      expect(chooseFormat('head', k, 512, 'none')).toEqual({ format: k });
+      expect(chooseFormat('projection', k, 256, 'nf4')).toEqual({ format: 'nf4' });
+      expect(chooseFormat('embedding', k, 256, 'q4_0')).toEqual({ format: 'q8_0' });
+    }
     expect(chooseFormat('projection', 'q8_0', 64, 'none')).toEqual({ format: 'q8_0' });
     expect(chooseFormat('projection', 'f16', 96, 'nf4')).toEqual({ format: 'f16', fallbackFrom: 'nf4' });
     expect(chooseFormat('projection', 'q8_0', 96, 'nf4')).toEqual({ format: 'f32', fallbackFrom: 'nf4' });
@@ -178,6 +182,10 @@ describe('format choice and host conversions', () => {
     expect(encodeDense('bf16', back)).toEqual(bfBytes);
     expect(storedToF32('f32', encodeDense('f32', x), x.length)).toEqual(x);
     expect(storedRowBytes('q4_k', 512)).toBe(288);
+    expect([storedRowBytes('q2_k', 256), storedRowBytes('q3_k', 256), storedRowBytes('q5_k', 768)]).toEqual([
+      84, 110, 528,
+    ]);
+    expect(storedRowBytes('q6_k', 512)).toBe(420);
     expect(() => storedRowBytes('q8_0', 48)).toThrow(/whole 32-value blocks/);
     const rows = rowSlice(encodeDense('f32', x), storedRowBytes('f32', 8), 2, 3);
     expect(storedToF32('f32', rows, 24)).toEqual(x.slice(16, 40));
