@@ -4,6 +4,7 @@
  *   0. setup: Debian's chromium (for the browser tests and its SwiftShader Vulkan driver) and libvulkan1
  *      (the loader Dawn opens), installed with apt when missing and running as root;
  *   1. lint (prettier --check; imports run one way, no circles: scripts/check-imports.mjs; eslint), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
+ *   4b. fuzz: `npm run fuzz`'s fixed-seed short run (two mutated cases per target, each through the built CLI),
  *   5. judges: real consumers judging our outputs (transformers.js + real tokenizers; llama.cpp), within their own
  *      time budget (JUDGES_BUDGET_S, default 900 s: past it the stage is stopped and fails),
  *   6. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
@@ -105,6 +106,34 @@ function vitest(project, env = {}, budgetSeconds = 0) {
   return { code, passed, failed };
 }
 
+/**
+ * The fuzzer's fixed-seed short run (test/fuzz/main.ts): the CLI built, then two mutated cases of every target with
+ * seed 1, each classified; its report's cases count as tests (a crash, hang, memory blow-up, non-finite output or
+ * unnamed error fails).
+ */
+function fuzz(env) {
+  const out = join(root, 'test', 'artifacts', 'fuzz');
+  rmSync(join(out, 'report.json'), { force: true });
+  if (run('npx', ['vite', 'build', '-c', 'vite.cli.config.ts']) !== 0) return { code: 1, passed: 0, failed: 1 };
+  const code = run(
+    process.execPath,
+    ['--enable-source-maps', join(root, 'dist', 'cli', 'fuzz.js'), '--seed=1', '--cases=2', `--out=${out}`],
+    env,
+  );
+  let passed = 0;
+  let failed = 0;
+  if (existsSync(join(out, 'report.json'))) {
+    const failing = ['crash', 'hang', 'memory', 'non-finite', 'unnamed'];
+    for (const r of JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')).reports) {
+      const bad = failing.reduce((a, o) => a + (r.counts[o] ?? 0), 0);
+      passed += r.cases - bad;
+      failed += bad;
+    }
+  }
+  if (code !== 0 && failed === 0) failed = 1;
+  return { code, passed, failed };
+}
+
 const gpuEnv = {
   VK_ICD_FILENAMES: process.env.VK_ICD_FILENAMES ?? SWIFTSHADER_ICD,
   // Dawn's Vulkan backend complains on stderr without it; harmless, but noisy.
@@ -134,6 +163,7 @@ const stages = [
   },
   { name: 'unit', run: () => vitest('unit') },
   { name: 'gpu', run: () => vitest('gpu', gpuEnv) },
+  { name: 'fuzz', run: () => fuzz(gpuEnv) },
   { name: 'judges', run: () => vitest('judges', gpuEnv, Number(process.env.JUDGES_BUDGET_S ?? 900)) },
   { name: 'e2e', run: () => vitest('e2e', gpuEnv) },
 ];

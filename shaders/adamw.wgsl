@@ -1,6 +1,8 @@
 // AdamW over a flat parameter buffer, and the global gradient norm with its clip factor, both without readback.
 // Shapes: param, grad, m, v [n] (flat: every trainable tensor of the step packed in one buffer, or one call per
-// buffer), partials [P] (sum-of-squares scratch), stats [2] = (‖g‖, clip).
+// buffer), partials [P] (sum-of-squares scratch), stats [2] = (‖g‖, clip), or with the guard
+// stats [4] = (‖g‖, clip, loss, skip): skip = 1 when the norm or the loss is NaN / ±Inf, and then no update runs
+// (the trainer reads all four back once per step, and a NaN step leaves the adapter and its moments untouched).
 //
 // Update (PyTorch AdamW, decoupled decay, bias-corrected), with g = grad · grad_scale · clip:
 //   m ← β1·m + (1 − β1)·g
@@ -27,7 +29,11 @@ struct Params {
   has_clip: u32,      // adamw: 1 multiplies the gradient by stats[1] as well
   partial_offset: u32,  // norm partial: first partial slot of this buffer
   max_norm: f32,      // norm finalize: clip threshold; ≤ 0 disables clipping (clip = 1)
+  guard: u32,         // 1: finalize reads the loss and writes stats[2..3]; adamw skips the update when stats[3] ≠ 0
 }
+
+// True unless x is NaN or ±Inf (all exponent bits set); WGSL has no isnan / isinf.
+fn is_finite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7f800000u) != 0x7f800000u; }
 
 @group(0) @binding(0) var<uniform> params: Params;
 
@@ -35,7 +41,8 @@ struct Params {
 
 // Update: one invocation per parameter element.
 // Bindings: param [n] (read_write), grad [n] (read), m [n] (read_write), v [n] (read_write),
-// stats [2] (read; stats[1] is the clip factor from grad_norm_forward_finalize; bind any 8-byte buffer when has_clip = 0).
+// stats [2] (read; stats[1] is the clip factor from grad_norm_forward_finalize; bind any 8-byte buffer when has_clip = 0;
+// [4] with guard = 1, when stats[3] ≠ 0 skips the update).
 // Dispatch: linearGrid(ceil(n / WG)), linear workgroup id = wid.x + wid.y · num_workgroups.x.
 @group(0) @binding(1) var<storage, read_write> param: array<f32>;
 @group(0) @binding(2) var<storage, read> grad: array<f32>;
@@ -49,7 +56,10 @@ fn adamw_forward(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups)
   let i = (wid.x + wid.y * nwg.x) * WG + lid;
   if (i >= params.count) { return; }
   var scale = params.grad_scale;
-  if (params.has_clip == 1u) { scale *= stats_in[1]; }
+  if (params.has_clip == 1u) {
+    if (params.guard == 1u && stats_in[3] != 0.0) { return; }
+    scale *= stats_in[1];
+  }
   let g = grad[i] * scale;
   let m = params.beta1 * m1[i] + params.one_minus_beta1 * g;
   let v = params.beta2 * m2[i] + params.one_minus_beta2 * g * g;
@@ -80,11 +90,13 @@ fn grad_norm_forward_partial(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num
 }
 
 // Gradient norm, pass 2: norm = grad_scale · √(Σ partials), clip = min(1, max_norm / (norm + 1e-6)) (1 when
-// max_norm ≤ 0), written to stats = (norm, clip) for adamw_forward to read on the GPU.
-// Bindings: partials [P] (read), stats [2] (write).
+// max_norm ≤ 0), written to stats = (norm, clip) for adamw_forward to read on the GPU; with guard = 1 also
+// stats[2] = loss[0] and stats[3] = 1 when the norm or the loss is not finite (else 0).
+// Bindings: partials [P] (read), stats [2] or [4] with the guard (write), loss [1] (read with guard = 1; bind any 4-byte buffer otherwise).
 // Dispatch: (1, 1, 1), one workgroup striding over the P partials; f32 tree reduction.
 @group(0) @binding(1) var<storage, read> partials_in: array<f32>;
 @group(0) @binding(2) var<storage, read_write> stats_out: array<f32>;
+@group(0) @binding(3) var<storage, read> guard_loss: array<f32>;
 
 @compute @workgroup_size(WG)
 fn grad_norm_forward_finalize(@builtin(local_invocation_index) lid: u32) {
@@ -97,5 +109,10 @@ fn grad_norm_forward_finalize(@builtin(local_invocation_index) lid: u32) {
     if (params.max_norm > 0.0) { clip = min(1.0, params.max_norm / (norm + 1e-6)); }
     stats_out[0] = norm;
     stats_out[1] = clip;
+    if (params.guard == 1u) {
+      let loss = guard_loss[0];
+      stats_out[2] = loss;
+      stats_out[3] = select(1.0, 0.0, is_finite(norm) && is_finite(loss));
+    }
   }
 }

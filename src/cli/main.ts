@@ -6,7 +6,7 @@
  */
 import { commands } from './commands/index.ts';
 import { exitAfterOutput } from './exit.ts';
-import { forTerminal } from './terminal.ts';
+import { clipLong, forTerminal } from './terminal.ts';
 
 /** JavaScript's own error classes: one of these reaching the top is a bug, not a message written for the user. */
 const INTERNAL = new Set(['TypeError', 'RangeError', 'ReferenceError', 'SyntaxError', 'EvalError', 'URIError']);
@@ -28,7 +28,7 @@ main(process.argv.slice(2)).then(
   (code) => exitAfterOutput(code),
   (err: unknown) => {
     const e = err instanceof Error ? err : null;
-    process.stderr.write(`error: ${forTerminal(e ? e.message : String(err))}\n`);
+    process.stderr.write(`error: ${forTerminal(clipLong(e ? e.message : String(err)))}\n`);
     if (e && INTERNAL.has(e.name)) {
       process.stderr.write(
         `(internal error ${e.name}: this is a bug, please report it with the command you ran)\n${forTerminal(e.stack ?? '')}\n`,

@@ -16,6 +16,20 @@ export function forTerminal(text: string): string {
   return text.replace(UNSAFE, escape);
 }
 
+/** A run of this many characters without a space is shortened in messages (a 100 000-character shard name). */
+const LONG_RUN = 300;
+
+/**
+ * `text` with every run of LONG_RUN or more non-space characters cut to its first 120 and last 40 characters around
+ * `…[N characters]…`: a message quoting a huge name from a file stays readable and its first line stays in view.
+ */
+export function clipLong(text: string): string {
+  return text.replace(
+    new RegExp(`\\S{${LONG_RUN},}`, 'g'),
+    (run) => `${run.slice(0, 120)}…[${run.length - 160} characters]…${run.slice(-40)}`,
+  );
+}
+
 /** JSON for stdout: JSON.stringify leaves C1 controls and bidi characters raw; they are escaped (still valid JSON). */
 export function terminalJson(value: unknown): string {
   return JSON.stringify(value).replace(UNSAFE, escape);

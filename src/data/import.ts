@@ -243,9 +243,16 @@ export async function importDataset(
     const { pass, failures } = lengthPass(tok, parsed, settings, (done, total) =>
       options.onProgress?.({ phase: 'tokenize', done, total }),
     );
+    // Each problem names where the template came from (tokenizer_config.json or chat_template.jinja).
+    const origin = tok.template?.origin ?? 'the chat template';
     for (const f of failures)
       problems.push(
-        problem(f.record.source.file, f.record.source.line, 'template_error', `chat template: ${f.reason}`),
+        problem(
+          f.record.source.file,
+          f.record.source.line,
+          'template_error',
+          f.reason.includes(origin) ? `chat template: ${f.reason}` : `chat template (${origin}): ${f.reason}`,
+        ),
       );
     for (const r of pass.droppedTooLong) {
       if (dropped.length < 1000) dropped.push({ source: r.source, reason: `longer than ${settings.maxLength} tokens` });
@@ -308,7 +315,7 @@ export async function importDataset(
     warnings,
     settings,
     complete: problems.length === 0,
-    refusal: records.length > 0 ? null : refusalOf(rowsRead, untrainable),
+    refusal: records.length > 0 ? null : refusalOf(rowsRead, untrainable, tok?.template?.origin ?? null),
   };
 }
 
@@ -316,10 +323,10 @@ const NO_TRAINED_TOKEN_ROW =
   "the chat template renders no answer for this row, so it has no token to train on (the model's template may be empty or leave out assistant messages)";
 
 /** Why an import that read rows yields nothing to train on. */
-function refusalOf(rowsRead: number, untrainable: number): string {
+function refusalOf(rowsRead: number, untrainable: number, templateOrigin: string | null): string {
   if (untrainable > 0)
     return (
-      `none of the ${untrainable} rows has a token to train on: the model's chat template renders no assistant answer ` +
+      `none of the ${untrainable} rows has a token to train on: the model's chat template${templateOrigin ? ` (${templateOrigin})` : ''} renders no assistant answer ` +
       '(it is empty or leaves out assistant messages). Choose a model whose chat template writes the answers, or give the ' +
       'tokenizer a working chat_template'
     );

@@ -98,8 +98,13 @@ export function checkTokenizerJson(json: unknown, file = 'tokenizer.json'): void
 /** Strings that make backtracking regexes blow up: runs of one class of character, then a character that fails. */
 const RUNS = ['a', ' ', '1', '\n', '!', 'é', 'A', '\t', 'ab', 'a ', ' a', 'a1', '\u00a0', '中'];
 const ENDS = ['', '!', ' ', 'a', '\u0000', '1', '\n'];
+/**
+ * Probe lengths: one character at a time up to 64, then growing by half. A nested quantifier such as
+ * ((a*)*)*…b costs about 50× more per extra character, so a step of several characters would jump from a probe
+ * under the budget to one that runs for minutes (and a running regex cannot be interrupted).
+ */
 const LENGTHS = [
-  ...Array.from({ length: 15 }, (_, i) => 8 + 4 * i),
+  ...Array.from({ length: 64 }, (_, i) => i + 1),
   ...Array.from({ length: 10 }, (_, i) => Math.round(64 * 1.5 ** (i + 1))),
 ];
 

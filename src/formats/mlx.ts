@@ -15,6 +15,7 @@ import type { ByteSource } from './byte-source.ts';
 import { type AdapterDtype, adapterTensorData, type PeftExport } from './peft.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from './safetensors.ts';
 import { writeSafetensors } from './safetensors-write.ts';
+import { formatIssues } from '../schema/issues.ts';
 
 export const MLX_WEIGHTS_FILE = 'adapters.safetensors';
 export const MLX_CONFIG_FILE = 'adapter_config.json';
@@ -179,7 +180,7 @@ export async function readMlxAdapter(
   }
   const parsed = MlxConfigSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(parsed.error);
     throw new MlxAdapterError(`${MLX_CONFIG_FILE} is not an mlx-lm LoRA adapter config: ${issues}`);
   }
   const c = parsed.data;

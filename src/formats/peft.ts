@@ -8,6 +8,7 @@ import type { ByteSource } from './byte-source.ts';
 import { f32ArrayToBf16, f32ArrayToF16 } from './half.ts';
 import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from './safetensors.ts';
 import { writeSafetensors } from './safetensors-write.ts';
+import { formatIssues } from '../schema/issues.ts';
 
 /** Ranks above this are refused (no projection is that wide; PEFT's own examples stay at 8–256). */
 export const MAX_RANK = 65536;
@@ -61,7 +62,7 @@ const KEY = /^base_model\.model\.(.+)\.lora_([AB])(?:\.[^.]+)?\.weight$/;
 export function parsePeftConfig(json: unknown): PeftConfig {
   const r = PeftConfigSchema.safeParse(json);
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(r.error);
     throw new Error(`adapter_config.json is not a LoRA adapter config: ${issues}`);
   }
   if (r.data.use_dora)

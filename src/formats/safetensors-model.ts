@@ -13,6 +13,7 @@ import {
   type SafetensorsTensorInfo,
   tensorBytesToF32,
 } from './safetensors.ts';
+import { formatIssues } from '../schema/issues.ts';
 
 export const SAFETENSORS_SINGLE_FILE = 'model.safetensors';
 export const SAFETENSORS_INDEX_FILE = 'model.safetensors.index.json';
@@ -41,7 +42,7 @@ export function parseSafetensorsIndex(text: string, fileName = SAFETENSORS_INDEX
   }
   const parsed = IndexSchema.safeParse(raw);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(parsed.error);
     throw new SafetensorsError(fileName, `not a safetensors index: ${issues}`);
   }
   const metadata = parsed.data.metadata ?? {};

@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { type ByteSource, sourceName } from './byte-source.ts';
 import { bf16ArrayToF32, f16ArrayToF32 } from './half.ts';
+import { formatIssues } from '../schema/issues.ts';
 
 /** Bytes per element of every safetensors dtype this reader accepts. */
 export const SAFETENSORS_DTYPE_BYTES = {
@@ -78,7 +79,7 @@ export function elementCount(shape: readonly number[]): number {
 }
 
 function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(root)'}: ${i.message}`).join('; ');
+  return formatIssues(error);
 }
 
 /** Validates the JSON header bytes of a file of `fileSize` bytes whose header is `headerLength` bytes long. */

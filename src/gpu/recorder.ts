@@ -1,13 +1,19 @@
 /**
- * Records many dispatches into one command buffer. Each dispatch is its own compute pass so it can
- * carry timestamp queries; per-dispatch `Params` go into one uniform buffer at aligned offsets.
- * Bind groups are built at `submit()`, when that uniform buffer exists.
+ * Records many dispatches into one command buffer; per-dispatch `Params` go into one uniform buffer at aligned
+ * offsets, and bind groups are built at `submit()`, when that uniform buffer exists. Consecutive dispatches share
+ * one compute pass (WebGPU orders each dispatch's writes before the next one's reads); with timestamps asked for,
+ * each dispatch gets its own pass so it can carry its timestamp queries.
+ *
+ * With a replay tape (see replay.ts) the uniform buffer and the bind groups of the previous submit under the same
+ * key are reused: a steady training step creates neither buffers nor bind groups. `submit({ wait: false })` hands
+ * the work to the queue and returns at once; the queue runs submits in order, so the next micro-batch can be
+ * recorded and submitted while the GPU still runs this one.
  */
 import type { GpuContext } from './device.ts';
+import { type Binding, type ReplayTape, entryMatches } from './replay.ts';
 import { withErrorScopes } from './scopes.ts';
 
-/** A buffer bound whole, or a byte range of it. */
-export type Binding = GPUBuffer | { buffer: GPUBuffer; offset?: number; size?: number };
+export type { Binding };
 
 export interface DispatchOptions {
   label: string;
@@ -50,7 +56,7 @@ export class Recorder {
 
   constructor(
     private readonly ctx: GpuContext,
-    private readonly opts: { label?: string; timestamps?: boolean } = {},
+    private readonly opts: { label?: string; timestamps?: boolean; tape?: ReplayTape } = {},
   ) {
     this.align = ctx.device.limits.minUniformBufferOffsetAlignment;
   }
@@ -89,13 +95,20 @@ export class Recorder {
     return this.commands.length;
   }
 
-  /** Encodes everything recorded into one command buffer and submits it; resolves when the GPU has finished. */
-  async submit(): Promise<void> {
+  /**
+   * Encodes everything recorded into one command buffer and submits it; resolves when the GPU has finished, or
+   * with `wait: false` as soon as the work is queued (timings are then not collected).
+   */
+  async submit(options: { wait?: boolean } = {}): Promise<void> {
     const { device } = this.ctx;
     const work = () => this.encodeAndSubmit();
     const resolveTimings = this.ctx.debug
       ? await withErrorScopes(device, `running ${this.opts.label ?? 'commands'}`, work)
       : work();
+    if (options.wait === false) {
+      void resolveTimings();
+      return;
+    }
     await device.queue.onSubmittedWorkDone();
     this.lastTimings = await resolveTimings();
   }
@@ -108,7 +121,8 @@ export class Recorder {
   private encodeAndSubmit(): () => Promise<PassTiming[]> {
     const { device } = this.ctx;
     const commands = this.commands.splice(0);
-    const uniforms = this.paramBytes > 0 ? this.buildUniforms(commands) : undefined;
+    const tape = this.timestamps ? undefined : this.opts.tape;
+    const uniforms = this.paramBytes > 0 ? this.uniforms(commands, tape) : undefined;
     this.paramBytes = 0;
     const dispatches = commands.filter((c): c is Command => c.kind === 'dispatch');
     const querySet =
@@ -117,46 +131,44 @@ export class Recorder {
         : undefined;
 
     const encoder = device.createCommandEncoder({ label: this.opts.label ?? 'recorder' });
+    let open: GPUComputePassEncoder | null = null;
+    const close = () => {
+      open?.end();
+      open = null;
+    };
     let pass = 0;
     for (const cmd of commands) {
       if (cmd.kind === 'copy') {
+        close();
         encoder.copyBufferToBuffer(cmd.src, cmd.srcOffset, cmd.dst, cmd.dstOffset, cmd.bytes);
         continue;
       }
       if (cmd.kind === 'clear') {
+        close();
         encoder.clearBuffer(cmd.buffer);
         continue;
       }
       const { options } = cmd;
-      const entries: GPUBindGroupEntry[] = [];
-      let binding = 0;
-      if (cmd.paramsOffset >= 0 && uniforms) {
-        entries.push({
-          binding: binding++,
-          resource: { buffer: uniforms, offset: cmd.paramsOffset, size: Math.max(16, options.params!.byteLength) },
+      const bindGroup = this.bindGroup(cmd, uniforms, tape, pass);
+      let cp: GPUComputePassEncoder;
+      if (querySet) {
+        cp = encoder.beginComputePass({
+          label: options.label,
+          timestampWrites: { querySet, beginningOfPassWriteIndex: 2 * pass, endOfPassWriteIndex: 2 * pass + 1 },
         });
+      } else {
+        open ??= encoder.beginComputePass({ label: this.opts.label ?? 'recorder' });
+        cp = open;
       }
-      for (const b of options.buffers) {
-        entries.push({ binding: binding++, resource: 'buffer' in b ? b : { buffer: b } });
-      }
-      const bindGroup = device.createBindGroup({
-        label: options.label,
-        layout: options.pipeline.getBindGroupLayout(0),
-        entries,
-      });
-      const timestampWrites = querySet
-        ? { querySet, beginningOfPassWriteIndex: 2 * pass, endOfPassWriteIndex: 2 * pass + 1 }
-        : undefined;
-      const cp = encoder.beginComputePass(
-        timestampWrites ? { label: options.label, timestampWrites } : { label: options.label },
-      );
       cp.setPipeline(options.pipeline);
       cp.setBindGroup(0, bindGroup);
       const [x, y = 1, z = 1] = options.workgroups;
       cp.dispatchWorkgroups(x, y, z);
-      cp.end();
+      if (querySet) cp.end();
       pass++;
     }
+    close();
+    if (tape) tape.entries.length = pass;
     let resolveBuffer: GPUBuffer | undefined;
     if (querySet) {
       const bytes = 16 * dispatches.length;
@@ -172,7 +184,7 @@ export class Recorder {
     } else {
       device.queue.submit([encoder.finish()]);
     }
-    uniforms?.destroy();
+    if (!tape) uniforms?.destroy();
 
     return async () => {
       if (!resolveBuffer || !querySet) return [];
@@ -187,21 +199,65 @@ export class Recorder {
     };
   }
 
-  private buildUniforms(commands: (Command | Copy | Clear)[]): GPUBuffer {
-    const buffer = this.ctx.device.createBuffer({
-      label: `${this.opts.label ?? 'recorder'}/params`,
-      size: Math.ceil(this.paramBytes / 16) * 16,
-      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-      mappedAtCreation: true,
+  /** The bind group of dispatch number `index`: the tape's when it was made from the same bindings, else a new one. */
+  private bindGroup(cmd: Command, uniforms: GPUBuffer | undefined, tape: ReplayTape | undefined, index: number) {
+    const { options } = cmd;
+    const paramsSize = cmd.paramsOffset >= 0 ? Math.max(16, options.params!.byteLength) : 0;
+    const cached = tape?.entries[index];
+    if (tape && entryMatches(cached, options.pipeline, options.buffers, cmd.paramsOffset, paramsSize))
+      return cached.bindGroup;
+    const entries: GPUBindGroupEntry[] = [];
+    let binding = 0;
+    if (cmd.paramsOffset >= 0 && uniforms) {
+      entries.push({ binding: binding++, resource: { buffer: uniforms, offset: cmd.paramsOffset, size: paramsSize } });
+    }
+    for (const b of options.buffers) {
+      entries.push({ binding: binding++, resource: 'buffer' in b ? b : { buffer: b } });
+    }
+    const bindGroup = this.ctx.device.createBindGroup({
+      label: options.label,
+      layout: options.pipeline.getBindGroupLayout(0),
+      entries,
     });
-    const view = new Uint8Array(buffer.getMappedRange());
+    if (tape) {
+      tape.entries[index] = {
+        pipeline: options.pipeline,
+        buffers: options.buffers.slice(),
+        paramsOffset: cmd.paramsOffset,
+        paramsSize,
+        bindGroup,
+      };
+    }
+    return bindGroup;
+  }
+
+  /** The params of every dispatch in one uniform buffer: the tape's persistent one, or a new one for this submit. */
+  private uniforms(commands: (Command | Copy | Clear)[], tape: ReplayTape | undefined): GPUBuffer {
+    const size = Math.ceil(this.paramBytes / 16) * 16;
+    if (!tape) {
+      const buffer = this.ctx.device.createBuffer({
+        label: `${this.opts.label ?? 'recorder'}/params`,
+        size,
+        usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+        mappedAtCreation: true,
+      });
+      this.writeParams(commands, new Uint8Array(buffer.getMappedRange()));
+      buffer.unmap();
+      return buffer;
+    }
+    const buffer = tape.uniformFor(this.ctx.device, this.opts.label ?? 'recorder', size);
+    const bytes = new Uint8Array(tape.uploaded.byteLength);
+    this.writeParams(commands, bytes);
+    tape.upload(this.ctx.device, bytes);
+    return buffer;
+  }
+
+  private writeParams(commands: (Command | Copy | Clear)[], view: Uint8Array): void {
     for (const cmd of commands) {
       if (cmd.kind !== 'dispatch' || cmd.paramsOffset < 0) continue;
       const p = cmd.options.params!;
       const bytes = p instanceof ArrayBuffer ? new Uint8Array(p) : new Uint8Array(p.buffer, p.byteOffset, p.byteLength);
       view.set(bytes, cmd.paramsOffset);
     }
-    buffer.unmap();
-    return buffer;
   }
 }

@@ -7,10 +7,13 @@ import { type AcquireOptions, type GpuContext, acquireDevice } from './device.ts
 import { PipelineCache } from './pipelines.ts';
 import { readF32 } from './readback.ts';
 import { Recorder } from './recorder.ts';
+import { ReplayCache } from './replay.ts';
 
 export class GpuRuntime {
   readonly memory: GpuMemory;
   readonly pipelines: PipelineCache;
+  /** Recorded command lists by replay key: their uniform buffers and bind groups, reused submit after submit. */
+  readonly replays = new ReplayCache();
 
   constructor(readonly ctx: GpuContext) {
     this.memory = new GpuMemory(ctx.device);
@@ -25,8 +28,13 @@ export class GpuRuntime {
     return this.ctx.device;
   }
 
-  recorder(label: string, options: { timestamps?: boolean } = {}): Recorder {
-    return new Recorder(this.ctx, { label, ...options });
+  /**
+   * A recorder; with `replay`, one whose submits reuse the uniform buffer and bind groups of the previous submit
+   * under that key (use one key per command-list shape, e.g. a micro-batch's B × T).
+   */
+  recorder(label: string, options: { timestamps?: boolean; replay?: string } = {}): Recorder {
+    const { replay, ...rest } = options;
+    return new Recorder(this.ctx, { label, ...rest, ...(replay ? { tape: this.replays.tape(replay) } : {}) });
   }
 
   /** Uploads f32 data into a new storage buffer owned by `owner`. */
@@ -51,6 +59,7 @@ export class GpuRuntime {
   }
 
   destroy(): void {
+    this.replays.clear();
     this.memory.destroyAll();
     this.ctx.device.destroy();
   }

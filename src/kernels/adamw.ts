@@ -4,6 +4,9 @@
  *                — one sum-of-squares pass per buffer into a partials scratch, then one finalize pass
  *   adamwStep    param, m, v updated in place; the gradient is multiplied by grad_scale and, given `stats`, by
  *                the clip factor that gradNorm left on the GPU
+ * With a guard (`gradNorm({ guardLoss })`, `adamwStep({ guarded: true })`), stats holds 4 floats
+ * (norm, clip, loss, skip) and the update is skipped on the GPU when the norm or the loss is not finite, so a whole
+ * training step runs without reading anything back before the update.
  */
 import source from '../../shaders/adamw.wgsl';
 import type { Recorder } from '../gpu/recorder.ts';
@@ -26,6 +29,7 @@ export const ADAMW_SHADER = defineShader('adamw', source, {
   has_clip: 'u32',
   partial_offset: 'u32',
   max_norm: 'f32',
+  guard: 'u32',
 });
 
 const WG = 256;
@@ -48,6 +52,7 @@ interface AllParams {
   hasClip?: boolean;
   partialOffset?: number;
   maxNorm?: number;
+  guard?: boolean;
 }
 
 function params(p: AllParams): ArrayBuffer {
@@ -69,6 +74,7 @@ function params(p: AllParams): ArrayBuffer {
     has_clip: p.hasClip ? 1 : 0,
     partial_offset: p.partialOffset ?? 0,
     max_norm: p.maxNorm ?? 0,
+    guard: p.guard ? 1 : 0,
   });
 }
 
@@ -84,17 +90,28 @@ export interface AdamwArgs extends AdamwHyper {
   gradScale?: number;
   /** stats[2] from gradNorm: the gradient is also multiplied by the clip factor stats[1]. */
   stats?: GPUBuffer;
+  /** stats[4] from a guarded gradNorm: no update when stats[3] ≠ 0 (a non-finite norm or loss). */
+  guarded?: boolean;
 }
 
 export async function adamwStep(rt: GpuRuntime, rec: Recorder, a: AdamwArgs): Promise<void> {
   if (a.count === 0) return;
   if (!Number.isInteger(a.step) || a.step < 1) throw new RangeError(`AdamW step must be an integer ≥ 1, got ${a.step}`);
+  if (a.guarded && !a.stats) throw new RangeError('a guarded AdamW step needs the stats of a guarded gradNorm');
+  if (a.guarded) requireFloats('guarded adamw stats', a.stats!, 4);
   const pipeline = await rt.pipelines.get({ shader: ADAMW_SHADER, entryPoint: 'adamw_forward', constants: { WG } });
   rec.dispatch({
     label: 'adamw_forward',
     pipeline,
     buffers: [a.param, a.grad, a.m, a.v, a.stats ?? rt.unusedBinding],
-    params: params({ count: a.count, hyper: a, step: a.step, gradScale: a.gradScale ?? 1, hasClip: Boolean(a.stats) }),
+    params: params({
+      count: a.count,
+      hyper: a,
+      step: a.step,
+      gradScale: a.gradScale ?? 1,
+      hasClip: Boolean(a.stats),
+      guard: Boolean(a.guarded),
+    }),
     workgroups: deviceGrid(rt, Math.ceil(a.count / WG)),
   });
 }
@@ -116,8 +133,10 @@ export interface GradNormArgs {
   grads: readonly { buffer: GPUBuffer; count: number }[];
   /** At least gradNormPartialCount(counts) floats. */
   partials: GPUBuffer;
-  /** [2]: receives (norm, clip). */
+  /** [2]: receives (norm, clip); [4] with guardLoss: (norm, clip, loss, skip). */
   stats: GPUBuffer;
+  /** [1]: the step's loss; given, skip = 1 when it or the norm is NaN / ±Inf (and a guarded adamwStep does nothing). */
+  guardLoss?: GPUBuffer;
   /** Clip threshold; ≤ 0 or absent: clip = 1. */
   maxNorm?: number;
   /** The norm is taken of grad · gradScale (pass the same factor as to adamwStep); default 1. */
@@ -127,7 +146,7 @@ export interface GradNormArgs {
 export async function gradNorm(rt: GpuRuntime, rec: Recorder, a: GradNormArgs): Promise<void> {
   const total = gradNormPartialCount(a.grads.map((g) => g.count));
   requireFloats('grad-norm partials', a.partials, total);
-  requireFloats('grad-norm stats', a.stats, 2);
+  requireFloats('grad-norm stats', a.stats, a.guardLoss ? 4 : 2);
   const partial = await rt.pipelines.get({
     shader: ADAMW_SHADER,
     entryPoint: 'grad_norm_forward_partial',
@@ -153,8 +172,13 @@ export async function gradNorm(rt: GpuRuntime, rec: Recorder, a: GradNormArgs): 
   rec.dispatch({
     label: 'grad_norm_forward_finalize',
     pipeline: finalize,
-    buffers: [a.partials, a.stats],
-    params: params({ count: offset, gradScale: a.gradScale ?? 1, maxNorm: a.maxNorm ?? 0 }),
+    buffers: [a.partials, a.stats, a.guardLoss ?? rt.unusedBinding],
+    params: params({
+      count: offset,
+      gradScale: a.gradScale ?? 1,
+      maxNorm: a.maxNorm ?? 0,
+      guard: Boolean(a.guardLoss),
+    }),
     workgroups: [1],
   });
 }

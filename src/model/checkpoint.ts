@@ -10,7 +10,7 @@ import { type GgufFile, readGguf, readGgufTensor } from '../formats/gguf.ts';
 import { readGgufHfConfig } from '../formats/gguf-config.ts';
 import { ggufTensorMapping } from '../formats/gguf-names.ts';
 import type { GgmlType } from '../formats/gguf-types.ts';
-import { SafetensorsModel } from '../formats/safetensors-model.ts';
+import { SAFETENSORS_INDEX_FILE, SafetensorsModel } from '../formats/safetensors-model.ts';
 import type { SafetensorsDtype } from '../formats/safetensors.ts';
 import { type ModelDescription, parseModelConfig } from './config.ts';
 import { detectLayout, type ModelByteSource, ModelLoadError, type ModelSource } from './source.ts';
@@ -45,6 +45,8 @@ export interface Checkpoint {
   unmapped: string[];
   /** Where the model's shape came from, for messages: "config.json", or the GGUF file's metadata. */
   configFile: string;
+  /** A sharded checkpoint's index file (its weight_map says which shard holds each tensor), for messages. */
+  indexFile?: string;
   /** Closes every file the checkpoint opened. */
   close(): Promise<void>;
 }
@@ -104,6 +106,7 @@ export async function openCheckpoint(source: ModelSource): Promise<Checkpoint> {
       tensors,
       unmapped: [],
       configFile: 'config.json',
+      ...(layout.kind === 'sharded' ? { indexFile: SAFETENSORS_INDEX_FILE } : {}),
       close,
     };
   } catch (err) {
@@ -168,7 +171,9 @@ export function tensorProblems(ckpt: Checkpoint, specs: TensorSpec[] = expectedT
   for (const spec of specs) {
     const t = ckpt.tensors.get(spec.name);
     if (!t) {
-      problems.push(`missing tensor ${spec.name} (expected shape [${spec.shape.join(', ')}]) in ${where}`);
+      problems.push(
+        `missing tensor ${spec.name} (expected shape [${spec.shape.join(', ')}]) in ${where}${ckpt.indexFile ? ` (not in ${ckpt.indexFile}'s weight_map)` : ''}`,
+      );
       continue;
     }
     if (t.shape.length !== spec.shape.length || t.shape.some((d, i) => d !== spec.shape[i])) {

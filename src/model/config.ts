@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ARCHITECTURE_IDS, architecture } from '../arch/registry.ts';
+import { formatIssues } from '../schema/issues.ts';
 
 /** The config.json `model_type`s the engine runs: one file each in src/arch/ (see src/arch/registry.ts). */
 export const SUPPORTED_ARCHITECTURES = ARCHITECTURE_IDS;
@@ -167,7 +168,7 @@ export function parseModelConfig(json: unknown, file = 'config.json'): ModelDesc
   if (!spec) throw new UnsupportedModelError(arch);
   const parsed = HfConfigSchema.safeParse(json);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    const issues = formatIssues(parsed.error);
     throw new Error(`${file} is not a valid ${arch} config: ${issues}`);
   }
   const c = parsed.data;

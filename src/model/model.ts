@@ -4,6 +4,7 @@
  * In 'train' mode every block's saved activations are kept for the backward; in 'checkpointed' mode each block is
  * recomputed from its input in the backward (gradient checkpointing).
  */
+import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { writeBuffer } from '../gpu/readback.ts';
 import { IGNORE_INDEX, crossEntropyLoss } from '../kernels/cross_entropy.ts';
@@ -263,8 +264,18 @@ export class ModelEngine {
     return this.finalSoftcap(await this.rt.readF32(this.logitsChunk, d.vocab));
   }
 
-  /** Records forward, loss and backward of one micro-batch; LoRA gradients are added (or written, first micro-batch). */
+  /** Forward, loss and backward of one micro-batch, submitted (not waited for); see recordTrainMicroBatch. */
   async trainMicroBatch(b: TrainBatch, opts: StepOptions): Promise<void> {
+    const rec = this.rt.recorder('train micro-batch', { replay: replayKey('train', b, opts.accumulate) });
+    await this.recordTrainMicroBatch(rec, b, opts);
+    await rec.submit({ wait: false });
+  }
+
+  /**
+   * Uploads the batch and records forward, loss and backward of one micro-batch into `rec`; LoRA gradients are added
+   * (or written, first micro-batch). Submit `rec` before the next micro-batch is uploaded.
+   */
+  async recordTrainMicroBatch(rec: Recorder, b: TrainBatch, opts: StepOptions): Promise<void> {
     if (!this.lora) throw new Error('this engine has no LoRA adapters to train');
     if (!this.grads || !this.targets || !this.losses || !this.loss || !('dx2' in this.scratch))
       throw new Error('an inference engine cannot train; create it in train or checkpointed mode');
@@ -274,7 +285,6 @@ export class ModelEngine {
     const n = b.B * b.T;
     this.upload(b);
     writeBuffer(this.rt.device, this.targets, b.targets);
-    const rec = this.rt.recorder('train micro-batch');
     if (!opts.accumulate) {
       for (const m of this.lora.modules) {
         rec.clear(m.params.dA);
@@ -321,7 +331,34 @@ export class ModelEngine {
       await blockBackward(ctx, this.weights.layers[l]!, this.hidden[l]!, dOut, dIn, saved, scratch);
       [dOut, dIn] = [dIn, dOut];
     }
-    await rec.submit();
+  }
+
+  /**
+   * The loss of one micro-batch without the backward (evaluation): forward with dropout off, the head and the loss;
+   * `loss` is written (first micro-batch) or added to, as in training. Submitted, not waited for; read with readLoss.
+   */
+  async evalMicroBatch(b: TrainBatch, opts: Omit<StepOptions, 'dropout'>): Promise<void> {
+    if (!this.targets || !this.losses || !this.loss) throw new Error('an inference engine has no loss');
+    const n = b.B * b.T;
+    this.upload(b);
+    writeBuffer(this.rt.device, this.targets, b.targets);
+    const rec = this.rt.recorder('eval micro-batch', { replay: replayKey('eval', b, opts.accumulate) });
+    await this.forward(b, rec, undefined, false);
+    const d = this.weights.desc;
+    await crossEntropyLoss(this.rt, rec, {
+      head: baseLmHead(this.rt, this.weights.head, this.headScratch),
+      h: this.normOut,
+      targets: this.targets,
+      T: n,
+      chunkTokens: this.chunk,
+      logits: this.logitsChunk,
+      losses: this.losses,
+      loss: this.loss,
+      scale: opts.scale,
+      ...(d.finalSoftcap ? { softcap: d.finalSoftcap } : {}),
+      accumulateLoss: opts.accumulate,
+    });
+    await rec.submit({ wait: false });
   }
 
   /** gemma2's final logit soft-cap c·tanh(l/c), applied on the host to logits read back. */
@@ -331,15 +368,27 @@ export class ModelEngine {
     return logits;
   }
 
+  /** [1] f32: the loss of the micro-batches recorded since the last first one (scaled as StepOptions says). */
+  get lossBuffer(): GPUBuffer {
+    if (!this.loss) throw new Error('an inference engine has no loss');
+    return this.loss;
+  }
+
   async readLoss(): Promise<number> {
     if (!this.loss) throw new Error('an inference engine has no loss');
     return (await this.rt.readF32(this.loss, 1))[0]!;
   }
 
   destroy(): void {
+    this.rt.replays.clear(); // their bind groups point at the buffers freed here
     this.rt.memory.destroyOwner(this.owner);
     for (let l = 0; l < this.saved.length; l++) this.rt.memory.destroyOwner(`${this.owner}/layer${l}`);
   }
+}
+
+/** One replay tape per command-list shape: what it runs, the batch's B × T, packing, and first or later micro-batch. */
+export function replayKey(what: string, b: Batch, accumulate: boolean): string {
+  return `${what}:${b.B}x${b.T}:${b.segments ? 'packed' : 'rows'}:${accumulate ? 'add' : 'first'}`;
 }
 
 export { IGNORE_INDEX };

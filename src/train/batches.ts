@@ -68,3 +68,21 @@ export function trainedTokens(batches: readonly TrainBatch[]): number {
   for (const b of batches) for (const t of b.targets) if (t !== IGNORE_INDEX) n++;
   return n;
 }
+
+/**
+ * The row length a micro-batch is padded to: its longest row (at most maxT) rounded up to the next of 16, 24, 32,
+ * 48, 64, 96, … (powers of two and 1.5× them), capped at maxT. Padding stays under a third of the longest row, and
+ * a run meets few distinct shapes, so each shape's recorded step is replayed (see src/gpu/replay.ts).
+ */
+export function bucketLength(longest: number, maxT: number): number {
+  const n = Math.max(1, Math.min(longest, maxT));
+  let b = 16;
+  while (b < n) b = b % 3 === 0 ? (b / 3) * 4 : (b / 2) * 3;
+  return Math.min(b, maxT);
+}
+
+/** A micro-batch padded only to its own longest row's length bucket (see bucketLength), never beyond maxT. */
+export function bucketedMicroBatch(examples: readonly Example[], maxT: number, padId = 0): TrainBatch {
+  const longest = examples.reduce((m, e) => Math.max(m, e.ids.length), 0);
+  return microBatch(examples, bucketLength(longest, maxT), padId);
+}

@@ -1,7 +1,10 @@
 /**
  * AdamW over every LoRA parameter, with the global gradient norm clipped on the GPU (the clip factor never leaves
- * it; only the norm is read back for progress reports).
+ * it). The update is recorded into the caller's recorder (the last micro-batch's, so a step is one submit per
+ * micro-batch) and guarded on the GPU: a non-finite loss or gradient norm skips it. Norm and loss come back in one
+ * readback per step, through a staging buffer made once.
  */
+import type { Recorder } from '../gpu/recorder.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import { adamwStep, gradNorm, gradNormPartialCount } from '../kernels/adamw.ts';
 import type { ModelLora } from '../model/lora-state.ts';
@@ -19,10 +22,21 @@ interface Slot {
   shape: [number, number];
 }
 
+/** What a step's update left on the GPU, read back once. */
+export interface UpdateStats {
+  /** Gradient norm before clipping. */
+  gradNorm: number;
+  /** The step's loss, as the guard saw it. */
+  loss: number;
+  /** False when the loss or the norm was NaN / ±Inf: nothing was updated (the step counter is rolled back). */
+  applied: boolean;
+}
+
 export class LoraAdamW {
   private readonly slots: Slot[] = [];
   private readonly partials: GPUBuffer;
   private readonly stats: GPUBuffer;
+  private readonly staging: GPUBuffer;
   /** Optimizer steps taken (AdamW's t). */
   step = 0;
 
@@ -41,7 +55,13 @@ export class LoraAdamW {
       'grad-norm-partials',
       gradNormPartialCount(this.slots.map((s) => s.count)) * 4,
     ).buffer;
-    this.stats = rt.memory.create(owner, 'grad-norm-stats', 8).buffer;
+    this.stats = rt.memory.create(owner, 'grad-norm-stats', 16).buffer;
+    this.staging = rt.memory.create(
+      owner,
+      'stats-readback',
+      16,
+      GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    ).buffer;
   }
 
   private slot(param: GPUBuffer, grad: GPUBuffer, shape: [number, number], label: string): Slot {
@@ -57,15 +77,18 @@ export class LoraAdamW {
     };
   }
 
-  /** One update at learning rate `lr`; returns the gradient norm before clipping. */
-  async update(o: TrainConfig['optim'], lr: number): Promise<number> {
+  /**
+   * Records one update at learning rate `lr`, skipped on the GPU when `loss[0]` or the gradient norm is not finite,
+   * and the copy of (norm, clip, loss, skip) for `readStats`.
+   */
+  async record(rec: Recorder, o: TrainConfig['optim'], lr: number, loss: GPUBuffer): Promise<void> {
     this.step += 1;
-    const rec = this.rt.recorder('adamw');
     await gradNorm(this.rt, rec, {
       grads: this.slots.map((s) => ({ buffer: s.grad, count: s.count })),
       partials: this.partials,
       stats: this.stats,
       maxNorm: o.maxGradNorm,
+      guardLoss: loss,
     });
     for (const s of this.slots) {
       await adamwStep(this.rt, rec, {
@@ -77,10 +100,20 @@ export class LoraAdamW {
         weightDecay: o.weightDecay,
         step: this.step,
         stats: this.stats,
+        guarded: true,
       });
     }
-    await rec.submit();
-    return (await this.rt.readF32(this.stats, 1))[0]!;
+    rec.copy(this.stats, this.staging, 16);
+  }
+
+  /** Waits for the recorded update and reads its stats (the step's only readback). */
+  async readStats(): Promise<UpdateStats> {
+    await this.staging.mapAsync(GPUMapMode.READ);
+    const [gradNorm, , loss, skip] = new Float32Array(this.staging.getMappedRange().slice(0));
+    this.staging.unmap();
+    const applied = skip === 0;
+    if (!applied) this.step -= 1;
+    return { gradNorm: gradNorm!, loss: loss!, applied };
   }
 
   /** Every parameter with its AdamW state, for checkpoints. */

@@ -1,10 +1,11 @@
 /**
- * A training run over examples: a seeded order per epoch, micro-batches of `microBatch` examples, `gradAccum` of them
- * per optimizer step, evaluation on the validation examples every `evalEvery` steps, and a metrics callback.
+ * A training run over examples: a seeded order per epoch, micro-batches of `microBatch` examples (each padded only to
+ * its own longest row's length bucket), `gradAccum` of them per optimizer step, forward-only evaluation on the
+ * validation examples every `evalEvery` steps, and a metrics callback.
  */
 import type { ModelEngine } from '../model/model.ts';
 import type { TrainConfig } from '../schema/train.ts';
-import { type Example, microBatch, trainedTokens } from './batches.ts';
+import { type Example, bucketedMicroBatch, trainedTokens } from './batches.ts';
 import { SeededRng } from '../util/rng.ts';
 import { type LoraTrainer, NonFiniteTrainingError, type StepReport } from './trainer.ts';
 
@@ -28,7 +29,7 @@ export function epochOrder(n: number, seed: number, epoch: number): number[] {
   return order;
 }
 
-/** Mean loss over every trained token of the validation examples (no update; dropout off). */
+/** Mean loss over every trained token of the validation examples (forward only: no backward, no update; dropout off). */
 export async function evaluate(
   engine: ModelEngine,
   examples: readonly Example[],
@@ -37,11 +38,11 @@ export async function evaluate(
   maxBatches = 0,
 ): Promise<{ loss: number; tokens: number }> {
   const batches = [];
-  for (let i = 0; i < examples.length; i += B) batches.push(microBatch(examples.slice(i, i + B), T));
+  for (let i = 0; i < examples.length; i += B) batches.push(bucketedMicroBatch(examples.slice(i, i + B), T));
   if (maxBatches > 0) batches.splice(maxBatches);
   const tokens = trainedTokens(batches);
   if (tokens === 0) return { loss: Number.NaN, tokens: 0 };
-  for (const [i, b] of batches.entries()) await engine.trainMicroBatch(b, { scale: 1 / tokens, accumulate: i > 0 });
+  for (const [i, b] of batches.entries()) await engine.evalMicroBatch(b, { scale: 1 / tokens, accumulate: i > 0 });
   return { loss: await engine.readLoss(), tokens };
 }
 
@@ -103,7 +104,7 @@ export async function runTraining(o: RunOptions): Promise<void> {
     const mbs = Array.from({ length: config.gradAccum }, () => {
       const rows = Array.from({ length: config.microBatch }, next);
       for (const r of rows) inputTokens += Math.min(r.ids.length, o.T);
-      return microBatch(rows, o.T);
+      return bucketedMicroBatch(rows, o.T);
     });
     const report = await o.trainer.trainStep(mbs);
     await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start, inputTokens });

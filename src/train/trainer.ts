@@ -2,10 +2,14 @@
  * One optimizer step of LoRA training: the micro-batches of an accumulated batch run forward and backward with the
  * loss scaled by 1 / (trained tokens of the whole accumulated batch) — so the loss is the mean over unmasked tokens of
  * the whole batch, not a mean of per-micro-batch means — then AdamW updates every adapter.
+ *
+ * Host side: each micro-batch is one submit, replayed from the previous step's (same uniform buffer and bind groups
+ * for the same B × T), with no wait in between; the last one also carries the update, which the GPU skips when the
+ * loss or the gradient norm is not finite. Loss and norm are read back once, at the end of the step.
  */
 import type { GpuRuntime } from '../gpu/runtime.ts';
 import type { ModelLora } from '../model/lora-state.ts';
-import type { ModelEngine, TrainBatch } from '../model/model.ts';
+import { type ModelEngine, type TrainBatch, replayKey } from '../model/model.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { trainedTokens } from './batches.ts';
 import { LoraAdamW } from './optimizer.ts';
@@ -41,7 +45,7 @@ export class LoraTrainer {
   readonly optimizer: LoraAdamW;
 
   constructor(
-    rt: GpuRuntime,
+    private readonly rt: GpuRuntime,
     private readonly engine: ModelEngine,
     lora: ModelLora,
     private readonly config: TrainConfig,
@@ -67,20 +71,25 @@ export class LoraTrainer {
     if (tokens === 0)
       throw new Error('none of these examples has a token to learn (every target is masked); check the mask setting');
     const step = this.optimizer.step + 1;
+    const lr = learningRate(this.config.optim, step, this.totalSteps);
+    const last = microBatches.length - 1;
     for (const [i, mb] of microBatches.entries()) {
-      await this.engine.trainMicroBatch(mb, {
+      const accumulate = i > 0;
+      const key = `${replayKey('train', mb, accumulate)}${i === last ? ':update' : ''}`;
+      const rec = this.rt.recorder('train step', { replay: key });
+      await this.engine.recordTrainMicroBatch(rec, mb, {
         scale: 1 / tokens,
-        accumulate: i > 0,
+        accumulate,
         dropout: { p: this.config.lora.dropout, seed: this.dropoutSeed(step, i) },
       });
+      if (i === last) await this.optimizer.record(rec, this.config.optim, lr, this.engine.lossBuffer);
+      await rec.submit({ wait: false });
     }
-    const loss = await this.engine.readLoss();
+    const { loss, gradNorm, applied } = await this.optimizer.readStats();
     if (!Number.isFinite(loss))
       throw new NonFiniteTrainingError(step, `the training loss is ${loss} (the update was not applied)`);
-    const lr = learningRate(this.config.optim, step, this.totalSteps);
-    const gradNorm = await this.optimizer.update(this.config.optim, lr);
-    if (!Number.isFinite(gradNorm))
-      throw new NonFiniteTrainingError(step, `the gradient norm is ${gradNorm} (the adapter in memory is unusable)`);
+    if (!Number.isFinite(gradNorm) || !applied)
+      throw new NonFiniteTrainingError(step, `the gradient norm is ${gradNorm} (the update was not applied)`);
     return { step, loss, gradNorm, lr, tokens };
   }
 

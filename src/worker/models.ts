@@ -5,6 +5,7 @@
 import { parameterCount, parseModelConfig } from '../model/config.ts';
 import { type DownloadProgress, deleteCachedModel, downloadModel, listCachedModels } from '../model/download.ts';
 import { type HubFile, type HubLocation, fileUrl, listFiles, selectModelFiles, validateRepo } from '../model/hub.ts';
+import { BUILD_HUB_ORIGINS, checkHubAddress } from '../model/hub-origins.ts';
 import { loadNotes } from '../model/load-notes.ts';
 import { planMemory } from '../model/plan.ts';
 import type { GpuRuntime } from '../gpu/runtime.ts';
@@ -23,7 +24,11 @@ function fail(err: unknown, hint: string): { ok: false; error: { kind: 'unknown'
 /** Lists a repository, picks the files a model needs and reads its config for size and memory estimates. */
 export async function inspectRepo(base: string, repoInput: string, revision = 'main'): Promise<Result<RepoInfo>> {
   try {
-    const loc: HubLocation = { base, repo: validateRepo(repoInput), revision };
+    const loc: HubLocation = {
+      base: checkHubAddress(base, BUILD_HUB_ORIGINS),
+      repo: validateRepo(repoInput),
+      revision,
+    };
     const files = selectModelFiles(await listFiles(loc));
     const configFile = files.find((f) => f.path === 'config.json');
     let summary: RepoInfo['summary'] = null;
@@ -49,6 +54,7 @@ export async function download(
   const ctl = new AbortController();
   active = ctl;
   try {
+    checkHubAddress(loc.base, BUILD_HUB_ORIGINS);
     const m = await downloadModel(opfs(), loc, files, { signal: ctl.signal, onProgress });
     return {
       ok: true,

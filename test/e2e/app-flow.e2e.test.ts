@@ -2,7 +2,8 @@
  * The whole app in Chromium, as a user goes through it: download a tiny model from the local Hub-like server (progress
  * visible), drop a dataset folder, start training with a preset shortened to a few dozen steps, watch the loss chart
  * fill, reload the page mid-run and see the run resume from its checkpoint, try a prompt (base and adapter side by
- * side), export the adapter as a zip — and check that its adapter_model.safetensors holds the same keys, shapes and
+ * side), export the adapter as a zip (every request of it to the app's origin or the Hub, under the app's
+ * Content-Security-Policy) — and check that its adapter_model.safetensors holds the same keys, shapes and
  * (within the trainer's tolerance) values as what `cli train` writes for the same seed and settings.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -19,7 +20,7 @@ import { readSafetensorsHeader, readSafetensorsTensor, tensorBytesToF32 } from '
 import { type Hub, startHub } from '../fixtures/hub-server.ts';
 import { makeTinyModelZoo } from '../fixtures/make-models.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
-import { launchBrowser, screenshot, watchErrors } from './browser.ts';
+import { launchBrowser, recordNetwork, screenshot, watchErrors } from './browser.ts';
 import { DESKTOP, PHONE, importFolder, noHorizontalScroll, save } from './data-page.ts';
 
 const DATA = join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit');
@@ -66,7 +67,7 @@ let browser: Browser;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'e2e-flow-'));
   await makeTinyModelZoo(root, ['tiny/llama']);
-  hub = await startHub(root);
+  hub = await startHub(root, inject('hubPort'));
   browser = await launchBrowser();
 });
 afterAll(async () => {
@@ -94,6 +95,7 @@ describe('the app from model to exported adapter', () => {
     { timeout: 900_000 },
     async () => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+      const net = recordNetwork(context);
       const page = await context.newPage();
       const errors = watchErrors(page);
 
@@ -231,6 +233,11 @@ describe('the app from model to exported adapter', () => {
       expect(config.base_model_name_or_path).toBe('tiny/llama');
       expect({ ...config, base_model_name_or_path: null }).toEqual({ ...cliConfig, base_model_name_or_path: null });
       expect(errors.filter((e) => !/Failed to load resource/.test(e))).toEqual([]);
+      // Every request of the flow, from the page and its workers, went to the app's origin or the Hub; none was
+      // refused by the Content-Security-Policy.
+      expect(net.urls.length).toBeGreaterThan(10);
+      expect(net.outside([new URL(inject('baseUrl')).origin, hub.baseUrl])).toEqual([]);
+      expect(net.violations).toEqual([]);
       await context.close();
     },
   );

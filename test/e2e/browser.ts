@@ -4,7 +4,7 @@
  */
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page, chromium } from 'playwright-core';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'test', 'artifacts');
@@ -42,4 +42,39 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   const path = join(ARTIFACTS, `${name}.png`);
   await page.screenshot({ path, fullPage: true });
   return path;
+}
+
+/**
+ * Every network request of a browser context (pages and their workers), by origin, and the Content-Security-Policy
+ * violations its pages report; `outside(allowed)` lists the URLs whose origin is not in `allowed`.
+ */
+export function recordNetwork(context: BrowserContext): {
+  urls: string[];
+  violations: string[];
+  outside: (allowed: string[]) => string[];
+} {
+  const urls: string[] = [];
+  const violations: string[] = [];
+  context.on('request', (r) => urls.push(r.url()));
+  context.on('console', (msg) => {
+    if (/Content Security Policy|Refused to/i.test(msg.text())) violations.push(msg.text());
+  });
+  void context.exposeBinding('__cspViolation', (_source, text: string) => violations.push(text));
+  void context.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) =>
+      (window as unknown as { __cspViolation(t: string): void }).__cspViolation(
+        `${e.violatedDirective}: ${e.blockedURI}`,
+      ),
+    );
+  });
+  return {
+    urls,
+    violations,
+    outside: (allowed) =>
+      urls.filter((u) => {
+        const origin = new URL(u).origin;
+        // data: and blob: URLs never leave the browser
+        return !u.startsWith('data:') && !u.startsWith('blob:') && !allowed.includes(origin);
+      }),
+  };
 }

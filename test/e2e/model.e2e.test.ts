@@ -18,7 +18,7 @@ let browser: Browser;
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'e2e-hub-'));
   await makeTinyModelZoo(root, ['tiny/llama']);
-  hub = await startHub(root);
+  hub = await startHub(root, inject('hubPort'));
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -9,7 +9,7 @@
  *   --cases=N            at most N cases per target (with a fixed --seed, a reproducible run: what npm test runs)
  *   --seed=N             the run's seed (default: drawn and printed); case i of a target is replayed by
  *                        --seed=N --target=T --replay=i
- *   --timeout=30s        per case; --memory-base=256M: the memory cap is the seed case's peak RSS (the command's own
+ *   --timeout=30s        CPU time per case (user + system, all threads; wall clock: 4 × it); --memory-base=256M: the memory cap is the seed case's peak RSS (the command's own
  *                        cost: Node, the GPU driver) + 2 × the case's input bytes + this, at most 4G
  *   --out=DIR            report and failing cases (default test/artifacts/fuzz)
  * The CLI must be built first (`npm run fuzz` does it: dist/cli/main.js).

@@ -1,7 +1,10 @@
 /**
- * Runs one fuzz case: the CLI (`node dist/cli/main.js ARGV`) in a child process, killed past `timeoutMs` (a hang) or
- * when its resident memory passes `memoryCap` bytes (a memory blow-up; read from /proc every 20 ms, and the kernel's
- * own peak, VmHWM, is what gets reported), then classified:
+ * Runs one fuzz case: the CLI (`node dist/cli/main.js ARGV`) in a child process, killed once it has used `timeoutMs`
+ * of CPU time (user + system, all its threads, from /proc/PID/stat) or `wallFactor` × that of wall-clock time (a
+ * hang), or when its resident memory passes `memoryCap` bytes (a memory blow-up; read from /proc every 20 ms, and the
+ * kernel's own peak, VmHWM, is what gets reported), then classified. CPU time, not wall time, decides a hang, so a
+ * machine busy with other work does not turn slow cases into hangs; the wall-clock limit still catches a case that
+ * waits forever without computing.
  *   error       exit 1 with the CLI's "error: …" line (or `cli data`'s JSON summary of problems), no internal error
  *   unnamed     a clean error whose message names none of the mutated files (the user cannot tell which is bad)
  *   crash       an internal error (exit 70: a raw TypeError / RangeError … reached the top), a signal, a V8 or
@@ -32,7 +35,10 @@ export interface CaseResult {
 
 export interface RunLimits {
   cli: string;
+  /** CPU time (ms) after which a case is a hang. */
   timeoutMs: number;
+  /** Wall-clock limit as a multiple of timeoutMs (default 4). */
+  wallFactor?: number;
   memoryCap: number;
   env: Record<string, string>;
 }
@@ -42,6 +48,21 @@ function rssOf(pid: number): { rss: number; hwm: number } | null {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const kb = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return null;
+  }
+}
+
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
+
+/** CPU time (ms) the process has used so far, or null when it is gone. */
+function cpuMsOf(pid: number): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // the fields after the command name (which is in parentheses and may hold spaces): state is field 3
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
   } catch {
     return null;
   }
@@ -77,11 +98,19 @@ export async function runCase(c: FuzzCase, dir: string, limits: RunLimits): Prom
       killedFor = 'memory';
       child.kill('SIGKILL');
     }
+    const cpu = child.pid ? cpuMsOf(child.pid) : null;
+    if (cpu !== null && cpu > limits.timeoutMs && killedFor === null) {
+      killedFor = 'hang';
+      child.kill('SIGKILL');
+    }
   }, 20);
-  const timer = setTimeout(() => {
-    if (killedFor === null) killedFor = 'hang';
-    child.kill('SIGKILL');
-  }, limits.timeoutMs);
+  const timer = setTimeout(
+    () => {
+      if (killedFor === null) killedFor = 'hang';
+      child.kill('SIGKILL');
+    },
+    limits.timeoutMs * (limits.wallFactor ?? 4),
+  );
   const { code, signal } = await new Promise<{ code: number | null; signal: string | null }>((resolve) => {
     child.on('close', (code, signal) => resolve({ code, signal }));
   });

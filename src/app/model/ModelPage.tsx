@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { DEFAULT_HUB } from '../../model/hub.ts';
+import { BUILD_HUB_ORIGINS, checkHubAddress } from '../../model/hub-origins.ts';
 import type { CachedModelInfo, EngineError, RepoInfo } from '../../worker/contract.ts';
 import { engine } from '../engine.ts';
 import { CachedModels } from './CachedModels.tsx';
@@ -9,9 +10,11 @@ import { LocalModelDrop } from './LocalModelDrop.tsx';
 
 const HUB_KEY = 'lora-studio.hub';
 const REPO_KEY = 'lora-studio.repo';
+/** The Hub address shown first: huggingface.co when this build allows it, else the first Hub it allows. */
+const FIRST_HUB = BUILD_HUB_ORIGINS.includes(DEFAULT_HUB) ? DEFAULT_HUB : (BUILD_HUB_ORIGINS[0] ?? DEFAULT_HUB);
 
 export function ModelPage() {
-  const [hub, setHub] = useState(() => localStorage.getItem(HUB_KEY) ?? DEFAULT_HUB);
+  const [hub, setHub] = useState(() => localStorage.getItem(HUB_KEY) ?? FIRST_HUB);
   const [repo, setRepo] = useState(() => localStorage.getItem(REPO_KEY) ?? '');
   const [lookup, setLookup] = useState<
     { state: 'idle' | 'busy' } | { state: 'done'; info: RepoInfo } | { state: 'error'; error: EngineError }
@@ -27,6 +30,12 @@ export function ModelPage() {
   }, []);
 
   const look = async (name = repo) => {
+    try {
+      checkHubAddress(hub, BUILD_HUB_ORIGINS);
+    } catch (err) {
+      setLookup({ state: 'error', error: { kind: 'unknown', message: (err as Error).message, hint: '' } });
+      return;
+    }
     localStorage.setItem(HUB_KEY, hub);
     localStorage.setItem(REPO_KEY, name);
     setRepo(name);
@@ -65,7 +74,14 @@ export function ModelPage() {
           <summary>Hub address</summary>
           <label class="field">
             <span>Base URL (a mirror, or a local server)</span>
-            <input name="hub" value={hub} onInput={(e) => setHub(e.currentTarget.value)} />
+            <input
+              name="hub"
+              type="url"
+              value={hub}
+              aria-describedby="hub-hint"
+              onInput={(e) => setHub(e.currentTarget.value)}
+            />
+            <small id="hub-hint">https only; this build may connect to {BUILD_HUB_ORIGINS.join(', ')}</small>
           </label>
         </details>
         {lookup.state === 'error' && (

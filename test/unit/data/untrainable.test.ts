@@ -23,6 +23,20 @@ const chat = (user: string, answer: string) =>
   });
 const rows = [chat('One?', 'Yes.'), chat('Two?', 'No.'), chat('Three?', 'Maybe.')].join('\n');
 
+test('a template that fails on every row: each problem names the template file', async () => {
+  const files = buildFixtureTokenizer('chatml');
+  const tok = new ModelTokenizer({
+    ...files,
+    chatTemplate:
+      "{% for m in messages %}{{ m.content }}{% if m.role == 'assistant' %}{{ raise_exception('no answers here') }}{% endif %}{% endfor %}",
+    chatTemplateFile: 'chat_template.jinja',
+  });
+  const res = await importDataset([textFile('chat.jsonl', rows)], {}, { tokenizer: tok });
+  expect(res.records).toEqual([]);
+  expect(res.problems).toHaveLength(3);
+  for (const p of res.problems) expect(p.reason).toMatch(/^chat template \(chat_template\.jinja\): .*no answers here/);
+});
+
 describe('rows with no token to train on', () => {
   for (const [name, template] of [
     ['an empty chat template', ''],
@@ -40,7 +54,9 @@ describe('rows with no token to train on', () => {
       ]);
       expect(res.records).toEqual([]);
       expect(res.counts).toMatchObject({ rowsRead: 3, records: 0, untrainable: 3 });
-      expect(res.refusal).toMatch(/none of the 3 rows has a token to train on: the model's chat template renders no/);
+      expect(res.refusal).toMatch(
+        /none of the 3 rows has a token to train on: the model's chat template \(tokenizer_config\.json chat_template\) renders no/,
+      );
     });
   }
 

@@ -6,7 +6,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { forTerminal, terminalJson } from '../../../src/cli/terminal.ts';
+import { clipLong, forTerminal, terminalJson } from '../../../src/cli/terminal.ts';
 import { parseModelConfig } from '../../../src/model/config.ts';
 import { trainConfig } from '../../../src/schema/train.ts';
 import { codeSpan, mdText, pyString, shellWord, yamlString } from '../../../src/train/card-text.ts';
@@ -165,6 +165,18 @@ describe('what the CLI echoes', () => {
     const raw = 'shard\u001b]0;title\u0007-\u001b[2J\u009b31m\r\u0000\u202e\u2066x\ty\nz\u007f';
     const shown = forTerminal(raw);
     expect(shown).toBe('shard\\u001b]0;title\\u0007-\\u001b[2J\\u009b31m\\u000d\\u0000\\u202e\\u2066x\ty\nz\\u007f');
+  });
+
+  it('clipLong shortens a huge name quoted in a message, keeping both ends and the rest of the message', () => {
+    const name = `shard-${'a'.repeat(100_000)}.safetensors`;
+    const shown = clipLong(`model.safetensors.index.json: weight_map: shard name "${name}" is not a file name`);
+    expect(shown.length).toBeLessThan(400);
+    expect(shown).toMatch(
+      /^model\.safetensors\.index\.json: weight_map: shard name "shard-a+…\[\d+ characters\]…a+\.safetensors" is not a file name$/,
+    );
+    expect(clipLong('an ordinary message, model-00001-of-00002.safetensors')).toBe(
+      'an ordinary message, model-00001-of-00002.safetensors',
+    );
   });
 
   it('terminalJson is still JSON and reads back to the same value, with no raw control character', () => {

@@ -3,7 +3,7 @@
  * config.json sizes, GGUF counts / nesting / offsets, safetensors sizes, sharded indexes, PEFT configs and values,
  * and a config with fewer layers than its weights.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -78,6 +78,32 @@ describe('a config with fewer layers than the weights', () => {
     } finally {
       await ckpt.close();
       await writeFile(join(model.dir, 'config.json'), JSON.stringify(model.config));
+    }
+  });
+});
+
+describe('a sharded index that leaves a tensor out', () => {
+  it('is refused naming model.safetensors.index.json and the tensor', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'hostile-index-'));
+    try {
+      const model = await makeTinyModel('qwen3', join(root, 'm'), { seed: 4, sharded: true });
+      const indexPath = join(model.dir, 'model.safetensors.index.json');
+      const index = JSON.parse(await readFile(indexPath, 'utf8')) as { weight_map: Record<string, string> };
+      const dropped = 'model.layers.0.self_attn.k_norm.weight';
+      delete index.weight_map[dropped];
+      await writeFile(indexPath, JSON.stringify(index));
+      const ckpt = await openCheckpoint(await NodeFolderModelSource.open(model.dir));
+      try {
+        expect(() => checkTensors(ckpt)).toThrow(
+          new RegExp(
+            `missing tensor ${dropped.replace(/\./g, '\\.')} .*not in model\\.safetensors\\.index\\.json's weight_map`,
+          ),
+        );
+      } finally {
+        await ckpt.close();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
     }
   });
 });
@@ -202,6 +228,14 @@ describe('PEFT adapter limits', () => {
         /adapter_model\.safetensors: tensor "base_model\.model\.model\.layers\.0\.self_attn\.q_proj\.lora_B\.weight" holds .* at element 3/,
       );
     }
+  });
+
+  it('a config with 100 000 bad entries gives a short message: the first issues and how many more', async () => {
+    const config = { ...JSON.parse(peftConfigJson(e)), modules_to_save: new Array(100_000).fill(null) };
+    const err = await readPeftAdapter(JSON.stringify(config), new MemoryByteSource(peftWeights(e))).catch((x) => x);
+    expect((err as Error).message).toMatch(/adapter_config\.json/);
+    expect((err as Error).message).toMatch(/modules_to_save\.4: .*\(and 99995 more\)/);
+    expect((err as Error).message.length).toBeLessThan(1000);
   });
 
   it('names the file when adapter_config.json is not JSON, and refuses 1-D LoRA tensors', async () => {
