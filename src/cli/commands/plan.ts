@@ -1,9 +1,15 @@
-/** `npm run cli -- plan --model DIR_OR_CONFIG --quant nf4 --seq 2048 --rank 16 [--batch 1] [--checkpointing] [--top-layers N] [--json]` */
+/**
+ * `npm run cli -- plan --model DIR_OR_CONFIG_OR_GGUF --quant nf4 --seq 2048 --rank 16 [--batch 1] [--checkpointing]
+ * [--top-layers N] [--json]`. A .gguf file is planned from its metadata and its tensors' own types (a K-quant stays
+ * in its type on the GPU at --quant none, so it is counted as stored).
+ */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatBytes } from '../../gpu/info.ts';
 import { parameterCount, parseModelConfig } from '../../model/config.ts';
-import { type QuantChoice, planMemory } from '../../model/plan.ts';
+import { checkpointStoredTypes, openCheckpoint } from '../../model/checkpoint.ts';
+import { type PlanRequest, type QuantChoice, planMemory } from '../../model/plan.ts';
+import { NodeFolderModelSource } from '../../model/source-node.ts';
 import { choiceFlag, numberFlag, parseArgs, stringFlag } from '../args.ts';
 import type { CliCommand } from './types.ts';
 
@@ -17,9 +23,17 @@ export const command: CliCommand = {
   async run(argv) {
     const args = parseArgs(argv, ['checkpointing', 'json']);
     const model = stringFlag(args, 'model');
-    if (!model) throw new Error('plan needs --model DIR_OR_CONFIG_JSON');
-    const desc = parseModelConfig(readConfig(model));
+    if (!model) throw new Error('plan needs --model DIR_OR_CONFIG_JSON (or a .gguf file)');
+    let desc;
+    let storedTypes: PlanRequest['storedTypes'];
+    if (model.toLowerCase().endsWith('.gguf')) {
+      const ckpt = await openCheckpoint(await NodeFolderModelSource.open(model));
+      desc = ckpt.desc;
+      storedTypes = checkpointStoredTypes(ckpt);
+      await ckpt.close();
+    } else desc = parseModelConfig(readConfig(model));
     const plan = planMemory(desc, {
+      ...(storedTypes ? { storedTypes } : {}),
       quant: choiceFlag<QuantChoice>(args, 'quant', ['none', 'q8_0', 'q4_0', 'nf4'], 'nf4'),
       seq: numberFlag(args, 'seq', 2048)!,
       rank: numberFlag(args, 'rank', 16)!,
