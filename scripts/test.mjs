@@ -6,7 +6,7 @@
  *   1. lint (prettier --check; imports run one way, no circles: scripts/check-imports.mjs; eslint), 2. type check (tsc), 3. unit tests (vitest, Node), 4. GPU kernel tests (vitest, Node, `webgpu` on SwiftShader),
  *   4b. fuzz: `npm run fuzz`'s fixed-seed short run (two mutated cases per target, each through the built CLI),
  *   5. judges: real consumers judging our outputs (transformers.js + real tokenizers; llama.cpp), within their own
- *      time budget (JUDGES_BUDGET_S, default 900 s: past it the stage is stopped and fails),
+ *      time budget (JUDGES_BUDGET_S, default 1500 s: past it the stage is stopped and fails),
  *   6. browser tests (vite build + preview on 127.0.0.1, headless chromium via playwright-core).
  * Every stage runs; the exit code is non-zero if any failed. The last line sums the tests:
  *   "tests: N passed, N failed".
@@ -164,7 +164,7 @@ const stages = [
   { name: 'unit', run: () => vitest('unit') },
   { name: 'gpu', run: () => vitest('gpu', gpuEnv) },
   { name: 'fuzz', run: () => fuzz(gpuEnv) },
-  { name: 'judges', run: () => vitest('judges', gpuEnv, Number(process.env.JUDGES_BUDGET_S ?? 900)) },
+  { name: 'judges', run: () => vitest('judges', gpuEnv, Number(process.env.JUDGES_BUDGET_S ?? 1500)) },
   { name: 'e2e', run: () => vitest('e2e', gpuEnv) },
 ];
 

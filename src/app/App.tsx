@@ -4,7 +4,8 @@ import { DataPage } from './data/DataPage.tsx';
 import { type DevicePhase, GpuPage } from './GpuPage.tsx';
 import { ExportPage } from './export/ExportPage.tsx';
 import { ModelPage } from './model/ModelPage.tsx';
-import { bootTraining } from './train/run-store.ts';
+import { useStore } from './data/store.ts';
+import { bootTraining, trainStore } from './train/run-store.ts';
 import { TrainPage } from './train/TrainPage.tsx';
 import { TryPage } from './try/TryPage.tsx';
 import { type SectionId, SECTIONS, useSection } from './sections.ts';
@@ -65,6 +66,20 @@ function GpuBadge({ phase }: { phase: DevicePhase }) {
   );
 }
 
+/** The run this tab is training, on every page: its step and state, a link to its Train page. */
+function LiveRunBadge() {
+  const s = useStore(trainStore);
+  const run = s.runs.find((r) => r.id === s.activeId);
+  if (!s.activeId) return null;
+  const what = s.phase === 'paused' ? 'Paused' : s.phase === 'stopping' ? 'Stopping' : 'Training';
+  return (
+    <a class="gpu-badge live" href="#/train" data-testid="live-run-badge" aria-live="polite">
+      <span class="dot" aria-hidden="true" /> {what}
+      {run ? ` · step ${s.liveStep ?? run.step}/${run.totalSteps}` : ''}
+    </a>
+  );
+}
+
 export function App() {
   const phase = useDevice();
   const [section] = useSection();
@@ -99,6 +114,7 @@ export function App() {
             </a>
           ))}
         </nav>
+        <LiveRunBadge />
         <GpuBadge phase={phase} />
       </header>
       <main class="content">{pages[section]}</main>

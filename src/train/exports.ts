@@ -10,7 +10,9 @@ import { type GgufLoraDtype, ggufArchName, ggufLoraFile } from '../formats/gguf-
 import { mlxAdapterFiles } from '../formats/mlx.ts';
 import { type AdapterDtype, peftConfigJson, peftWeights } from '../formats/peft.ts';
 import { fusedLayout, fusePhi3Adapter } from '../formats/phi3-fuse.ts';
+import { blockDims, projectionShape as blockProjectionShape } from '../model/block-buffers.ts';
 import type { ModelDescription } from '../model/config.ts';
+import { LORA_TARGETS, type LoraTarget } from '../schema/model.ts';
 import type { ModelSource } from '../model/source.ts';
 import type { AdapterTensors } from './adapter.ts';
 import { codeSpan, mdText, pyString, shellWord, yamlLine } from './card-text.ts';
@@ -71,24 +73,17 @@ function card(e: AdapterTensors, facts: CardFacts | null, how?: CardUsage): Expo
   );
 }
 
-/** [out, in] of a projection of `desc`, or null for a module this app does not train. */
+/** [out, in] of a projection of `desc` (the engine's shapes, src/model/block-buffers.ts), or null for a module this app does not train. */
 function projectionShape(desc: ModelDescription, target: string): [number, number] | null {
-  const q = desc.heads * desc.headDim;
-  const kv = desc.kvHeads * desc.headDim;
-  const C = desc.hidden;
-  const I = desc.intermediate;
-  const shapes: Record<string, [number, number]> = {
-    q_proj: [q, C],
-    k_proj: [kv, C],
-    v_proj: [kv, C],
-    o_proj: [C, q],
-    gate_proj: [I, C],
-    up_proj: [I, C],
-    down_proj: [C, I],
-  };
+  const dims = blockDims(desc, 1, 1);
+  if ((LORA_TARGETS as readonly string[]).includes(target)) {
+    const { K, M } = blockProjectionShape(dims, target as LoraTarget);
+    return [M, K];
+  }
   // phi3: PEFT's fused modules (a PEFT folder being converted), besides the engine's split parts.
-  if (desc.fused) Object.assign(shapes, { qkv_proj: [q + 2 * kv, C], gate_up_proj: [2 * I, C] });
-  return shapes[target] ?? null;
+  if (desc.fused && target === 'qkv_proj') return [dims.q + 2 * dims.kv, dims.C];
+  if (desc.fused && target === 'gate_up_proj') return [2 * dims.I, dims.C];
+  return null;
 }
 
 const MODULE = /^model\.layers\.(\d+)\.(self_attn|mlp)\.([a-z_]+)$/;

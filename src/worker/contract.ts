@@ -5,6 +5,7 @@
 import type { EngineError } from '../schema/errors.ts';
 import type { DeviceInfo } from '../gpu/info.ts';
 import type { PresetName, TrainConfigInput } from '../schema/train.ts';
+import type { PreflightData, RunPlan } from '../train/preflight.ts';
 import type { DownloadProgress } from '../model/download.ts';
 import type { HubFile, HubLocation } from '../model/hub.ts';
 import type {
@@ -119,11 +120,14 @@ export interface EngineApi {
   ): Promise<Result<RunInfo>>;
   /** Releases the model and adapters the worker keeps loaded for chat. */
   releaseModels(): void;
-  /** A model's memory plan for a config, to show whether it fits before training. */
+  /**
+   * The pre-flight check of a run (src/train/preflight.ts) against this GPU's buffer limits: steps, epochs, tokens
+   * per step, the memory plan, and the settings refused before Start. `data` describes the chosen dataset.
+   */
   planRun(
     model: ModelRef,
     config: TrainConfigInput,
     preset: PresetName | null,
-    maxLength: number,
-  ): Promise<Result<{ totalBytes: number; fits: boolean | null }>>;
+    data: PreflightData,
+  ): Promise<Result<RunPlan | null>>;
 }

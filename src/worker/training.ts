@@ -6,7 +6,6 @@
  * the run as "failed" with a message and a way out; the checkpoints saved before stay and the run can be resumed.
  */
 import { parseModelConfig } from '../model/config.ts';
-import { planMemory } from '../model/plan.ts';
 import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig } from '../schema/train.ts';
 import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
@@ -15,6 +14,7 @@ import { RunControl } from '../train/control.ts';
 import { TrainingSession } from '../train/session.ts';
 import { type AdapterSettings, type AdapterTensors, adapterFromCheckpoint } from '../train/adapter.ts';
 import { readRunState } from '../train/checkpoint.ts';
+import { preflight, runPlan } from '../train/preflight.ts';
 import { appTargets } from '../train/scale-out/import-back.ts';
 import { loraFromPeft } from '../model/lora-peft.ts';
 import type { AppDatabase } from '../storage/db.ts';
@@ -274,23 +274,22 @@ export const trainingApi: Pick<
       await deleteCopy(runId).catch(() => undefined);
       return null;
     }),
-  planRun: (model, config: TrainConfigInput, preset: PresetName | null, maxLength) =>
+  planRun: (model, config: TrainConfigInput, preset: PresetName | null, data) =>
     attempt(async () => {
       const source = await cachedModelSource(model);
       const text = await source.readText('config.json');
-      if (!text) return { totalBytes: 0, fits: null };
-      const c = trainConfig(preset, config);
-      const d = parseModelConfig(JSON.parse(text));
-      const plan = planMemory(d, {
-        quant: c.base,
-        seq: Math.min(c.maxLength, maxLength),
-        rank: c.lora.rank,
-        batch: c.microBatch,
-        checkpointing: c.checkpointing,
-        targets: c.lora.targets,
-        ...(typeof c.lora.layers === 'object' && !Array.isArray(c.lora.layers) ? { topLayers: c.lora.layers.top } : {}),
-      });
-      // WebGPU does not tell how much memory the GPU has, so whether it fits is known only by trying.
-      return { totalBytes: plan.total_bytes, fits: null };
+      if (!text) return null;
+      const { limits } = (await getRuntime()).device;
+      return runPlan(
+        preflight({
+          config: trainConfig(preset, config),
+          model: parseModelConfig(JSON.parse(text)),
+          data,
+          limits: {
+            maxBufferSize: limits.maxBufferSize,
+            maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+          },
+        }),
+      );
     }),
 };

@@ -22,8 +22,7 @@ import { RunSelect } from '../try/RunSelect.tsx';
 import { type CheckpointChoice, checkpointChoice } from './checkpoints.ts';
 import { ExportedFiles } from './ExportedFiles.tsx';
 import { directoryPicker, saveBytes } from './save-files.ts';
-
-type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
+import type { Loaded } from '../loaded.ts';
 
 const DTYPES: { id: ExportDtype; label: string }[] = [
   { id: 'f32', label: 'float32 (exact)' },

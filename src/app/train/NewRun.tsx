@@ -24,17 +24,59 @@ import { formatBytes } from '../format.ts';
 import { type JsonSchema, SchemaForm, setPath } from './SchemaForm.tsx';
 import { startRun, type TrainState } from './run-store.ts';
 import { trainDraft } from './draft.ts';
+import type { DatasetMeta } from '../../schema/dataset.ts';
+import type { PreflightData, RunPlan } from '../../train/preflight.ts';
+
+/** What the pre-flight needs of a dataset; without token statistics, every row is taken as max length long. */
+function preflightData(d: DatasetMeta | null, maxLength: number): PreflightData {
+  const train = d?.counts.train ?? 0;
+  const valid = d?.counts.valid ?? 0;
+  return d?.tokens
+    ? { trainExamples: train, validExamples: valid, longestTokens: d.tokens.max, totalTokens: d.tokens.totalTokens }
+    : {
+        trainExamples: train,
+        validExamples: valid,
+        longestTokens: maxLength,
+        totalTokens: maxLength * (train + valid),
+      };
+}
 
 const FORM_SCHEMA = z.toJSONSchema(TrainConfigSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
 
 const refKey = (r: ModelRef | null) => (r ? `${r.repo}@${r.revision}` : '');
 
+/** A schema issue as a sentence for the field it sits under (not zod's own text). */
+export function wordedIssue(i: z.core.$ZodIssue): string {
+  const bound = (v: unknown) =>
+    typeof v === 'bigint' || typeof v === 'number' ? v.toLocaleString('en-US') : String(v);
+  switch (i.code) {
+    case 'too_big':
+      return `Use ${bound(i.maximum)} or less${i.inclusive === false ? ' (strictly)' : ''}.`;
+    case 'too_small':
+      return i.minimum === 0 && i.inclusive === false
+        ? 'Use a number above 0.'
+        : `Use ${bound(i.minimum)} or more${i.inclusive === false ? ' (strictly)' : ''}.`;
+    case 'invalid_type':
+      return i.expected === 'int' ? 'Use a whole number.' : `Enter a ${i.expected === 'number' ? 'number' : 'value'}.`;
+    case 'invalid_value':
+      return `Choose one of: ${i.values.map(String).join(', ')}.`;
+    case 'not_multiple_of':
+      return `Use a multiple of ${bound(i.divisor)}.`;
+    default:
+      return 'This value is not allowed here.';
+  }
+}
+
 function issuesByPath(config: unknown): Map<string, string> {
   const r = TrainConfigSchema.safeParse(config);
   const out = new Map<string, string>();
-  if (!r.success) for (const i of r.error.issues) out.set(i.path.join('.'), i.message);
+  if (!r.success) for (const i of r.error.issues) out.set(i.path.join('.'), wordedIssue(i));
   return out;
 }
+
+const stepsText = (p: RunPlan) =>
+  `${p.totalSteps.toLocaleString('en-US')} steps (${p.epochs.toFixed(1)} epochs), up to ` +
+  `${p.tokensPerStep.toLocaleString('en-US')} tokens per step, about ${formatBytes(p.totalBytes)} of GPU memory.`;
 
 export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boolean }) {
   const [models, setModels] = useState<CachedModelInfo[] | null>(null);
@@ -42,7 +84,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   const [model, setModel] = usePersisted(selectedModel);
   const [datasetId, setDatasetId] = usePersisted(selectedDataset);
   const [draft, setDraft, draftLoaded] = usePersisted(trainDraft);
-  const [plan, setPlan] = useState<string | null>(null);
+  const [plan, setPlan] = useState<RunPlan | null>(null);
   const [startFrom, setStartFrom] = useState<string>('');
   useEffect(() => {
     void refreshDatasets();
@@ -69,8 +111,8 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
     if (!model || errors.size > 0) return setPlan(null);
     let live = true;
     void engine()
-      .planRun(model, config as TrainConfig, null, dataset?.tokens?.max ?? (config.maxLength as number))
-      .then((r) => live && setPlan(r.ok && r.value.totalBytes > 0 ? formatBytes(r.value.totalBytes) : null));
+      .planRun(model, config as TrainConfig, null, preflightData(dataset, config.maxLength as number))
+      .then((r) => live && setPlan(r.ok ? r.value : null));
     return () => {
       live = false;
     };
@@ -92,7 +134,8 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
       r.status !== 'running' &&
       (r.step > 0 || r.datasetId === ''),
   );
-  const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded;
+  const refused = plan !== null && plan.problems.length > 0;
+  const canStart = !busy && model !== null && dataset !== null && errors.size === 0 && draftLoaded && !refused;
 
   const start = () => {
     if (!model || !dataset) return;
@@ -246,10 +289,29 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
         <button type="button" class="primary" onClick={start} disabled={!canStart} data-testid="start-run">
           Start training
         </button>
-        {plan && <span class="muted">Needs about {plan} of GPU memory.</span>}
+        {plan && !refused && (
+          <span class="muted" data-testid="preflight-plan">
+            {stepsText(plan)}
+          </span>
+        )}
         {errors.size > 0 && <span class="error-text">Fix the highlighted settings first.</span>}
         {busy && <span class="muted">A run is training; pause or stop it to start another.</span>}
       </div>
+      {refused && (
+        <div class="hint" role="alert" data-testid="preflight-problems">
+          <strong>These settings cannot train here:</strong>
+          <ul>
+            {plan.problems.map((p) => (
+              <li>{p}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      {plan && !refused && plan.warnings.length > 0 && (
+        <p class="note" data-testid="preflight-warnings">
+          {plan.warnings.join(' ')}
+        </p>
+      )}
     </section>
   );
 }

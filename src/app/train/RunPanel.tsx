@@ -60,6 +60,15 @@ export function RunPanel({ run, state }: { run: RunInfo; state: TrainState }) {
           last checkpoint.
         </p>
       )}
+      {state.resumeOffer?.runId === run.id && (
+        <p class="note" role="status" data-testid="resume-offer">
+          {state.resumeOffer.reason === 'no-step'
+            ? 'This run was interrupted before it finished its first step, so it was not restarted by itself. ' +
+              'Check its settings (a smaller rank, micro-batch or maximum length trains faster), then resume or delete it.'
+            : `This run was interrupted at step ${state.resumeOffer.step} after an earlier attempt failed, so it was not ` +
+              'restarted by itself. Resume it from its last checkpoint, or delete it.'}
+        </p>
+      )}
       <div class="run-status" role="status" aria-live="polite" data-testid="run-status">
         <strong>{!active && status === 'running' ? 'Training in another tab of this app' : STATUS_TEXT[status]}</strong>
         {active && state.phase && state.phase !== 'training' && (

@@ -9,7 +9,7 @@ export function RunsHistory({ state }: { state: TrainState }) {
   const remove = (r: RunInfo) => {
     if (
       confirm(
-        `Delete the run "${r.name}", its checkpoints and the ONNX copy kept for Try it? Exported files on your disk are not touched.`,
+        `${state.activeId === r.id ? 'Stop and delete' : 'Delete'} the run "${r.name}", its checkpoints and the ONNX copy kept for Try it? Exported files on your disk are not touched.`,
       )
     )
       void deleteRun(r.id);
@@ -53,13 +53,7 @@ export function RunsHistory({ state }: { state: TrainState }) {
                   >
                     Show
                   </button>
-                  <button
-                    type="button"
-                    class="danger"
-                    onClick={() => remove(r)}
-                    disabled={state.activeId === r.id}
-                    aria-label={`Delete ${r.name}`}
-                  >
+                  <button type="button" class="danger" onClick={() => remove(r)} aria-label={`Delete ${r.name}`}>
                     Delete
                   </button>
                 </div>

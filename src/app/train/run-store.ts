@@ -1,7 +1,8 @@
 /**
  * The Train page's state, at module level so a run keeps streaming while the user visits other sections: the runs in
  * IndexedDB, the one this tab is training, the history of the run in view, and the latest progress. After a reload,
- * the run that was training (now "interrupted") resumes by itself from its newest checkpoint.
+ * the run that was training (now "interrupted") resumes by itself from its newest checkpoint — unless it never finished
+ * a step or its previous attempt failed: then the page asks first (the run may be one that cannot make progress).
  */
 import { proxy } from 'comlink';
 import type { EngineError, GpuMemoryNow, RunInfo, RunMetric, TrainEvent, TrainRequest } from '../../worker/contract.ts';
@@ -21,10 +22,14 @@ export interface TrainState {
   etaMs: number | null;
   gpu: GpuMemoryNow | null;
   tokensPerSec: number | null;
+  /** The newest step the active run reported. */
+  liveStep: number | null;
   /** An error of the last action, shown next to the controls. */
   error: EngineError | null;
   /** Set when this page resumed an interrupted run by itself. */
   resumedAfterReload: { runId: string; step: number } | null;
+  /** An interrupted run this page did not resume by itself, and why: the Train page offers to resume it. */
+  resumeOffer: { runId: string; step: number; reason: 'no-step' | 'failed' } | null;
 }
 
 export const trainStore = createStore<TrainState>({
@@ -37,8 +42,10 @@ export const trainStore = createStore<TrainState>({
   etaMs: null,
   gpu: null,
   tokensPerSec: null,
+  liveStep: null,
   error: null,
   resumedAfterReload: null,
+  resumeOffer: null,
 });
 
 const patch = (p: Partial<TrainState>) => trainStore.set((s) => ({ ...s, ...p }));
@@ -66,7 +73,8 @@ function onEvent(e: TrainEvent): void {
     case 'metric': {
       const s = trainStore.get();
       const p: Partial<TrainState> = { gpu: e.gpu };
-      if (e.metric.kind === 'step') Object.assign(p, { etaMs: e.etaMs, tokensPerSec: e.metric.tokensPerSec });
+      if (e.metric.kind === 'step')
+        Object.assign(p, { etaMs: e.etaMs, tokensPerSec: e.metric.tokensPerSec, liveStep: e.metric.step });
       if (s.viewId === s.activeId) p.metrics = [...s.metrics, e.metric];
       patch(p);
       break;
@@ -76,16 +84,34 @@ function onEvent(e: TrainEvent): void {
   }
 }
 
-async function drive(
+/** The call training a run from this tab, while one is; a delete of that run waits for it to stop. */
+let driving: Promise<void> | null = null;
+
+function drive(
   id: string | null,
   call: () => Promise<{ ok: true; value: RunInfo } | { ok: false; error: EngineError }>,
 ): Promise<void> {
-  patch({ activeId: id, error: null, phase: 'starting', etaMs: null, tokensPerSec: null });
-  const r = await call();
-  patch({ activeId: null, phase: null, etaMs: null });
-  if (r.ok) upsert(r.value);
-  else patch({ error: r.error });
-  await refreshRuns();
+  patch({
+    activeId: id,
+    error: null,
+    phase: 'starting',
+    etaMs: null,
+    tokensPerSec: null,
+    liveStep: null,
+    resumeOffer: null,
+  });
+  const done = (async () => {
+    const r = await call();
+    patch({ activeId: null, phase: null, etaMs: null });
+    if (r.ok) upsert(r.value);
+    else patch({ error: r.error });
+    await refreshRuns();
+  })();
+  driving = done;
+  void done.finally(() => {
+    if (driving === done) driving = null;
+  });
+  return done;
 }
 
 export async function refreshRuns(): Promise<void> {
@@ -144,7 +170,13 @@ export const stopRun = () => {
   patch({ phase: 'stopping' });
 };
 
+/** Deletes a run with its checkpoints; a run this tab is training is stopped first. */
 export async function deleteRun(runId: string): Promise<void> {
+  if (trainStore.get().activeId === runId) {
+    stopRun();
+    await driving;
+  }
+  if (trainStore.get().resumeOffer?.runId === runId) patch({ resumeOffer: null });
   const r = await engine().deleteRun(runId);
   if (!r.ok) patch({ error: r.error });
   if (trainStore.get().viewId === runId) await view(null);
@@ -156,6 +188,12 @@ let booted = false;
 export async function bootTraining(): Promise<void> {
   if (booted) return;
   booted = true;
+  // Closing or reloading the tab while training asks first (a reload resumes from the newest checkpoint only).
+  addEventListener('beforeunload', (e) => {
+    if (trainStore.get().activeId === null) return;
+    e.preventDefault();
+    e.returnValue = '';
+  });
   reloaded = new Set();
   await refreshRuns();
   // Right after a reload the closed page's worker may still hold its run's lock for a moment: look again shortly.
@@ -172,7 +210,17 @@ export async function bootTraining(): Promise<void> {
   const interrupted =
     s.runs.find((r) => r.status === 'interrupted' && r.id === wanted) ?? s.runs.find((r) => r.status === 'interrupted');
   const shown = wanted && s.runs.some((r) => r.id === wanted) ? wanted : (s.runs[0]?.id ?? null);
-  if (interrupted) {
+  if (interrupted && (interrupted.step === 0 || interrupted.error !== null)) {
+    // Never finished a step (no checkpoint to go on from), or the last attempt failed: ask, do not retry by itself.
+    patch({
+      resumeOffer: {
+        runId: interrupted.id,
+        step: interrupted.step,
+        reason: interrupted.step === 0 ? 'no-step' : 'failed',
+      },
+    });
+    await view(interrupted.id);
+  } else if (interrupted) {
     patch({ resumedAfterReload: { runId: interrupted.id, step: interrupted.step } });
     await resumeRun(interrupted.id);
   } else if (shown) await view(shown);

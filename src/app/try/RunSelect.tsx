@@ -1,7 +1,6 @@
 /** A labelled picker of training runs: the model's own runs first, runs of other models in their own group. */
-import type { EngineError, ModelRef, RunInfo } from '../../worker/contract.ts';
-
-type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
+import type { ModelRef, RunInfo } from '../../worker/contract.ts';
+import type { Loaded } from '../loaded.ts';
 
 const STATUS: Record<RunInfo['status'], string> = {
   running: 'training',

@@ -12,8 +12,7 @@ import { chatStore, generateAnswers, modelKey, stopAnswers, updateForm } from '.
 import { OnnxAnswerColumn, OnnxCheckOptions } from './OnnxCheck.tsx';
 import { onnxStore, refreshCopies, runOnnxCheck, stopOnnxCheck } from './onnx-store.ts';
 import { RunSelect, runLabel } from './RunSelect.tsx';
-
-type Loaded<T> = { state: 'loading' } | { state: 'ok'; value: T } | { state: 'error'; error: EngineError };
+import type { Loaded } from '../loaded.ts';
 
 function useList<T>(
   fetch: () => Promise<{ ok: true; value: T } | { ok: false; error: EngineError }>,
