@@ -4,7 +4,9 @@
  * written settings are checked against the pipeline's numbers. Here: DOT QLoRA on Gemma 2 with a system prompt
  * (folded for sampling as for training), r16 α32 q/k/v/o on an NF4 base; then `cli evaluate` prints validity and
  * loss for the base and the adapter, and a kept checkpoint exports like an adapter. PIPELINES_LOG=FILE appends the
- * commands' progress there (SwiftShader under load is slow: the first step of a run compiles every shader).
+ * commands' progress there. And raw Markdown chapters on Mistral: `--split 1` trains on every chapter, and the
+ * tokenizer files are saved with the adapter.
+ * (SwiftShader under load is slow: the first step of a run compiles every shader).
  */
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,5 +131,24 @@ describe('the five pipelines', () => {
     // The adapter changed the model: its loss on the same rows differs from the base's.
     expect(Number(adapter![1])).not.toBe(Number(base![1]));
     expect(ev.out).toContain('## base');
+  });
+
+  it('raw Markdown chapters on Mistral: trains on every chapter and saves the tokenizer', async () => {
+    const mistral = await model('mistral', 'mistral');
+    const out = join(root, 'chapters');
+    const r = await cli('train', [
+      ...['--model', mistral, '--data', DATA('chapters'), '--out', out, '--preset', 'raw-text', '--split', '1'],
+      ...SHORT,
+      ...SHORT_SAMPLES,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/mistral \(bf16 base\) on 4 rows \(0 validation\)/);
+    const lines = metrics(out);
+    expect(lines.filter((l) => 'loss' in l).map((l) => l.step)).toEqual([1, 2]);
+    expect(json(join(out, 'adapter_config.json'))).toMatchObject({ r: 8, lora_alpha: 16 });
+    for (const f of ['tokenizer.json', 'tokenizer_config.json']) expect(readdirSync(out)).toContain(f);
+    expect(readFileSync(join(out, 'tokenizer.json'), 'utf8')).toBe(
+      readFileSync(join(mistral, 'tokenizer.json'), 'utf8'),
+    );
   });
 });
