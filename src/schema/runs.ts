@@ -65,6 +65,32 @@ export const RunInfoSchema = z.object({
 });
 export type RunInfo = z.infer<typeof RunInfoSchema>;
 
+/** A new run's progress fields: no step taken, no loss seen (shared by every place that creates a run). */
+export function newRunProgress(): Pick<
+  RunInfo,
+  | 'step'
+  | 'totalSteps'
+  | 'trainExamples'
+  | 'validExamples'
+  | 'lastLoss'
+  | 'lastValLoss'
+  | 'bestValLoss'
+  | 'bestStep'
+  | 'error'
+> {
+  return {
+    step: 0,
+    totalSteps: 0,
+    trainExamples: 0,
+    validExamples: 0,
+    lastLoss: null,
+    lastValLoss: null,
+    bestValLoss: null,
+    bestStep: null,
+    error: null,
+  };
+}
+
 export const GpuMemoryNowSchema = z.object({ liveBytes: z.number(), peakBytes: z.number() });
 export type GpuMemoryNow = z.infer<typeof GpuMemoryNowSchema>;
 

@@ -14,6 +14,7 @@ import { scaleOutFiles } from '../train/scale-out/scale-out.ts';
 import { saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
 import { putRun } from '../storage/runs.ts';
+import { newRunProgress } from '../schema/runs.ts';
 import type { EngineApi, ExportedFileInfo, ModelRef, Result, RunInfo } from './contract.ts';
 import { cachedDescription, cachedSource, writeFolder } from './export.ts';
 import { fileInfos, safeName, zipExport } from './export-files.ts';
@@ -123,15 +124,7 @@ async function importPeftAdapter(
       status: 'done',
       createdAt: stamp,
       updatedAt: stamp,
-      step: 0,
-      totalSteps: 0,
-      trainExamples: 0,
-      validExamples: 0,
-      lastLoss: null,
-      lastValLoss: null,
-      bestValLoss: null,
-      bestStep: null,
-      error: null,
+      ...newRunProgress(),
     };
     await putRun(db, run);
     await saveCheckpointRow(db, { runId: run.id, step: 0, valLoss: null, bytes: imported.bytes });

@@ -7,6 +7,7 @@
  */
 import { parseModelConfig } from '../model/config.ts';
 import { type PresetName, type TrainConfig, type TrainConfigInput, trainConfig } from '../schema/train.ts';
+import { newRunProgress } from '../schema/runs.ts';
 import { latestCheckpoint, saveCheckpointRow } from '../storage/checkpoints.ts';
 import { getDataset, loadRecords } from '../storage/datasets.ts';
 import { appendMetric, deleteRun, getRun, listRuns, putRun, runMetrics, trimMetricsAfter } from '../storage/runs.ts';
@@ -213,15 +214,7 @@ async function startRun(req: TrainRequest, onEvent: (e: TrainEvent) => void): Pr
       status: 'running',
       createdAt: stamp,
       updatedAt: stamp,
-      step: 0,
-      totalSteps: 0,
-      trainExamples: 0,
-      validExamples: 0,
-      lastLoss: null,
-      lastValLoss: null,
-      bestValLoss: null,
-      bestStep: null,
-      error: null,
+      ...newRunProgress(),
     };
     if (active) throw new Error('A run is already training; pause or stop it first.');
     await putRun(database, run);
