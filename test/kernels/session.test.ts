@@ -2,7 +2,8 @@
  * The training session the worker and the CLI share: a run that pauses, is stopped at step k (checkpoint saved on the
  * stop) and is continued by a fresh session from that checkpoint gives the same losses and adapters as one
  * uninterrupted run; checkpoints come at the configured moments; the checkpoint exports without the GPU to the same
- * PEFT tensors as the live adapters.
+ * PEFT tensors as the live adapters; an adapter brought back as PEFT files (trained elsewhere) is trained on from
+ * its own weights.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -13,7 +14,12 @@ import { filesFromPaths } from '../../src/data/node-files.ts';
 import type { GpuRuntime } from '../../src/gpu/runtime.ts';
 import { NodeFolderModelSource } from '../../src/model/source-node.ts';
 import { trainConfig } from '../../src/schema/train.ts';
+import { MemoryByteSource } from '../../src/formats/byte-source.ts';
+import { loraFromPeft } from '../../src/model/lora-peft.ts';
 import { adapterFromCheckpoint, adapterFromLora } from '../../src/train/adapter.ts';
+import { exportPeft } from '../../src/train/export.ts';
+import { peftAsCheckpoint } from '../../src/train/scale-out/import-back.ts';
+import { asPeftAdapter } from '../../src/worker/chat.ts';
 import { RunControl } from '../../src/train/control.ts';
 import { TrainingSession } from '../../src/train/session.ts';
 import type { RunMetric } from '../../src/worker/contract-runs.ts';
@@ -44,7 +50,10 @@ const config = trainConfig('dot-qlora', {
   lora: { dropout: 0.1 },
 });
 
-async function open(owner: string): Promise<TrainingSession> {
+async function open(
+  owner: string,
+  extra: Partial<Pick<Parameters<typeof TrainingSession.open>[0], 'adapter' | 'config'>> = {},
+): Promise<TrainingSession> {
   const source = await NodeFolderModelSource.open(join(root, 'model'));
   const imported = await importDataset(
     await filesFromPaths([join(__dirname, '..', 'fixtures', 'datasets', 'chatml_presplit')]),
@@ -57,8 +66,9 @@ async function open(owner: string): Promise<TrainingSession> {
     modelName: 'tiny/llama',
     records: imported.records,
     settings: imported.settings,
-    config,
+    config: extra.config ?? config,
     owner,
+    ...(extra.adapter ? { adapter: extra.adapter } : {}),
   });
 }
 
@@ -139,5 +149,52 @@ describe('training session', () => {
     const resumed = await params(second);
     for (const [i, p] of resumed.entries()) expect(p).toEqual(fullParams[i]);
     second.destroy();
+  });
+
+  it('continues training an imported PEFT adapter from its own weights', async () => {
+    const short = { ...config, steps: 2, evalEvery: 0, saveEvery: 0 };
+    // An adapter trained elsewhere: two steps here, written out as PEFT files, brought back as a user imports one.
+    const src = await open('imported-src', { config: short });
+    expect(await src.run({ onMetric: () => {} })).toBe('done');
+    const trained = await params(src);
+    const files = await exportPeft(rt, src.lora, {
+      baseModel: 'tiny/llama',
+      data: 'test',
+      config: short,
+      steps: 2,
+      finalLoss: null,
+      finalValLoss: null,
+    });
+    src.destroy();
+    const file = (n: string) => files.find((f) => f.name === n)!.bytes;
+    const imported = await peftAsCheckpoint(
+      new TextDecoder().decode(file('adapter_config.json')),
+      new MemoryByteSource(file('adapter_model.safetensors')),
+      { baseModel: 'tiny/llama', modelLayers: null },
+    );
+    const start = asPeftAdapter(await adapterFromCheckpoint(imported.bytes));
+    expect(imported.config.lora).toMatchObject({ rank: config.lora.rank, alpha: config.lora.alpha });
+
+    const runFrom = async (owner: string, adapter: boolean) => {
+      const s = await open(owner, {
+        config: { ...short, lora: imported.config.lora },
+        ...(adapter ? { adapter: async (r, d) => loraFromPeft(r, d, start, `${owner}/lora`) } : {}),
+      });
+      const before = await params(s);
+      const losses: number[] = [];
+      expect(await s.run({ onMetric: (m) => void (m.kind === 'step' && losses.push(m.loss)) })).toBe('done');
+      const after = await params(s);
+      s.destroy();
+      return { before, after, losses };
+    };
+    const continued = await runFrom('imported-continued', true);
+    // It starts from exactly the imported weights (f32 all the way), and training moves them.
+    expect(continued.before).toEqual(trained);
+    expect(continued.after.some((p, i) => p.some((x, j) => x !== continued.before[i]![j]))).toBe(true);
+    expect(continued.losses.every(Number.isFinite)).toBe(true);
+    // A fresh adapter (B = 0) on the same first batch gives the base model's loss; the imported one does not.
+    const fresh = await runFrom('imported-fresh', false);
+    expect(fresh.before).not.toEqual(trained);
+    expect(continued.losses[0]).not.toBe(fresh.losses[0]);
   });
 });
