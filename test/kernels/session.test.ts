@@ -66,9 +66,9 @@ async function open(
     modelName: 'tiny/llama',
     records: imported.records,
     settings: imported.settings,
-    config: extra.config ?? config,
+    config,
     owner,
-    ...(extra.adapter ? { adapter: extra.adapter } : {}),
+    ...extra,
   });
 }
 
@@ -190,7 +190,7 @@ describe('training session', () => {
     const continued = await runFrom('imported-continued', true);
     // It starts from exactly the imported weights (f32 all the way), and training moves them.
     expect(continued.before).toEqual(trained);
-    expect(continued.after.some((p, i) => p.some((x, j) => x !== continued.before[i]![j]))).toBe(true);
+    expect(continued.after).not.toEqual(continued.before);
     expect(continued.losses.every(Number.isFinite)).toBe(true);
     // A fresh adapter (B = 0) on the same first batch gives the base model's loss; the imported one does not.
     const fresh = await runFrom('imported-fresh', false);

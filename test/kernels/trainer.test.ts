@@ -1,8 +1,8 @@
 /**
  * The trainer against a float64 reference trainer over three AdamW steps with gradient accumulation 2 (warm-up,
  * cosine, clipping, weight decay): at every step the same gradients at the same weights, and the same update from
- * those gradients; the loss is the mean over the unmasked tokens of the whole
- * accumulated batch; and a small memorization run drives the loss down.
+ * those gradients; the loss is the mean over the unmasked tokens of the whole accumulated batch; and a small
+ * memorization run drives the loss down.
  */
 import { describe, expect, it } from 'vitest';
 import { LORA_TARGETS } from '../../src/model/allocations.ts';
@@ -78,7 +78,15 @@ describe('LoRA trainer', () => {
         ]),
       ),
     };
-    const params = [...refLora.modules.values()].flatMap((m) => [m.A, m.B]);
+    // Each trained tensor: the GPU's weight and gradient buffers beside the float64 reference tensor.
+    const slots = lora.modules.flatMap((m) => {
+      const ref = refLora.modules.get(m.path)!;
+      return [
+        { path: m.path, part: 'A', weight: m.params.A, grad: m.params.dA, ref: ref.A },
+        { path: m.path, part: 'B', weight: m.params.B, grad: m.params.dB, ref: ref.B },
+      ];
+    });
+    const params = slots.map((x) => x.ref);
     const moments = params.map((p) => ({ m: new Float64Array(p.size), v: new Float64Array(p.size) }));
     for (const [s, mbs] of steps.entries()) {
       const report = await trainer.trainStep(mbs.map((rows) => microBatch(rows, T)));
@@ -95,11 +103,8 @@ describe('LoRA trainer', () => {
       expect(Math.abs(report.loss - total.data[0]!), `step ${s + 1} loss`).toBeLessThan(
         1e-5 * Math.abs(total.data[0]!) + 1e-6,
       );
-      const { norm } = gradNormRef(
-        params.map((p) => p.grad ?? new Float64Array(p.size)),
-        1,
-        config.optim.maxGradNorm,
-      );
+      const refGrads = params.map((p) => p.grad ?? new Float64Array(p.size));
+      const { norm } = gradNormRef(refGrads, 1, config.optim.maxGradNorm);
       expect(Math.abs(report.gradNorm - norm)).toBeLessThan(1e-4 * norm + 1e-7);
       const lr = learningRate(config.optim, s + 1, 3);
       expect(report.lr).toBe(lr);
@@ -108,37 +113,20 @@ describe('LoRA trainer', () => {
       // update. (Comparing whole trajectories instead amplifies the f32 gradient error by |g|/|m̂| wherever a
       // gradient changes sign between steps: m̂ nearly cancels while √v̂ does not.)
       const gpuGrads: Float64Array[] = [];
-      for (const m of lora.modules) {
-        const ref = refLora.modules.get(m.path)!;
-        for (const [name, buf, p] of [
-          ['A', m.params.dA, ref.A],
-          ['B', m.params.dB, ref.B],
-        ] as const) {
-          const g = await rt.readF32(buf);
-          expectClose(
-            `${m.path} d${name} at step ${s + 1}`,
-            g,
-            p.grad ?? new Float64Array(p.size),
-            TOLERANCES.model_grad_f32,
-          );
-          gpuGrads.push(Float64Array.from(g));
-        }
+      for (const [i, x] of slots.entries()) {
+        const g = await rt.readF32(x.grad);
+        expectClose(`${x.path} d${x.part} at step ${s + 1}`, g, refGrads[i]!, TOLERANCES.model_grad_f32);
+        gpuGrads.push(Float64Array.from(g));
       }
       const { clip } = gradNormRef(gpuGrads, 1, config.optim.maxGradNorm);
       params.forEach((p, i) =>
         adamwStepRef(p.data, gpuGrads[i]!, moments[i]!.m, moments[i]!.v, { ...config.optim, lr }, s + 1, 1, clip),
       );
-      for (const m of lora.modules) {
-        const ref = refLora.modules.get(m.path)!;
-        for (const [name, buf, p] of [
-          ['A', m.params.A, ref.A],
-          ['B', m.params.B, ref.B],
-        ] as const) {
-          const w = await rt.readF32(buf);
-          expectClose(`${m.path} ${name} after step ${s + 1}`, w, p.data, TOLERANCES.trainer_f32);
-          // The next step's float64 gradients are taken at the GPU's weights.
-          p.data.set(w);
-        }
+      for (const x of slots) {
+        const w = await rt.readF32(x.weight);
+        expectClose(`${x.path} ${x.part} after step ${s + 1}`, w, x.ref.data, TOLERANCES.trainer_f32);
+        // The next step's float64 gradients are taken at the GPU's weights.
+        x.ref.data.set(w);
       }
     }
 
