@@ -80,9 +80,32 @@ function LiveRunBadge() {
   );
 }
 
+/**
+ * The first thing Tab reaches: moves focus past the header to the page's content. The URL hash names the page, so
+ * the link moves focus itself instead of following #main.
+ */
+function SkipLink() {
+  return (
+    <a
+      class="skip-link"
+      href="#main"
+      onClick={(e) => {
+        e.preventDefault();
+        document.getElementById('main')?.focus();
+      }}
+    >
+      Skip to content
+    </a>
+  );
+}
+
 export function App() {
   const phase = useDevice();
   const [section] = useSection();
+  const title = SECTIONS.find((s) => s.id === section)!.title;
+  useEffect(() => {
+    document.title = `${title} · LoRA Studio`;
+  }, [title]);
   // A run that a reload interrupted resumes wherever the page opens.
   const gpuReady = phase.state === 'done' && phase.status.ok;
   useEffect(() => {
@@ -98,6 +121,7 @@ export function App() {
   };
   return (
     <div class="shell">
+      <SkipLink />
       <header class="topbar">
         <div class="brand">
           <img src="/favicon.svg" alt="" width={28} height={28} />
@@ -117,7 +141,10 @@ export function App() {
         <LiveRunBadge />
         <GpuBadge phase={phase} />
       </header>
-      <main class="content">{pages[section]}</main>
+      <main id="main" class="content" tabIndex={-1}>
+        <h1 class="page-title">{title}</h1>
+        {pages[section]}
+      </main>
       <footer class="footer muted">
         Runs entirely in this tab through WebGPU. Models and datasets stay on your disk and in this browser's storage.
       </footer>

@@ -1,14 +1,17 @@
 /** The app's sections, addressed by the URL hash (#/model, #/train, …) so a reload returns to the same place. */
 import { useEffect, useState } from 'preact/hooks';
 
-/** In the order of the work: pick a model, bring data, train, try the result, export it; the GPU's details last. */
+/**
+ * In the order of the work: pick a model, bring data, train, try the result, export it; the GPU's details last.
+ * `label` is the link in the header, `title` the page's one <h1> (and the tab's title).
+ */
 export const SECTIONS = [
-  { id: 'model', label: 'Model' },
-  { id: 'data', label: 'Data' },
-  { id: 'train', label: 'Train' },
-  { id: 'try', label: 'Try it' },
-  { id: 'export', label: 'Export' },
-  { id: 'gpu', label: 'GPU' },
+  { id: 'model', label: 'Model', title: 'Choose a base model' },
+  { id: 'data', label: 'Data', title: 'Bring your training data' },
+  { id: 'train', label: 'Train', title: 'Train an adapter' },
+  { id: 'try', label: 'Try it', title: 'Try a model and its adapter' },
+  { id: 'export', label: 'Export', title: 'Export a trained adapter' },
+  { id: 'gpu', label: 'GPU', title: 'Your GPU' },
 ] as const;
 export type SectionId = (typeof SECTIONS)[number]['id'];
 

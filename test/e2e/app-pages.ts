@@ -27,10 +27,15 @@ const READY: Record<SectionId, string> = {
   gpu: '[data-testid="gpu-ready"], [data-testid="gpu-missing"]',
 };
 
-/** Opens a page by its URL and waits for its content. */
+/** Opens a page by its URL and waits for its content, until nothing on it says it is still reading. */
 export async function openPage(page: Page, id: SectionId): Promise<void> {
   await page.goto(`${inject('baseUrl')}#/${id}`);
   await page.waitForSelector(READY[id], { timeout: 60_000 });
+  await page.waitForFunction(
+    () => !/Reading the |Looking for your GPU/.test(document.querySelector('main')?.textContent ?? ''),
+    undefined,
+    { timeout: 60_000 },
+  );
 }
 
 /**
