@@ -10,6 +10,10 @@ export const spec: ArchitectureSpec = {
   order: 5,
   hfClasses: ['Gemma2ForCausalLM'],
   ggufArch: 'gemma2',
+  // Gemma 3 GGUF files name their tensors as Gemma 2's (the model itself is not supported, its names still map)
+  ggufAliases: ['gemma3'],
+  // four norms per block: llama.cpp's ffn_norm is the PRE-feedforward norm and post_attention_norm is its own tensor
+  ggufBlockNames: { ffn_norm: 'pre_feedforward_layernorm', post_attention_norm: 'post_attention_layernorm' },
   gemmaNorms: true,
   sandwichNorms: true,
   slidingWindow: 'even-layers',

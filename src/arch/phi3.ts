@@ -7,6 +7,8 @@ export const spec: ArchitectureSpec = {
   order: 6,
   hfClasses: ['Phi3ForCausalLM'],
   ggufArch: 'phi3',
+  // llama.cpp's ffn_up holds gate then up, as HF's gate_up_proj (attn_qkv is qkv_proj in the shared table)
+  ggufBlockNames: { ffn_up: 'mlp.gate_up_proj' },
   slidingWindow: 'every-layer',
   fusedProjections: true,
   tinyConfig: {

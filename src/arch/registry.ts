@@ -26,3 +26,17 @@ export const ARCHITECTURE_IDS: readonly string[] = ARCHITECTURES.map((a) => a.id
 export function architecture(id: string): ArchitectureSpec | undefined {
   return ARCHITECTURES.find((a) => a.id === id);
 }
+
+/**
+ * The spec whose conventions a GGUF file of `general.architecture` = `name` follows: the family llama.cpp converts
+ * under that name (the one of the same id first: "llama" is Llama, which Mistral shares), else a family listing it in
+ * `ggufAliases` ("gemma3" → gemma2), else the family of that HF id ("mistral"). Undefined: a plain llama layout.
+ */
+export function ggufArchitecture(name: string): ArchitectureSpec | undefined {
+  return (
+    ARCHITECTURES.find((a) => a.ggufArch === name && a.id === name) ??
+    ARCHITECTURES.find((a) => a.ggufArch === name) ??
+    ARCHITECTURES.find((a) => a.ggufAliases.includes(name)) ??
+    architecture(name)
+  );
+}

@@ -28,9 +28,25 @@ export interface ArchitectureSpec {
   hfClasses: readonly string[];
   /** llama.cpp's `general.architecture` for this family (Mistral converts as "llama"). */
   ggufArch: string;
+  /**
+   * Other `general.architecture` names whose files use this family's GGUF tensor names and conventions, for GGUF
+   * families that have no Hugging Face family of their own here (gemma2: Gemma 3's "gemma3" — its tensor names map,
+   * its config is refused as an unsupported model_type).
+   */
+  ggufAliases: readonly string[];
   /** llama.cpp's converter permutes the rows of q and k (per head, for its rotary layout). */
   ggufPermutesQk: boolean;
-  /** Gemma's conventions: norms scale by (1 + w), embeddings × √hidden, tied embeddings and GELU-tanh by default. */
+  /**
+   * The block tensors whose GGUF names differ from (or add to) the llama layout of src/formats/gguf-names.ts:
+   * llama.cpp's name within `blk.N.` → the HF module path within `model.layers.N.` (e.g. phi3's ffn_up is
+   * mlp.gate_up_proj). Each side must stay unique over the merged table.
+   */
+  ggufBlockNames: Readonly<Record<string, string>>;
+  /**
+   * Gemma's conventions: norms scale by (1 + w), embeddings × √hidden, tied embeddings and GELU-tanh by default.
+   * llama.cpp's converter stores such norms as w + 1 (GGML multiplies by the stored weight), so a GGUF loader
+   * subtracts 1 from every `*norm.weight`.
+   */
   gemmaNorms: boolean;
   /** q/k/v biases: 'config' reads `attention_bias` (default off); 'unless-disabled' has them unless it is false. */
   qkvBias: 'config' | 'unless-disabled';
@@ -65,7 +81,9 @@ export const TINY_BASE = {
 
 /** The flags of a plain llama-style decoder; a file spreads this and says what differs. */
 export const LLAMA_LIKE = {
+  ggufAliases: [],
   ggufPermutesQk: false,
+  ggufBlockNames: {},
   gemmaNorms: false,
   qkvBias: 'config',
   qkNorm: false,

@@ -16,8 +16,8 @@
 import type { ByteSource } from './byte-source.ts';
 import { dequantizeGguf } from './gguf-dequant.ts';
 import { ggufToHfName, hfToGgufName } from './gguf-names.ts';
-import { architecture } from '../arch/registry.ts';
-import { ggufPermutesQk, permuteQkRows, unpermuteQkRows } from './gguf-permute.ts';
+import { architecture, ggufArchitecture } from '../arch/registry.ts';
+import { permuteQkRows, unpermuteQkRows } from './gguf-permute.ts';
 import { type GgufFile, GgufError, ggufNumber, ggufString, readGguf, readGgufTensor } from './gguf.ts';
 import type { GgufValue } from './gguf-types.ts';
 import { encodeGgufTensor } from './gguf-quant.ts';
@@ -55,7 +55,7 @@ export function ggufLoraAlpha(e: Pick<PeftExport, 'alpha' | 'rank' | 'rslora'>):
 
 /** The rows of lora_B to permute for a module path: q by n_heads, k by n_kv_heads (llama/mistral), else null. */
 function permuteHeads(path: string, model: GgufLoraModel): number | null {
-  if (!ggufPermutesQk(ggufArchName(model.arch))) return null;
+  if (!ggufArchitecture(ggufArchName(model.arch))?.ggufPermutesQk) return null;
   if (path.endsWith('.self_attn.q_proj')) return model.heads;
   if (path.endsWith('.self_attn.k_proj')) return model.kvHeads;
   return null;
@@ -65,7 +65,7 @@ function checkModel(model: GgufLoraModel): string {
   return ggufArchName(model.arch);
 }
 
-/** The parts of Phi-3's fused projections, which have no llama.cpp tensor of their own. */
+/** The parts of fused projections (phi3's qkv_proj, gate_up_proj), which have no llama.cpp tensor of their own. */
 const FUSED_PART = /\.(self_attn\.[qkv]_proj|mlp\.(gate|up)_proj)$/;
 
 /** The whole adapter .gguf file. */
@@ -82,7 +82,7 @@ export function ggufLoraFile(
     throw new GgufLoraError(
       `The adapter's alpha (${e.alpha}) and rank (${e.rank}) must be positive: llama.cpp reads alpha 0 as "no scaling".`,
     );
-  if (model.fused || model.arch === 'phi3') {
+  if (model.fused || architecture(model.arch)?.fusedProjections) {
     const split = e.modules.find((m) => FUSED_PART.test(m.path));
     if (split)
       throw new GgufLoraError(

@@ -1,11 +1,15 @@
 /**
  * GGUF tensor names ↔ Hugging Face names, with what a loader must undo to get HF values back:
- * - llama/mistral: rows of q (n_heads) and k (n_kv_heads) weights and biases were permuted (gguf-permute.ts);
- * - gemma family: every `*norm.weight` was stored as HF + 1 (`normShift`), so subtract it.
+ * - families whose spec says `ggufPermutesQk` (llama/mistral): rows of q (n_heads) and k (n_kv_heads) weights and
+ *   biases were permuted (gguf-permute.ts);
+ * - families with `gemmaNorms`: every `*norm.weight` was stored as HF + 1 (`normShift`), so subtract it.
  * Names: token_embd, output_norm, output, blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output, attn_qkv,
- * attn_q_norm, attn_k_norm, ffn_norm, ffn_gate, ffn_up, ffn_down, post_attention_norm, post_ffw_norm}, + .weight/.bias.
+ * attn_q_norm, attn_k_norm, ffn_norm, ffn_gate, ffn_up, ffn_down, post_ffw_norm}, + .weight/.bias; a family's
+ * `ggufBlockNames` (src/arch/<id>.ts) changes or adds block names (gemma2's post_attention_norm, phi3's ffn_up).
+ * `arch` below is a GGUF `general.architecture` (or an HF model_type), looked up with `ggufArchitecture`; an unknown
+ * one gets the llama layout.
  */
-import { ggufPermutesQk } from './gguf-permute.ts';
+import { ggufArchitecture } from '../arch/registry.ts';
 
 export interface GgufNamingContext {
   /** `general.architecture` */
@@ -29,37 +33,30 @@ const GLOBAL: [gguf: string, hf: string][] = [
   ['output', 'lm_head'],
 ];
 
-/** Per-block names shared by every architecture. */
-const BLOCK_COMMON: [gguf: string, hf: string][] = [
-  ['attn_norm', 'input_layernorm'],
-  ['attn_q', 'self_attn.q_proj'],
-  ['attn_k', 'self_attn.k_proj'],
-  ['attn_v', 'self_attn.v_proj'],
-  ['attn_output', 'self_attn.o_proj'],
-  ['attn_qkv', 'self_attn.qkv_proj'],
-  ['attn_q_norm', 'self_attn.q_norm'],
-  ['attn_k_norm', 'self_attn.k_norm'],
-  ['ffn_gate', 'mlp.gate_proj'],
-  ['ffn_down', 'mlp.down_proj'],
-  ['post_ffw_norm', 'post_feedforward_layernorm'],
-];
+/** Per-block names of the llama layout (with the tensors only some families have), before a family's changes. */
+const BLOCK_LLAMA: Readonly<Record<string, string>> = {
+  attn_norm: 'input_layernorm',
+  attn_q: 'self_attn.q_proj',
+  attn_k: 'self_attn.k_proj',
+  attn_v: 'self_attn.v_proj',
+  attn_output: 'self_attn.o_proj',
+  attn_qkv: 'self_attn.qkv_proj',
+  attn_q_norm: 'self_attn.q_norm',
+  attn_k_norm: 'self_attn.k_norm',
+  ffn_gate: 'mlp.gate_proj',
+  ffn_down: 'mlp.down_proj',
+  post_ffw_norm: 'post_feedforward_layernorm',
+  ffn_up: 'mlp.up_proj',
+  ffn_norm: 'post_attention_layernorm',
+};
 
-/** Gemma 2/3 have four norms per block: ffn_norm is the PRE-feedforward norm and post_attention_norm is separate. */
-function isSandwichArch(arch: string): boolean {
-  return arch === 'gemma2' || arch === 'gemma3';
-}
-
-export function isGemmaArch(arch: string): boolean {
-  return arch === 'gemma' || arch === 'gemma2' || arch === 'gemma3';
-}
+const blockTables = new Map<string, [gguf: string, hf: string][]>();
 
 function blockTable(arch: string): [string, string][] {
-  const table = [...BLOCK_COMMON];
-  table.push(['ffn_up', arch === 'phi3' ? 'mlp.gate_up_proj' : 'mlp.up_proj']);
-  if (isSandwichArch(arch)) {
-    table.push(['ffn_norm', 'pre_feedforward_layernorm'], ['post_attention_norm', 'post_attention_layernorm']);
-  } else {
-    table.push(['ffn_norm', 'post_attention_layernorm']);
+  let table = blockTables.get(arch);
+  if (!table) {
+    table = Object.entries({ ...BLOCK_LLAMA, ...ggufArchitecture(arch)?.ggufBlockNames });
+    blockTables.set(arch, table);
   }
   return table;
 }
@@ -97,10 +94,11 @@ export function ggufTensorMapping(ggufName: string, ctx: GgufNamingContext): Ggu
   const hfName = ggufToHfName(ggufName, ctx.arch);
   if (hfName === null) return null;
   let unpermuteHeads: number | null = null;
-  if (ggufPermutesQk(ctx.arch)) {
+  const spec = ggufArchitecture(ctx.arch);
+  if (spec?.ggufPermutesQk) {
     if (/\.attn_q\.(weight|bias)$/.test(ggufName)) unpermuteHeads = ctx.heads;
     else if (/\.attn_k\.(weight|bias)$/.test(ggufName)) unpermuteHeads = ctx.kvHeads;
   }
-  const normShift = isGemmaArch(ctx.arch) && hfName.endsWith('norm.weight') ? 1 : 0;
+  const normShift = spec?.gemmaNorms && hfName.endsWith('norm.weight') ? 1 : 0;
   return { ggufName, hfName, unpermuteHeads, normShift };
 }

@@ -1,12 +1,11 @@
 /**
- * llama.cpp's q/k row permutation for `llama`/`mistral` GGUF files. The converter interleaves the two rotary halves of
+ * llama.cpp's q/k row permutation, for the families whose src/arch/<id>.ts says `ggufPermutesQk` (llama, mistral:
+ * look it up with `ggufArchitecture` of src/arch/registry.ts). The converter interleaves the two rotary halves of
  * every head (HF rotate-half RoPE → GGML's adjacent-pair RoPE) on the ROWS of q_proj (with n_heads) and k_proj (with
  * n_kv_heads), and on lora_B rows of a LoRA GGUF:
  *   new row h·d + 2i + j = old row h·d + j·(d/2) + i      (d = rows / heads, i < d/2, j ∈ {0, 1})
  * Rows are moved whole, so the same code permutes f32 rows or rows of quantized blocks (`rowBytes` each).
  */
-import { ARCHITECTURES } from '../arch/registry.ts';
-
 /** Source row (HF order) of permuted row r. */
 export function permutedSourceRow(r: number, rows: number, heads: number): number {
   const d = rows / heads;
@@ -56,9 +55,4 @@ export function unpermuteQkRows(values: Float32Array, rows: number, heads: numbe
 /** The same on raw rows of `rowBytes` bytes (quantized blocks stay quantized). */
 export function permuteQkRowBytes(bytes: Uint8Array, rows: number, heads: number, inverse: boolean): Uint8Array {
   return moveRows(bytes, rows, bytes.length / rows, heads, inverse);
-}
-
-/** Architectures whose GGUF q/k weights are permuted by llama.cpp's converter. */
-export function ggufPermutesQk(arch: string): boolean {
-  return ARCHITECTURES.some((a) => a.ggufPermutesQk && (a.id === arch || a.ggufArch === arch));
 }

@@ -3,11 +3,12 @@
  * description its flags promise, and everything else that names families (the catalog, the GGUF mapping) agrees.
  */
 import { describe, expect, it } from 'vitest';
-import { ARCHITECTURE_IDS, ARCHITECTURES } from '../../../src/arch/registry.ts';
+import { ARCHITECTURE_IDS, ARCHITECTURES, ggufArchitecture } from '../../../src/arch/registry.ts';
 import { ggufArchName } from '../../../src/formats/gguf-lora.ts';
-import { ggufPermutesQk } from '../../../src/formats/gguf-permute.ts';
+import { ggufTensorMapping, ggufToHfName, hfToGgufName } from '../../../src/formats/gguf-names.ts';
 import { CATALOG } from '../../../src/model/catalog.ts';
 import { parseModelConfig, SUPPORTED_ARCHITECTURES, UnsupportedModelError } from '../../../src/model/config.ts';
+import { expectedTensors } from '../../../src/model/tensors.ts';
 
 describe('architecture registry', () => {
   it('holds the seven families in their order (and any added since), and config.ts supports exactly those', () => {
@@ -36,8 +37,33 @@ describe('architecture registry', () => {
       else if (spec.slidingWindow === 'even-layers') expect(windowed).toEqual(windowed.map((_, i) => i % 2 === 0));
       else expect(windowed.every(Boolean)).toBe(true);
       expect(ggufArchName(spec.id)).toBe(spec.ggufArch);
-      expect(ggufPermutesQk(spec.ggufArch)).toBe(spec.ggufPermutesQk);
+      expect(ggufArchitecture(spec.ggufArch)?.ggufPermutesQk).toBe(spec.ggufPermutesQk);
       expect(spec.hfClasses.length).toBeGreaterThan(0);
+    });
+
+    it(`${spec.id}: every tensor of its tiny model round-trips through its GGUF names`, () => {
+      const d = parseModelConfig({ ...spec.tinyConfig, attention_bias: true });
+      const names = expectedTensors(d).map((t) => t.name);
+      expect(names.length).toBeGreaterThan(5);
+      for (const arch of [spec.ggufArch, ...spec.ggufAliases, spec.id]) {
+        const ggufNames = new Set<string>();
+        for (const hf of names) {
+          const g = hfToGgufName(hf, arch);
+          expect(g, `${arch}: ${hf}`).not.toBeNull();
+          expect(ggufToHfName(g!, arch), `${arch}: ${g}`).toBe(hf);
+          ggufNames.add(g!);
+          const map = ggufTensorMapping(g!, { arch, heads: d.heads, kvHeads: d.kvHeads });
+          const qk = /\.attn_([qk])\.(weight|bias)$/.exec(g!);
+          const heads = qk && spec.ggufPermutesQk ? (qk[1] === 'q' ? d.heads : d.kvHeads) : null;
+          expect(map, g!).toEqual({
+            ggufName: g,
+            hfName: hf,
+            unpermuteHeads: heads,
+            normShift: spec.gemmaNorms && hf.endsWith('norm.weight') ? 1 : 0,
+          });
+        }
+        expect(ggufNames.size, `${arch}: two HF tensors share a GGUF name`).toBe(names.length);
+      }
     });
   }
 
