@@ -2,10 +2,9 @@
  * The web app's Content-Security-Policy. Scripts, styles, workers and WebAssembly come only from the app's own
  * origin (no inline script: no <script> text, no event-handler attributes, no javascript: URLs), and the only servers
  * it may connect to are its own origin and the build's Hub origins over https (src/model/hub-origins.ts).
- * 'wasm-unsafe-eval' lets the validators' and onnxruntime-web's WebAssembly compile; 'unsafe-eval' is there because
- * Ajv (the JSON-schema validator, src/validate/json.ts) compiles each schema into a function, and zod compiles its
- * object parsers the same way. It lets code the app itself loaded turn strings into code; it does not let in any
- * script from elsewhere, nor let any code reach another server. An interpreting JSON-schema validator would let it go. Sent by `vite preview` as a header (which also covers the workers: a <meta> policy
+ * 'wasm-unsafe-eval' lets the validators' and onnxruntime-web's WebAssembly compile; no script may turn a string
+ * into code ('unsafe-eval' is absent): the JSON-schema validator interprets schemas (src/validate/json.ts) and zod
+ * runs jitless (src/schema/jitless.ts, imported first by the page and every worker). Sent by `vite preview` as a header (which also covers the workers: a <meta> policy
  * does not reach a worker) and written into the built index.html as a <meta> tag for hosts that cannot set headers.
  */
 import { hubConnectSources } from '../model/hub-origins.ts';
@@ -14,7 +13,7 @@ import { hubConnectSources } from '../model/hub-origins.ts';
 export function contentSecurityPolicy(hubOrigins: readonly string[], header = true): string {
   const directives: [string, ...string[]][] = [
     ['default-src', "'none'"],
-    ['script-src', "'self'", "'wasm-unsafe-eval'", "'unsafe-eval'"],
+    ['script-src', "'self'", "'wasm-unsafe-eval'"],
     ['worker-src', "'self'"],
     ['style-src', "'self'"],
     ['img-src', "'self'", 'data:', 'blob:'],

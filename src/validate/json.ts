@@ -1,9 +1,12 @@
 /**
- * JSON validator: `JSON.parse` (the engine's own message: V8 in Node and Chromium), then, when a
- * schema is given, Ajv (draft-07 by default; 2019-09 or 2020-12 when the schema's `$schema` says
- * so) with Ajv's own error text (`data/age must be integer`).
+ * JSON validator: `JSON.parse` (the engine's own message: V8 in Node and Chromium), then, when a schema is given,
+ * @cfworker/json-schema (draft-07 by default; 04, 2019-09 or 2020-12 when the schema's `$schema` says so) with its own
+ * error text, prefixed by the failing value's JSON pointer (`#/age: -1 is less than 0.`). It interprets the schema
+ * instead of compiling it into a function, so it runs under the app's Content-Security-Policy, which allows no `eval`
+ * (src/app/csp.ts). The schema is first checked against JSON_META_SCHEMA (json-meta-schema.ts).
  */
-import type { ErrorObject, ValidateFunction } from 'ajv';
+import { Validator as SchemaValidator, type OutputUnit, type Schema, type SchemaDraft } from '@cfworker/json-schema';
+import { JSON_META_SCHEMA } from './json-meta-schema.ts';
 import { jsonSchemaErrorKind } from './kinds.ts';
 import {
   emptyInputResult,
@@ -13,31 +16,41 @@ import {
   type Validator,
 } from './types.ts';
 
-interface AjvInstance {
-  compile(schema: object): ValidateFunction;
-  errorsText(errors: ErrorObject[]): string;
-}
-type AjvConstructor = new (options: { allErrors: boolean; strict: boolean }) => AjvInstance;
-
-/** CommonJS interop: Node gives `module.exports` as `default`, bundlers may give `exports.default`. */
-function constructorOf(mod: { default: unknown }): AjvConstructor {
-  const d = mod.default as { default?: unknown };
-  const ctor = (typeof d.default === 'function' ? d.default : d) as AjvConstructor;
-  if (typeof ctor !== 'function') throw new Error('ajv: constructor not found');
-  return ctor;
-}
-
-async function ajvFor(schema: object): Promise<AjvInstance> {
+function draftOf(schema: object): SchemaDraft {
   const uri = (schema as { $schema?: unknown }).$schema;
   const draft = typeof uri === 'string' ? uri : '';
-  const mod = draft.includes('2020-12')
-    ? await import('ajv/dist/2020.js')
-    : draft.includes('2019-09')
-      ? await import('ajv/dist/2019.js')
-      : await import('ajv');
-  const Ajv = constructorOf(mod);
-  // strict: false accepts schemas with formats or keywords Ajv does not know (they are ignored).
-  return new Ajv({ allErrors: true, strict: false });
+  if (draft.includes('2020-12')) return '2020-12';
+  if (draft.includes('2019-09')) return '2019-09';
+  if (draft.includes('draft-04')) return '4';
+  return '7';
+}
+
+/**
+ * The errors worth showing. The validator reports a failing container keyword (`properties`, `items`, `allOf`, ...)
+ * and then each failure inside it; the inner ones say more, so a container whose keyword location prefixes another
+ * error's is dropped. A `false` schema's own "False boolean schema." is dropped in favour of the keyword that used it
+ * (`additionalProperties`, `items`).
+ */
+function leafErrors(errors: readonly OutputUnit[]): OutputUnit[] {
+  const kept = errors.filter((e) => e.keyword !== 'false');
+  return kept.filter((e) => !kept.some((f) => f !== e && f.keywordLocation.startsWith(`${e.keywordLocation}/`)));
+}
+
+function schemaError(e: OutputUnit): string {
+  return `${e.instanceLocation}: ${e.error}`;
+}
+
+function compile(schema: object): SchemaValidator {
+  const meta = new SchemaValidator(JSON_META_SCHEMA, '2020-12', false).validate(schema);
+  if (!meta.valid) {
+    const first = leafErrors(meta.errors)[0] ?? meta.errors[0];
+    throw new Error(`invalid JSON schema: ${first ? schemaError(first) : 'not a schema'}`);
+  }
+  try {
+    return new SchemaValidator(schema as Schema, draftOf(schema), false);
+  } catch (e) {
+    throw new Error(`invalid JSON schema: ${e instanceof Error ? e.message : String(e)}`);
+  }
 }
 
 /** Position of a `JSON.parse` error, from V8 (`at position 12`, `(line 2 column 3)`) or Firefox. */
@@ -56,22 +69,11 @@ export class JsonValidator implements Validator {
   readonly kind = 'json' as const;
   readonly label: string;
   private readonly schema: object | undefined;
-  private compiled: Promise<{ ajv: AjvInstance; check: ValidateFunction }> | undefined;
+  private compiled: SchemaValidator | undefined;
 
   constructor(options: JsonOptions = {}) {
     this.schema = options.schema;
-    this.label = options.schema ? 'JSON.parse + Ajv' : 'JSON.parse';
-  }
-
-  private schemaCheck(schema: object): Promise<{ ajv: AjvInstance; check: ValidateFunction }> {
-    this.compiled ??= ajvFor(schema).then((ajv) => {
-      try {
-        return { ajv, check: ajv.compile(schema) };
-      } catch (e) {
-        throw new Error(`invalid JSON schema: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    });
-    return this.compiled;
+    this.label = options.schema ? 'JSON.parse + @cfworker/json-schema' : 'JSON.parse';
   }
 
   async validate(text: string): Promise<ValidationResult> {
@@ -84,11 +86,12 @@ export class JsonValidator implements Validator {
       return { ok: false, errors: [{ message, kind: 'syntax', ...jsonErrorLocation(message, text) }] };
     }
     if (!this.schema) return { ok: true, errors: [] };
-    const { ajv, check } = await this.schemaCheck(this.schema);
-    if (check(value)) return { ok: true, errors: [] };
-    const errors: ValidationError[] = (check.errors ?? []).map((err) => ({
-      message: ajv.errorsText([err]),
-      kind: jsonSchemaErrorKind(err.keyword),
+    this.compiled ??= compile(this.schema);
+    const result = this.compiled.validate(value);
+    if (result.valid) return { ok: true, errors: [] };
+    const errors: ValidationError[] = leafErrors(result.errors).map((e) => ({
+      message: schemaError(e),
+      kind: jsonSchemaErrorKind(e.keyword),
     }));
     return { ok: false, errors };
   }

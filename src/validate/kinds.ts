@@ -22,7 +22,7 @@
  * | dot       | `no-graph`            | Graphviz produced nothing: no graph in the input                |
  * | dot       | `layout`              | any other Graphviz error                                        |
  * | json      | `syntax`              | `JSON.parse` threw                                              |
- * | json      | `schema-<keyword>`    | Ajv error for a schema keyword: `schema-required`, `schema-type`, ... |
+ * | json      | `schema-<keyword>`    | schema error for a keyword: `schema-required`, `schema-type`, ...   |
  * | sql       | `syntax`              | SQLite `near "...": syntax error`                               |
  * | sql       | `incomplete`          | SQLite `incomplete input`                                       |
  * | sql       | `unrecognized-token`  | SQLite `unrecognized token: ...`                                |

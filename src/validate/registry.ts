@@ -27,7 +27,12 @@ export const VALIDATORS: Readonly<Record<ValidatorKind, ValidatorInfo>> = {
     implementation: 'Graphviz (@hpcc-js/wasm-graphviz)',
     fence: 'dot',
   },
-  json: { kind: 'json', language: 'JSON document', implementation: 'JSON.parse + Ajv', fence: 'json' },
+  json: {
+    kind: 'json',
+    language: 'JSON document',
+    implementation: 'JSON.parse + @cfworker/json-schema',
+    fence: 'json',
+  },
   sql: { kind: 'sql', language: 'SQLite query', implementation: 'SQLite prepare (sql.js)', fence: 'sql' },
 };
 

@@ -1,6 +1,6 @@
 /**
  * The validator contract. Every validator wraps a real implementation (clingo, Graphviz, SQLite,
- * JSON.parse + Ajv) and reports that implementation's own messages verbatim; nothing here is a
+ * JSON.parse + @cfworker/json-schema) and reports that implementation's own messages verbatim; nothing here is a
  * regex stand-in for a parser.
  *
  * Validators are plain ES modules with no `node:` imports, so the same code runs in Node (tests,

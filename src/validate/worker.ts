@@ -4,6 +4,8 @@
  *
  * clingo's .wasm is served as a Vite asset (`?url`); Graphviz and SQLite have theirs inlined.
  */
+// First: zod must be jitless before any schema is built (CSP without eval).
+import '../schema/jitless.ts';
 import { expose } from 'comlink';
 import clingoWasmUrl from 'clingo-wasm/src/clingo.wasm?url';
 import { configureClingo } from './asp.ts';

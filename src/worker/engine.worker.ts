@@ -2,6 +2,8 @@
  * The engine worker: owns the GPU device and runs all GPU work off the page's main thread.
  * Exposed to the UI with comlink; see contract.ts. Each group of calls lives in its own module.
  */
+// First: zod must be jitless before any schema is built (CSP without eval).
+import '../schema/jitless.ts';
 import { expose } from 'comlink';
 import { deviceInfo } from '../gpu/info.ts';
 import { chatApi } from './chat.ts';

@@ -41,7 +41,7 @@ describe('Content-Security-Policy', () => {
       'https://*.hf.co',
       `http://127.0.0.1:${inject('hubPort')}`,
     ]);
-    expect(d.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'", "'unsafe-eval'"]);
+    expect(d.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'"]);
     // every script, the workers' among them (engine, dataset import, validators)
     const scripts = (await readdir(join('dist', 'assets'))).filter((f) => f.endsWith('.js'));
     expect(scripts.filter((f) => /^engine\.worker-/.test(f))).toHaveLength(1);
@@ -49,7 +49,7 @@ describe('Content-Security-Policy', () => {
       expect((await fetch(new URL(`assets/${f}`, base))).headers.get('content-security-policy'), f).toBe(policy);
     const html = await readFile(join('dist', 'index.html'), 'utf8');
     expect(html).toMatch(
-      /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' 'wasm-unsafe-eval' 'unsafe-eval'; /,
+      /<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; /,
     );
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(await readFile(join('dist', '_headers'), 'utf8')).toContain(`Content-Security-Policy: ${policy}`);

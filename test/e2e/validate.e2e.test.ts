@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createValidator } from '../../src/validate/registry.ts';
 import type { ValidationResult, ValidatorKind, ValidatorOptions } from '../../src/validate/types.ts';
 import { aspProblems, dotGraphs } from '../unit/validate/fixtures.ts';
-import { ARTIFACTS, launchBrowser, watchErrors } from './browser.ts';
+import { ARTIFACTS, launchBrowser, recordNetwork, watchErrors } from './browser.ts';
 
 const OUT = join(ARTIFACTS, 'validate-page');
 
@@ -20,6 +20,7 @@ describe('validators in a browser worker', () => {
   let browser: Browser;
   let page: Page;
   let errors: string[];
+  let net: ReturnType<typeof recordNetwork>;
 
   beforeAll(async () => {
     await build({
@@ -36,7 +37,9 @@ describe('validators in a browser worker', () => {
     const url = server.resolvedUrls?.local[0];
     if (!url) throw new Error('vite preview did not report a local URL');
     browser = await launchBrowser();
-    page = await browser.newPage();
+    const context = await browser.newContext();
+    net = recordNetwork(context);
+    page = await context.newPage();
     errors = watchErrors(page);
     await page.goto(new URL('test/e2e/validate.html', url).href);
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
@@ -93,6 +96,9 @@ describe('validators in a browser worker', () => {
     const withSchema = await inWorker('json', texts, { json: { schema } });
     expect(withSchema.map((r) => r.ok)).toEqual([true, false, false]);
     expect(withSchema[1]!.errors).toEqual((await inNode('json', texts, { json: { schema } }))[1]!.errors);
+    // The schema check ran under the app's policy, which has no 'unsafe-eval' (a compiling validator would throw
+    // EvalError above). The recorder sees the page's violations; the workers' are pinned by no-eval.test.ts.
+    expect(net.violations).toEqual([]);
   });
 
   it('validates 1,000 DOT and 1,000 ASP answers without blocking the page', async () => {

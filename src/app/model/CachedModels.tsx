@@ -26,7 +26,12 @@ export function CachedModels({
     onChange();
   };
   return (
-    <section class="card" aria-labelledby="cached-title" data-testid="cached-models">
+    <section
+      class="card"
+      aria-labelledby="cached-title"
+      data-testid="cached-models"
+      data-state={models === null ? 'reading' : 'ready'}
+    >
       <h2 id="cached-title">Models in this browser</h2>
       {models === null ? (
         <p class="muted">Reading the cache…</p>
@@ -37,7 +42,7 @@ export function CachedModels({
       ) : models.length === 0 ? (
         <p class="muted">None yet. Download one above; it stays here for offline use.</p>
       ) : (
-        <table class="data-table">
+        <table class="data-table reflow">
           <thead>
             <tr>
               <th scope="col">Repository</th>
@@ -62,8 +67,12 @@ export function CachedModels({
                       </div>
                     )}
                   </td>
-                  <td class="nowrap">{formatBytes(m.bytes)}</td>
-                  <td class="nowrap">{new Date(m.completedAt).toLocaleDateString()}</td>
+                  <td class="nowrap" data-label="Size">
+                    {formatBytes(m.bytes)}
+                  </td>
+                  <td class="nowrap" data-label="Downloaded">
+                    {new Date(m.completedAt).toLocaleDateString()}
+                  </td>
                   <td>
                     <div class="row-actions">
                       <button type="button" onClick={() => void open(m)}>

@@ -15,7 +15,7 @@ export function CatalogTable({ onPick }: { onPick: (repo: string) => void }) {
         memory).
       </p>
       <div class="table-scroll">
-        <table class="data-table">
+        <table class="data-table reflow">
           <thead>
             <tr>
               <th scope="col">Model</th>
@@ -38,9 +38,15 @@ export function CatalogTable({ onPick }: { onPick: (repo: string) => void }) {
                     </span>
                   )}
                 </td>
-                <td class="nowrap">{formatCount(m.parameters)}</td>
-                <td class="nowrap">{formatBytes(m.downloadBytes)}</td>
-                <td class="nowrap">{formatBytes(planMemory(m.config, ESTIMATE).total_bytes)}</td>
+                <td class="nowrap" data-label="Parameters">
+                  {formatCount(m.parameters)}
+                </td>
+                <td class="nowrap" data-label="Download">
+                  {formatBytes(m.downloadBytes)}
+                </td>
+                <td class="nowrap" data-label="GPU memory">
+                  {formatBytes(planMemory(m.config, ESTIMATE).total_bytes)}
+                </td>
                 <td>
                   <button type="button" onClick={() => onPick(m.repo)}>
                     Select

@@ -17,7 +17,7 @@ export function RunsHistory({ state }: { state: TrainState }) {
   return (
     <section class="card" aria-labelledby="runs-title" data-testid="runs-history">
       <h2 id="runs-title">Runs</h2>
-      <table class="data-table">
+      <table class="data-table reflow">
         <thead>
           <tr>
             <th scope="col">Run</th>
@@ -37,12 +37,12 @@ export function RunsHistory({ state }: { state: TrainState }) {
                 <strong>{r.name}</strong>
                 <div class="muted small">{new Date(r.createdAt).toLocaleString()}</div>
               </td>
-              <td>{state.activeId === r.id ? 'training' : r.status}</td>
-              <td class="nowrap">
+              <td data-label="Status">{state.activeId === r.id ? 'training' : r.status}</td>
+              <td class="nowrap" data-label="Step">
                 {r.step} / {r.totalSteps || '—'}
               </td>
-              <td>{fmt(r.lastLoss)}</td>
-              <td>{fmt(r.bestValLoss)}</td>
+              <td data-label="Loss">{fmt(r.lastLoss)}</td>
+              <td data-label="Best val.">{fmt(r.bestValLoss)}</td>
               <td>
                 <div class="row-actions">
                   <button

@@ -56,7 +56,7 @@ describe('Content-Security-Policy', () => {
       'https://*.hf.co',
       'http://127.0.0.1:8123',
     ]);
-    expect(directives.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'", "'unsafe-eval'"]);
+    expect(directives.get('script-src')).toEqual(["'self'", "'wasm-unsafe-eval'"]);
     for (const sources of directives.values()) {
       expect(sources).not.toContain("'unsafe-inline'");
       expect(sources).not.toContain('*');

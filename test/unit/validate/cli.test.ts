@@ -74,7 +74,9 @@ describe('npm run cli -- validate', () => {
     const doc = join(tmp, 'doc.json');
     writeFileSync(doc, '{"name": "x"}');
     expect(await command.run(['--kind', 'json', '--schema', schema, doc])).toBe(1);
-    expect(lines()[0]!.errors).toEqual([{ message: "data must have required property 'id'", kind: 'schema-required' }]);
+    expect(lines()[0]!.errors).toEqual([
+      { message: '#: Instance does not have required property "id".', kind: 'schema-required' },
+    ]);
   });
 
   it('writes ASP repair pairs for a problem folder tree', async () => {
