@@ -56,6 +56,10 @@ function blockTable(arch: string): [string, string][] {
   let table = blockTables.get(arch);
   if (!table) {
     table = Object.entries({ ...BLOCK_LLAMA, ...ggufArchitecture(arch)?.ggufBlockNames });
+    const hf = table.map(([, h]) => h);
+    const twice = hf.find((h, i) => hf.indexOf(h) !== i);
+    // a mistake in a src/arch file's ggufBlockNames: the HF → GGUF direction would be ambiguous
+    if (twice !== undefined) throw new Error(`GGUF block names of "${arch}": two GGUF tensors map to ${twice}`);
     blockTables.set(arch, table);
   }
   return table;

@@ -1,10 +1,11 @@
 /**
- * Training runs as the worker, the CLI session, IndexedDB and the UI share them: a run's request and description,
- * its status, and the points of its history (metrics). Rows read back from IndexedDB are parsed with these schemas
- * (src/storage/runs.ts), so a row that does not have this shape is found where it is read.
+ * Training runs as the worker, the CLI session, IndexedDB and the UI share them: a run's request and description and
+ * its status; the points of its history are in ./metrics.ts. Rows read back from IndexedDB are parsed with these
+ * schemas (src/storage/runs.ts), so a row that does not have this shape is found where it is read.
  */
 import { z } from 'zod';
 import { EngineErrorSchema } from './errors.ts';
+import { MeasuredSchema as measured } from './metrics.ts';
 import { PRESETS, type PresetName, type TrainConfigInput, TrainConfigSchema } from './train.ts';
 
 /** The validators of generated code (src/validate/): clingo, Graphviz, JSON Schema, SQLite. */
@@ -15,9 +16,6 @@ export type ValidatorKind = z.infer<typeof ValidatorKindSchema>;
 /** A model in the browser's cache: downloaded from the Hub, or a local folder copied in (repo `local/<name>`). */
 export const ModelRefSchema = z.object({ repo: z.string(), revision: z.string() });
 export type ModelRef = z.infer<typeof ModelRefSchema>;
-
-/** A measured value: any number, NaN and ±Infinity included (a diverged loss is stored as it was measured). */
-const measured = z.custom<number>((v) => typeof v === 'number', 'expected a number');
 
 const PRESET_NAMES = Object.keys(PRESETS) as [PresetName, ...PresetName[]];
 
@@ -93,36 +91,3 @@ export function newRunProgress(): Pick<
 
 export const GpuMemoryNowSchema = z.object({ liveBytes: z.number(), peakBytes: z.number() });
 export type GpuMemoryNow = z.infer<typeof GpuMemoryNowSchema>;
-
-/** One answer to a validation prompt, sampled at an evaluation. */
-export const SampleSchema = z.object({
-  prompt: z.string(),
-  output: z.string(),
-  /** null when no validator applies. */
-  valid: z.boolean().nullable(),
-  error: z.string().optional(),
-});
-export type Sample = z.infer<typeof SampleSchema>;
-
-/** One point of a run's history, as stored and as streamed. */
-export const RunMetricSchema = z.discriminatedUnion('kind', [
-  z.object({
-    kind: z.literal('step'),
-    step: z.number(),
-    loss: measured,
-    lr: measured,
-    gradNorm: measured,
-    tokens: z.number(),
-    epoch: z.number(),
-    elapsedMs: measured,
-    tokensPerSec: measured,
-  }),
-  z.object({ kind: z.literal('eval'), step: z.number(), valLoss: measured, valTokens: z.number() }),
-  z.object({
-    kind: z.literal('samples'),
-    step: z.number(),
-    samples: z.array(SampleSchema),
-    validity: measured.nullable(),
-  }),
-]);
-export type RunMetric = z.infer<typeof RunMetricSchema>;

@@ -5,7 +5,8 @@
  */
 import { openDB, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb';
 import type { DatasetMeta, DatasetRecord } from '../schema/dataset.ts';
-import type { RunInfo, RunMetric } from '../schema/runs.ts';
+import type { RunMetric } from '../schema/metrics.ts';
+import type { RunInfo } from '../schema/runs.ts';
 
 export const DB_NAME = 'webgpu-lora';
 

@@ -2,7 +2,8 @@
  * Training runs in IndexedDB: the run's description and status (`runs`), its history of metrics (`runMetrics`, one
  * row per point so a long run never rewrites its history) and its checkpoints (./checkpoints.ts).
  */
-import { type RunInfo, RunInfoSchema, type RunMetric, RunMetricSchema } from '../schema/runs.ts';
+import { type RunMetric, RunMetricSchema } from '../schema/metrics.ts';
+import { type RunInfo, RunInfoSchema } from '../schema/runs.ts';
 import { deleteRunCheckpoints } from './checkpoints.ts';
 import type { AppDatabase } from './db.ts';
 import { storageFailure } from './quota.ts';

@@ -4,14 +4,18 @@
  * validation examples every `evalEvery` steps, and a metrics callback.
  */
 import type { ModelEngine } from '../model/model.ts';
+import type { EvalMetric } from '../schema/metrics.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import { type Example, bucketedMicroBatch, trainedTokens } from './batches.ts';
 import { SeededRng } from '../util/rng.ts';
 import { type LoraTrainer, NonFiniteTrainingError, type StepReport } from './trainer.ts';
 
+/**
+ * What the loop reports: each step's raw report (the session turns it into a `StepMetric`, adding its timing), and
+ * each evaluation as the shared `EvalMetric` (src/schema/metrics.ts).
+ */
 export type Metric =
-  | (StepReport & { epoch: number; elapsedMs: number; inputTokens: number })
-  | { step: number; val_loss: number; val_tokens: number };
+  (StepReport & { kind: 'step'; epoch: number; elapsedMs: number; inputTokens: number }) | EvalMetric;
 
 export function totalSteps(config: TrainConfig, trainExamples: number): number {
   if (config.steps) return config.steps;
@@ -107,7 +111,7 @@ export async function runTraining(o: RunOptions): Promise<void> {
       return bucketedMicroBatch(rows, o.T);
     });
     const report = await o.trainer.trainStep(mbs);
-    await o.onMetric({ ...report, epoch: data.progress, elapsedMs: now() - start, inputTokens });
+    await o.onMetric({ ...report, kind: 'step', epoch: data.progress, elapsedMs: now() - start, inputTokens });
     const evaluated =
       config.evalEvery > 0 && o.valid.length > 0 && (report.step % config.evalEvery === 0 || report.step === total);
     if (evaluated) {
@@ -115,7 +119,7 @@ export async function runTraining(o: RunOptions): Promise<void> {
       const v = await evaluate(o.engine, o.valid, config.microBatch, o.T, config.evalBatches);
       if (v.tokens > 0 && !Number.isFinite(v.loss))
         throw new NonFiniteTrainingError(report.step, `the validation loss is ${v.loss}`);
-      await o.onMetric({ step: report.step, val_loss: v.loss, val_tokens: v.tokens });
+      await o.onMetric({ kind: 'eval', step: report.step, valLoss: v.loss, valTokens: v.tokens });
     }
     if ((await o.afterStep?.(report.step, data, evaluated)) === false) return;
   }

@@ -12,7 +12,7 @@ import type { ModelEngine } from '../model/model.ts';
 import type { Message } from '../schema/dataset.ts';
 import { extractCode } from '../validate/extract.ts';
 import { getValidator } from '../validate/registry.ts';
-import type { Sample } from '../schema/runs.ts';
+import type { Sample } from '../schema/metrics.ts';
 import type { ValidatorKind } from '../validate/types.ts';
 
 export interface SamplePrompt {

@@ -17,7 +17,8 @@ import type { ModelSource } from '../model/source.ts';
 import type { DatasetRecord, ImportSettings } from '../schema/dataset.ts';
 import type { TrainConfig } from '../schema/train.ts';
 import type { ValidatorKind } from '../validate/types.ts';
-import type { GpuMemoryNow, RunMetric } from '../schema/runs.ts';
+import type { RunMetric } from '../schema/metrics.ts';
+import type { GpuMemoryNow } from '../schema/runs.ts';
 import { adapterSettings } from './adapter.ts';
 import type { Example } from './batches.ts';
 import { type RunState, restoreCheckpoint, saveCheckpoint } from './checkpoint.ts';
@@ -212,7 +213,7 @@ export class TrainingSession {
       data: this.data,
       beforeEval: () => cb.onPhase?.('evaluating'),
       onMetric: async (m) => {
-        if ('loss' in m) {
+        if (m.kind === 'step') {
           const ms = performance.now() - stepStart;
           trainingMs += ms;
           const done = m.step - startStep;
@@ -230,11 +231,8 @@ export class TrainingSession {
           };
           await cb.onMetric(metric, { etaMs, gpu: this.gpu() });
         } else {
-          lastVal = m.val_loss;
-          await cb.onMetric(
-            { kind: 'eval', step: m.step, valLoss: m.val_loss, valTokens: m.val_tokens },
-            { etaMs: null, gpu: this.gpu() },
-          );
+          lastVal = m.valLoss;
+          await cb.onMetric(m, { etaMs: null, gpu: this.gpu() });
           if (this.samplePrompts.length > 0) {
             cb.onPhase?.('sampling');
             const r = await sampleGenerations(

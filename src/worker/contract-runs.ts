@@ -1,9 +1,10 @@
 /**
  * Training runs, trying a model, and exporting, as they cross the worker boundary (all structured-cloneable).
  * Runs live in IndexedDB (store `runs`, metrics in `runMetrics`, checkpoints in `checkpoints`), so a reload finds them;
- * their shapes are zod schemas in src/schema/runs.ts (re-exported here for the UI).
+ * their shapes are zod schemas in src/schema/runs.ts and metrics.ts (re-exported here for the UI).
  */
-import type { GpuMemoryNow, ModelRef, RunInfo, RunMetric, RunStatus, TrainRequest } from '../schema/runs.ts';
+import type { RunMetric } from '../schema/metrics.ts';
+import type { GpuMemoryNow, ModelRef, RunInfo, RunStatus, TrainRequest } from '../schema/runs.ts';
 import type { DenseDtype } from '../schema/model.ts';
 import type { ExportFormat } from '../train/export-formats.ts';
 

@@ -4,8 +4,12 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { adamwStepRef, gradNormRef } from '../reference/adamw.ts';
+
+/** A fourth parameter buffer's size, drawn per seed (sizes below and above one 256-wide workgroup). */
+const DRAWN_SIZE = raggedShapes('adamw', 1, (r) => raggedSize(r, 1, 3000));
 
 const HYPER = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
 
@@ -18,8 +22,8 @@ describe('adamw and the global gradient norm (shaders/adamw.wgsl)', () => {
     it(`several steps over three parameter buffers with gradient scale and norm (${label})`, async () => {
       const rt = await testRuntime();
       const rng = seededRng(`adamw ${label}`);
-      // Ragged sizes: 1, one below a workgroup, and enough for several sum-of-squares workgroups.
-      const sizes = [1, 255, 4099];
+      // Ragged sizes: 1, one below a workgroup, and enough for several sum-of-squares workgroups; one drawn.
+      const sizes = [1, 255, 4099, ...DRAWN_SIZE];
       const gradScale = 0.5; // e.g. averaging two accumulated micro-batches
       const params = sizes.map((n) => rng.f32(n));
       const refP = params.map((p) => Float64Array.from(p));

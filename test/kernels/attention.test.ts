@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { chooseAttentionTiles } from '../../src/kernels/attention.ts';
 import { testRuntime } from '../harness/device.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { type AttentionCase, runAttentionCase } from './attention-case.ts';
 
 /**
@@ -62,6 +63,33 @@ const CASES: AttentionCase[] = [
     softcap: 1,
     tiles: { BR: 3, BC: 5, TPR: 2 },
   },
+  // drawn per seed, at D 24 (pipelines already compiled above): B, T, GQA ratio, window, soft-cap and segments
+  ...raggedShapes('attention', 1, (r): AttentionCase => {
+    const B = raggedSize(r, 1, 3);
+    const T = raggedSize(r, 1, 60);
+    const Hkv = raggedSize(r, 1, 2);
+    const H = Hkv * raggedSize(r, 1, 4);
+    const window = r.next() < 0.5 ? raggedSize(r, 1, T) : 0;
+    const softcap = r.next() < 0.5 ? 1 + 3 * r.next() : 0;
+    // segment lengths that fill each row
+    const segments = (): number[] => {
+      const out: number[] = [];
+      for (let left = T; left > 0; left -= out[out.length - 1]!) out.push(raggedSize(r, 1, left));
+      return out;
+    };
+    const packed = r.next() < 0.5 ? Array.from({ length: B }, segments) : undefined;
+    return {
+      name: `drawn${window ? `, window ${window}` : ''}${softcap ? `, soft-cap ${softcap.toFixed(2)}` : ''}${packed ? ', segments' : ''}`,
+      B,
+      T,
+      H,
+      Hkv,
+      D: 24,
+      ...(window ? { window } : {}),
+      ...(softcap ? { softcap } : {}),
+      ...(packed ? { packed } : {}),
+    };
+  }),
 ];
 
 describe('attention (shaders/attention.wgsl)', () => {

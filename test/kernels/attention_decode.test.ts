@@ -12,6 +12,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { type Rng, seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { attentionForwardRef } from '../reference/attention.ts';
 
@@ -95,6 +96,27 @@ const CASES: DecodeCase[] = [
     chunk: 7,
     tiles: { BR: 3, BC: 5, WG: 32 },
   },
+  // drawn per seed, at D 16: cache length, new tokens, GQA ratio, window, soft-cap and chunk length
+  ...raggedShapes('attention decode', 1, (r): DecodeCase => {
+    const L = raggedSize(r, 1, 600);
+    const n = raggedSize(r, 1, Math.min(L, 8));
+    const Hkv = raggedSize(r, 1, 2);
+    const H = Hkv * raggedSize(r, 1, 4);
+    const window = r.next() < 0.5 ? raggedSize(r, 1, L) : 0;
+    const softcap = r.next() < 0.5 ? 1 + 4 * r.next() : 0;
+    const chunk = r.next() < 0.5 ? raggedSize(r, 1, 80) : 0;
+    return {
+      name: `drawn${window ? `, window ${window}` : ''}${softcap ? `, soft-cap ${softcap.toFixed(2)}` : ''}${chunk ? `, chunks of ${chunk}` : ''}`,
+      L,
+      n,
+      H,
+      Hkv,
+      D: 16,
+      ...(window ? { window } : {}),
+      ...(softcap ? { softcap } : {}),
+      ...(chunk ? { chunk } : {}),
+    };
+  }),
 ];
 
 /** Inputs scaled so logits spread over a few units, as in the training attention test. */

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NodeFileByteSource } from '../../src/formats/byte-source-node.ts';
 import { readPeftAdapter } from '../../src/formats/peft.ts';
 import { readSafetensorsHeader } from '../../src/formats/safetensors.ts';
+import { MetricsJsonlLineSchema } from '../../src/schema/metrics.ts';
 import { makeTinyModel } from '../fixtures/make-models.ts';
 
 let root: string;
@@ -67,6 +68,8 @@ describe('cli train', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as Record<string, number>);
+    // every line is one of the documented metrics.jsonl lines (docs/formats.md), no key more or less
+    for (const l of lines) expect(MetricsJsonlLineSchema.safeParse(l).error, JSON.stringify(l)).toBeUndefined();
     const steps = lines.filter((l) => 'loss' in l);
     expect(steps.map((l) => l.step)).toEqual([1, 2, 3, 4]);
     expect(steps.every((l) => Number.isFinite(l.loss) && l.loss! > 0)).toBe(true);

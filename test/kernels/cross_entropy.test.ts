@@ -5,6 +5,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { type Rng, seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { crossEntropyRef } from '../reference/cross_entropy.ts';
 
@@ -29,6 +30,15 @@ const CASES: Case[] = [
   { T: 1, V: 3, C: 4, chunk: 4, softcap: 0, mask: false, hScale: 1 },
   { T: 5, V: 3, C: 1, chunk: 4, softcap: 0, mask: false, hScale: 1 },
   { T: 9, V: 300, C: 20, chunk: 64, softcap: 30, mask: true, hScale: 6 },
+  ...raggedShapes('cross_entropy', 1, (r): Case => ({
+    T: raggedSize(r, 1, 40),
+    V: raggedSize(r, 3, 1500),
+    C: raggedSize(r, 1, 64),
+    chunk: raggedSize(r, 1, 64),
+    softcap: r.next() < 0.5 ? 0 : 30,
+    mask: r.next() < 0.5,
+    hScale: 2,
+  })),
 ];
 
 function makeTargets(rng: Rng, T: number, V: number): { targets: Uint32Array; mask: Uint32Array } {

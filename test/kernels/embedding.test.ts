@@ -8,6 +8,7 @@ import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import type { Rng } from '../harness/rng.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { makeTestWeight } from '../harness/weights.ts';
 import { embeddingRef } from '../reference/embedding.ts';
@@ -54,19 +55,14 @@ async function check(
 
 // Ragged: C odd for the dense formats (f16/bf16 rows then straddle u32 words), an odd number of 32-blocks per row for
 // q8_0 / q4_0 (f16 scales of one row straddle u32 words), N = 1 and N not a multiple of the workgroup.
+// Dense formats also get one [V, C] drawn per seed (test/harness/shapes.ts).
+const drawn = (format: string): [number, number][] =>
+  raggedShapes(`embedding ${format}`, 1, (r): [number, number] => [raggedSize(r, 1, 120), raggedSize(r, 1, 90)]);
+
 const SHAPES: Record<WeightFormat, [V: number, C: number][]> = {
-  f32: [
-    [53, 37],
-    [1, 1],
-  ],
-  f16: [
-    [53, 37],
-    [3, 1],
-  ],
-  bf16: [
-    [53, 37],
-    [3, 1],
-  ],
+  f32: [[53, 37], [1, 1], ...drawn('f32')],
+  f16: [[53, 37], [3, 1], ...drawn('f16')],
+  bf16: [[53, 37], [3, 1], ...drawn('bf16')],
   q8_0: [
     [53, 96],
     [2, 32],

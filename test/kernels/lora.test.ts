@@ -4,6 +4,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { dropoutMultiplierRef, loraBackwardRef, loraForwardRef } from '../reference/lora.ts';
 
@@ -32,6 +33,15 @@ const CASES: Case[] = [
   { N: 65, K: 97, M: 41, R: 64, p: 0.05, split: 'split' },
   { N: 9, K: 70, M: 5, R: 72, p: 0, split: 'split' },
   { N: 260, K: 17, M: 3, R: 1, p: 0.3, split: 'split' },
+  // ranks drawn from the two compiled classes only (1–4, 33–72)
+  ...raggedShapes('lora', 1, (r): Case => ({
+    N: raggedSize(r, 1, 150),
+    K: raggedSize(r, 1, 200),
+    M: raggedSize(r, 1, 200),
+    R: r.next() < 0.5 ? raggedSize(r, 1, 4) : raggedSize(r, 33, 72),
+    p: r.next() < 0.5 ? 0 : 0.2,
+    split: r.next() < 0.5 ? 'split' : 'whole',
+  })),
 ];
 
 function optionsFor(split: Case['split']): LoraOptions {

@@ -6,6 +6,7 @@ import { expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { makeTestWeight } from '../harness/weights.ts';
 import { matmulBackwardInputRef, matmulForwardRef } from '../reference/matmul.ts';
@@ -20,6 +21,11 @@ const SHAPES: [number, number, number][] = [
   [65, 31, 129],
   [3, 512, 70],
   [130, 17, 1],
+  ...raggedShapes('matmul_dense', 1, (r): [number, number, number] => [
+    raggedSize(r, 1, 140),
+    raggedSize(r, 1, 520),
+    raggedSize(r, 1, 140),
+  ]),
 ];
 
 describe('matmul with f16 / bf16 weights (shaders/matmul_dense.wgsl)', () => {

@@ -8,6 +8,7 @@ import { layerLikeWeights } from '../fixtures/quant-known.ts';
 import { testRuntime } from '../harness/device.ts';
 import { nf4StepRatio, q4_0StepRatio, q8_0StepRatio } from '../harness/quant-bounds.ts';
 import { type Rng, seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import {
   bf16ToNumberRef,
   f16ToNumberRef,
@@ -105,23 +106,15 @@ function checkAgainstReference(
   expect(format === 'q8_0' ? q8_0StepRatio(values, gguf) : q4_0StepRatio(values, gguf)).toBeLessThanOrEqual(1);
 }
 
+/** [rows, cols] drawn per seed: cols a whole number of `block`-wide blocks (mostly an odd count per row). */
+const drawn = (format: string, block: number): [number, number][] =>
+  raggedShapes(`quantize ${format}`, 1, (r): [number, number] => [raggedSize(r, 1, 140), block * raggedSize(r, 1, 16)]);
+
 const SHAPES: Record<QuantizerFormat, [number, number][]> = {
   // 37 × 96: 111 blocks, an odd count, so the last Q8_0/Q4_0 invocation has a single block.
-  q8_0: [
-    [37, 96],
-    [1, 32],
-    [130, 512],
-  ],
-  q4_0: [
-    [37, 96],
-    [1, 32],
-    [130, 512],
-  ],
-  nf4: [
-    [37, 128],
-    [1, 64],
-    [130, 512],
-  ],
+  q8_0: [[37, 96], [1, 32], [130, 512], ...drawn('q8_0', 32)],
+  q4_0: [[37, 96], [1, 32], [130, 512], ...drawn('q4_0', 32)],
+  nf4: [[37, 128], [1, 64], [130, 512], ...drawn('nf4', 64)],
 };
 
 describe('GPU quantization (shaders/quantize.wgsl) is byte-identical to the reference quantizers', () => {

@@ -5,6 +5,7 @@ import { compareClose, expectClose } from '../harness/allclose.ts';
 import { testRuntime } from '../harness/device.ts';
 import { poisonedF32 } from '../harness/poison.ts';
 import { type Rng, seededRng } from '../harness/rng.ts';
+import { raggedShapes, raggedSize } from '../harness/shapes.ts';
 import { TOLERANCES } from '../harness/tolerances.ts';
 import { ropeBackwardRef, ropeForwardRef } from '../reference/rope.ts';
 
@@ -68,6 +69,19 @@ const CASES: Case[] = [
     config: { theta: 10000, rotDim: 64 },
     maxPos: (1 << 20) - 1,
   },
+  ...raggedShapes('rope', 1, (r): Case => {
+    const D = raggedSize(r, 2, 96);
+    const rotDim = 2 * raggedSize(r, 1, Math.floor(D / 2));
+    const theta = r.next() < 0.5 ? 10000 : 1e6;
+    return {
+      name: `drawn: Drot ${rotDim} of D ${D}, θ ${theta}`,
+      tokens: raggedSize(r, 1, 100),
+      heads: raggedSize(r, 1, 5),
+      D,
+      config: { theta, rotDim },
+      maxPos: raggedSize(r, 1, 1 << 20),
+    };
+  }),
 ];
 
 function positions(rng: Rng, n: number, maxPos: number): Uint32Array {

@@ -24,6 +24,7 @@ import { GpuRuntime } from '../../gpu/runtime.ts';
 import { loadPeftDir } from '../../model/lora-peft-node.ts';
 import { NodeFolderModelSource } from '../../model/source-node.ts';
 import type { DatasetRecord } from '../../schema/dataset.ts';
+import { toMetricsJsonl } from '../../schema/metrics.ts';
 import { RUN_FILE, type RunSpec } from '../../schema/scale-out.ts';
 import { PRESET_TEXT, PRESETS, type PresetName, type TrainConfigInput, trainConfig } from '../../schema/train.ts';
 import { addPromptVariants, addRepairPairs, parseVariantTemplates } from '../../train/augment.ts';
@@ -272,28 +273,14 @@ export const command: CliCommand = {
       try {
         await session.run({
           onMetric: async (m) => {
+            await appendFile(metricsPath, `${JSON.stringify(toMetricsJsonl(m))}\n`, { flag: APPEND });
             if (m.kind === 'step') {
               last = m.loss;
-              await appendFile(
-                metricsPath,
-                `${JSON.stringify({ step: m.step, loss: m.loss, lr: m.lr, grad_norm: m.gradNorm, tokens: m.tokens, tokens_per_sec: m.tokensPerSec, epoch: m.epoch, elapsed_ms: m.elapsedMs })}\n`,
-                { flag: APPEND },
-              );
               process.stderr.write(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)}\n`);
             } else if (m.kind === 'eval') {
               lastVal = m.valLoss;
-              await appendFile(
-                metricsPath,
-                `${JSON.stringify({ step: m.step, val_loss: m.valLoss, val_tokens: m.valTokens })}\n`,
-                { flag: APPEND },
-              );
               process.stderr.write(`step ${m.step} val_loss ${m.valLoss.toFixed(4)}\n`);
             } else {
-              await appendFile(
-                metricsPath,
-                `${JSON.stringify({ step: m.step, samples: m.samples, validity: m.validity })}\n`,
-                { flag: APPEND },
-              );
               if (m.validity !== null)
                 process.stderr.write(
                   `step ${m.step} validity ${(100 * m.validity).toFixed(0)}% of ${m.samples.length} samples\n`,
