@@ -126,6 +126,7 @@ describe('the app from model to exported adapter', () => {
         .poll(async () => (await page.locator('#run-dataset option:checked').innerText()).startsWith('sql-chat'))
         .toBe(true);
       await page.selectOption('#run-preset', 'dot-qlora');
+      await page.click('[data-testid="form-mode-advanced"]');
       for (const [field, value] of Object.entries(FORM)) await page.fill(`#cfg-${field}`, value);
       await page.selectOption('#cfg-base', 'none');
       await page.fill('#run-samples', '1');

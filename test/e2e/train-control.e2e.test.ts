@@ -47,8 +47,16 @@ describe('train page control', () => {
     await page.goto(`${inject('baseUrl')}#/train`);
     await page.waitForSelector('[data-testid="new-run"]');
     await expect.poll(() => page.locator('#run-model').inputValue()).toBe('local/tiny-llama@main');
+    // A new browser gets the basic form: the settings that mean the same on every model, nothing else.
+    expect(await page.locator('[data-testid="form-mode-basic"]').isChecked()).toBe(true);
+    const fields = () => page.$$eval('.new-run [data-field]', (els) => els.map((e) => e.getAttribute('data-field')));
+    expect(await fields()).toEqual(['steps', 'epochs', 'optim.lr', 'lora.rank']);
+    expect(await page.locator('#run-samples').count()).toBe(0);
     // Sensible settings: the pre-flight counts the steps and Start is on.
     await page.fill('#cfg-steps', '8');
+    await page.click('[data-testid="form-mode-advanced"]');
+    expect(await fields()).toEqual(expect.arrayContaining(['steps', 'lora.rank', 'microBatch', 'maxLength']));
+    expect(await page.inputValue('#cfg-steps')).toBe('8');
     await page.fill('#cfg-maxLength', '256');
     await page.waitForSelector('[data-testid="preflight-plan"]', { timeout: 30_000 });
     expect(await page.locator('[data-testid="preflight-plan"]').innerText()).toMatch(
@@ -75,6 +83,16 @@ describe('train page control', () => {
     expect(text).toMatch(/Micro-batch 64 is larger than the \d+ training examples; set it to \d+ or less\./);
     expect(await page.locator('[data-testid="start-run"]').isEnabled()).toBe(false);
     await screenshot(page, 'train-preflight-refused');
+
+    // Back to basic: an advanced setting that is wrong is pointed at, and the choice of form outlives a reload.
+    await page.fill('#cfg-microBatch', '0');
+    await page.click('[data-testid="form-mode-basic"]');
+    expect(await page.locator('[data-testid="advanced-errors"]').innerText()).toMatch(/switch to Advanced to fix it/);
+    await page.click('[data-testid="form-mode-advanced"]');
+    await page.fill('#cfg-microBatch', '1');
+    await page.reload();
+    await page.waitForSelector('#cfg-microBatch', { timeout: 30_000 });
+    expect(await page.locator('[data-testid="form-mode-advanced"]').isChecked()).toBe(true);
     expect(errors).toEqual([]);
     await context.close();
   });

@@ -21,9 +21,9 @@ import { datasetsStore, refreshDatasets } from '../data/datasets-store.ts';
 import { useStore } from '../data/store.ts';
 import { engine } from '../engine.ts';
 import { formatBytes } from '../format.ts';
-import { type JsonSchema, SchemaForm, setPath } from './SchemaForm.tsx';
+import { type JsonSchema, SchemaFields, SchemaForm, setPath } from './SchemaForm.tsx';
 import { startRun, type TrainState } from './run-store.ts';
-import { trainDraft } from './draft.ts';
+import { BASIC_FIELDS, trainDraft, trainFormMode } from './draft.ts';
 import type { DatasetMeta } from '../../schema/dataset.ts';
 import type { PreflightData, RunPlan } from '../../train/preflight.ts';
 
@@ -84,6 +84,7 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   const [model, setModel] = usePersisted(selectedModel);
   const [datasetId, setDatasetId] = usePersisted(selectedDataset);
   const [draft, setDraft, draftLoaded] = usePersisted(trainDraft);
+  const [mode, setMode] = usePersisted(trainFormMode);
   const [plan, setPlan] = useState<RunPlan | null>(null);
   const [startFrom, setStartFrom] = useState<string>('');
   useEffect(() => {
@@ -94,6 +95,8 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
   }, []);
   const config = draft.config as Record<string, unknown>;
   const errors = useMemo(() => issuesByPath(config), [config]);
+  // Problems with settings the basic form does not show.
+  const hiddenErrors = [...errors.keys()].some((k) => !BASIC_FIELDS.some((p) => p.join('.') === k));
   const list = datasets.state === 'ready' ? datasets.list : [];
   const dataset = list.find((d) => d.id === datasetId) ?? null;
 
@@ -239,51 +242,88 @@ export function NewRun({ state, collapsed }: { state: TrainState; collapsed: boo
       </div>
       <details class="config" open={!collapsed}>
         <summary>Settings</summary>
-        <SchemaForm
-          schema={FORM_SCHEMA}
-          value={config}
-          errors={errors}
-          onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })}
-        />
-        <fieldset class="form-group">
-          <legend>Samples at each evaluation</legend>
-          <div class="form-grid">
-            <div class="field">
-              <label for="run-samples">Validation prompts answered</label>
+        <div class="form-mode" role="radiogroup" aria-label="Settings shown">
+          {(['basic', 'advanced'] as const).map((m) => (
+            <label class="check">
               <input
-                id="run-samples"
-                type="number"
-                min={0}
-                max={16}
-                step={1}
-                value={draft.samples}
-                onInput={(e) =>
-                  setDraft({
-                    ...draft,
-                    samples: Math.max(0, Math.min(16, Number((e.currentTarget as HTMLInputElement).value) || 0)),
-                  })
-                }
+                type="radio"
+                name="form-mode"
+                value={m}
+                checked={mode === m}
+                onChange={() => setMode(m)}
+                data-testid={`form-mode-${m}`}
               />
+              {m === 'basic' ? 'Basic' : 'Advanced'}
+            </label>
+          ))}
+          <span class="help">
+            {mode === 'basic'
+              ? 'Steps, epochs, learning rate and rank; the preset sets the rest.'
+              : 'Every setting of the run.'}
+          </span>
+        </div>
+        {mode === 'basic' ? (
+          <SchemaFields
+            schema={FORM_SCHEMA}
+            paths={BASIC_FIELDS}
+            value={config}
+            errors={errors}
+            onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })}
+          />
+        ) : (
+          <SchemaForm
+            schema={FORM_SCHEMA}
+            value={config}
+            errors={errors}
+            onChange={(path, v) => setDraft({ ...draft, config: setPath(config, path, v) })}
+          />
+        )}
+        {mode === 'advanced' && (
+          <fieldset class="form-group">
+            <legend>Samples at each evaluation</legend>
+            <div class="form-grid">
+              <div class="field">
+                <label for="run-samples">Validation prompts answered</label>
+                <input
+                  id="run-samples"
+                  type="number"
+                  min={0}
+                  max={16}
+                  step={1}
+                  value={draft.samples}
+                  onInput={(e) =>
+                    setDraft({
+                      ...draft,
+                      samples: Math.max(0, Math.min(16, Number((e.currentTarget as HTMLInputElement).value) || 0)),
+                    })
+                  }
+                />
+              </div>
+              <div class="field">
+                <label for="run-validator">Check answers with</label>
+                <select
+                  id="run-validator"
+                  value={draft.validator ?? 'none'}
+                  onChange={(e) => {
+                    const v = (e.currentTarget as HTMLSelectElement).value;
+                    setDraft({ ...draft, validator: v === 'none' ? null : (v as ValidatorKind | 'auto') });
+                  }}
+                >
+                  <option value="auto">Automatic{suggested ? ` (${suggested.toUpperCase()})` : ' (none found)'}</option>
+                  <option value="none">No validator</option>
+                  {VALIDATOR_KINDS.map((k) => (
+                    <option value={k}>{k.toUpperCase()}</option>
+                  ))}
+                </select>
+              </div>
             </div>
-            <div class="field">
-              <label for="run-validator">Check answers with</label>
-              <select
-                id="run-validator"
-                value={draft.validator ?? 'none'}
-                onChange={(e) => {
-                  const v = (e.currentTarget as HTMLSelectElement).value;
-                  setDraft({ ...draft, validator: v === 'none' ? null : (v as ValidatorKind | 'auto') });
-                }}
-              >
-                <option value="auto">Automatic{suggested ? ` (${suggested.toUpperCase()})` : ' (none found)'}</option>
-                <option value="none">No validator</option>
-                {VALIDATOR_KINDS.map((k) => (
-                  <option value={k}>{k.toUpperCase()}</option>
-                ))}
-              </select>
-            </div>
-          </div>
-        </fieldset>
+          </fieldset>
+        )}
+        {mode === 'basic' && hiddenErrors && (
+          <p class="error-text" data-testid="advanced-errors">
+            A setting under Advanced is not valid: switch to Advanced to fix it.
+          </p>
+        )}
       </details>
       <div class="actions">
         <button type="button" class="primary" onClick={start} disabled={!canStart} data-testid="start-run">

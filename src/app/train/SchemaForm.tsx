@@ -305,6 +305,43 @@ export function SchemaForm({
   );
 }
 
+/** Only the fields at `paths` (each a path into the schema), in one grid: the form's short version. */
+export function SchemaFields({
+  schema,
+  paths,
+  value,
+  onChange,
+  errors,
+}: {
+  schema: JsonSchema;
+  paths: readonly (readonly string[])[];
+  value: Record<string, Value>;
+  onChange: OnChange;
+  errors: Map<string, string>;
+}) {
+  const fields = paths.map((path) => {
+    let s: JsonSchema | undefined = schema;
+    let v: Value = value;
+    for (const key of path) {
+      s = s?.properties?.[key];
+      v = (v as Record<string, Value> | undefined)?.[key];
+    }
+    if (!s) throw new Error(`The settings schema has no field ${path.join('.')}`);
+    return (
+      <Field
+        name={path.at(-1)!}
+        s={s}
+        path={[...path]}
+        value={v}
+        onChange={onChange}
+        optional={s.default === undefined}
+        errors={errors}
+      />
+    );
+  });
+  return <div class="schema-form form-grid">{fields}</div>;
+}
+
 /** Sets `path` in a nested object, copying along the way; undefined removes the key. */
 export function setPath(obj: Record<string, Value>, path: string[], value: Value): Record<string, Value> {
   const [head, ...rest] = path;

@@ -12,6 +12,16 @@ export interface TrainDraft {
   name: string;
 }
 
+/**
+ * Which settings the New run form shows, remembered per browser: `basic` the few that mean the same on every model
+ * (the preset, steps and epochs, learning rate, rank), `advanced` every field of the schema.
+ */
+export type FormMode = 'basic' | 'advanced';
+export const trainFormMode = persisted<FormMode>('trainFormMode', 'basic');
+
+/** The configuration paths the basic form shows, in order. */
+export const BASIC_FIELDS: readonly (readonly string[])[] = [['steps'], ['epochs'], ['optim', 'lr'], ['lora', 'rank']];
+
 export const trainDraft = persisted<TrainDraft>('trainDraft', {
   preset: null,
   config: trainConfig(null) as Record<string, unknown>,
