@@ -59,6 +59,6 @@ export function recordMargin(check: string, report: CloseReport, tol: Tolerance)
     tolerance: toleranceName(tol),
     seed: state.seed,
     elem: report.maxRatio,
-    norm: tol.normRel === undefined ? null : report.normRel / tol.normRel,
+    norm: tol.normRel === undefined || report.count <= 1 ? null : report.normRel / tol.normRel,
   });
 }

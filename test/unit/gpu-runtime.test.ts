@@ -49,6 +49,11 @@ describe('allclose', () => {
   it('checks the norm-wise relative error', () => {
     expect(compareClose([1.01, 2.02], [1, 2], { atol: 1, rtol: 0, normRel: 1e-3 }).ok).toBe(false);
   });
+  it('judges a single element by the element-wise bound only, NaN still failing', () => {
+    expect(compareClose([1.01], [1], { atol: 0, rtol: 0.02, normRel: 1e-3 }).ok).toBe(true);
+    expect(compareClose([1.03], [1], { atol: 0, rtol: 0.02, normRel: 1e-3 }).ok).toBe(false);
+    expect(compareClose([Number.NaN], [1], { atol: 1, rtol: 1, normRel: 1 }).ok).toBe(false);
+  });
 });
 
 describe('matmul float64 references', () => {
