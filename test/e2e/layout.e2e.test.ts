@@ -3,31 +3,14 @@
  * the browser (so the Model page's tables, the Train page's run and history, Try it's pickers and Export's choices are
  * all drawn). A failure names the widest element that sticks out past the right edge of the window.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type TinyModel, makeTinyModel } from '../fixtures/make-models.ts';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import { PAGE_IDS, fillApp, openPage } from './app-pages.ts';
-import { launchBrowser, screenshot, watchErrors } from './browser.ts';
+import { screenshot, watchErrors } from './browser.ts';
 import { PHONE } from './data-page.ts';
+import { useTinyModelAndBrowser } from './tiny-browser.ts';
 
-let root: string;
-let modelDir: string;
-let tiny: TinyModel;
-let browser: Browser;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'e2e-layout-'));
-  modelDir = join(root, 'tiny-llama');
-  tiny = await makeTinyModel('llama', modelDir);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await rm(root, { recursive: true, force: true });
-});
+const env = useTinyModelAndBrowser('layout');
 
 interface Overflow {
   /** document.documentElement.scrollWidth - clientWidth */
@@ -81,10 +64,10 @@ function overflow(page: Page): Promise<Overflow> {
 
 describe('layout on a phone', () => {
   it('scrolls no page sideways at 390×844', async () => {
-    const context = await browser.newContext({ viewport: PHONE });
+    const context = await env.browser.newContext({ viewport: PHONE });
     const page = await context.newPage();
     const errors = watchErrors(page);
-    await fillApp(page, modelDir, tiny);
+    await fillApp(page, env.modelDir, env.tiny);
 
     const found: Record<string, Overflow> = {};
     for (const id of PAGE_IDS) {

@@ -5,36 +5,18 @@
  * token the same on the tiny model. The ORT binary comes from the app's own origin (no other host is asked);
  * deleting the run deletes the copy.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { fakeCheckpoint, fakeRun, qvModules } from '../fixtures/fake-run.ts';
-import { type TinyModel, makeTinyModel } from '../fixtures/make-models.ts';
 import { Rng, testSeed } from '../harness/rng.ts';
-import { launchBrowser, screenshot, watchErrors } from './browser.ts';
+import { screenshot, watchErrors } from './browser.ts';
 import { storeRuns } from './runs-db.ts';
+import { useTinyModelAndBrowser } from './tiny-browser.ts';
 
-let root: string;
-let tiny: TinyModel;
-let modelDir: string;
-let browser: Browser;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'e2e-onnx-web-'));
-  modelDir = join(root, 'tiny-llama');
-  tiny = await makeTinyModel('llama', modelDir);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await rm(root, { recursive: true, force: true });
-});
+const env = useTinyModelAndBrowser('onnx-web');
 
 describe('Run it with onnxruntime-web', () => {
   it('exports a run as ONNX and answers with onnxruntime-web exactly as the engine does', async () => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
+    const context = await env.browser.newContext({ viewport: { width: 1400, height: 900 }, acceptDownloads: true });
     const page = await context.newPage();
     const errors = watchErrors(page);
     const origin = new URL(inject('baseUrl')).origin;
@@ -48,7 +30,7 @@ describe('Run it with onnxruntime-web', () => {
     });
 
     await page.goto(`${inject('baseUrl')}#/model`);
-    await page.setInputFiles('[data-testid="model-folder-input"]', modelDir);
+    await page.setInputFiles('[data-testid="model-folder-input"]', env.modelDir);
     await page.waitForSelector('[data-testid="local-model-done"], [data-testid="local-model-error"]', {
       timeout: 120_000,
     });
@@ -63,7 +45,7 @@ describe('Run it with onnxruntime-web', () => {
       step: 12,
       rank: 4,
       alpha: 8,
-      modules: qvModules(tiny.dims),
+      modules: qvModules(env.tiny.dims),
       baseModel: model.repo,
       base: 'none',
       scale: 0.3,

@@ -3,32 +3,15 @@
  * <h1>, headings that never skip a level, and a "Skip to content" link that is the first thing Tab reaches and that
  * (Enter) moves focus to <main id="main"> without leaving the page.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
 import type { SectionId } from '../../src/app/sections.ts';
-import { type TinyModel, makeTinyModel } from '../fixtures/make-models.ts';
 import { PAGE_IDS, fillApp, openPage } from './app-pages.ts';
-import { launchBrowser, screenshot, watchErrors } from './browser.ts';
+import { screenshot, watchErrors } from './browser.ts';
 import { DESKTOP } from './data-page.ts';
+import { useTinyModelAndBrowser } from './tiny-browser.ts';
 
-let root: string;
-let modelDir: string;
-let tiny: TinyModel;
-let browser: Browser;
-
-beforeAll(async () => {
-  root = await mkdtemp(join(tmpdir(), 'e2e-structure-'));
-  modelDir = join(root, 'tiny-llama');
-  tiny = await makeTinyModel('llama', modelDir);
-  browser = await launchBrowser();
-});
-afterAll(async () => {
-  await browser?.close();
-  await rm(root, { recursive: true, force: true });
-});
+const env = useTinyModelAndBrowser('structure');
 
 /** What is wrong with one page's structure; an empty list when nothing is. */
 async function structureProblems(page: Page, id: SectionId, shot?: string): Promise<string[]> {
@@ -74,12 +57,12 @@ async function structureProblems(page: Page, id: SectionId, shot?: string): Prom
 
 describe('page structure', () => {
   it('gives every page one h1, headings in order and a working skip link, empty and filled', async () => {
-    const context = await browser.newContext({ viewport: DESKTOP });
+    const context = await env.browser.newContext({ viewport: DESKTOP });
     const page = await context.newPage();
     const errors = watchErrors(page);
     const problems: string[] = [];
     for (const id of PAGE_IDS) problems.push(...(await structureProblems(page, id)).map((p) => `empty ${p}`));
-    await fillApp(page, modelDir, tiny);
+    await fillApp(page, env.modelDir, env.tiny);
     for (const id of PAGE_IDS)
       problems.push(...(await structureProblems(page, id, `page-desktop-${id}`)).map((p) => `filled ${p}`));
     expect(problems, problems.join('\n')).toEqual([]);
